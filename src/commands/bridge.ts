@@ -1,0 +1,100 @@
+// bridge (iproute2's bridge/link.c and bridge/fdb.c): port flags and the FDB.
+import { findLink, linksOf } from "../config/netns.ts";
+import { setHairpin } from "../config/links.ts";
+import { formatMac } from "../wire/mac.ts";
+import { FDB_AGEING_MS } from "../dataplane/bridge.ts";
+import { ToolError, type Tool, type ToolOutput, type ToolContext } from "./tool.ts";
+import { matches, netlink, parseOnOff } from "./ip/common.ts";
+import { linkFlags, linkName } from "./ip/format.ts";
+
+export const bridgeTool: Tool = (argv, ctx) => {
+  let i = 1;
+  let details = false;
+  for (; i < argv.length && argv[i]!.startsWith("-"); i++) {
+    const o = argv[i]!;
+    if (matches(o, "-details") || o === "-d") details = true;
+    else if (matches(o, "-statistics") || o === "-s" || o === "-c" || matches(o, "-color")) continue;
+    else throw new ToolError(`Option "${o}" is unknown, try "bridge help".`);
+  }
+  const obj = argv[i];
+  if (obj === undefined) throw new ToolError("Usage: bridge [ OPTIONS ] OBJECT { COMMAND | help }");
+  const rest = argv.slice(i + 1);
+  if (matches(obj, "link")) return bridgeLink(rest, ctx, details);
+  if (matches(obj, "fdb")) return bridgeFdb(rest, ctx);
+  if (["mdb", "vlan", "vni", "monitor"].some((k) => matches(obj, k))) throw new ToolError(`Error: pktpath does not model "bridge ${obj}" yet.`);
+  throw new ToolError(`Object "${obj}" is unknown, try "bridge help".`);
+};
+
+function bridgeLink(args: string[], ctx: ToolContext, details: boolean): ToolOutput {
+  const cmd = args[0] ?? "show";
+  if (matches(cmd, "show") || matches(cmd, "list") || matches(cmd, "lst")) return bridgeLinkShow(ctx, details);
+  if (!matches(cmd, "set")) throw new ToolError(`Command "${cmd}" is unknown, try "bridge link help".`);
+  let dev: string | null = null;
+  let hairpin: boolean | null = null;
+  for (let i = 1; i < args.length; i++) {
+    const w = args[i]!;
+    const v = args[i + 1];
+    if (w === "dev") {
+      if (v === undefined) throw new ToolError('Command line is not complete. Try option "help"');
+      dev = v;
+      i++;
+    } else if (w === "hairpin") {
+      if (v === undefined) throw new ToolError('Command line is not complete. Try option "help"');
+      hairpin = parseOnOff("hairpin", v);
+      i++;
+    } else if (["guard", "fastleave", "root_block", "learning", "flood", "mcast_flood", "isolated", "cost", "priority", "state"].includes(w)) {
+      throw new ToolError(`Error: pktpath does not model bridge port option "${w}" yet.`);
+    } else throw new ToolError(`Error: argument "${w}" is wrong: unknown bridge link option`);
+  }
+  if (dev === null) throw new ToolError("Device is a required argument.");
+  const link = findLink(ctx.host.config, ctx.ns, dev);
+  if (!link) throw new ToolError(`Cannot find device "${dev}"`);
+  if (hairpin !== null) {
+    const on = hairpin;
+    netlink(ctx, (c) => setHairpin(c.links[link.id]!, on));
+  }
+  return { stdout: "" };
+}
+
+function bridgeLinkShow(ctx: ToolContext, details: boolean): ToolOutput {
+  const view = ctx.host.dp.view;
+  const config = ctx.host.config;
+  const lines: string[] = [];
+  for (const l of linksOf(config, ctx.ns)) {
+    if (l.master === null) continue;
+    const br = config.links[l.master]!;
+    const lv = view.links.get(l.id)!;
+    const state = lv.up && lv.carrier && br.up ? "forwarding" : "disabled";
+    lines.push(`${l.ifindex}: ${linkName(config, l)}: ${linkFlags(view, l)} mtu ${l.mtu} master ${br.name} state ${state} priority 32 cost 2 `);
+    if (details) {
+      lines.push(
+        `    hairpin ${l.hairpin ? "on" : "off"} guard off root_block off fastleave off learning on flood on mcast_flood on bcast_flood on mcast_router 1 mcast_to_unicast off neigh_suppress off vlan_tunnel off isolated off locked off `,
+      );
+    }
+  }
+  return { stdout: lines.map((l) => l + "\n").join("") };
+}
+
+function bridgeFdb(args: string[], ctx: ToolContext): ToolOutput {
+  const cmd = args[0] ?? "show";
+  if (!(matches(cmd, "show") || matches(cmd, "list"))) throw new ToolError(`Error: pktpath models "bridge fdb show" only.`);
+  let brName: string | null = null;
+  for (let i = 1; i < args.length; i++) {
+    if (args[i] === "br" && args[i + 1] !== undefined) brName = args[++i]!;
+    else throw new ToolError(`Error: argument "${args[i]}" is wrong: unknown fdb show option`);
+  }
+  const dp = ctx.host.dp;
+  const ns = dp.view.netns.get(ctx.ns)!;
+  const lines: string[] = [];
+  for (const br of ns.links) {
+    if (br.cfg.kind !== "bridge" || (brName !== null && br.name !== brName)) continue;
+    for (const [mac, e] of dp.fdb.get(br.id) ?? []) {
+      if (dp.now - e.updated >= FDB_AGEING_MS) continue;
+      const port = ns.byId.get(e.port);
+      if (port) lines.push(`${formatMac(mac)} dev ${port.name} master ${br.name} `);
+    }
+    for (const port of br.ports) lines.push(`${formatMac(port.cfg.mac)} dev ${port.name} master ${br.name} permanent`);
+  }
+  if (brName !== null && !ns.byName.has(brName)) throw new ToolError(`Cannot find device "${brName}"`);
+  return { stdout: lines.map((l) => l + "\n").join("") };
+}

@@ -1,0 +1,169 @@
+// Probe clients and servers with the real tools' options: curl, wget, nc, ping, and
+// python3 -m http.server / nc -l as listeners. Each probe is one exchange through the
+// emulated packet path.
+import { IPPROTO_TCP, IPPROTO_UDP } from "../wire/packet.ts";
+import { formatIPv4, parseIPv4 } from "../wire/ipv4.ts";
+import type { ProbeKind, ProbeSpec } from "../dataplane/probe.ts";
+import type { ServerApp } from "../dataplane/sockets.ts";
+import { ToolError, type Tool, type ToolContext, type ToolOutput } from "./tool.ts";
+
+/** A probe's time limit when the command gives none (real-kernel mode uses the same). */
+export const DEFAULT_PROBE_TIMEOUT_MS = 1000;
+
+function seconds(opt: string, text: string | undefined, tool: string): number {
+  if (text === undefined || !/^\d+(\.\d+)?$/.test(text)) throw new ToolError(`${tool}: option ${opt}: expected a number of seconds`);
+  return Math.round(Number(text) * 1000);
+}
+
+function host(text: string, tool: string): number {
+  const a = parseIPv4(text);
+  if (a === null) throw new ToolError(`${tool}: pktpath resolves no names: give an IPv4 address rather than "${text}"`);
+  return a;
+}
+
+function port(text: string, tool: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 65535) throw new ToolError(`${tool}: invalid port "${text}"`);
+  return Number(text);
+}
+
+function runProbe(ctx: ToolContext, spec: ProbeSpec, body: (o: ToolOutput["probe"]) => string): ToolOutput {
+  if (ctx.background) throw new ToolError(`a probe cannot run in the background (drop the trailing "&")`);
+  const result = ctx.host.probe(ctx.ns, spec);
+  const probe = { ns: ctx.ns, spec, result };
+  return { stdout: body(probe), probe };
+}
+
+function answerBody(p: ToolOutput["probe"]): string {
+  const r = p!.result;
+  return r.outcome === "answered" ? `${r.server} ${r.clientIp !== null ? formatIPv4(r.clientIp) : "-"}\n` : "";
+}
+
+/** Splits "[http://]HOST[:PORT][/PATH]". */
+function parseUrl(url: string, tool: string): { addr: number; port: number } {
+  const m = /^(?:(https?):\/\/)?([^/:]+)(?::(\d+))?(\/.*)?$/.exec(url);
+  if (!m) throw new ToolError(`${tool}: (3) URL using bad/illegal format or missing URL`);
+  if (m[1] === "https") throw new ToolError(`${tool}: pktpath does not model TLS: use http://`);
+  return { addr: host(m[2]!, tool), port: m[3] ? port(m[3], tool) : 80 };
+}
+
+export const curlTool: Tool = (argv, ctx) => {
+  let timeout = DEFAULT_PROBE_TIMEOUT_MS;
+  let url: string | null = null;
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "-m" || a === "--max-time" || a === "--connect-timeout") timeout = seconds(a, argv[++i], "curl");
+    else if (a === "-o" || a === "--output" || a === "-w" || a === "--write-out" || a === "-H" || a === "--header") i++;
+    else if (/^-[sSvifLk]+$/.test(a) || ["--silent", "--show-error", "--verbose", "--include", "--fail", "--location", "--insecure", "--no-keepalive", "-4"].includes(a)) continue;
+    else if (a.startsWith("-")) throw new ToolError(`curl: option ${a}: is unknown`);
+    else if (url === null) url = a;
+    else throw new ToolError("curl: pktpath probes one URL at a time");
+  }
+  if (url === null) throw new ToolError("curl: no URL specified!");
+  const { addr, port: p } = parseUrl(url, "curl");
+  return runProbe(ctx, { kind: "http", daddr: addr, dport: p, timeoutMs: timeout, count: 1 }, answerBody);
+};
+
+export const wgetTool: Tool = (argv, ctx) => {
+  let timeout = DEFAULT_PROBE_TIMEOUT_MS;
+  let url: string | null = null;
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "-T" || a === "--timeout") timeout = seconds(a, argv[++i], "wget");
+    else if (a.startsWith("--timeout=")) timeout = seconds("--timeout", a.slice(10), "wget");
+    else if (a === "-O") i++;
+    else if (/^-q?O-?$/.test(a) || a === "-q" || a === "-O-" || a === "--quiet") continue;
+    else if (a.startsWith("-")) throw new ToolError(`wget: unrecognized option '${a}'`);
+    else url = a;
+  }
+  if (url === null) throw new ToolError("wget: missing URL");
+  const { addr, port: p } = parseUrl(url, "wget");
+  return runProbe(ctx, { kind: "http", daddr: addr, dport: p, timeoutMs: timeout, count: 1 }, answerBody);
+};
+
+export const pingTool: Tool = (argv, ctx) => {
+  let count: number | null = null;
+  let timeout = DEFAULT_PROBE_TIMEOUT_MS;
+  let target: string | null = null;
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "-c") {
+      const v = argv[++i];
+      if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1) throw new ToolError(`ping: invalid argument: '${v ?? ""}'`);
+      count = Number(v);
+    } else if (a === "-W" || a === "-w") timeout = seconds(a, argv[++i], "ping");
+    else if (a === "-i" || a === "-s" || a === "-t" || a === "-I") i++;
+    else if (/^-[qnO4]+$/.test(a)) continue;
+    else if (a.startsWith("-")) throw new ToolError(`ping: invalid option -- '${a.slice(1)}'`);
+    else target = a;
+  }
+  if (target === null) throw new ToolError("ping: usage error: Destination address required");
+  if (count === null) throw new ToolError("ping: give -c N: a ping without a count never ends");
+  const addr = host(target, "ping");
+  return runProbe(ctx, { kind: "ping", daddr: addr, dport: 0, timeoutMs: timeout, count }, (p) => {
+    const r = p!.result;
+    return `PING ${target} (${target}) 56(84) bytes of data.\n--- ${target} ping statistics ---\n${r.outcome === "reply" ? "replies received" : "no reply"}\n`;
+  });
+};
+
+function listen(ctx: ToolContext, proto: number, addr: number, p: number, app: ServerApp, tool: string): ToolOutput {
+  const ns = ctx.host.dp.view.netns.get(ctx.ns)!;
+  if (addr !== 0 && !ns.local.has(addr)) throw new ToolError(`${tool}: OSError: [Errno 99] Cannot assign requested address`);
+  const ok = ctx.host.dp.state(ns).sockets.listen({ proto, addr, port: p, app });
+  if (!ok) throw new ToolError(`${tool}: OSError: [Errno 98] Address already in use`);
+  return { stdout: "" };
+}
+
+export const ncTool: Tool = (argv, ctx) => {
+  let listenMode = false;
+  let udp = false;
+  let zero = false;
+  let timeout = DEFAULT_PROBE_TIMEOUT_MS;
+  let lport: string | null = null;
+  const pos: string[] = [];
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "-w") timeout = seconds(a, argv[++i], "nc");
+    else if (a === "-p") lport = argv[++i] ?? null;
+    else if (a === "-s") i++;
+    else if (/^-[lukvnzkN]+$/.test(a)) {
+      if (a.includes("l")) listenMode = true;
+      if (a.includes("u")) udp = true;
+      if (a.includes("z")) zero = true;
+    } else if (a.startsWith("-")) throw new ToolError(`nc: invalid option -- '${a.slice(1)}'`);
+    else pos.push(a);
+  }
+  if (listenMode) {
+    const p = lport ?? pos[pos.length - 1];
+    if (p === undefined) throw new ToolError("nc: missing port number");
+    const bind = pos.length > 1 || (lport !== null && pos.length === 1) ? host(pos[0]!, "nc") : 0;
+    return listen(ctx, udp ? IPPROTO_UDP : IPPROTO_TCP, bind, port(p, "nc"), udp ? "nc-udp" : "nc", "nc");
+  }
+  if (pos.length !== 2) throw new ToolError("nc: missing hostname and port");
+  const kind: ProbeKind = udp ? "udp" : zero ? "tcp" : "http";
+  return runProbe(ctx, { kind, daddr: host(pos[0]!, "nc"), dport: port(pos[1]!, "nc"), timeoutMs: timeout, count: 1 }, answerBody);
+};
+
+export const pythonTool: Tool = (argv, ctx) => {
+  if (argv[1] !== "-m" || argv[2] !== "http.server") {
+    throw new ToolError(`${argv[0]}: pktpath models only "python3 -m http.server [PORT] [--bind ADDR]"`);
+  }
+  let p = 8000;
+  let bind = 0;
+  for (let i = 3; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--bind" || a === "-b") bind = host(argv[++i] ?? "", "python3");
+    else if (a === "--directory" || a === "-d") i++;
+    else if (a === "--cgi") continue;
+    else if (/^\d+$/.test(a)) p = port(a, "python3");
+    else throw new ToolError(`usage: server.py [-h] [--cgi] [--bind ADDRESS] [--directory DIRECTORY] [port]\nserver.py: error: unrecognized arguments: ${a}`);
+  }
+  return listen(ctx, IPPROTO_TCP, bind, p, "http", "python3");
+};
+
+export const sleepTool: Tool = (argv, ctx) => {
+  const m = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(argv[1] ?? "");
+  if (!m || argv.length !== 2) throw new ToolError(`sleep: invalid time interval '${argv[1] ?? ""}'`);
+  const unit = { "": 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2]!]!;
+  ctx.host.advance(Math.round(Number(m[1]) * unit));
+  return { stdout: "" };
+};

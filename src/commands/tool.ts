@@ -1,0 +1,40 @@
+// The command layer's contract: a tool takes argv in a namespace and returns what it
+// printed, or throws ToolError with the real tool's own wording.
+import type { Host } from "../host.ts";
+import type { ProbeResult, ProbeSpec } from "../dataplane/probe.ts";
+
+export class ToolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ToolError";
+  }
+}
+
+export interface ProbeRecord {
+  /** The namespace the probe ran in. */
+  ns: string;
+  spec: ProbeSpec;
+  result: ProbeResult;
+}
+
+export interface ToolOutput {
+  stdout: string;
+  probe?: ProbeRecord;
+  /** The command only touches files: accepted, reported as not modelled. */
+  notModelled?: boolean;
+}
+
+export interface ToolContext {
+  host: Host;
+  /** The namespace the command runs in ("host" for the root one). */
+  ns: string;
+  background: boolean;
+}
+
+export type Tool = (argv: string[], ctx: ToolContext) => ToolOutput;
+
+export const OK: ToolOutput = { stdout: "" };
+
+export function out(stdout: string): ToolOutput {
+  return { stdout };
+}

@@ -1,0 +1,98 @@
+// User routes: ip route add/del, with the checks of fib_create_info() / fib_check_nh().
+import type { Config, LinkConfig, RouteConfig, RouteProto, RouteType, Scope } from "./types.ts";
+import { RT_TABLE_MAIN } from "./types.ts";
+import { KernelError } from "./errors.ts";
+import { inPrefix, networkOf } from "../wire/ipv4.ts";
+
+export interface RouteSpec {
+  table: number;
+  type: RouteType;
+  dst: number;
+  plen: number;
+  dev: LinkConfig | null;
+  via: number | null;
+  src: number | null;
+  scope: Scope | null;
+  proto: RouteProto;
+  metric: number;
+}
+
+function isLocalAddr(config: Config, ns: string, addr: number): boolean {
+  return Object.values(config.links).some((l) => l.netns === ns && l.addrs.some((a) => a.addr === addr));
+}
+
+// fib_check_nh_v4_gw(): a gateway must be on-link: a route of scope link reaches it.
+function gatewayLink(config: Config, ns: string, gw: number, dev: LinkConfig | null): LinkConfig | null {
+  const nsc = config.netns[ns]!;
+  let best: RouteConfig | null = null;
+  for (const r of nsc.routes) {
+    if (r.table !== RT_TABLE_MAIN || r.type !== "unicast" || r.via !== null || r.dev === null) continue;
+    if (dev && r.dev !== dev.id) continue;
+    if (!inPrefix(gw, r.dst, r.plen)) continue;
+    if (!best || r.plen > best.plen) best = r;
+  }
+  return best ? config.links[best.dev!]! : null;
+}
+
+export function addRoute(config: Config, ns: string, spec: RouteSpec, replace: boolean): void {
+  const nsc = config.netns[ns]!;
+  const dst = networkOf(spec.dst, spec.plen);
+  if (dst !== spec.dst) throw new KernelError("EINVAL", "Invalid prefix for given prefix length.");
+  let dev = spec.dev;
+  const viaType = spec.type === "unicast" || spec.type === "local" || spec.type === "broadcast";
+  if (viaType) {
+    if (spec.via !== null) {
+      const gwDev = gatewayLink(config, ns, spec.via, dev);
+      if (!gwDev) throw new KernelError("ENETUNREACH", "Nexthop has invalid gateway.");
+      dev = gwDev;
+    }
+    if (!dev) throw new KernelError("ENODEV", "Device for nexthop is not up.");
+    if (!dev.up) throw new KernelError("ENETDOWN", "Nexthop device is not up.");
+  }
+  if (spec.src !== null && !isLocalAddr(config, ns, spec.src)) throw new KernelError("EINVAL", "Invalid prefsrc address.");
+  const scope: Scope = spec.scope ?? (spec.type === "local" ? "host" : spec.via === null && viaType ? "link" : "global");
+  const route: RouteConfig = {
+    table: spec.table,
+    type: spec.type,
+    dst,
+    plen: spec.plen,
+    dev: viaType ? dev!.id : null,
+    via: spec.via,
+    src: spec.src,
+    scope,
+    proto: spec.proto,
+    metric: spec.metric,
+  };
+  const idx = nsc.routes.findIndex((r) => r.table === route.table && r.dst === dst && r.plen === spec.plen && r.metric === spec.metric);
+  if (idx >= 0) {
+    if (!replace) throw new KernelError("EEXIST");
+    nsc.routes[idx] = route;
+  } else {
+    nsc.routes.push(route);
+  }
+}
+
+export interface RouteMatch {
+  table: number;
+  dst: number;
+  plen: number;
+  dev: LinkConfig | null;
+  via: number | null;
+  metric: number | null;
+}
+
+// fib_table_delete(): the first route matching every key the user gave.
+export function delRoute(config: Config, ns: string, m: RouteMatch): void {
+  const nsc = config.netns[ns]!;
+  const idx = nsc.routes.findIndex(
+    (r) =>
+      r.table === m.table &&
+      r.dst === m.dst &&
+      r.plen === m.plen &&
+      (m.dev === null || r.dev === m.dev.id) &&
+      (m.via === null || r.via === m.via) &&
+      (m.metric === null || r.metric === m.metric),
+  );
+  if (idx < 0) throw new KernelError("ESRCH");
+  nsc.routes.splice(idx, 1);
+}

@@ -1,0 +1,128 @@
+// The dataplane of one emulated machine: the compiled view of the current snapshot,
+// the mutable tables packets create (neighbours, bridge FDBs, sockets), the event
+// loop, the hook walker and the optional tracer.
+import type { Config } from "../config/types.ts";
+import type { Packet } from "../wire/packet.ts";
+import { describePacket, type TraceStep, Tracer } from "./trace.ts";
+import { NF_ACCEPT, NF_DROP, type Hook, type HookProvider, type HookState, HOOK_NAMES } from "./hooks.ts";
+import { buildView, type LinkView, type NetnsView, type View } from "./view.ts";
+import { Sim } from "./sim.ts";
+import { NeighTable } from "./neigh.ts";
+import { SocketTable } from "./sockets.ts";
+import { netifReceive } from "./dev.ts";
+
+export type Okfn = (dp: Dataplane, ns: NetnsView, pkt: Packet, inDev: LinkView | null, outDev: LinkView | null) => void;
+
+/** Per-namespace mutable state. */
+export class NetnsState {
+  readonly neigh = new NeighTable();
+  readonly sockets = new SocketTable();
+  nextPort = 0;
+  /** inet_peer rate limiting of ip_error()'s ICMP, by source address. */
+  readonly errorPeers = new Map<number, { tokens: number; last: number }>();
+}
+
+export interface FdbEntry {
+  port: number;
+  updated: number;
+}
+
+export class Dataplane {
+  view!: View;
+  readonly sim = new Sim();
+  tracer: Tracer | null = null;
+  readonly providers: HookProvider[] = [];
+  readonly ns = new Map<string, NetnsState>();
+  /** Bridge FDBs: bridge link id -> MAC -> port (br_fdb_update / br_fdb_find). */
+  readonly fdb = new Map<number, Map<number, FdbEntry>>();
+  private readonly views = new WeakMap<Config, View>();
+  /** Counts drops by reason since creation (for tests and benchmarks). */
+  drops = 0;
+  lastDrop = "";
+
+  setConfig(config: Config): void {
+    let view = this.views.get(config);
+    if (!view) {
+      view = buildView(config, this.providers);
+      this.views.set(config, view);
+    }
+    this.view = view;
+    for (const name of view.netns.keys()) if (!this.ns.has(name)) this.ns.set(name, new NetnsState());
+    for (const name of [...this.ns.keys()]) if (!view.netns.has(name)) this.ns.delete(name);
+    for (const id of [...this.fdb.keys()]) if (!view.links.has(id)) this.fdb.delete(id);
+  }
+
+  /** Drops the cached view so hook providers are asked again (a layer's registration changed). */
+  invalidate(config: Config): void {
+    this.views.delete(config);
+    this.setConfig(config);
+  }
+
+  state(ns: NetnsView): NetnsState {
+    return this.ns.get(ns.name)!;
+  }
+
+  get now(): number {
+    return this.sim.now;
+  }
+
+  trace(pkt: Packet | null, ns: NetnsView | string, dev: LinkView | null, step: TraceStep, detail: string): void {
+    const t = this.tracer;
+    if (!t) return;
+    t.now = this.sim.now;
+    t.emit(pkt, typeof ns === "string" ? ns : ns.name, dev ? dev.name : null, step, detail);
+  }
+
+  drop(pkt: Packet, ns: NetnsView, dev: LinkView | null, reason: string): void {
+    this.drops++;
+    this.lastDrop = reason;
+    if (this.tracer) this.trace(pkt, ns, dev, "drop", `${describePacket(pkt)}: ${reason}`);
+  }
+
+  /** nf_hook(): run the operations registered at this hook in priority order, then okfn. */
+  nfHook(hook: Hook, ns: NetnsView, pkt: Packet, inDev: LinkView | null, outDev: LinkView | null, okfn: Okfn): void {
+    const ops = ns.hooks[hook]!;
+    if (ops.length !== 0) {
+      const state: HookState = { hook, ns: ns.name, inDev, outDev, reason: "" };
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i]!;
+        const v = op.fn(pkt, state);
+        if (v === NF_ACCEPT) continue;
+        if (v === NF_DROP) {
+          this.drop(pkt, ns, inDev ?? outDev, `${HOOK_NAMES[hook]} ${op.name}: ${state.reason || "dropped"}`);
+        } else if (this.tracer) {
+          this.trace(pkt, ns, inDev ?? outDev, "hook", `${HOOK_NAMES[hook]} ${op.name}: stolen`);
+        }
+        return;
+      }
+    }
+    okfn(this, ns, pkt, inDev, outDev);
+  }
+
+  /** Delivers frames and fires timers until done() or the virtual deadline. */
+  run(until: number, done: () => boolean): void {
+    this.sim.run(this.deliverFrame, until, done);
+  }
+
+  private readonly deliverFrame = (linkId: number, pkt: Packet): void => {
+    const dev = this.view.links.get(linkId);
+    if (!dev) return;
+    netifReceive(this, dev, pkt);
+  };
+
+  /** Moves the clock forward, firing due timers. */
+  advance(ms: number): void {
+    const until = this.sim.now + ms;
+    this.run(until, () => false);
+    this.sim.now = until;
+  }
+
+  /** The next ephemeral port of a namespace (inet_hash_connect, made deterministic). */
+  ephemeralPort(ns: NetnsView): number {
+    const st = this.state(ns);
+    const span = ns.portHigh - ns.portLow + 1;
+    const port = ns.portLow + (st.nextPort % span);
+    st.nextPort += 1;
+    return port;
+  }
+}

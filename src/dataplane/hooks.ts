@@ -1,0 +1,89 @@
+// The netfilter hook framework (nf_hook_ops, nf_hook_slow): hook points per namespace,
+// operations at priorities, verdicts. The walker knows nothing of iptables or IPVS.
+import type { Packet } from "../wire/packet.ts";
+import type { Config } from "../config/types.ts";
+import type { LinkView } from "./view.ts";
+
+export enum Hook {
+  PreRouting = 0,
+  LocalIn = 1,
+  Forward = 2,
+  LocalOut = 3,
+  PostRouting = 4,
+  // NFPROTO_BRIDGE hooks (br_netfilter), numbered after the IPv4 ones.
+  BrPreRouting = 5,
+  BrLocalIn = 6,
+  BrForward = 7,
+  BrLocalOut = 8,
+  BrPostRouting = 9,
+}
+export const HOOK_COUNT = 10;
+export const HOOK_NAMES = [
+  "PREROUTING",
+  "INPUT",
+  "FORWARD",
+  "OUTPUT",
+  "POSTROUTING",
+  "BR_PREROUTING",
+  "BR_INPUT",
+  "BR_FORWARD",
+  "BR_OUTPUT",
+  "BR_POSTROUTING",
+];
+
+export const NF_DROP = 0;
+export const NF_ACCEPT = 1;
+/** The operation took the packet (queued it, or sent it on itself). */
+export const NF_STOLEN = 2;
+export type Verdict = typeof NF_DROP | typeof NF_ACCEPT | typeof NF_STOLEN;
+
+// enum nf_ip_hook_priorities
+export const NF_IP_PRI_RAW = -300;
+export const NF_IP_PRI_CONNTRACK_DEFRAG = -400;
+export const NF_IP_PRI_CONNTRACK = -200;
+export const NF_IP_PRI_MANGLE = -150;
+export const NF_IP_PRI_NAT_DST = -100;
+export const NF_IP_PRI_FILTER = 0;
+export const NF_IP_PRI_SECURITY = 50;
+export const NF_IP_PRI_NAT_SRC = 100;
+export const NF_IP_PRI_CONNTRACK_HELPER = 300;
+export const NF_IP_PRI_CONNTRACK_CONFIRM = 2147483647;
+// enum nf_br_hook_priorities
+export const NF_BR_PRI_BRNF = 0;
+
+/** What an operation sees besides the packet (struct nf_hook_state). */
+export interface HookState {
+  hook: Hook;
+  /** Namespace name. */
+  ns: string;
+  /** Input and output devices (null when none). */
+  inDev: LinkView | null;
+  outDev: LinkView | null;
+  /** Set by an operation that drops, for the trace and the drop reason. */
+  reason: string;
+}
+
+export interface NfHookOps {
+  hook: Hook;
+  priority: number;
+  /** For the trace: "nat", "filter", "ipvs", "conntrack"... */
+  name: string;
+  fn: (pkt: Packet, state: HookState) => Verdict;
+}
+
+/** Hook operations sorted by priority, one array per hook point (nf_hook_entries). */
+export type HookTable = NfHookOps[][];
+
+export function buildHookTable(ops: readonly NfHookOps[]): HookTable {
+  const table: HookTable = Array.from({ length: HOOK_COUNT }, () => []);
+  for (const op of ops) table[op.hook]!.push(op);
+  for (const entries of table) entries.sort((a, b) => a.priority - b.priority);
+  return table;
+}
+
+/** A layer above the core that registers operations in a namespace (nf_register_net_hooks). */
+export interface HookProvider {
+  name: string;
+  /** The operations this layer has registered in namespace ns under the given snapshot. */
+  hookOps(ns: string, config: Config): readonly NfHookOps[];
+}

@@ -1,0 +1,87 @@
+// IPv4 receive (net/ipv4/ip_input.c, ip_forward.c): PREROUTING, the input route,
+// local delivery through INPUT, forwarding through FORWARD.
+import type { Packet } from "../wire/packet.ts";
+import { DST_FORWARD, DST_LOCAL, ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from "../wire/packet.ts";
+import { formatIPv4 } from "../wire/ipv4.ts";
+import type { Dataplane } from "./dataplane.ts";
+import type { LinkView, NetnsView } from "./view.ts";
+import { Hook } from "./hooks.ts";
+import { routeInput } from "./route.ts";
+import { icmpRcv, icmpSend } from "./icmp.ts";
+import { ipOutput } from "./ip_output.ts";
+import { tcpRcv } from "./tcp.ts";
+import { udpRcv } from "./udp.ts";
+
+export function ipRcv(dp: Dataplane, dev: LinkView, pkt: Packet): void {
+  dp.nfHook(Hook.PreRouting, dev.ns, pkt, dev, null, ipRcvFinish);
+}
+
+// ip_rcv_finish(): route unless a route is already attached (loopback, br_netfilter).
+export function ipRcvFinish(dp: Dataplane, ns: NetnsView, pkt: Packet, inDev: LinkView | null): void {
+  const dev = inDev!;
+  if (!pkt.dst) {
+    const v = routeInput(ns, pkt, dev);
+    if (!v.ok) {
+      if (v.icmpCode >= 0 && ipErrorAllowed(dp, ns, pkt.saddr)) icmpSend(dp, ns, pkt, ICMP_DEST_UNREACH, v.icmpCode, dev);
+      return dp.drop(pkt, ns, dev, v.reason);
+    }
+    if (dp.tracer) {
+      const d = pkt.dst!;
+      const what = d.input === DST_LOCAL ? "local" : `forward via ${ns.byId.get(d.dev)?.name} nexthop ${formatIPv4(d.gw)}`;
+      dp.trace(pkt, ns, dev, "route", `input route for ${formatIPv4(pkt.daddr)}: ${what}`);
+    }
+  }
+  const dst = pkt.dst!;
+  if (dst.input === DST_FORWARD) return ipForward(dp, ns, pkt, dev);
+  ipLocalDeliver(dp, ns, pkt, dev);
+}
+
+const IP_RT_ERROR_COST_MS = 1000;
+const IP_RT_ERROR_BURST_MS = 5000;
+
+// ip_error(): a token bucket per source (inet_peer) allows a burst of 5, then one a second.
+function ipErrorAllowed(dp: Dataplane, ns: NetnsView, saddr: number): boolean {
+  const peers = dp.state(ns).errorPeers;
+  let peer = peers.get(saddr);
+  if (!peer) peers.set(saddr, (peer = { tokens: 0, last: dp.now - 60_000 }));
+  peer.tokens = Math.min(IP_RT_ERROR_BURST_MS, peer.tokens + dp.now - peer.last);
+  peer.last = dp.now;
+  if (peer.tokens < IP_RT_ERROR_COST_MS) return false;
+  peer.tokens -= IP_RT_ERROR_COST_MS;
+  return true;
+}
+
+export function ipLocalDeliver(dp: Dataplane, ns: NetnsView, pkt: Packet, inDev: LinkView): void {
+  dp.nfHook(Hook.LocalIn, ns, pkt, inDev, null, ipLocalDeliverFinish);
+}
+
+// ip_local_deliver_finish(): hand to the transport protocol.
+function ipLocalDeliverFinish(dp: Dataplane, ns: NetnsView, pkt: Packet, inDev: LinkView | null): void {
+  switch (pkt.proto) {
+    case IPPROTO_TCP:
+      return tcpRcv(dp, ns, pkt, inDev!);
+    case IPPROTO_UDP:
+      return udpRcv(dp, ns, pkt, inDev!);
+    case IPPROTO_ICMP:
+      return icmpRcv(dp, ns, pkt, inDev!);
+    default:
+      icmpSend(dp, ns, pkt, ICMP_DEST_UNREACH, 2, inDev);
+      return dp.drop(pkt, ns, inDev, `no handler for protocol ${pkt.proto}`);
+  }
+}
+
+// ip_forward(): TTL check, FORWARD hook, then out with the TTL decremented.
+export function ipForward(dp: Dataplane, ns: NetnsView, pkt: Packet, inDev: LinkView): void {
+  if (pkt.ttl <= 1) {
+    icmpSend(dp, ns, pkt, ICMP_TIME_EXCEEDED, 0, inDev);
+    return dp.drop(pkt, ns, inDev, "TTL exceeded in transit");
+  }
+  const out = ns.byId.get(pkt.dst!.dev) ?? null;
+  if (!out) return dp.drop(pkt, ns, inDev, "output device vanished");
+  dp.nfHook(Hook.Forward, ns, pkt, inDev, out, ipForwardFinish);
+}
+
+function ipForwardFinish(dp: Dataplane, ns: NetnsView, pkt: Packet, _in: LinkView | null, out: LinkView | null): void {
+  pkt.ttl--;
+  ipOutput(dp, ns, pkt, out!);
+}

@@ -1,0 +1,83 @@
+// Probe clients (curl, nc, ping) as the emulated sockets see them: send, run the event
+// loop until the client has its answer or its time limit passes, then let the
+// connection close.
+import type { Dataplane } from "./dataplane.ts";
+import type { ClientCtx } from "./sockets.ts";
+import { tcpConnect } from "./tcp.ts";
+import { udpSend } from "./udp.ts";
+import { pingSend } from "./ping.ts";
+
+export type ProbeKind = "http" | "tcp" | "udp" | "ping";
+
+export interface ProbeSpec {
+  kind: ProbeKind;
+  daddr: number;
+  dport: number;
+  /** Time limit in ms (curl -m, nc -w, ping -W). */
+  timeoutMs: number;
+  /** ping -c */
+  count: number;
+}
+
+export type Outcome = "timeout" | "refused" | "unreachable" | "reply" | "answered";
+
+export interface ProbeResult {
+  outcome: Outcome;
+  server: string | null;
+  clientIp: number | null;
+  /** The client's own words for a failure (curl's "Connection refused"...). */
+  error: string;
+}
+
+const ROUTE_ERRORS: Record<string, string> = {
+  ENETUNREACH: "Network is unreachable",
+  EHOSTUNREACH: "No route to host",
+  EACCES: "Permission denied",
+  EINVAL: "Invalid argument",
+};
+
+let pingIds = 0x1000;
+
+export function runProbe(dp: Dataplane, nsName: string, spec: ProbeSpec): ProbeResult {
+  const ns = dp.view.netns.get(nsName);
+  if (!ns) throw new Error(`no namespace ${nsName}`);
+  const client: ClientCtx = { outcome: "pending", server: null, clientIp: null, error: "", replies: 0 };
+  const start = dp.now;
+  let until = start + spec.timeoutMs;
+  let err: string | null = null;
+  switch (spec.kind) {
+    case "http":
+    case "tcp":
+      err = tcpConnect(dp, ns, spec.daddr, spec.dport, client, spec.kind === "http");
+      break;
+    case "udp":
+      err = udpSend(dp, ns, spec.daddr, spec.dport, client);
+      break;
+    case "ping": {
+      const id = pingIds++;
+      err = pingSend(dp, ns, spec.daddr, id, 1, client);
+      // ping sends one request a second (-i 1).
+      for (let seq = 2; seq <= spec.count && !err; seq++) {
+        dp.sim.after((seq - 1) * 1000, () => {
+          const cur = dp.view.netns.get(nsName);
+          if (cur) pingSend(dp, cur, spec.daddr, id, seq, client);
+        });
+      }
+      until = start + (spec.count - 1) * 1000 + spec.timeoutMs;
+      break;
+    }
+  }
+  if (err) return { outcome: "unreachable", server: null, clientIp: null, error: ROUTE_ERRORS[err] ?? err };
+  const done =
+    spec.kind === "ping"
+      ? () => client.replies >= spec.count || (client.outcome === "unreachable" && dp.now >= start + (spec.count - 1) * 1000)
+      : () => client.outcome !== "pending";
+  dp.run(until, done);
+  if (client.outcome === "pending") {
+    dp.sim.now = Math.max(dp.now, until);
+    return { outcome: "timeout", server: null, clientIp: null, error: `Connection timed out after ${spec.timeoutMs} milliseconds` };
+  }
+  // Let the exchange finish (FINs, ACKs) without moving the clock.
+  dp.run(dp.now, () => false);
+  return { outcome: client.outcome as Outcome, server: client.server, clientIp: client.clientIp, error: client.error };
+}

@@ -1,0 +1,129 @@
+// The emulated machine: the configuration snapshot, the dataplane, the tools a user
+// types, and the layers (netfilter, ipset, ipvs) installed on it.
+import { produce, setAutoFreeze } from "immer";
+import type { Config } from "./config/types.ts";
+import { ROOT_NETNS } from "./config/types.ts";
+import { initialConfig } from "./config/netns.ts";
+import { Dataplane } from "./dataplane/dataplane.ts";
+import { Tracer, type TraceEvent } from "./dataplane/trace.ts";
+import type { HookProvider } from "./dataplane/hooks.ts";
+import { runProbe, type ProbeResult, type ProbeSpec } from "./dataplane/probe.ts";
+import { splitLine, ShellSyntaxError } from "./commands/shell.ts";
+import { ToolError, type Tool, type ToolOutput } from "./commands/tool.ts";
+import { coreTools } from "./commands/index.ts";
+
+setAutoFreeze(true);
+
+/** A layer above the core: registers its tools and hook operations on a host. */
+export interface Layer {
+  name: string;
+  install(host: Host): void;
+}
+
+export interface HostOptions {
+  trace?: boolean;
+  layers?: Layer[];
+}
+
+export class Host {
+  private cfg: Config;
+  readonly dp = new Dataplane();
+  private readonly tools = new Map<string, Tool>();
+
+  constructor(options: HostOptions = {}) {
+    this.cfg = initialConfig();
+    for (const [name, tool] of coreTools) this.tools.set(name, tool);
+    for (const layer of options.layers ?? []) layer.install(this);
+    if (options.trace) this.dp.tracer = new Tracer();
+    this.dp.setConfig(this.cfg);
+  }
+
+  /** The current configuration snapshot (immutable). */
+  get config(): Config {
+    return this.cfg;
+  }
+
+  get now(): number {
+    return this.dp.now;
+  }
+
+  registerTool(name: string, tool: Tool): void {
+    this.tools.set(name, tool);
+  }
+
+  registerHooks(provider: HookProvider): void {
+    this.dp.providers.push(provider);
+    this.dp.invalidate(this.cfg);
+  }
+
+  tool(name: string): Tool | undefined {
+    return this.tools.get(name);
+  }
+
+  isFileOnly(name: string): boolean {
+    return FILE_ONLY.has(name);
+  }
+
+  /** Applies a change to the snapshot; a change that throws leaves it as it was. */
+  change(fn: (draft: Config) => void): void {
+    const next = produce(this.cfg, fn);
+    if (next !== this.cfg) {
+      this.cfg = next;
+      this.dp.setConfig(next);
+    }
+  }
+
+  /** Re-reads hook registrations for the current snapshot (a layer's state changed). */
+  refreshHooks(): void {
+    this.dp.invalidate(this.cfg);
+  }
+
+  /**
+   * Runs one command line as typed at a root shell (in namespace `ns`). Returns each
+   * command's output; throws ToolError with the tool's own message on failure.
+   */
+  exec(line: string, ns: string = ROOT_NETNS): ToolOutput[] {
+    let commands;
+    try {
+      commands = splitLine(line);
+    } catch (e) {
+      if (e instanceof ShellSyntaxError) throw new ToolError(`syntax error: ${e.message}`);
+      throw e;
+    }
+    const outputs: ToolOutput[] = [];
+    for (const cmd of commands) outputs.push(this.execArgv(cmd.argv, ns, cmd.background, cmd.piped));
+    return outputs;
+  }
+
+  execArgv(argv: string[], ns: string, background = false, piped = false): ToolOutput {
+    let args = argv;
+    while (args[0] === "sudo") args = args.slice(1);
+    if (args.length === 0) return { stdout: "" };
+    if (piped || FILE_ONLY.has(args[0]!)) {
+      if (!FILE_ONLY.has(args[0]!)) throw new ToolError(`${args[0]}: pipes and redirections are modelled only for commands that touch files`);
+      return { stdout: "", notModelled: true };
+    }
+    const tool = this.tools.get(args[0]!);
+    if (!tool) throw new ToolError(`${args[0]}: command not found`);
+    return tool(args, { host: this, ns, background });
+  }
+
+  probe(ns: string, spec: ProbeSpec): ProbeResult {
+    return runProbe(this.dp, ns, spec);
+  }
+
+  advance(ms: number): void {
+    this.dp.advance(ms);
+  }
+
+  setTracing(on: boolean): void {
+    this.dp.tracer = on ? (this.dp.tracer ?? new Tracer()) : null;
+  }
+
+  takeTrace(): TraceEvent[] {
+    return this.dp.tracer ? this.dp.tracer.take() : [];
+  }
+}
+
+/** Commands that only touch files: accepted and reported as not modelled. */
+const FILE_ONLY = new Set(["mkdir", "echo", "tee", "touch", "cat", "rm", "cp", "mv", "chmod", "ln", "true", ":"]);

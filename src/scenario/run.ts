@@ -1,0 +1,171 @@
+// Running a scenario in the emulator: every command through the host's tools, every
+// probe checked against its expectation, results as data for the views in cli/.
+import { Host, type Layer } from "../host.ts";
+import { splitLine, ShellSyntaxError } from "../commands/shell.ts";
+import { ToolError } from "../commands/tool.ts";
+import type { ProbeResult } from "../dataplane/probe.ts";
+import type { TraceEvent } from "../dataplane/trace.ts";
+import { formatIPv4 } from "../wire/ipv4.ts";
+import { ScenarioError, type ExpectOutcome, type Scenario } from "./types.ts";
+
+export const PROBE_TOOLS = new Set(["curl", "wget", "ping", "nc", "netcat"]);
+
+export interface ProbeReport {
+  line: number;
+  command: string;
+  netns: string;
+  outcome: string;
+  server: string | null;
+  client_ip: string | null;
+  expected: string | null;
+  pass: boolean | null;
+  why: string | null;
+  /** The client's own words for a failure. */
+  error: string;
+  trace?: TraceEvent[];
+}
+
+export interface ListingReport {
+  line: number;
+  command: string;
+  output: string;
+}
+
+export interface ScenarioReport {
+  file: string;
+  name: string;
+  mode: "emulator" | "kernel";
+  probes: ProbeReport[];
+  passed: number;
+  failed: number;
+  /** Commands accepted but not modelled, and other plain notes. */
+  notes: string[];
+  listings: ListingReport[];
+  /** The first bad command, when the scenario stopped on one. */
+  error: string | null;
+}
+
+/** The command a line finally runs (after sudo, ip netns exec NS, ip -n NS). */
+export function innermostCommand(argv: string[]): string[] {
+  let a = argv;
+  for (;;) {
+    while (a[0] === "sudo") a = a.slice(1);
+    if (a[0] === "ip" && a[1] === "netns" && a[2] === "exec" && a.length > 4) a = a.slice(4);
+    else return a;
+  }
+}
+
+export function isProbe(argv: string[]): boolean {
+  const a = innermostCommand(argv);
+  if (!PROBE_TOOLS.has(a[0] ?? "")) return false;
+  if (a[0] === "nc" || a[0] === "netcat") return !a.slice(1).some((x) => /^-[a-zA-Z]*l/.test(x));
+  return true;
+}
+
+/** Checks what can be checked before running: shell syntax and where expect may stand. */
+export function validateScenario(s: Scenario, host: Host): void {
+  for (const step of s.steps) {
+    if (step.kind !== "run") continue;
+    let probes = 0;
+    let commands = 0;
+    for (const cl of step.commands) {
+      let cmds;
+      try {
+        cmds = splitLine(cl.text);
+      } catch (e) {
+        if (e instanceof ShellSyntaxError) throw new ScenarioError(s.file, cl.line, `syntax error: ${e.message}`);
+        throw e;
+      }
+      for (const c of cmds) {
+        commands++;
+        const inner = innermostCommand(c.argv);
+        const name = inner[0] ?? "";
+        if (!c.piped && !host.tool(name) && !host.isFileOnly(name)) throw new ScenarioError(s.file, cl.line, `${name}: command not found`);
+        if (isProbe(c.argv)) probes++;
+      }
+    }
+    if ((step.expect || step.repeat > 1) && (commands !== 1 || probes !== 1)) {
+      throw new ScenarioError(s.file, step.line, `${step.expect ? "expect:" : "repeat:"} needs a run: of exactly one probe command (curl, wget, nc, ping)`);
+    }
+  }
+}
+
+function outcomeOf(r: ProbeResult): string {
+  return r.outcome === "answered" ? (r.server ?? "answered") : r.outcome;
+}
+
+export function describeExpect(e: ExpectOutcome): string {
+  if (e.server === null && e.clientIp === null) return e.outcome ?? "";
+  const parts: string[] = [];
+  if (e.server !== null) parts.push(`server: ${e.server}`);
+  if (e.clientIp !== null) parts.push(`client_ip: ${e.clientIp}`);
+  return `{${parts.join(", ")}}`;
+}
+
+export function checkExpect(e: ExpectOutcome, outcome: string, server: string | null, clientIp: string | null): boolean {
+  if (e.outcome !== null && e.outcome !== outcome) return false;
+  if (e.server !== null && e.server !== server) return false;
+  if (e.clientIp !== null && e.clientIp !== clientIp) return false;
+  return true;
+}
+
+export interface RunOptions {
+  trace?: boolean;
+  layers?: Layer[];
+}
+
+export function runScenario(s: Scenario, options: RunOptions = {}): ScenarioReport {
+  const host = new Host({ trace: options.trace ?? false, layers: options.layers ?? [] });
+  const report: ScenarioReport = { file: s.file, name: s.name, mode: "emulator", probes: [], passed: 0, failed: 0, notes: [], listings: [], error: null };
+  validateScenario(s, host);
+  for (const step of s.steps) {
+    if (step.kind === "advance") {
+      host.advance(step.ms);
+      continue;
+    }
+    for (const cl of step.commands) {
+      for (let rep = 0; rep < step.repeat; rep++) {
+        let outputs;
+        try {
+          outputs = host.exec(cl.text);
+        } catch (e) {
+          if (!(e instanceof ToolError)) throw e;
+          // The first bad command stops the scenario: nothing after it runs.
+          report.error = new ScenarioError(s.file, cl.line, e.message).message;
+          return report;
+        }
+        for (const o of outputs) {
+          if (o.notModelled) report.notes.push(`${s.file}:${cl.line}: not modelled (touches only files): ${cl.text}`);
+          if (o.probe) {
+            const r = o.probe.result;
+            const outcome = outcomeOf(r);
+            const server = r.outcome === "answered" ? r.server : null;
+            const clientIp = r.clientIp !== null ? formatIPv4(r.clientIp) : null;
+            const exp = step.expect ? step.expect[rep]! : null;
+            const pass = exp ? checkExpect(exp, outcome, server, clientIp) : null;
+            if (pass === true) report.passed++;
+            if (pass === false) report.failed++;
+            const pr: ProbeReport = {
+              line: cl.line,
+              command: cl.text,
+              netns: o.probe.ns,
+              outcome,
+              server,
+              client_ip: clientIp,
+              expected: exp ? describeExpect(exp) : null,
+              pass,
+              why: step.why,
+              error: r.error,
+            };
+            if (options.trace) pr.trace = host.takeTrace();
+            report.probes.push(pr);
+          } else if (o.stdout && step.commands.length === 1) {
+            report.listings.push({ line: cl.line, command: cl.text, output: o.stdout });
+          }
+        }
+      }
+      if (options.trace) host.takeTrace();
+    }
+  }
+  return report;
+}
