@@ -44,11 +44,11 @@ function bridgeLink(args: string[], ctx: ToolContext, details: boolean): ToolOut
       i++;
     } else if (["guard", "fastleave", "root_block", "learning", "flood", "mcast_flood", "isolated", "cost", "priority", "state"].includes(w)) {
       throw new ToolError(`Error: pktpath does not model bridge port option "${w}" yet.`);
-    } else throw new ToolError(`Error: argument "${w}" is wrong: unknown bridge link option`);
+    } else throw new ToolError(BRIDGE_LINK_USAGE);
   }
   if (dev === null) throw new ToolError("Device is a required argument.");
   const link = findLink(ctx.host.config, ctx.ns, dev);
-  if (!link) throw new ToolError(`Cannot find device "${dev}"`);
+  if (!link) throw new ToolError(`Cannot find bridge device "${dev}"`);
   if (hairpin !== null) {
     const on = hairpin;
     netlink(ctx, (c) => setHairpin(c.links[link.id]!, on));
@@ -95,6 +95,27 @@ function bridgeFdb(args: string[], ctx: ToolContext): ToolOutput {
     }
     for (const port of br.ports) lines.push(`${formatMac(port.cfg.mac)} dev ${port.name} master ${br.name} permanent`);
   }
-  if (brName !== null && !ns.byName.has(brName)) throw new ToolError(`Cannot find device "${brName}"`);
+  if (brName !== null && !ns.byName.has(brName)) throw new ToolError(`Cannot find bridge device "${brName}"`);
   return { stdout: lines.map((l) => l + "\n").join("") };
 }
+
+const BRIDGE_LINK_USAGE = `Usage: bridge link set dev DEV [ cost COST ] [ priority PRIO ] [ state STATE ]
+                               [ guard {on | off} ]
+                               [ hairpin {on | off} ]
+                               [ fastleave {on | off} ]
+                               [ root_block {on | off} ]
+                               [ learning {on | off} ]
+                               [ learning_sync {on | off} ]
+                               [ flood {on | off} ]
+                               [ mcast_router MULTICAST_ROUTER ]
+                               [ mcast_flood {on | off} ]
+                               [ bcast_flood {on | off} ]
+                               [ mcast_to_unicast {on | off} ]
+                               [ neigh_suppress {on | off} ]
+                               [ vlan_tunnel {on | off} ]
+                               [ isolated {on | off} ]
+                               [ locked {on | off} ]
+                               [ hwmode {vepa | veb} ]
+                               [ backup_port DEVICE ] [ nobackup_port ]
+                               [ self ] [ master ]
+       bridge link show [dev DEV]`;

@@ -26,7 +26,7 @@ export const sysctlTool: Tool = (argv, ctx) => {
   for (const item of items) {
     const eq = item.indexOf("=");
     if (write || eq >= 0) {
-      if (eq <= 0) throw new ToolError(`sysctl: "${item}" must be of the form name=value`);
+      if (eq <= 0) throw new ToolError("sysctl: command line(0): invalid syntax, continuing...");
       const key = item.slice(0, eq).trim().replace(/\//g, ".");
       const value = item.slice(eq + 1).trim();
       const found = resolveSysctl(ctx.host.config, ctx.ns, key);

@@ -66,7 +66,7 @@ export interface AddrSpec {
 }
 
 export function addAddress(config: Config, link: LinkConfig, spec: AddrSpec): void {
-  if (link.addrs.some((a) => a.addr === spec.addr && a.plen === spec.plen)) throw new KernelError("EEXIST");
+  if (link.addrs.some((a) => a.addr === spec.addr && a.plen === spec.plen)) throw new KernelError("EEXIST", "ipv4: Address already assigned.");
   const prefix = networkOf(spec.addr, spec.plen);
   // __inet_insert_ifa(): an address in the subnet of an existing primary becomes secondary.
   const secondary = link.addrs.some((a) => !a.secondary && a.plen === spec.plen && networkOf(a.addr, a.plen) === prefix);
@@ -77,7 +77,7 @@ export function addAddress(config: Config, link: LinkConfig, spec: AddrSpec): vo
 
 export function delAddress(config: Config, link: LinkConfig, addr: number, plen: number | null): void {
   const idx = link.addrs.findIndex((a) => a.addr === addr && (plen === null || a.plen === plen));
-  if (idx < 0) throw new KernelError("EADDRNOTAVAIL");
+  if (idx < 0) throw new KernelError("EADDRNOTAVAIL", "ipv4: Address not found.");
   const ifa = link.addrs[idx]!;
   fibDelIfaddr(config, link, ifa);
   link.addrs.splice(idx, 1);

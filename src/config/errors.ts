@@ -14,6 +14,7 @@ export type Errno =
   | "ENETDOWN"
   | "EADDRNOTAVAIL"
   | "EOPNOTSUPP"
+  | "ELOOP"
   | "ENOTSUP";
 
 const STRERROR: Record<Errno, string> = {
@@ -29,6 +30,7 @@ const STRERROR: Record<Errno, string> = {
   ENETDOWN: "Network is down",
   EADDRNOTAVAIL: "Cannot assign requested address",
   EOPNOTSUPP: "Operation not supported",
+  ELOOP: "Too many levels of symbolic links",
   ENOTSUP: "Operation not supported",
 };
 

@@ -9,7 +9,8 @@ function checkFree(config: Config, ns: string, name: string): void {
 }
 
 export interface LinkSpec {
-  name: string;
+  /** null: the kernel names it (veth0, bridge0, dummy0...). */
+  name: string | null;
   kind: Exclude<LinkKind, "loopback">;
   peerName: string | null;
   peerNetns: string | null;
@@ -17,28 +18,32 @@ export interface LinkSpec {
 }
 
 export function addLink(config: Config, ns: string, spec: LinkSpec): LinkConfig {
-  checkFree(config, ns, spec.name);
+  if (spec.name !== null) checkFree(config, ns, spec.name);
   if (spec.kind === "veth") {
     const peerNs = spec.peerNetns ?? ns;
-    // veth_newlink(): with no peer name the kernel names it vethN.
-    const peerName = spec.peerName ?? freeName(config, peerNs, "veth");
-    if (peerNs === ns && peerName === spec.name) throw new KernelError("EEXIST");
+    // veth_newlink(): unnamed ends get vethN names, the peer first.
+    const peerName = spec.peerName ?? freeName(config, peerNs, "veth", spec.name);
+    const name = spec.name ?? freeName(config, ns, "veth", peerName);
+    if (peerNs === ns && peerName === name) throw new KernelError("EEXIST");
     checkFree(config, peerNs, peerName);
     // veth_newlink() registers the peer first: it gets the lower ifindex.
     const peer = newLink(config, peerNs, peerName, "veth", null);
-    const link = newLink(config, ns, spec.name, "veth", spec.mac);
+    const link = newLink(config, ns, name, "veth", spec.mac);
     link.peer = peer.id;
     peer.peer = link.id;
     allocNsids(config, ns, peerNs);
     return link;
   }
-  const link = newLink(config, ns, spec.name, spec.kind, spec.mac);
+  const link = newLink(config, ns, spec.name ?? freeName(config, ns, spec.kind, null), spec.kind, spec.mac);
   if (spec.mac !== null) link.macSet = true;
   return link;
 }
 
-function freeName(config: Config, ns: string, prefix: string): string {
-  for (let i = 0; ; i++) if (!findLink(config, ns, `${prefix}${i}`)) return `${prefix}${i}`;
+function freeName(config: Config, ns: string, prefix: string, taken: string | null): string {
+  for (let i = 0; ; i++) {
+    const name = `${prefix}${i}`;
+    if (name !== taken && !findLink(config, ns, name)) return name;
+  }
 }
 
 // unregister_netdevice: a veth takes its peer along; a bridge releases its ports.
@@ -47,6 +52,7 @@ export function delLink(config: Config, link: LinkConfig): void {
   const victims = link.peer !== null && config.links[link.peer] ? [link, config.links[link.peer]!] : [link];
   for (const victim of victims) {
     flushRoutesVia(config, victim);
+    if (victim.master !== null) setMaster(config, victim, null);
     if (victim.kind === "bridge") {
       for (const port of Object.values(config.links)) if (port.master === victim.id) port.master = null;
     }
@@ -62,12 +68,16 @@ export function setUp(config: Config, link: LinkConfig, up: boolean): void {
 // br_add_if(): no loops, no enslaving a bridge to itself, no loopback.
 export function setMaster(config: Config, link: LinkConfig, master: LinkConfig | null): void {
   if (master === null) {
+    const old = link.master !== null ? config.links[link.master] : undefined;
     link.master = null;
     link.hairpin = false;
+    if (old) recalcBridgeMac(config, old);
     return;
   }
   if (master.kind !== "bridge") throw new KernelError("EOPNOTSUPP");
-  if (master.id === link.id || link.kind === "loopback") throw new KernelError("EINVAL");
+  // br_add_if(): no bridge in a bridge, no loopback port.
+  if (link.kind === "bridge") throw new KernelError("ELOOP", "Can not enslave a bridge to a bridge.");
+  if (link.kind === "loopback") throw new KernelError("EINVAL");
   if (link.master !== null && link.master !== master.id) throw new KernelError("EBUSY");
   link.master = master.id;
   // br_stp_recalculate_bridge_id(): a bridge whose address was never set takes its lowest port MAC.
@@ -78,7 +88,8 @@ export function recalcBridgeMac(config: Config, bridge: LinkConfig): void {
   if (bridge.macSet) return;
   let min: number | null = null;
   for (const l of Object.values(config.links)) if (l.master === bridge.id && (min === null || l.mac < min)) min = l.mac;
-  if (min !== null) bridge.mac = min;
+  // Measured: the last port leaving leaves the bridge with 00:00:00:00:00:00.
+  bridge.mac = min ?? 0;
 }
 
 // dev_change_net_namespace(): the link goes down, loses its addresses and routes, takes a new ifindex.
@@ -88,8 +99,7 @@ export function setNetns(config: Config, link: LinkConfig, ns: string): void {
   if (link.up) linkDown(config, link);
   flushRoutesVia(config, link);
   link.addrs = [];
-  link.master = null;
-  link.hairpin = false;
+  setMaster(config, link, null);
   // The ifindex is kept when it is free in the new namespace, as dev_change_net_namespace() does.
   const taken = Object.values(config.links).some((l) => l.netns === ns && l.ifindex === link.ifindex);
   link.netns = ns;

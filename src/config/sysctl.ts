@@ -25,7 +25,8 @@ export function registerSysctl(def: SysctlDef): void {
 }
 
 const bool: [number, number] = [0, 1];
-registerSysctl({ key: "net.ipv4.ip_forward", default: "0", module: null, range: bool });
+// devinet_sysctl_forward() reads any int (proc_dointvec); non-zero turns forwarding on.
+registerSysctl({ key: "net.ipv4.ip_forward", default: "0", module: null, range: [-2147483648, 2147483647] });
 registerSysctl({ key: "net.ipv4.ip_local_port_range", default: "32768\t60999", module: null, range: [1, 65535], count: 2 });
 registerSysctl({ key: "net.ipv4.icmp_echo_ignore_all", default: "0", module: null, range: [0, 1] });
 registerSysctl({ key: "net.ipv4.ip_default_ttl", default: "64", module: null, range: [1, 255] });

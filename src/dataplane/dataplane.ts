@@ -18,8 +18,8 @@ export class NetnsState {
   readonly neigh = new NeighTable();
   readonly sockets = new SocketTable();
   nextPort = 0;
-  /** inet_peer rate limiting of ip_error()'s ICMP, by source address. */
-  readonly errorPeers = new Map<number, { tokens: number; last: number }>();
+  /** inet_peer ICMP rate limiting (ip_error, icmp_send), by peer address. */
+  readonly icmpPeers = new Map<number, { tokens: number; last: number }>();
 }
 
 export interface FdbEntry {

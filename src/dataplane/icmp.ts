@@ -24,6 +24,27 @@ function isError(type: number): boolean {
   return type === ICMP_DEST_UNREACH || type === ICMP_TIME_EXCEEDED || type === 5 || type === 4 || type === 12;
 }
 
+/**
+ * The inet_peer token bucket of a destination, shared by ip_error() (burst 5 s) and
+ * icmpv4_xrlim_allow() (burst 6 x icmp_ratelimit): each takes 1 s of tokens per ICMP.
+ */
+export function peerTokens(dp: Dataplane, ns: NetnsView, addr: number, burstMs: number): boolean {
+  const peers = dp.state(ns).icmpPeers;
+  let peer = peers.get(addr);
+  // inet_getpeer() backdates rate_last by 60 s so a new peer starts with a full bucket.
+  if (!peer) peers.set(addr, (peer = { tokens: 0, last: dp.now - 60_000 }));
+  let tokens = Math.min(burstMs, peer.tokens + dp.now - peer.last);
+  peer.last = dp.now;
+  const ok = tokens >= ICMP_RATELIMIT_MS;
+  if (ok) tokens -= ICMP_RATELIMIT_MS;
+  peer.tokens = tokens;
+  return ok;
+}
+
+const ICMP_RATELIMIT_MS = 1000;
+/** net.ipv4.icmp_ratemask 6168: dest unreachable, source quench, time exceeded, parameter problem. */
+const RATEMASK = (1 << 3) | (1 << 4) | (1 << 11) | (1 << 12);
+
 // icmp_send(): never about an ICMP error, a broadcast, or a non-first fragment.
 export function icmpSend(dp: Dataplane, ns: NetnsView, orig: Packet, type: number, code: number, _inDev: LinkView | null): void {
   if (orig.proto === IPPROTO_ICMP && isError(orig.icmpType)) return;
@@ -45,6 +66,12 @@ export function icmpSend(dp: Dataplane, ns: NetnsView, orig: Packet, type: numbe
   }
   const err = routeLocal(dp, ns, p);
   if (err) return dp.drop(p, ns, null, `cannot route ICMP error to ${formatIPv4(p.daddr)}: ${err}`);
+  // icmpv4_xrlim_allow(): no limit towards ourselves (loopback), else the peer's bucket.
+  const toSelf = p.dst!.dev === ns.lo.id;
+  if (!toSelf && RATEMASK & (1 << type) && !peerTokens(dp, ns, p.daddr, 6 * ICMP_RATELIMIT_MS)) {
+    if (dp.tracer) dp.trace(p, ns, null, "icmp", `ICMP type ${type} to ${formatIPv4(p.daddr)} suppressed by icmp_ratelimit`);
+    return;
+  }
   if (dp.tracer) dp.trace(p, ns, null, "icmp", `send ICMP type ${type} code ${code} to ${formatIPv4(p.daddr)}`);
   ipLocalOut(dp, ns, p);
 }

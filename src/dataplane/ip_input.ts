@@ -7,7 +7,7 @@ import type { Dataplane } from "./dataplane.ts";
 import type { LinkView, NetnsView } from "./view.ts";
 import { Hook } from "./hooks.ts";
 import { routeInput } from "./route.ts";
-import { icmpRcv, icmpSend } from "./icmp.ts";
+import { icmpRcv, icmpSend, peerTokens } from "./icmp.ts";
 import { ipOutput } from "./ip_output.ts";
 import { tcpRcv } from "./tcp.ts";
 import { udpRcv } from "./udp.ts";
@@ -22,7 +22,7 @@ export function ipRcvFinish(dp: Dataplane, ns: NetnsView, pkt: Packet, inDev: Li
   if (!pkt.dst) {
     const v = routeInput(ns, pkt, dev);
     if (!v.ok) {
-      if (v.icmpCode >= 0 && ipErrorAllowed(dp, ns, pkt.saddr)) icmpSend(dp, ns, pkt, ICMP_DEST_UNREACH, v.icmpCode, dev);
+      if (v.icmpCode >= 0 && peerTokens(dp, ns, pkt.saddr, 5000)) icmpSend(dp, ns, pkt, ICMP_DEST_UNREACH, v.icmpCode, dev);
       return dp.drop(pkt, ns, dev, v.reason);
     }
     if (dp.tracer) {
@@ -34,21 +34,6 @@ export function ipRcvFinish(dp: Dataplane, ns: NetnsView, pkt: Packet, inDev: Li
   const dst = pkt.dst!;
   if (dst.input === DST_FORWARD) return ipForward(dp, ns, pkt, dev);
   ipLocalDeliver(dp, ns, pkt, dev);
-}
-
-const IP_RT_ERROR_COST_MS = 1000;
-const IP_RT_ERROR_BURST_MS = 5000;
-
-// ip_error(): a token bucket per source (inet_peer) allows a burst of 5, then one a second.
-function ipErrorAllowed(dp: Dataplane, ns: NetnsView, saddr: number): boolean {
-  const peers = dp.state(ns).errorPeers;
-  let peer = peers.get(saddr);
-  if (!peer) peers.set(saddr, (peer = { tokens: 0, last: dp.now - 60_000 }));
-  peer.tokens = Math.min(IP_RT_ERROR_BURST_MS, peer.tokens + dp.now - peer.last);
-  peer.last = dp.now;
-  if (peer.tokens < IP_RT_ERROR_COST_MS) return false;
-  peer.tokens -= IP_RT_ERROR_COST_MS;
-  return true;
 }
 
 export function ipLocalDeliver(dp: Dataplane, ns: NetnsView, pkt: Packet, inDev: LinkView): void {

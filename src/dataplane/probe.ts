@@ -72,7 +72,8 @@ export function runProbe(dp: Dataplane, nsName: string, spec: ProbeSpec): ProbeR
     spec.kind === "ping"
       ? () => client.replies >= spec.count || (client.outcome === "unreachable" && dp.now >= start + (spec.count - 1) * 1000)
       : () => client.outcome !== "pending";
-  dp.run(until, done);
+  // The client gives up at its deadline: what would happen at that very instant comes too late.
+  dp.run(until - 1, done);
   if (client.outcome === "pending") {
     dp.sim.now = Math.max(dp.now, until);
     return { outcome: "timeout", server: null, clientIp: null, error: `Connection timed out after ${spec.timeoutMs} milliseconds` };

@@ -41,7 +41,24 @@ export function tcpConnect(dp: Dataplane, ns: NetnsView, daddr: number, dport: n
   const s: TcpSock = { state: TcpState.SynSent, laddr: syn.saddr, lport: syn.sport, raddr: daddr, rport: dport, client, request, app: null };
   dp.state(ns).sockets.addTcp(s);
   ipLocalOut(dp, ns, syn);
+  scheduleSynRetransmit(dp, ns.name, s, TCP_TIMEOUT_INIT_MS, 1);
   return null;
+}
+
+const TCP_TIMEOUT_INIT_MS = 1000;
+const TCP_SYN_RETRIES = 6;
+
+// tcp_retransmit_timer(): the SYN again after 1 s, 2 s, 4 s... (exponential backoff).
+function scheduleSynRetransmit(dp: Dataplane, nsName: string, s: TcpSock, rto: number, attempt: number): void {
+  if (attempt > TCP_SYN_RETRIES) return;
+  dp.sim.after(rto, () => {
+    if (s.state !== TcpState.SynSent || !s.client || s.client.outcome !== "pending") return;
+    const ns = dp.view.netns.get(nsName);
+    if (!ns) return;
+    if (dp.tracer) dp.trace(null, ns, null, "socket", `SYN to ${formatIPv4(s.raddr)}:${s.rport} retransmitted (attempt ${attempt})`);
+    send(dp, ns, s, TCP_SYN, null);
+    scheduleSynRetransmit(dp, nsName, s, rto * 2, attempt + 1);
+  });
 }
 
 function close(dp: Dataplane, ns: NetnsView, s: TcpSock): void {

@@ -129,7 +129,8 @@ export function buildView(config: Config, providers: readonly HookProvider[]): V
     else if (lv.cfg.kind !== "bridge") lv.carrier = lv.up;
   }
   for (const lv of view.links.values()) {
-    if (lv.cfg.kind === "bridge") lv.carrier = lv.up && lv.ports.some((p) => p.up && p.carrier);
+    // br_port_carrier_check(): a bridge with ports has carrier while one of them does; without ports it keeps it.
+    if (lv.cfg.kind === "bridge") lv.carrier = lv.up && (lv.ports.length === 0 || lv.ports.some((p) => p.up && p.carrier));
   }
   return view;
 }

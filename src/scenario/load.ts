@@ -129,11 +129,12 @@ function commandLines(node: Scalar<string>, lc: LineCounter): CommandLine[] {
   raw.forEach((text, i) => {
     const line = first + i;
     if (!pending) pendingLine = line;
-    if (/\\\s*$/.test(text)) {
-      pending += text.replace(/\\\s*$/, " ");
+    const part = pending ? text.trimStart() : text;
+    if (/\\\s*$/.test(part)) {
+      pending += part.replace(/\s*\\\s*$/, " ");
       return;
     }
-    const full = (pending + text).trim();
+    const full = (pending + part).trim();
     pending = "";
     if (full && !full.startsWith("#")) out.push({ line: pendingLine, text: full });
   });

@@ -26,7 +26,7 @@ export function linkFlags(view: View, link: LinkConfig): string {
   if (link.promisc) f.push("PROMISC");
   if (link.up) f.push("UP");
   if (link.up && carrier) f.push("LOWER_UP");
-  if (link.kind === "veth" && link.up && peerInSameNsDown(view, link)) f.push("M-DOWN");
+  if (link.kind === "veth" && peerInSameNsDown(view, link)) f.push("M-DOWN");
   return `<${f.join(",")}>`;
 }
 
@@ -47,7 +47,8 @@ export function operState(view: View, link: LinkConfig): string {
       if (!bridgeHasPorts(view, link)) return "UNKNOWN";
       return carrier ? "UP" : "DOWN";
     case "veth":
-      return carrier ? "UP" : "LOWERLAYERDOWN";
+      // Measured: LOWERLAYERDOWN when the down peer is in the same namespace, DOWN across namespaces.
+      return carrier ? "UP" : peerInSameNsDown(view, link) ? "LOWERLAYERDOWN" : "DOWN";
   }
 }
 

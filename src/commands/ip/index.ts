@@ -64,7 +64,7 @@ export const ipTool: Tool = (argv, ctx) => {
     } else if (matches(o, "-pretty") || matches(o, "-human") || matches(o, "-resolve") || matches(o, "-Numeric")) {
       // no effect on what we print
     } else if (matches(o, "-Version") || o === "-V") {
-      return { stdout: "ip utility, iproute2-6.1.0, libbpf 1.1.0 (pktpath emulation)\n" };
+      return { stdout: "ip utility, iproute2-6.1.0, libbpf 1.1.2\n" };
     } else throw new ToolError(`Option "${argv[i]}" is unknown, try "ip -help".`);
   }
   if (i >= argv.length) throw new ToolError("Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }");

@@ -57,9 +57,8 @@ function linkAdd(args: Args, ctx: IpContext): ToolOutput {
       throw new ToolError(`Error: either "dev" is duplicate, or "${w}" is a garbage.`);
     }
   }
-  if (name === null) throw new ToolError('Not enough information: "dev" argument is required.');
-  if (type === null) throw new ToolError("Not enough information: \"type\" argument is required.");
-  if (name.length > 15) throw new ToolError(`Error: argument "${name}" is wrong: "name" not a valid ifname`);
+  if (type === null) throw new ToolError('Not enough information: "type" argument is required');
+  if (name !== null && name.length > 15) throw new ToolError(`Error: argument "${name}" is wrong: "name" not a valid ifname`);
   const kind = KINDS[type];
   if (!kind) {
     if (KNOWN_UNMODELLED.has(type)) throw new ToolError(`Error: pktpath does not model links of type "${type}" yet.`);
@@ -67,7 +66,7 @@ function linkAdd(args: Args, ctx: IpContext): ToolOutput {
   }
   if (peerNs !== null && !ctx.host.config.netns[peerNs]) throw new ToolError(`Cannot open network namespace "${peerNs}": No such file or directory`);
   netlink(ctx, (c) => {
-    addLink(c, ctx.opts.ns, { name: name!, kind, peerName, peerNetns: peerNs, mac });
+    addLink(c, ctx.opts.ns, { name, kind, peerName, peerNetns: peerNs, mac });
   });
   return { stdout: "" };
 }
@@ -99,18 +98,13 @@ function linkSet(args: Args, ctx: IpContext): ToolOutput {
     } else if (w === "master") {
       const br = args.value();
       const master = findLink(ctx.host.config, ctx.opts.ns, br);
-      if (!master) throw new ToolError(`Device does not exist`);
+      if (!master) throw new ToolError(`Error: argument "${br}" is wrong: Device does not exist\n`);
       ops.push((c, id) => setMaster(c, c.links[id]!, c.links[master.id]!));
     } else if (w === "nomaster") {
-      ops.push((c, id) => {
-        const l = c.links[id]!;
-        const old = l.master;
-        setMaster(c, l, null);
-        if (old !== null && c.links[old]) recalcBridgeMac(c, c.links[old]!);
-      });
+      ops.push((c, id) => setMaster(c, c.links[id]!, null));
     } else if (w === "netns") {
       const ns = args.value();
-      if (!ctx.host.config.netns[ns]) throw new ToolError(`Cannot open network namespace "${ns}": No such file or directory`);
+      if (!ctx.host.config.netns[ns]) throw new ToolError(`Error: argument "${ns}" is wrong: Invalid "netns" value\n`);
       ops.push((c, id) => setNetns(c, c.links[id]!, ns));
     } else if (w === "promisc") {
       const on = parseOnOff("promisc", args.value());
@@ -132,7 +126,8 @@ function linkSet(args: Args, ctx: IpContext): ToolOutput {
       const mtu = Number(v);
       if (!/^\d+$/.test(v)) throw new ToolError(`Error: argument "${v}" is wrong: Invalid "mtu" value`);
       ops.push((c, id) => {
-        if (mtu < 68) throw new KernelError("EINVAL", `mtu less than device minimum.`);
+        if (mtu < 68) throw new KernelError("EINVAL", "mtu less than device minimum.");
+        if (mtu > (c.links[id]!.kind === "loopback" ? 65536 : 65535)) throw new KernelError("EINVAL", "mtu greater than device maximum.");
         c.links[id]!.mtu = mtu;
       });
     } else if (w === "name") {
@@ -158,7 +153,7 @@ function linkSet(args: Args, ctx: IpContext): ToolOutput {
       throw new ToolError(`Error: either "dev" is duplicate, or "${w}" is a garbage.`);
     }
   }
-  if (name === null) throw new ToolError('Not enough of information: "dev" argument is required.');
+  if (name === null) throw new ToolError('Not enough information: "dev" argument is required.');
   const link = findLink(ctx.host.config, ctx.opts.ns, name);
   if (!link) throw cannotFindDevice(name);
   netlink(ctx, (c) => {

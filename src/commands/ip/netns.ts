@@ -18,7 +18,7 @@ export function ipNetns(args: Args, ctx: IpContext): ToolOutput {
 }
 
 function netnsName(args: Args, what: string): string {
-  if (args.done) throw new ToolError(`No netns name specified`);
+  if (args.done) throw new ToolError("No netns name specified");
   const name = args.next();
   if (!NAME_RE.test(name) || name === "." || name === ".." || name === ROOT_NETNS) {
     if (name === ROOT_NETNS) throw new ToolError(`Cannot ${what} namespace "host": pktpath reserves the name for the root namespace`);

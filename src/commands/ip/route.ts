@@ -34,9 +34,9 @@ function parseTable(text: string): number {
   if (/^\d+$/.test(text)) {
     const n = Number(text);
     if (n === RT_TABLE_MAIN || n === RT_TABLE_LOCAL) return n;
-    throw new ToolError(`Error: pktpath models only the "main" and "local" routing tables, not table ${text}.`);
+    throw new ToolError("Error: ipv4: FIB table does not exist.\nDump terminated");
   }
-  throw new ToolError(`Error: argument "${text}" is wrong: "table" value is invalid`);
+  throw new ToolError(`Error: argument "${text}" is wrong: table id value is invalid\n`);
 }
 
 interface Parsed {
@@ -92,7 +92,7 @@ function parseRouteArgs(args: Args): Parsed {
       if (text === "default" || text === "all" || text === "any") p.dst = { addr: 0, plen: 0 };
       else {
         const pre = parsePrefix(text);
-        if (!pre) throw new ToolError(`Error: inet prefix is expected rather than "${text}".`);
+        if (!pre) throw new ToolError(`Error: any valid prefix is expected rather than "${text}".`);
         p.dst = pre;
       }
     }
@@ -111,8 +111,8 @@ function routeModify(args: Args, ctx: IpContext, op: "add" | "replace" | "del"):
     const d = dev ? c.links[dev.id]! : null;
     if (op === "del") delRoute(c, ctx.opts.ns, { table, dst: addr, plen, dev: d, via: p.via, metric: p.metric });
     else {
-      if (op === "add" && p.via === null && d === null && (p.type === "unicast" || p.type === "local")) {
-        throw new ToolError("Error: Device for nexthop is not up.");
+      if (p.via === null && d === null && (p.type === "unicast" || p.type === "local")) {
+        throw new ToolError("RTNETLINK answers: No such device");
       }
       addRoute(
         c,
