@@ -3,6 +3,7 @@
 import Table from "cli-table3";
 import { formatTraceEvent } from "../dataplane/trace.ts";
 import type { ScenarioReport } from "../scenario/run.ts";
+import type { ScenarioComparison } from "../kernel/compare.ts";
 
 const PLAIN = {
   top: "", "top-mid": "", "top-left": "", "top-right": "",
@@ -16,6 +17,8 @@ function verdict(pass: boolean | null): string {
 
 export function formatReport(r: ScenarioReport, trace: boolean): string {
   const out: string[] = [`== ${r.name} (${r.file}) [${r.mode}]`];
+  const skipped = "skipped" in r && typeof r.skipped === "string" ? r.skipped : null;
+  if (skipped) out.push(`  skipped: ${skipped}`);
   for (const n of r.notes) out.push(`  note: ${n}`);
   const table = new Table({ chars: PLAIN, style: { head: [], border: [], "padding-left": 1, "padding-right": 0 }, head: ["line", "netns", "command", "outcome", "expected", "result", "why"] });
   let rows = 0;
@@ -47,4 +50,45 @@ export function formatReport(r: ScenarioReport, trace: boolean): string {
 
 export function summaryLine(passed: number, failed: number): string {
   return `${passed} passed, ${failed} failed`;
+}
+
+function pair(e: string | null | undefined, k: string | null | undefined, kernelRan: boolean): string {
+  const a = e ?? "-";
+  if (!kernelRan) return a;
+  const b = k ?? "-";
+  return a === b ? a : `${a} | ${b}`;
+}
+
+/** `pktpath check`: one row per probe, emulator and kernel side by side, then the listings. */
+export function formatCheck(c: ScenarioComparison): string {
+  const out: string[] = [`== ${c.name} (${c.file}) [check: emulator | kernel]`];
+  if (c.skipped) out.push(`  kernel: skipped: ${c.skipped}`);
+  const ran = !c.skipped;
+  const table = new Table({
+    chars: PLAIN,
+    style: { head: [], border: [], "padding-left": 1, "padding-right": 0 },
+    head: ["line", "command", "emulator", "kernel", "server", "client address", "agree?"],
+  });
+  for (const p of c.probes) {
+    const e = p.emulator;
+    const k = p.kernel;
+    table.push([
+      String(p.line),
+      p.command,
+      e?.outcome ?? "-",
+      ran ? (k?.outcome ?? "-") : "skipped",
+      pair(e?.server, k?.server, ran),
+      pair(e?.client_ip, k?.client_ip, ran),
+      ran ? (p.agree ? "yes" : "NO") : "-",
+    ]);
+  }
+  if (c.probes.length) out.push(table.toString());
+  for (const l of c.listings) {
+    out.push(`  $ ${l.command}   # line ${l.line}   ${l.agree ? "agree" : "DIFFERS (normalised; - emulator only, + kernel only)"}`);
+    if (!l.agree) out.push(...l.diff.map((d) => `      ${d}`));
+  }
+  if (c.emulatorError) out.push(`  emulator stopped: ${c.emulatorError}`);
+  if (c.kernelError) out.push(`  kernel stopped: ${c.kernelError}`);
+  if (!c.errorsAgree) out.push("  the two stopped at different lines: DIFFERS");
+  return out.join("\n");
 }

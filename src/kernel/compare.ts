@@ -1,0 +1,109 @@
+// `pktpath check`: the emulator's report and the kernel's for one scenario, probe by
+// probe (outcome, server, client address) and listing by listing (after normalise.ts).
+import type { ProbeReport, ScenarioReport } from "../scenario/run.ts";
+import { lineDiff, normaliseListing } from "./normalise.ts";
+import type { KernelScenarioReport } from "./types.ts";
+
+export interface ProbeComparison {
+  line: number;
+  command: string;
+  emulator: ProbeReport | null;
+  kernel: ProbeReport | null;
+  agree: boolean;
+}
+
+export interface ListingComparison {
+  line: number;
+  command: string;
+  agree: boolean;
+  /** Normalised line diff: "  both", "- emulator only", "+ kernel only". */
+  diff: string[];
+}
+
+export interface ScenarioComparison {
+  file: string;
+  name: string;
+  /** The kernel side did not run (needs the VM backend ...). */
+  skipped: string | null;
+  probes: ProbeComparison[];
+  listings: ListingComparison[];
+  /** Errors that stopped either side, as "FILE:LINE: message". */
+  emulatorError: string | null;
+  kernelError: string | null;
+  /** Both sides stopped on the same line (or neither did). */
+  errorsAgree: boolean;
+  agreements: number;
+  disagreements: number;
+}
+
+export function probesAgree(e: ProbeReport, k: ProbeReport): boolean {
+  return e.outcome === k.outcome && e.server === k.server && e.client_ip === k.client_ip;
+}
+
+/** Pairs items by line and by their order among the items of that line (repeat: N). */
+function pairByLine<T extends { line: number }>(a: T[], b: T[]): [number, T | null, T | null][] {
+  const key = (xs: T[]) => {
+    const seen = new Map<number, number>();
+    return xs.map((x) => {
+      const n = seen.get(x.line) ?? 0;
+      seen.set(x.line, n + 1);
+      return `${x.line}#${n}`;
+    });
+  };
+  const ka = key(a);
+  const kb = key(b);
+  const out: [number, T | null, T | null][] = [];
+  const inB = new Map(kb.map((k, i) => [k, b[i]!]));
+  const used = new Set<string>();
+  ka.forEach((k, i) => {
+    out.push([a[i]!.line, a[i]!, inB.get(k) ?? null]);
+    used.add(k);
+  });
+  kb.forEach((k, i) => {
+    if (!used.has(k)) out.push([b[i]!.line, null, b[i]!]);
+  });
+  return out.sort((x, y) => x[0] - y[0]);
+}
+
+function errorLine(e: string | null): number | null {
+  if (!e) return null;
+  const m = /:(\d+): /.exec(e);
+  return m ? Number(m[1]) : -1;
+}
+
+export function compareReports(emu: ScenarioReport, ker: KernelScenarioReport): ScenarioComparison {
+  const c: ScenarioComparison = {
+    file: emu.file,
+    name: emu.name,
+    skipped: ker.skipped,
+    probes: [],
+    listings: [],
+    emulatorError: emu.error,
+    kernelError: ker.error,
+    errorsAgree: true,
+    agreements: 0,
+    disagreements: 0,
+  };
+  if (ker.skipped) {
+    c.probes = emu.probes.map((p) => ({ line: p.line, command: p.command, emulator: p, kernel: null, agree: true }));
+    return c;
+  }
+  for (const [line, e, k] of pairByLine(emu.probes, ker.probes)) {
+    const agree = e !== null && k !== null && probesAgree(e, k);
+    c.probes.push({ line, command: (e ?? k)!.command, emulator: e, kernel: k, agree });
+  }
+  for (const [line, e, k] of pairByLine(emu.listings, ker.listings)) {
+    const command = (e ?? k)!.command;
+    const a = e ? normaliseListing(command, e.output) : [];
+    const b = k ? normaliseListing(command, k.output) : [];
+    const agree = e !== null && k !== null && a.join("\n") === b.join("\n");
+    c.listings.push({ line, command, agree, diff: agree ? [] : lineDiff(a, b) });
+  }
+  c.errorsAgree = errorLine(emu.error) === errorLine(ker.error);
+  for (const x of [...c.probes, ...c.listings]) {
+    if (x.agree) c.agreements++;
+    else c.disagreements++;
+  }
+  if (!c.errorsAgree) c.disagreements++;
+  return c;
+}

@@ -1,0 +1,232 @@
+// The inner runner: PID 1 of the run's own PID, mount and network namespaces (started
+// by runner.ts through `unshare --net --mount --pid --fork --kill-child --mount-proc`).
+// Its network namespace is the scenario's "host". It reads the plan on stdin, runs the
+// actions in order with execFile/spawn (never a shell), and prints one result line.
+// When it exits, the kernel kills every process of the PID namespace, the mount
+// namespace goes with them, and so do the namespaces `ip netns add` made and all links.
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, readlinkSync, mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { classifyPing } from "./agent/classify.mjs";
+import { EXEC_TIMEOUT_MS, HOST_NS, PROBE_SLACK_MS, SERVER_START_MS, pingIntervalMs } from "./plan.ts";
+import { RESULT_MARKER, type ExecAction, type InnerResult, type KernelPlan, type KernelProbeResult, type ProbeAction, type ServerAction } from "./types.ts";
+
+const AGENT_DIR = fileURLToPath(new URL("./agent/", import.meta.url));
+const ENV = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C", LC_ALL: "C" };
+
+interface Envelope {
+  plan: KernelPlan;
+  /** The outer runner's network namespace (/proc/self/ns/net link): we must not be in it. */
+  outerNetns: string;
+}
+
+interface ServerEvent {
+  event: string;
+  server?: string;
+  port?: number;
+  client_ip?: string;
+  client_port?: number;
+  code?: string;
+}
+
+class RunStop extends Error {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The command as it runs in namespace ns (ip netns exec NS ... outside the host). */
+function inNs(ns: string, argv: string[]): string[] {
+  return ns === HOST_NS ? argv : ["ip", "netns", "exec", ns, ...argv];
+}
+
+function run(argv: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string; timedOut: boolean }> {
+  return new Promise((resolve) => {
+    execFile(argv[0]!, argv.slice(1), { env: ENV, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 32 * 1024 * 1024, encoding: "utf8" }, (err, stdout, stderr) => {
+      const e = err as (NodeJS.ErrnoException & { code?: number | string; killed?: boolean }) | null;
+      const status = e ? (typeof e.code === "number" ? e.code : null) : 0;
+      if (e && typeof e.code === "string") stderr = `${stderr}${argv[0]}: ${e.code}`;
+      resolve({ status, stdout, stderr, timedOut: !!e?.killed });
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+class Inner {
+  private readonly servers: ChildProcess[] = [];
+  private readonly events: ServerEvent[] = [];
+  readonly result: InnerResult = { probes: [], listings: [], notes: [], error: null };
+
+  constructor(private readonly plan: KernelPlan) {}
+
+  async runAll(): Promise<void> {
+    for (const a of this.plan.actions) {
+      try {
+        switch (a.kind) {
+          case "exec":
+            await this.exec(a);
+            break;
+          case "server":
+            await this.server(a);
+            break;
+          case "probe":
+            this.result.probes.push(await this.probe(a));
+            break;
+          case "sleep":
+            await sleep(a.ms);
+            break;
+          case "note":
+            this.result.notes.push(`${this.plan.file}:${a.line}: ${a.note}`);
+            break;
+        }
+      } catch (e) {
+        if (!(e instanceof RunStop)) throw e;
+        // The first bad command stops the scenario, as in the emulator.
+        this.result.error = { line: e.line, message: e.message };
+        return;
+      }
+    }
+  }
+
+  private async exec(a: ExecAction): Promise<void> {
+    const r = await run(a.argv, EXEC_TIMEOUT_MS);
+    if (r.timedOut) throw new RunStop(a.line, `${a.argv[0]}: no answer after ${EXEC_TIMEOUT_MS / 1000} s`);
+    if (r.status !== 0) throw new RunStop(a.line, (r.stderr.trim() || r.stdout.trim() || `${a.argv[0]}: exit status ${r.status}`).split("\n").slice(0, 5).join("\n"));
+    if (a.listing && r.stdout) this.result.listings.push({ line: a.line, command: a.text, output: r.stdout });
+  }
+
+  private server(a: ServerAction): Promise<void> {
+    const spec = JSON.stringify({ name: a.ns, proto: a.proto, bind: a.bind, port: a.port, app: a.app });
+    const argv = inNs(a.ns, [process.execPath, `${AGENT_DIR}server.mjs`, spec]);
+    const child = spawn(argv[0]!, argv.slice(1), { env: ENV, stdio: ["ignore", "pipe", "pipe"] });
+    this.servers.push(child);
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      let stderr = "";
+      const settle = (err: RunStop | null) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve();
+      };
+      const timer = setTimeout(() => settle(new RunStop(a.line, `${a.tool}: did not start listening within ${SERVER_START_MS / 1000} s`)), SERVER_START_MS);
+      let pending = "";
+      child.stdout!.on("data", (d: Buffer) => {
+        pending += d.toString("utf8");
+        let nl;
+        while ((nl = pending.indexOf("\n")) >= 0) {
+          const lineText = pending.slice(0, nl);
+          pending = pending.slice(nl + 1);
+          let ev: ServerEvent;
+          try {
+            ev = JSON.parse(lineText) as ServerEvent;
+          } catch {
+            continue;
+          }
+          if (ev.event === "listening") settle(null);
+          else if (ev.event === "error") settle(new RunStop(a.line, serverError(a.tool, ev.code ?? "")));
+          else this.events.push(ev);
+        }
+      });
+      child.stderr!.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+      child.on("exit", (code) => settle(new RunStop(a.line, stderr.trim() || `${a.tool}: exited with status ${code}`)));
+    });
+  }
+
+  private async probe(a: ProbeAction): Promise<KernelProbeResult> {
+    const p = a.probe;
+    const base = { line: a.line, rep: a.rep, ns: a.ns, command: a.text };
+    if (p.kind === "ping") {
+      const bound = (p.count - 1) * pingIntervalMs(p) + p.timeoutMs + PROBE_SLACK_MS;
+      const r = await run(inNs(a.ns, p.pingArgv), bound);
+      const c = r.timedOut ? { outcome: "timeout", error: "ping gave no answer in time" } : classifyPing(r.status, r.stdout, r.stderr);
+      if (r.status !== 0 && r.status !== 1 && c.outcome === "timeout" && r.stderr.trim() && !r.timedOut) {
+        // ping exits 2 on its own errors (a bad argument, a missing namespace).
+        throw new RunStop(a.line, r.stderr.trim());
+      }
+      return { ...base, outcome: c.outcome, server: null, client_ip: null, error: c.error };
+    }
+    const seq = this.events.length;
+    const spec = JSON.stringify({ kind: p.kind, daddr: p.daddr, dport: p.dport, timeoutMs: p.timeoutMs });
+    const r = await run(inNs(a.ns, [process.execPath, `${AGENT_DIR}probe.mjs`, spec]), p.timeoutMs + PROBE_SLACK_MS);
+    let out: { outcome: string; server: string | null; client_ip: string | null; error: string; local_port: number | null };
+    try {
+      out = JSON.parse(r.stdout.trim().split("\n").pop() ?? "");
+    } catch {
+      if (r.stderr.trim() && !r.timedOut) throw new RunStop(a.line, r.stderr.trim().split("\n").slice(0, 3).join("\n"));
+      return { ...base, outcome: "timeout", server: null, client_ip: null, error: "the probe client gave no answer in time" };
+    }
+    if (out.outcome === "answered") {
+      // nc -z sent nothing: the server that logged the accept is the answer.
+      const ev = await this.acceptAfter(seq, out.local_port);
+      if (ev) return { ...base, outcome: ev.server ?? "answered", server: ev.server ?? null, client_ip: ev.client_ip ?? null, error: "" };
+    }
+    return { ...base, outcome: out.outcome, server: out.server, client_ip: out.client_ip, error: out.error };
+  }
+
+  /** The first accept logged since event seq (the one from our port when NAT left it). */
+  private async acceptAfter(seq: number, localPort: number | null): Promise<ServerEvent | null> {
+    for (let waited = 0; waited <= 1000; waited += 10) {
+      const fresh = this.events.slice(seq).filter((e) => e.event === "accept");
+      if (fresh.length) return fresh.find((e) => e.client_port === localPort) ?? fresh[0]!;
+      await sleep(10);
+    }
+    return null;
+  }
+
+  stopServers(): void {
+    for (const s of this.servers) if (s.exitCode === null && s.pid !== undefined) s.kill("SIGKILL");
+  }
+}
+
+function serverError(tool: string, code: string): string {
+  // Worded as python3 -m http.server / nc say it (commands/probes.ts listen()).
+  if (code === "EADDRINUSE") return `${tool}: OSError: [Errno 98] Address already in use`;
+  if (code === "EADDRNOTAVAIL") return `${tool}: OSError: [Errno 99] Cannot assign requested address`;
+  return `${tool}: ${code}`;
+}
+
+/** Private mounts: /run (and /run/netns) on tmpfs, sysfs of this namespace on /sys. */
+function prepareMounts(): void {
+  execFileSync("mount", ["--make-rprivate", "/"], { env: ENV });
+  execFileSync("mount", ["-t", "tmpfs", "-o", "mode=755,size=16m", "pktpath-run", "/run"], { env: ENV });
+  mkdirSync("/run/netns", { mode: 0o755 });
+  execFileSync("mount", ["-t", "tmpfs", "-o", "mode=755,size=1m", "pktpath-netns", "/run/netns"], { env: ENV });
+  execFileSync("mount", ["-t", "sysfs", "sysfs", "/sys"], { env: ENV });
+}
+
+/** Refuses to run anywhere but a fresh namespace of our own. */
+function assertFresh(outerNetns: string): void {
+  const mine = readlinkSync("/proc/self/ns/net");
+  if (mine === outerNetns) throw new Error(`refusing to run: this is the caller's network namespace (${mine})`);
+  if (process.pid !== 1) throw new Error("refusing to run: not PID 1 of a namespace of our own");
+  const links = execFileSync("ip", ["-o", "link", "show"], { env: ENV, encoding: "utf8" }).trim().split("\n");
+  if (links.length !== 1 || !/^1: lo:/.test(links[0]!)) throw new Error(`refusing to run: the network namespace is not fresh (${links.length} links)`);
+}
+
+async function main(): Promise<void> {
+  const env = JSON.parse(readFileSync(0, "utf8")) as Envelope;
+  assertFresh(env.outerNetns);
+  prepareMounts();
+  const inner = new Inner(env.plan);
+  try {
+    await inner.runAll();
+  } finally {
+    inner.stopServers();
+  }
+  process.stdout.write(RESULT_MARKER + JSON.stringify(inner.result) + "\n", () => process.exit(0));
+}
+
+const isEntry = process.argv[1] && /kernel[/\\]inner\.ts$/.test(process.argv[1]);
+if (isEntry) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`pktpath kernel runner: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(3);
+  });
+}
+

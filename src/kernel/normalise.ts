@@ -1,0 +1,146 @@
+// Listings (ip, bridge, iptables-save, ipset, ipvsadm, conntrack) from the emulator and
+// from the kernel, with what legitimately differs taken out before they are compared.
+// Taken out, and why:
+// - unicast MAC addresses -> "<mac>": the kernel draws them at random (addr_assign_type
+//   1), the emulator derives them; multicast and broadcast MACs (01:00:5e:.., ff:ff:..)
+//   follow from the IP groups and stay.
+// - IPv6: inet6 addresses and their lifetime lines, IPv6 routes (fe80::/64, ff00::/8,
+//   local ::1 ...), IPv6 neighbours and the 33:33:.. bridge FDB entries of IPv6
+//   multicast groups: the emulator models no IPv6, the kernel runs it on every link.
+// - counters: `ip -s` RX/TX lines (the kernel's count IPv6 and ARP noise), iptables byte
+//   counts (the emulator cannot know exact segment sizes: TCP options, HTTP headers);
+//   packet counts stay.
+// - neighbour entries: their order (hash order in the kernel) and NUD state words
+//   (REACHABLE/STALE/DELAY/PROBE/INCOMPLETE/FAILED move with wall time; PERMANENT and
+//   NOARP stay, they are configuration).
+// - conntrack -L: its order (hash order), the seconds left on each entry, `use=`, and
+//   ephemeral ports (>= 32768, drawn at random by the client's kernel).
+// - iptables-save's "# Generated/Completed" banners, ipvsadm's version banner, ipset's
+//   random hash initval and "Size in memory" (kernel allocation sizes).
+// - trailing blanks on each line (iproute2 prints some after the last word).
+import { splitLine } from "../commands/shell.ts";
+import { unwrap } from "./plan.ts";
+
+const MAC = /\b([0-9a-f]{2})(:[0-9a-f]{2}){5}\b/gi;
+const ROUTE_TYPES = new Set(["unicast", "local", "broadcast", "multicast", "anycast", "unreachable", "prohibit", "blackhole", "throw", "nat"]);
+const NUD_TRANSIENT = /\s+(REACHABLE|STALE|DELAY|PROBE|INCOMPLETE|FAILED)$/;
+
+function macs(line: string): string {
+  return line.replace(MAC, (m) => {
+    const lower = m.toLowerCase();
+    if (lower === "ff:ff:ff:ff:ff:ff" || lower === "00:00:00:00:00:00") return lower;
+    return parseInt(lower.slice(0, 2), 16) & 1 ? lower : "<mac>";
+  });
+}
+
+function isIPv6(token: string | undefined): boolean {
+  // At least two colons (a MAC has five, and is not an address).
+  return token !== undefined && /^[0-9a-f]*:[0-9a-f]*:[0-9a-f:.]*(\/\d+)?$/i.test(token) && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(token);
+}
+
+/** The first address-like word of a route or neighbour line (after a route type). */
+function leadWord(line: string): string | undefined {
+  const t = line.trim().split(/\s+/);
+  return ROUTE_TYPES.has(t[0]!) ? t[1] : t[0];
+}
+
+/** The tool and its object: ["ip", "neigh"], ["bridge", "fdb"], ["iptables-save"]. */
+export function listingKind(command: string): { tool: string; object: string } {
+  let argv: string[] = [];
+  try {
+    argv = unwrap(splitLine(command)[0]?.argv ?? []).inner;
+  } catch {
+    argv = command.trim().split(/\s+/);
+  }
+  const tool = argv[0] ?? "";
+  let i = 1;
+  while (i < argv.length && argv[i]!.startsWith("-")) i += ["-n", "-netns", "-f", "-family"].includes(argv[i]!) ? 2 : 1;
+  return { tool, object: argv[i] ?? "" };
+}
+
+function ipLines(object: string, lines: string[]): string[] {
+  const neigh = /^n(e(i(g(h(b(o(u(r)?)?)?)?)?)?)?)?$/.test(object);
+  const out: string[] = [];
+  let counters = false;
+  for (let i = 0; i < lines.length; i++) {
+    let l = lines[i]!;
+    if (/(^|\s)inet6\s/.test(l)) {
+      if (/^\s+valid_lft/.test(lines[i + 1] ?? "")) i++;
+      continue;
+    }
+    if (!/^\s/.test(l) && (isIPv6(leadWord(l)) || isIPv6(/\svia\s+(\S+)/.exec(l)?.[1]))) continue;
+    if (counters) {
+      // Column widths follow the numbers' widths: one N per column, single spaces.
+      l = `    ${l.trim().split(/\s+/).map(() => "N").join(" ")}`;
+      counters = false;
+    } else if (/^\s+(RX|TX)(:|\s)/.test(l)) counters = true;
+    // ip -br addr: IPv6 addresses inline after the IPv4 ones.
+    l = l.split(/(\s+)/).filter((w) => !(isIPv6(w) && w.includes("/"))).join("").trimEnd();
+    if (neigh) l = l.replace(NUD_TRANSIENT, "");
+    out.push(l);
+  }
+  return neigh ? out.sort() : out;
+}
+
+export function normaliseListing(command: string, output: string): string[] {
+  const { tool, object } = listingKind(command);
+  let lines = output.split("\n").map((l) => l.trimEnd());
+  while (lines.length && lines[lines.length - 1] === "") lines.pop();
+  switch (tool) {
+    case "ip":
+      lines = ipLines(object, lines);
+      break;
+    case "bridge":
+      if (object === "fdb") lines = lines.filter((l) => !/^33:33:/i.test(l));
+      break;
+    case "iptables-save":
+      lines = lines.filter((l) => !l.startsWith("#")).map((l) => l.replace(/\[(\d+):\d+\]/g, "[$1:*]"));
+      break;
+    case "iptables":
+      lines = lines.map((l) =>
+        l
+          .replace(/\(policy (\S+) (\d+) packets, \d+[KMGT]? bytes\)/, "(policy $1 $2 packets, * bytes)")
+          .replace(/^(\s*\d+[KMGT]?\s+)\d+[KMGT]?(\s)/, "$1*$2")
+          .replace(/\[(\d+):\d+\]/g, "[$1:*]"),
+      );
+      break;
+    case "conntrack":
+      lines = lines
+        .filter((l) => !/flow entries have been shown/.test(l))
+        .map((l) =>
+          l
+            .replace(/^(\S+\s+\d+\s+)\d+/, "$1*")
+            .replace(/\s+use=\d+/, "")
+            .replace(/\b(sport|dport)=(\d+)/g, (m, k: string, p: string) => (Number(p) >= 32768 ? `${k}=*` : m)),
+        )
+        .sort();
+      break;
+    case "ipset":
+      lines = lines.map((l) => l.replace(/initval 0x[0-9a-f]+/i, "initval *").replace(/^Size in memory: \d+/, "Size in memory: *"));
+      break;
+    case "ipvsadm":
+      lines = lines.map((l) => l.replace(/^IP Virtual Server version \S+ \(size=\d+\)/, "IP Virtual Server version *"));
+      break;
+  }
+  return lines.map(macs);
+}
+
+/** A line diff (longest common subsequence): "  same", "- emulator only", "+ kernel only". */
+export function lineDiff(a: string[], b: string[]): string[] {
+  const n = a.length;
+  const m = b.length;
+  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] === b[j]) {
+      out.push(`  ${a[i]}`);
+      i++;
+      j++;
+    } else if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) out.push(`+ ${b[j++]}`);
+    else out.push(`- ${a[i++]}`);
+  }
+  return out;
+}

@@ -1,0 +1,447 @@
+// From a loaded scenario to the actions the inner runner executes on a real kernel.
+// Every line goes through splitLine (the only tokenizer); only commands understood here
+// become actions, each rebuilt from its parsed argv and later run with execFile/spawn,
+// never through a shell. Probe and server options are those of commands/probes.ts.
+import { splitLine, ShellSyntaxError, type ShellCommand } from "../commands/shell.ts";
+import { DEFAULT_PROBE_TIMEOUT_MS } from "../commands/probes.ts";
+import { isProbe } from "../scenario/run.ts";
+import { ScenarioError, type Scenario } from "../scenario/types.ts";
+import { configBuiltIn, linkTypeAvailable, machineFeatures, moduleAvailable, type KernelFeatures } from "./features.ts";
+import type { KernelAction, KernelPlan, KernelProbeSpec, ServerApp } from "./types.ts";
+
+export const HOST_NS = "host";
+
+/** Tools run as themselves, from their parsed argv (SCENARIOS.md "Commands"). */
+const EXEC_TOOLS = new Set(["ip", "bridge", "sysctl", "iptables", "iptables-save", "iptables-restore", "ipset", "conntrack", "ipvsadm"]);
+/** Same list as the emulator's host.ts: accepted, reported, not run. */
+export const FILE_ONLY = new Set(["mkdir", "echo", "tee", "touch", "cat", "rm", "cp", "mv", "chmod", "ln", "true", ":"]);
+
+/** Upper bounds the inner runner enforces, summed into the run's budget. */
+export const EXEC_TIMEOUT_MS = 10_000;
+export const SERVER_START_MS = 5_000;
+/** Node's start-up inside `ip netns exec`, on top of a probe's own limit. */
+export const PROBE_SLACK_MS = 3_000;
+/** Longest `advance:` / `sleep` real-kernel mode will sleep through. */
+export const MAX_SLEEP_MS = 15 * 60_000;
+
+/** A command the planner rejects with the real tool's words: the run stops there. */
+class ToolReject extends Error {}
+
+export interface PlanResult {
+  plan: KernelPlan;
+  /** Why the namespaces backend cannot run it (empty: it can). */
+  needs: string[];
+  /** Executables the run calls (checked before starting). */
+  binaries: Set<string>;
+  /** The first command our parsers refused: actions stop before it. */
+  failure: { line: number; message: string } | null;
+}
+
+/** `[sudo] [ip netns exec NS]... CMD` -> the namespace and CMD. */
+export function unwrap(argv: string[]): { ns: string; inner: string[]; wrapped: string[] } {
+  let a = argv;
+  while (a[0] === "sudo") a = a.slice(1);
+  const wrapped = a;
+  let ns = HOST_NS;
+  for (;;) {
+    while (a[0] === "sudo") a = a.slice(1);
+    if (a[0] === "ip" && a[1] === "netns" && a[2] === "exec" && a.length > 4) {
+      ns = a[3]!;
+      a = a.slice(4);
+    } else return { ns, inner: a, wrapped };
+  }
+}
+
+const NS_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+
+function seconds(opt: string, text: string | undefined, tool: string): number {
+  if (text === undefined || !/^\d+(\.\d+)?$/.test(text)) throw new ToolReject(`${tool}: option ${opt}: expected a number of seconds`);
+  return Math.round(Number(text) * 1000);
+}
+
+function ipv4(text: string, tool: string): string {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (!m || m.slice(1).some((x) => Number(x) > 255)) {
+    throw new ToolReject(`${tool}: pktpath resolves no names: give an IPv4 address rather than "${text}"`);
+  }
+  return m.slice(1).map(Number).join(".");
+}
+
+function port(text: string, tool: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 65535) throw new ToolReject(`${tool}: invalid port "${text}"`);
+  return Number(text);
+}
+
+function parseUrl(url: string, tool: string): { daddr: string; dport: number } {
+  const m = /^(?:(https?):\/\/)?([^/:]+)(?::(\d+))?(\/.*)?$/.exec(url);
+  if (!m) throw new ToolReject(`${tool}: (3) URL using bad/illegal format or missing URL`);
+  if (m[1] === "https") throw new ToolReject(`${tool}: pktpath does not model TLS: use http://`);
+  return { daddr: ipv4(m[2]!, tool), dport: m[3] ? port(m[3], tool) : 80 };
+}
+
+function spec(kind: KernelProbeSpec["kind"], daddr: string, dport: number, timeoutMs: number): KernelProbeSpec {
+  return { kind, daddr, dport, timeoutMs, count: 1, pingArgv: [] };
+}
+
+// Option parsing below follows commands/probes.ts (curlTool, wgetTool, pingTool, ncTool).
+export function parseCurl(argv: string[]): KernelProbeSpec {
+  let timeout = DEFAULT_PROBE_TIMEOUT_MS;
+  let url: string | null = null;
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "-m" || a === "--max-time" || a === "--connect-timeout") timeout = seconds(a, argv[++i], "curl");
+    else if (a === "-o" || a === "--output" || a === "-w" || a === "--write-out" || a === "-H" || a === "--header") i++;
+    else if (/^-[sSvifLk]+$/.test(a) || ["--silent", "--show-error", "--verbose", "--include", "--fail", "--location", "--insecure", "--no-keepalive", "-4"].includes(a)) continue;
+    else if (a.startsWith("-")) throw new ToolReject(`curl: option ${a}: is unknown`);
+    else if (url === null) url = a;
+    else throw new ToolReject("curl: pktpath probes one URL at a time");
+  }
+  if (url === null) throw new ToolReject("curl: no URL specified!");
+  const u = parseUrl(url, "curl");
+  return spec("http", u.daddr, u.dport, timeout);
+}
+
+export function parseWget(argv: string[]): KernelProbeSpec {
+  let timeout = DEFAULT_PROBE_TIMEOUT_MS;
+  let url: string | null = null;
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "-T" || a === "--timeout") timeout = seconds(a, argv[++i], "wget");
+    else if (a.startsWith("--timeout=")) timeout = seconds("--timeout", a.slice(10), "wget");
+    else if (a === "-O") i++;
+    else if (/^-q?O-?$/.test(a) || a === "-q" || a === "-O-" || a === "--quiet") continue;
+    else if (a.startsWith("-")) throw new ToolReject(`wget: unrecognized option '${a}'`);
+    else url = a;
+  }
+  if (url === null) throw new ToolReject("wget: missing URL");
+  const u = parseUrl(url, "wget");
+  return spec("http", u.daddr, u.dport, timeout);
+}
+
+/** ping: the real binary, with its argv rebuilt from what was parsed; -W 1 when no limit is given. */
+export function parsePing(argv: string[]): KernelProbeSpec {
+  let count: number | null = null;
+  let timeout = DEFAULT_PROBE_TIMEOUT_MS;
+  let limit: string[] | null = null;
+  let target: string | null = null;
+  const extra: string[] = [];
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "-c") {
+      const v = argv[++i];
+      if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1) throw new ToolReject(`ping: invalid argument: '${v ?? ""}'`);
+      count = Number(v);
+    } else if (a === "-W" || a === "-w") {
+      const v = argv[++i];
+      timeout = seconds(a, v, "ping");
+      limit = [a, v!];
+    } else if (a === "-i" || a === "-s" || a === "-t") {
+      const v = argv[++i];
+      if (v === undefined || !/^\d+(\.\d+)?$/.test(v)) throw new ToolReject(`ping: invalid argument: '${v ?? ""}'`);
+      extra.push(a, v);
+    } else if (a === "-I") {
+      const v = argv[++i];
+      if (v === undefined || !/^[A-Za-z0-9_.@:-]{1,32}$/.test(v)) throw new ToolReject(`ping: invalid argument: '${v ?? ""}'`);
+      extra.push(a, v);
+    } else if (/^-[qnO4]+$/.test(a)) {
+      const flags = a.slice(1).replace(/n/g, "");
+      if (flags) extra.push(`-${flags}`);
+    } else if (a.startsWith("-")) throw new ToolReject(`ping: invalid option -- '${a.slice(1)}'`);
+    else target = a;
+  }
+  if (target === null) throw new ToolReject("ping: usage error: Destination address required");
+  if (count === null) throw new ToolReject("ping: give -c N: a ping without a count never ends");
+  const daddr = ipv4(target, "ping");
+  const pingArgv = ["ping", "-n", "-c", String(count), ...(limit ?? ["-W", String(timeout / 1000)]), ...extra, daddr];
+  return { kind: "ping", daddr, dport: 0, timeoutMs: timeout, count, pingArgv };
+}
+
+/** ping's own interval (-i, 1 s by default) for the run's bound. */
+export function pingIntervalMs(p: KernelProbeSpec): number {
+  const i = p.pingArgv.indexOf("-i");
+  return i >= 0 ? Math.round(Number(p.pingArgv[i + 1]) * 1000) : 1000;
+}
+
+export type NcParse = { mode: "probe"; probe: KernelProbeSpec } | { mode: "listen"; proto: "tcp" | "udp"; bind: string | null; port: number; app: ServerApp };
+
+export function parseNc(argv: string[]): NcParse {
+  let listenMode = false;
+  let udp = false;
+  let zero = false;
+  let timeout = DEFAULT_PROBE_TIMEOUT_MS;
+  let lport: string | null = null;
+  const pos: string[] = [];
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "-w") timeout = seconds(a, argv[++i], "nc");
+    else if (a === "-p") lport = argv[++i] ?? null;
+    else if (a === "-s") i++;
+    else if (/^-[lukvnzkN]+$/.test(a)) {
+      if (a.includes("l")) listenMode = true;
+      if (a.includes("u")) udp = true;
+      if (a.includes("z")) zero = true;
+    } else if (a.startsWith("-")) throw new ToolReject(`nc: invalid option -- '${a.slice(1)}'`);
+    else pos.push(a);
+  }
+  if (listenMode) {
+    const p = lport ?? pos[pos.length - 1];
+    if (p === undefined) throw new ToolReject("nc: missing port number");
+    const bind = pos.length > 1 || (lport !== null && pos.length === 1) ? ipv4(pos[0]!, "nc") : null;
+    return { mode: "listen", proto: udp ? "udp" : "tcp", bind, port: port(p, "nc"), app: udp ? "nc-udp" : "nc" };
+  }
+  if (pos.length !== 2) throw new ToolReject("nc: missing hostname and port");
+  return { mode: "probe", probe: spec(udp ? "udp" : zero ? "tcp" : "http", ipv4(pos[0]!, "nc"), port(pos[1]!, "nc"), timeout) };
+}
+
+export function parsePython(argv: string[]): { bind: string | null; port: number } {
+  if (argv[1] !== "-m" || argv[2] !== "http.server") {
+    throw new ToolReject(`${argv[0]}: pktpath models only "python3 -m http.server [PORT] [--bind ADDR]"`);
+  }
+  let p = 8000;
+  let bind: string | null = null;
+  for (let i = 3; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--bind" || a === "-b") bind = ipv4(argv[++i] ?? "", "python3");
+    else if (a === "--directory" || a === "-d") i++;
+    else if (a === "--cgi") continue;
+    else if (/^\d+$/.test(a)) p = port(a, "python3");
+    else throw new ToolReject(`usage: server.py [-h] [--cgi] [--bind ADDRESS] [--directory DIRECTORY] [port]\nserver.py: error: unrecognized arguments: ${a}`);
+  }
+  return { bind, port: p };
+}
+
+function parseSleep(argv: string[]): number {
+  const m = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(argv[1] ?? "");
+  if (!m || argv.length !== 2) throw new ToolReject(`sleep: invalid time interval '${argv[1] ?? ""}'`);
+  const unit = { "": 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2]!]!;
+  return Math.round(Number(m[1]) * unit);
+}
+
+function checkNsName(v: string | undefined): void {
+  // Only names under the run's own /run/netns: never a PID or a path (PID 1 or
+  // /proc/1/ns/net would be the machine's own namespace).
+  if (v === undefined || !NS_NAME.test(v) || /^\d+$/.test(v)) {
+    throw new ToolReject(`pktpath: real-kernel mode uses only namespaces the scenario made by name, not "${v ?? ""}"`);
+  }
+}
+
+/** One `ip` invocation, and the one it execs (ip netns exec NS ip ...). */
+function checkIp(a: string[]): void {
+  let i = 1;
+  for (; i < a.length && a[i]!.startsWith("-"); i++) {
+    const o = a[i]!;
+    if (o === "-n" || o === "-netns" || o === "--netns") checkNsName(a[++i]);
+    else if (o === "-b" || o === "-batch" || o === "--batch") throw new ToolReject("pktpath: real-kernel mode does not run ip -batch (commands from a file)");
+    else if (o === "-f" || o === "-family" || o === "-rc" || o === "-rcvbuf" || o === "-l" || o === "-loops") i++;
+  }
+  if (a[i] === "netns") {
+    const sub = a[i + 1];
+    if (sub === "attach" || sub === "set") throw new ToolReject(`pktpath: real-kernel mode does not run "ip netns ${sub}" (it names a process's namespace)`);
+    if (sub === "exec" || sub === "add" || sub === "del" || sub === "delete") checkNsName(a[i + 2]);
+    if (sub === "exec" && a[i + 3] === "ip") checkIp(a.slice(i + 3));
+    return;
+  }
+  for (let j = i + 1; j < a.length; j++) if (a[j] === "netns") checkNsName(a[j + 1]);
+}
+
+/**
+ * Safety checks on a tool's argv (wrappers included) before it may run as root:
+ * nothing may reach outside the run's namespaces or run another program.
+ */
+export function checkSafety(wrapped: string[], inner: string[]): void {
+  if (wrapped[0] === "ip") checkIp(wrapped);
+  const tool = inner[0]!;
+  if (tool === "bridge" && inner.some((a) => a === "-b" || a === "-batch" || a === "--batch")) {
+    throw new ToolReject("pktpath: real-kernel mode does not run bridge -batch (commands from a file)");
+  }
+  if (tool.startsWith("iptables") && inner.some((a) => a.startsWith("--modprobe") || a === "-M")) {
+    throw new ToolReject(`pktpath: real-kernel mode does not run ${tool} --modprobe (it runs another program)`);
+  }
+  if (tool === "sysctl") {
+    for (let i = 1; i < inner.length; i++) {
+      const a = inner[i]!;
+      if (a === "-p" || a === "--load" || a.startsWith("--load=") || a === "--system" || a === "-f") {
+        throw new ToolReject(`pktpath: real-kernel mode does not run sysctl ${a} (it reads settings from files)`);
+      }
+      if (a === "-r" || a === "--pattern") i++;
+      else if (!a.startsWith("-") && a.includes("=") && !/^net[./]/.test(a)) {
+        throw new ToolReject(`pktpath: real-kernel mode writes only net.* sysctls (they belong to the run's namespace), not ${a}`);
+      }
+    }
+  }
+}
+
+/** What the namespaces backend cannot do for this command (empty: it can). */
+function needsOf(inner: string[], f: KernelFeatures): string[] {
+  const tool = inner[0]!;
+  const out: string[] = [];
+  if (tool === "ipvsadm" && !configBuiltIn("IP_VS", f)) out.push("IPVS (ipvsadm): this kernel has no CONFIG_IP_VS");
+  let o = 1;
+  while (tool === "ip" && o < inner.length && inner[o]!.startsWith("-")) o += ["-n", "-netns", "-f", "-family"].includes(inner[o]!) ? 2 : 1;
+  if (tool === "ip" && inner[o] !== undefined && /^l(i(n(k)?)?)?$/.test(inner[o]!) && inner[o + 1] === "add") {
+    const t = inner.indexOf("type");
+    const type = t >= 0 ? inner[t + 1] : undefined;
+    if (type !== undefined && !linkTypeAvailable(type, f)) out.push(`link type ${type}: this kernel has none`);
+  }
+  if (tool === "sysctl" && inner.some((a) => /^net[./]ipv4[./]vs[./]/.test(a)) && !configBuiltIn("IP_VS", f)) {
+    out.push("net.ipv4.vs.* sysctls: this kernel has no CONFIG_IP_VS");
+  }
+  return out;
+}
+
+function modprobeNames(argv: string[]): { names: string[]; remove: boolean } {
+  const names: string[] = [];
+  let remove = false;
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "-r" || a === "--remove") remove = true;
+    else if (["-a", "--all", "-q", "--quiet", "-v", "--verbose", "-b"].includes(a)) continue;
+    else if (a.startsWith("-")) throw new ToolReject(`modprobe: ERROR: unknown option ${a}`);
+    else {
+      names.push(a.replace(/-/g, "_"));
+      if (!argv.includes("-a") && !argv.includes("--all")) break;
+    }
+  }
+  if (!names.length) throw new ToolReject("modprobe: ERROR: missing parameters. See -h.");
+  return { names, remove };
+}
+
+/** Checks as scenario/run.ts validateScenario does: shell syntax and where expect may stand. */
+function splitChecked(file: string, line: number, text: string): ShellCommand[] {
+  try {
+    return splitLine(text);
+  } catch (e) {
+    if (e instanceof ShellSyntaxError) throw new ScenarioError(file, line, `syntax error: ${e.message}`);
+    throw e;
+  }
+}
+
+function known(name: string): boolean {
+  return EXEC_TOOLS.has(name) || FILE_ONLY.has(name) || ["modprobe", "sleep", "curl", "wget", "nc", "netcat", "ping", "python3", "python"].includes(name);
+}
+
+export function planScenario(s: Scenario, f: KernelFeatures = machineFeatures()): PlanResult {
+  // First pass: what the emulator's validateScenario rejects before anything runs.
+  for (const step of s.steps) {
+    if (step.kind !== "run") continue;
+    let probes = 0;
+    let commands = 0;
+    for (const cl of step.commands) {
+      for (const c of splitChecked(s.file, cl.line, cl.text)) {
+        commands++;
+        const name = unwrap(c.argv).inner[0] ?? "";
+        if (!c.piped && !known(name)) throw new ScenarioError(s.file, cl.line, `${name}: command not found`);
+        if (isProbe(c.argv)) probes++;
+      }
+    }
+    if ((step.expect || step.repeat > 1) && (commands !== 1 || probes !== 1)) {
+      throw new ScenarioError(s.file, step.line, `${step.expect ? "expect:" : "repeat:"} needs a run: of exactly one probe command (curl, wget, nc, ping)`);
+    }
+  }
+
+  const actions: KernelAction[] = [];
+  const needs = new Set<string>();
+  const binaries = new Set<string>(["unshare", "mount", "ip"]);
+  let failure: PlanResult["failure"] = null;
+  let budget = 10_000;
+
+  const add = (a: KernelAction) => {
+    actions.push(a);
+    if (a.kind === "exec") budget += EXEC_TIMEOUT_MS;
+    else if (a.kind === "server") budget += SERVER_START_MS;
+    else if (a.kind === "sleep") budget += a.ms;
+    else if (a.kind === "probe") {
+      const p = a.probe;
+      budget += p.kind === "ping" ? (p.count - 1) * pingIntervalMs(p) + p.timeoutMs + PROBE_SLACK_MS : p.timeoutMs + PROBE_SLACK_MS + 1000;
+    }
+  };
+
+  outer: for (const step of s.steps) {
+    if (step.kind === "advance") {
+      if (step.ms > MAX_SLEEP_MS) needs.add(`advance: ${step.text} is longer than real-kernel mode sleeps (${MAX_SLEEP_MS / 60_000}m)`);
+      add({ kind: "sleep", line: step.line, text: `advance: ${step.text}`, ns: HOST_NS, ms: step.ms });
+      continue;
+    }
+    for (const cl of step.commands) {
+      for (let rep = 0; rep < step.repeat; rep++) {
+        for (const c of splitChecked(s.file, cl.line, cl.text)) {
+          try {
+            planCommand(c, cl.line, cl.text, rep, step.commands.length === 1);
+          } catch (e) {
+            if (!(e instanceof ToolReject)) throw e;
+            failure = { line: cl.line, message: e.message };
+            break outer;
+          }
+        }
+      }
+    }
+  }
+
+  function planCommand(c: ShellCommand, line: number, text: string, rep: number, listing: boolean): void {
+    const { ns, inner, wrapped } = unwrap(c.argv);
+    const tool = inner[0];
+    if (tool === undefined) return;
+    if (ns !== HOST_NS) binaries.add("ip");
+    if (c.piped || FILE_ONLY.has(tool)) {
+      if (!FILE_ONLY.has(tool)) throw new ToolReject(`${tool}: pipes and redirections are modelled only for commands that touch files`);
+      add({ kind: "note", line, text, ns, note: `not run (touches only files): ${text}` });
+      return;
+    }
+    checkSafety(wrapped, inner);
+    const base = { line, text, ns };
+    switch (tool) {
+      case "curl":
+      case "wget":
+      case "ping":
+      case "nc":
+      case "netcat": {
+        let probe: KernelProbeSpec;
+        if (tool === "curl") probe = parseCurl(inner);
+        else if (tool === "wget") probe = parseWget(inner);
+        else if (tool === "ping") probe = parsePing(inner);
+        else {
+          const p = parseNc(inner);
+          if (p.mode === "listen") {
+            add({ ...base, kind: "server", proto: p.proto, bind: p.bind, port: p.port, app: p.app, tool: "nc" });
+            return;
+          }
+          probe = p.probe;
+        }
+        if (c.background) throw new ToolReject(`a probe cannot run in the background (drop the trailing "&")`);
+        if (tool === "ping") binaries.add("ping");
+        add({ ...base, kind: "probe", rep, probe });
+        return;
+      }
+      case "python3":
+      case "python": {
+        const p = parsePython(inner);
+        add({ ...base, kind: "server", proto: "tcp", bind: p.bind, port: p.port, app: "http", tool: "python3" });
+        return;
+      }
+      case "sleep": {
+        const ms = parseSleep(inner);
+        if (ms > MAX_SLEEP_MS) needs.add(`sleep ${inner[1]} is longer than real-kernel mode sleeps (${MAX_SLEEP_MS / 60_000}m)`);
+        add({ ...base, kind: "sleep", ms });
+        return;
+      }
+      case "modprobe": {
+        const { names, remove } = modprobeNames(inner);
+        if (remove) {
+          needs.add(`modprobe -r ${names.join(" ")}: unloading would change the machine's own kernel`);
+          return;
+        }
+        const missing = names.filter((n) => !moduleAvailable(n, f));
+        for (const n of missing) needs.add(`module ${n}: not built into this kernel, and real-kernel mode loads none on the machine`);
+        if (!missing.length) add({ ...base, kind: "note", note: `${text}: built into this kernel, nothing loaded` });
+        return;
+      }
+      default: {
+        for (const n of needsOf(inner, f)) needs.add(n);
+        binaries.add(tool);
+        add({ ...base, kind: "exec", argv: wrapped, listing });
+      }
+    }
+  }
+
+  return { plan: { file: s.file, actions, budgetMs: budget }, needs: [...needs], binaries, failure };
+}
