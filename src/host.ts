@@ -11,6 +11,7 @@ import { runProbe, type ProbeResult, type ProbeSpec } from "./dataplane/probe.ts
 import { splitLine, ShellSyntaxError } from "./commands/shell.ts";
 import { ToolError, type Tool, type ToolOutput } from "./commands/tool.ts";
 import { coreTools } from "./commands/index.ts";
+import { brNetfilterProvider } from "./dataplane/br_netfilter.ts";
 
 setAutoFreeze(true);
 
@@ -32,6 +33,7 @@ export class Host {
 
   constructor(options: HostOptions = {}) {
     this.cfg = initialConfig();
+    this.dp.providers.push(brNetfilterProvider(this.dp));
     for (const [name, tool] of coreTools) this.tools.set(name, tool);
     for (const layer of options.layers ?? []) layer.install(this);
     if (options.trace) this.dp.tracer = new Tracer();
@@ -82,7 +84,7 @@ export class Host {
    * Runs one command line as typed at a root shell (in namespace `ns`). Returns each
    * command's output; throws ToolError with the tool's own message on failure.
    */
-  exec(line: string, ns: string = ROOT_NETNS): ToolOutput[] {
+  exec(line: string, ns: string = ROOT_NETNS, stdin: string | null = null): ToolOutput[] {
     let commands;
     try {
       commands = splitLine(line);
@@ -91,11 +93,11 @@ export class Host {
       throw e;
     }
     const outputs: ToolOutput[] = [];
-    for (const cmd of commands) outputs.push(this.execArgv(cmd.argv, ns, cmd.background, cmd.piped));
+    for (const cmd of commands) outputs.push(this.execArgv(cmd.argv, ns, cmd.background, cmd.piped, stdin));
     return outputs;
   }
 
-  execArgv(argv: string[], ns: string, background = false, piped = false): ToolOutput {
+  execArgv(argv: string[], ns: string, background = false, piped = false, stdin: string | null = null): ToolOutput {
     let args = argv;
     while (args[0] === "sudo") args = args.slice(1);
     if (args.length === 0) return { stdout: "" };
@@ -105,7 +107,7 @@ export class Host {
     }
     const tool = this.tools.get(args[0]!);
     if (!tool) throw new ToolError(`${args[0]}: command not found`);
-    return tool(args, { host: this, ns, background });
+    return tool(args, { host: this, ns, background, stdin });
   }
 
   probe(ns: string, spec: ProbeSpec): ProbeResult {

@@ -1,6 +1,7 @@
-// The layers every host gets by default (netfilter, ipset and ipvs register here as they land).
+// The layers every host gets by default (ipset and ipvs register here as they land).
 import type { Layer } from "./host.ts";
+import { netfilterLayer } from "./netfilter/layer.ts";
 
 export function defaultLayers(): Layer[] {
-  return [];
+  return [netfilterLayer];
 }

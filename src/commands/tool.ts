@@ -29,6 +29,8 @@ export interface ToolContext {
   /** The namespace the command runs in ("host" for the root one). */
   ns: string;
   background: boolean;
+  /** Standard input (a scenario's here-document), or null. */
+  stdin: string | null;
 }
 
 export type Tool = (argv: string[], ctx: ToolContext) => ToolOutput;

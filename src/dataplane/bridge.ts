@@ -50,7 +50,7 @@ export function brHandleFrame(dp: Dataplane, port: LinkView, pkt: Packet): void 
 }
 
 // br_handle_frame_finish()
-function brHandleFrameFinish(dp: Dataplane, ns: NetnsView, pkt: Packet, port: LinkView | null): void {
+export function brHandleFrameFinish(dp: Dataplane, ns: NetnsView, pkt: Packet, port: LinkView | null): void {
   const ingress = port!;
   const br = ingress.master!;
   fdbLearn(dp, br, ingress, pkt.ethSrc);
@@ -102,15 +102,21 @@ function brForward(dp: Dataplane, to: LinkView, pkt: Packet, ingress: LinkView |
   const hook = ingress ? Hook.BrForward : Hook.BrLocalOut;
   dp.nfHook(hook, to.master!.ns, pkt, ingress, to, brForwardFinish);
 }
-function brForwardFinish(dp: Dataplane, ns: NetnsView, pkt: Packet, inDev: LinkView | null, to: LinkView | null): void {
+export function brForwardFinish(dp: Dataplane, ns: NetnsView, pkt: Packet, inDev: LinkView | null, to: LinkView | null): void {
   dp.nfHook(Hook.BrPostRouting, ns, pkt, inDev, to, brXmitPort);
 }
-function brXmitPort(dp: Dataplane, _ns: NetnsView, pkt: Packet, _in: LinkView | null, to: LinkView | null): void {
+export function brXmitPort(dp: Dataplane, _ns: NetnsView, pkt: Packet, _in: LinkView | null, to: LinkView | null): void {
   devXmit(dp, to!, pkt);
 }
 
 // br_dev_xmit(): the bridge device itself sends.
 export function brDevXmit(dp: Dataplane, br: LinkView, pkt: Packet): void {
+  if (pkt.bridgedDnat) {
+    // br_nf_pre_routing_finish_bridge_slow(): a bridged-DNAT frame resolved its neighbour; go on bridging.
+    pkt.bridgedDnat = false;
+    const port = br.ns.byId.get(pkt.physIn);
+    if (port && port.master === br) return brHandleFrameFinish(dp, br.ns, pkt, port);
+  }
   if (isMulticastMac(pkt.ethDst)) return brFlood(dp, br, pkt, null);
   const to = fdbFind(dp, br, pkt.ethDst);
   if (!to) return brFlood(dp, br, pkt, null);

@@ -18,6 +18,8 @@ function scrub(pkt: Packet, xnet: boolean): void {
   pkt.ipvsProperty = false;
   pkt.physIn = 0;
   pkt.physOut = 0;
+  pkt.brnfDone = false;
+  pkt.bridgedDnat = false;
   if (xnet) pkt.mark = 0;
 }
 

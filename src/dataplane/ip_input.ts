@@ -13,6 +13,8 @@ import { tcpRcv } from "./tcp.ts";
 import { udpRcv } from "./udp.ts";
 
 export function ipRcv(dp: Dataplane, dev: LinkView, pkt: Packet): void {
+  // ip_sabotage_in(): br_netfilter already ran PRE_ROUTING for this bridged frame.
+  if (pkt.brnfDone) return ipRcvFinish(dp, dev.ns, pkt, dev);
   dp.nfHook(Hook.PreRouting, dev.ns, pkt, dev, null, ipRcvFinish);
 }
 

@@ -68,11 +68,20 @@ function close(dp: Dataplane, ns: NetnsView, s: TcpSock): void {
 
 // tcp_v4_send_reset(): answer a segment nobody owns, never a RST.
 function sendReset(dp: Dataplane, ns: NetnsView, pkt: Packet): void {
+  tcpSendReset(dp, ns, pkt);
+}
+
+/**
+ * A RST for pkt from its destination (tcp_v4_send_reset, and nf_send_reset for
+ * REJECT --reject-with tcp-reset, whose source may be an address that is not ours).
+ */
+export function tcpSendReset(dp: Dataplane, ns: NetnsView, pkt: Packet): void {
   if (pkt.tcpFlags & TCP_RST) return;
   const flags = pkt.tcpFlags & TCP_ACK ? TCP_RST : TCP_RST | TCP_ACK;
   const p = segment(ns, pkt.daddr, pkt.dport, pkt.saddr, pkt.sport, flags, null);
-  const err = routeLocal(dp, ns, p);
-  if (err) return;
+  const r = routeOutput(ns, p.daddr, 0);
+  if (!r.dst) return;
+  p.dst = r.dst;
   ipLocalOut(dp, ns, p);
 }
 

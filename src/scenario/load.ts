@@ -63,7 +63,13 @@ function loadStep(file: string, node: Node, lc: LineCounter, lineOf: (n: Node | 
     return { kind: "advance", line: lineOf(adv), ms, text };
   }
   if (!run || !isScalar(run) || typeof run.value !== "string") throw new ScenarioError(file, line, "a step needs run: (command lines) or advance: (a duration)");
-  const commands = commandLines(run as Scalar<string>, lc);
+  let commands: CommandLine[];
+  try {
+    commands = commandLines(run as Scalar<string>, lc);
+  } catch (e) {
+    if (e instanceof HeredocError) throw new ScenarioError(file, e.line, e.message);
+    throw e;
+  }
   const repeatNode = map.get("repeat", true) as Node | undefined;
   let repeat = 1;
   if (repeatNode) {
@@ -116,6 +122,15 @@ export function isOutcomeWord(s: string): boolean {
   return OUTCOME_WORDS.has(s);
 }
 
+export class HeredocError extends Error {
+  constructor(
+    readonly line: number,
+    readonly end: string,
+  ) {
+    super(`here-document not terminated: no line "${end}" before the end of the run: block`);
+  }
+}
+
 /** The logical command lines of a run: scalar, each with its line in the file. */
 function commandLines(node: Scalar<string>, lc: LineCounter): CommandLine[] {
   const start = lc.linePos(node.range![0]).line;
@@ -126,8 +141,18 @@ function commandLines(node: Scalar<string>, lc: LineCounter): CommandLine[] {
   const out: CommandLine[] = [];
   let pending = "";
   let pendingLine = 0;
+  let heredoc: { end: string; strip: boolean; lines: string[]; cmd: CommandLine } | null = null;
   raw.forEach((text, i) => {
     const line = first + i;
+    if (heredoc) {
+      const t = heredoc.strip ? text.replace(/^\t+/, "") : text;
+      if (t.trim() === heredoc.end) {
+        heredoc.cmd.stdin = heredoc.lines.map((l) => l + "\n").join("");
+        out.push(heredoc.cmd);
+        heredoc = null;
+      } else heredoc.lines.push(t);
+      return;
+    }
     if (!pending) pendingLine = line;
     const part = pending ? text.trimStart() : text;
     if (/\\\s*$/.test(part)) {
@@ -136,8 +161,15 @@ function commandLines(node: Scalar<string>, lc: LineCounter): CommandLine[] {
     }
     const full = (pending + part).trim();
     pending = "";
+    // A here-document: the lines up to its terminator are the command's standard input.
+    const hd = /^(.*?)\s*<<(-?)\s*(['"]?)([A-Za-z_][A-Za-z0-9_]*)\3\s*$/.exec(full);
+    if (hd && !full.startsWith("#")) {
+      heredoc = { end: hd[4]!, strip: hd[2] === "-", lines: [], cmd: { line: pendingLine, text: hd[1]!.trim() } };
+      return;
+    }
     if (full && !full.startsWith("#")) out.push({ line: pendingLine, text: full });
   });
+  if (heredoc) throw new HeredocError((heredoc as { end: string; cmd: CommandLine }).cmd.line, (heredoc as { end: string }).end);
   if (pending.trim()) out.push({ line: pendingLine, text: pending.trim() });
   return out;
 }

@@ -127,7 +127,7 @@ export function runScenario(s: Scenario, options: RunOptions = {}): ScenarioRepo
       for (let rep = 0; rep < step.repeat; rep++) {
         let outputs;
         try {
-          outputs = host.exec(cl.text);
+          outputs = host.exec(cl.text, "host", cl.stdin ?? null);
         } catch (e) {
           if (!(e instanceof ToolError)) throw e;
           // The first bad command stops the scenario: nothing after it runs.

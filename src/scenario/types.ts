@@ -11,6 +11,8 @@ export interface CommandLine {
   /** 1-based line in the file. */
   line: number;
   text: string;
+  /** A here-document (`CMD <<EOF ... EOF`) given to the command as its standard input. */
+  stdin?: string;
 }
 
 export interface RunStep {

@@ -93,6 +93,10 @@ export interface Packet {
   /** br_netfilter: bridge port ids the frame came in on / goes out of (0: none). */
   physIn: number;
   physOut: number;
+  /** br_netfilter: the IPv4 PRE_ROUTING hooks already ran for this bridged frame (ip_sabotage_in). */
+  brnfDone: boolean;
+  /** br_netfilter: a DNATed frame waiting for its neighbour before it is bridged on. */
+  bridgedDnat: boolean;
 }
 
 export const RTN_UNICAST = 1;
@@ -159,6 +163,8 @@ export function blankPacket(): Packet {
     ipvsProperty: false,
     physIn: 0,
     physOut: 0,
+    brnfDone: false,
+    bridgedDnat: false,
   };
 }
 

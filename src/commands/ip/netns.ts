@@ -65,5 +65,5 @@ function netnsExec(args: Args, ctx: IpContext): ToolOutput {
   }
   const argv = args.rest();
   if (!argv.length) throw new ToolError("No command specified");
-  return ctx.host.execArgv(argv, name, ctx.background);
+  return ctx.host.execArgv(argv, name, ctx.background, false, ctx.stdin);
 }

@@ -1,0 +1,123 @@
+// Applying one parsed iptables command to a table draft (the kernel's side of
+// IPT_SO_SET_REPLACE / nf_tables, with iptables' own error wording).
+import type { RuleConfig, TableConfig, TableName } from "../../netfilter/types.ts";
+import { chainOf, deleteAllUserChains, deleteChain, IptError, isBuiltin, newChain, ruleEquals, TABLES } from "../../netfilter/tables.ts";
+import { MATCHES } from "../../netfilter/matches/index.ts";
+import { TARGETS } from "../../netfilter/targets/index.ts";
+import { type CheckCtx, ParseError } from "../../netfilter/ext.ts";
+import { iptError, type IptCommand } from "./parse.ts";
+
+const VERDICTS = new Set(["ACCEPT", "DROP", "RETURN"]);
+
+/** Checks a rule against its table: targets resolve, extensions accept their options. */
+export function checkRule(t: TableConfig, chain: string, rule: RuleConfig, lookupSet: (name: string) => boolean): void {
+  const ctx: CheckCtx = { table: t.name, chain, lookupSet };
+  for (const m of rule.matches) MATCHES.get(m.name)!.check?.(m, rule, ctx);
+  const target = rule.target;
+  if (!target) return;
+  if (VERDICTS.has(target.name)) {
+    if (target.goto) throw iptError(`goto '${target.name}' is not a chain`);
+    return;
+  }
+  const ext = TARGETS.get(target.name);
+  if (ext && !t.chains[target.name]) {
+    if (target.goto) throw iptError(`goto '${target.name}' is not a chain`);
+    if (ext.tables && !ext.tables.includes(t.name)) {
+      throw new IptError(`iptables ${"v1.8.9 (nf_tables)"}: ${target.name === "NOTRACK" ? "CT" : target.name} target: only valid in ${ext.tables.join(", ")} table, not ${t.name}`);
+    }
+    ext.check?.(target, rule, ctx);
+    return;
+  }
+  const c = t.chains[target.name];
+  if (!c || c.policy !== null) {
+    if (c) throw iptError(`Can't jump to built-in chain ${target.name}`);
+    throw iptError(`Couldn't load target \`${target.name}':No such file or directory`);
+  }
+}
+
+function validChainName(name: string): void {
+  if (name.length > 28) throw iptError(`chain name \`${name}' too long (must be under 29 chars)`);
+  if (name.startsWith("-") || name === "!") throw iptError(`chain name not allowed to start with \`-'`);
+  if (VERDICTS.has(name) || TARGETS.has(name)) throw iptError(`chain name may not clash with target name`);
+}
+
+/** Runs one write command on the table draft; throws IptError/ParseError on failure. */
+export function applyCommand(t: TableConfig, c: IptCommand, lookupSet: (name: string) => boolean): void {
+  const rule = c.rule;
+  switch (c.cmd) {
+    case "A": {
+      const chain = chainOf(t, c.chain!);
+      checkRule(t, c.chain!, rule, lookupSet);
+      chain.rules.push(rule);
+      return;
+    }
+    case "I": {
+      const chain = chainOf(t, c.chain!);
+      const at = c.rulenum ?? 1;
+      if (at > chain.rules.length + 1) throw new IptError("iptables: Index of insertion too big.");
+      checkRule(t, c.chain!, rule, lookupSet);
+      chain.rules.splice(at - 1, 0, rule);
+      return;
+    }
+    case "R": {
+      const chain = chainOf(t, c.chain!);
+      if (c.rulenum! > chain.rules.length) throw new IptError("iptables: Index of replacement too big.");
+      checkRule(t, c.chain!, rule, lookupSet);
+      chain.rules[c.rulenum! - 1] = rule;
+      return;
+    }
+    case "D": {
+      const chain = chainOf(t, c.chain!);
+      if (c.rulenum !== null && !c.hasRule) {
+        if (c.rulenum > chain.rules.length) throw new IptError("iptables: Index of deletion too big.");
+        chain.rules.splice(c.rulenum - 1, 1);
+        return;
+      }
+      const idx = chain.rules.findIndex((r) => ruleEquals(r, rule));
+      if (idx < 0) throw new IptError("iptables: Bad rule (does a matching rule exist in that chain?).");
+      chain.rules.splice(idx, 1);
+      return;
+    }
+    case "N":
+      validChainName(c.chain!);
+      newChain(t, c.chain!);
+      return;
+    case "X":
+      if (c.chain === null) deleteAllUserChains(t);
+      else {
+        if (t.chains[c.chain] && isBuiltin(t.name, c.chain)) throw new IptError("iptables: Invalid argument. Run `dmesg' for more information.");
+        deleteChain(t, c.chain);
+      }
+      return;
+    case "F":
+      if (c.chain === null) for (const name of t.order) t.chains[name]!.rules = [];
+      else chainOf(t, c.chain).rules = [];
+      return;
+    case "P": {
+      const chain = chainOf(t, c.chain!);
+      if (chain.policy === null) throw new IptError("iptables: Bad built-in chain name.");
+      if (c.arg2 !== "ACCEPT" && c.arg2 !== "DROP") throw new IptError("iptables: Bad policy name. Run `dmesg' for more information.");
+      chain.policy = c.arg2;
+      return;
+    }
+    case "E": {
+      const chain = chainOf(t, c.chain!);
+      if (chain.policy !== null) throw new IptError("iptables: Invalid argument. Run `dmesg' for more information.");
+      const to = c.arg2!;
+      validChainName(to);
+      if (t.chains[to]) throw new IptError("iptables: File exists.");
+      delete t.chains[chain.name];
+      chain.name = to;
+      t.chains[to] = chain;
+      t.order = t.order.map((n) => (n === c.chain ? to : n));
+      for (const n of t.order) for (const r of t.chains[n]!.rules) if (r.target && r.target.name === c.chain) r.target.name = to;
+      return;
+    }
+    default:
+      throw new ParseError(`not a write command: -${c.cmd}`);
+  }
+}
+
+export function tableNameOk(name: string): name is TableName {
+  return name in TABLES;
+}

@@ -1,0 +1,232 @@
+// The iptables, iptables-save, iptables-restore and conntrack tools of the netfilter layer.
+import type { NetfilterRuntime } from "../../netfilter/runtime.ts";
+import type { TableConfig, TableName } from "../../netfilter/types.ts";
+import { emptyTable, IptError, tableOf, TABLES } from "../../netfilter/tables.ts";
+import { ParseError } from "../../netfilter/ext.ts";
+import { saveTable } from "../../netfilter/save.ts";
+import { ToolError, type Tool, type ToolContext } from "../tool.ts";
+import { splitLine } from "../shell.ts";
+import { applyCommand } from "./apply.ts";
+import { IPT_VERSION, parseIptables } from "./parse.ts";
+import { listChains, listRules } from "./list.ts";
+
+function wrap<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof IptError || e instanceof ParseError) throw new ToolError(e.message);
+    throw e;
+  }
+}
+
+function lookupSetFor(rt: NetfilterRuntime, ns: string): (name: string) => boolean {
+  return (name) => rt.resolveSet(ns, name) !== null;
+}
+
+/** The table as it stands, or an empty one when it was never used (listing creates nothing). */
+function readTable(ctx: ToolContext, name: TableName): TableConfig {
+  return ctx.host.config.netns[ctx.ns]!.ext.netfilter?.tables[name] ?? emptyTable(name);
+}
+
+export function iptablesTool(rt: NetfilterRuntime): Tool {
+  return (argv, ctx) =>
+    wrap(() => {
+      const c = parseIptables(argv.slice(1));
+      const ns = ctx.ns;
+      if (c.cmd === "L" || c.cmd === "S") {
+        const t = readTable(ctx, c.table);
+        if (c.chain !== null && !t.chains[c.chain]) throw new IptError(`iptables: No chain/target/match by that name.`);
+        const compiled = rt.compiled(ns, c.table);
+        if (c.cmd === "S") return { stdout: listRules(t, c.chain, c.verbose, compiled) };
+        return { stdout: listChains(t, c.chain, c, compiled) };
+      }
+      if (c.cmd === "C") {
+        const t = readTable(ctx, c.table);
+        const chain = t.chains[c.chain!];
+        if (!chain) throw new IptError("iptables: No chain/target/match by that name.");
+        if (!chain.rules.some((r) => JSON.stringify(r) === JSON.stringify(c.rule))) throw new IptError("iptables: Bad rule (does a matching rule exist in that chain?).");
+        return { stdout: "" };
+      }
+      if (c.cmd === "Z") {
+        const compiled = rt.compiled(ns, c.table);
+        if (c.chain !== null && !readTable(ctx, c.table).chains[c.chain]) throw new IptError("iptables: No chain/target/match by that name.");
+        for (const [name, chain] of compiled?.chains ?? []) {
+          if (c.chain !== null && name !== c.chain) continue;
+          chain.policyCounters.pkts = chain.policyCounters.bytes = 0;
+          chain.rules.forEach((r, i) => {
+            if (c.rulenum === null || c.rulenum === i + 1) r.counters.pkts = r.counters.bytes = 0;
+          });
+        }
+        return { stdout: "" };
+      }
+      const lookupSet = lookupSetFor(rt, ns);
+      ctx.host.change((draft) => applyCommand(tableOf(draft.netns[ns]!, c.table), c, lookupSet));
+      // A rule given with -c starts with those counters.
+      if (c.counters && (c.cmd === "A" || c.cmd === "I" || c.cmd === "R")) {
+        const chain = rt.compiled(ns, c.table)?.chains.get(c.chain!);
+        const idx = c.cmd === "A" ? (chain?.rules.length ?? 1) - 1 : (c.rulenum ?? 1) - 1;
+        const r = chain?.rules[idx];
+        if (r) [r.counters.pkts, r.counters.bytes] = c.counters;
+      }
+      return { stdout: "" };
+    });
+}
+
+/** A date for the banner comments, from the virtual clock (the emulator has no wall time). */
+function bannerDate(ms: number): string {
+  const d = new Date(Date.UTC(2026, 0, 1) + ms);
+  const days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+  const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${days[d.getUTCDay()]} ${months[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2)} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
+}
+
+export function iptablesSaveTool(rt: NetfilterRuntime): Tool {
+  return (argv, ctx) =>
+    wrap(() => {
+      let only: TableName | null = null;
+      let counters = false;
+      for (let i = 1; i < argv.length; i++) {
+        const a = argv[i]!;
+        if (a === "-t" || a === "--table") {
+          const t = argv[++i] ?? "";
+          if (!(t in TABLES)) throw new ToolError(`iptables-save ${IPT_VERSION}: Cannot initialize: Table does not exist (do you need to insmod?)`);
+          only = t as TableName;
+        } else if (a === "-c" || a === "--counters") counters = true;
+        else throw new ToolError(`iptables-save ${IPT_VERSION}: unknown option "${a}"`);
+      }
+      const tables = ctx.host.config.netns[ctx.ns]!.ext.netfilter?.tables ?? {};
+      const date = bannerDate(ctx.host.now);
+      const out: string[] = [];
+      for (const name of ["raw", "mangle", "nat", "filter"] as TableName[]) {
+        const t = tables[name];
+        if (!t || (only && only !== name)) continue;
+        const compiled = rt.compiled(ctx.ns, name);
+        const lookup = counters
+          ? {
+              rule: (chain: string, i: number) => compiled?.chains.get(chain)?.rules[i]?.counters ?? { pkts: 0, bytes: 0 },
+              policy: (chain: string) => compiled?.chains.get(chain)?.policyCounters ?? { pkts: 0, bytes: 0 },
+            }
+          : null;
+        out.push(`# Generated by iptables-save ${IPT_VERSION.split(" ")[0]} on ${date}`, ...saveTable(t, lookup), `# Completed on ${date}`);
+      }
+      return { stdout: out.map((l) => l + "\n").join("") };
+    });
+}
+
+export function iptablesRestoreTool(rt: NetfilterRuntime): Tool {
+  return (argv, ctx) =>
+    wrap(() => {
+      let noflush = false;
+      let counters = false;
+      let only: string | null = null;
+      for (let i = 1; i < argv.length; i++) {
+        const a = argv[i]!;
+        if (a === "-n" || a === "--noflush") noflush = true;
+        else if (a === "-c" || a === "--counters") counters = true;
+        else if (a === "-T" || a === "--table") only = argv[++i] ?? null;
+        else if (a === "-w" || a === "--wait" || a === "-W" || a === "--wait-interval") {
+          if (/^\d+$/.test(argv[i + 1] ?? "")) i++;
+        } else if (a.startsWith("-")) throw new ToolError(`iptables-restore ${IPT_VERSION}: unknown option "${a}"`);
+        else throw new ToolError(`iptables-restore: reading rules from a file is not modelled; give them as a here-document (iptables-restore <<EOF ... EOF)`);
+      }
+      if (ctx.stdin === null) throw new ToolError("iptables-restore: no input: give the rules as a here-document (iptables-restore <<EOF ... EOF)");
+      const ns = ctx.ns;
+      const lookupSet = (name: string) => rt.resolveSet(ns, name) !== null;
+      const counterSets: { table: TableName; chain: string; index: number; c: [number, number] }[] = [];
+      const policySets: { table: TableName; chain: string; c: [number, number] }[] = [];
+      const lines = ctx.stdin.split("\n");
+      const fail = (n: number, msg: string) => new ToolError(`iptables-restore ${IPT_VERSION}: ${msg}\nError occurred at line: ${n}\nTry \`iptables-restore -h' or 'iptables-restore --help' for more information.`);
+      ctx.host.change((draft) => {
+        const nsc = draft.netns[ns]!;
+        let table: TableConfig | null = null;
+        let tableName: TableName | null = null;
+        let lineNo = 0;
+        for (const raw of lines) {
+          lineNo++;
+          const line = raw.trim();
+          if (!line || line.startsWith("#")) continue;
+          if (line.startsWith("*")) {
+            const name = line.slice(1);
+            if (!(name in TABLES)) throw fail(lineNo, `Table '${name}' does not exist`);
+            tableName = name as TableName;
+            if (only !== null && only !== name) {
+              table = emptyTable(tableName);
+              continue;
+            }
+            table = tableOf(nsc, tableName);
+            if (!noflush) {
+              // A restore without --noflush replaces the table: flush everything, drop user chains.
+              for (const c of table.order) table.chains[c]!.rules = [];
+              for (const c of [...table.order]) if (table.chains[c]!.policy === null) delete table.chains[c];
+              table.order = table.order.filter((c) => table!.chains[c]);
+            }
+            continue;
+          }
+          if (!table || !tableName) throw fail(lineNo, "no table specified");
+          if (line === "COMMIT") {
+            table = null;
+            continue;
+          }
+          if (line.startsWith(":")) {
+            const m = /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?$/.exec(line);
+            if (!m) throw fail(lineNo, "Bad chain line");
+            const [, chain, policy] = m;
+            const existing = table.chains[chain!];
+            if (existing && existing.policy !== null) {
+              if (policy !== "-") {
+                if (policy !== "ACCEPT" && policy !== "DROP") throw fail(lineNo, `Can't set policy \`${policy}' on \`${chain}' line ${lineNo}: Bad policy name`);
+                existing.policy = policy;
+              }
+              if (counters && m[3] !== undefined) policySets.push({ table: tableName, chain: chain!, c: [Number(m[3]), Number(m[4])] });
+            } else if (existing) {
+              // Declaring an existing user chain flushes it (kube-proxy relies on this with --noflush).
+              existing.rules = [];
+            } else {
+              if (policy !== "-") throw fail(lineNo, `Can't set policy \`${policy}' on \`${chain}' line ${lineNo}: Bad built-in chain name`);
+              table.chains[chain!] = { name: chain!, policy: null, rules: [] };
+              table.order.push(chain!);
+            }
+            continue;
+          }
+          let text = line;
+          let ctr: [number, number] | null = null;
+          const cm = /^\[(\d+):(\d+)\]\s+(.*)$/.exec(text);
+          if (cm) {
+            ctr = [Number(cm[1]), Number(cm[2])];
+            text = cm[3]!;
+          }
+          let words: string[];
+          try {
+            words = splitLine(text)[0]?.argv ?? [];
+          } catch {
+            throw fail(lineNo, "unterminated quote");
+          }
+          let c;
+          try {
+            c = parseIptables(words, tableName);
+            if (c.cmd === "L" || c.cmd === "S" || c.cmd === "Z" || c.cmd === "C") throw new ParseError(`-${c.cmd} is not allowed in iptables-restore`);
+            applyCommand(table, c, lookupSet);
+          } catch (e) {
+            if (e instanceof IptError || e instanceof ParseError) throw fail(lineNo, e.message.replace(/^iptables v[^:]*: /, "").split("\n")[0]!);
+            throw e;
+          }
+          const cc = c.counters ?? ctr;
+          if (counters && cc && (c.cmd === "A" || c.cmd === "I")) {
+            const chain = table.chains[c.chain!]!;
+            counterSets.push({ table: tableName, chain: c.chain!, index: c.cmd === "A" ? chain.rules.length - 1 : (c.rulenum ?? 1) - 1, c: cc });
+          }
+        }
+        if (table) throw fail(lineNo, "COMMIT expected at line " + lineNo);
+      });
+      for (const s of counterSets) {
+        const r = rt.compiled(ns, s.table)?.chains.get(s.chain)?.rules[s.index];
+        if (r) [r.counters.pkts, r.counters.bytes] = s.c;
+      }
+      for (const s of policySets) {
+        const ch = rt.compiled(ns, s.table)?.chains.get(s.chain);
+        if (ch) [ch.policyCounters.pkts, ch.policyCounters.bytes] = s.c;
+      }
+      return { stdout: "" };
+    });
+}

@@ -1,0 +1,139 @@
+// Rules compiled to one plain shape for the walker (the kernel's struct ipt_entry):
+// address/mask/interface fields inline, extension matches as an array of functions.
+// Compiled rules are cached by the identity of their (immutable) config, so a change
+// to one rule of a 20k-rule chain compiles one rule.
+import type { ChainConfig, RuleConfig, TableConfig, TableName } from "./types.ts";
+import { type CompileCtx, type MatchFn, type TargetFn } from "./ext.ts";
+import { maskOf } from "../wire/ipv4.ts";
+import { MATCHES } from "./matches/index.ts";
+import { TARGETS } from "./targets/index.ts";
+
+export const enum RuleKind {
+  Accept,
+  Drop,
+  Return,
+  Jump,
+  Goto,
+  Ext,
+  None,
+}
+
+export interface Counters {
+  pkts: number;
+  bytes: number;
+}
+
+export interface CompiledRule {
+  cfg: RuleConfig;
+  srcAddr: number;
+  srcMask: number;
+  srcInv: boolean;
+  dstAddr: number;
+  dstMask: number;
+  dstInv: boolean;
+  proto: number;
+  protoInv: boolean;
+  inName: string | null;
+  inWild: boolean;
+  inInv: boolean;
+  outName: string | null;
+  outWild: boolean;
+  outInv: boolean;
+  matches: MatchFn[];
+  kind: RuleKind;
+  jumpName: string;
+  /** Resolved at link time to the stable chain object. */
+  jump: CompiledChain | null;
+  target: TargetFn | null;
+  counters: Counters;
+}
+
+export interface CompiledChain {
+  name: string;
+  policy: RuleKind.Accept | RuleKind.Drop | null;
+  rules: CompiledRule[];
+  policyCounters: Counters;
+  cfg: ChainConfig | null;
+}
+
+export interface CompiledTable {
+  name: TableName;
+  cfg: TableConfig | null;
+  chains: Map<string, CompiledChain>;
+}
+
+const NO_MATCHES: MatchFn[] = [];
+
+export function compileRule(cfg: RuleConfig, ctx: CompileCtx, counters: Counters): CompiledRule {
+  const t = cfg.target;
+  let kind = RuleKind.None;
+  let target: TargetFn | null = null;
+  if (t) {
+    if (t.name === "ACCEPT") kind = RuleKind.Accept;
+    else if (t.name === "DROP") kind = RuleKind.Drop;
+    else if (t.name === "RETURN") kind = RuleKind.Return;
+    else if (TARGETS.has(t.name)) {
+      kind = RuleKind.Ext;
+      target = TARGETS.get(t.name)!.compile(t, ctx);
+    } else kind = t.goto ? RuleKind.Goto : RuleKind.Jump;
+  }
+  return {
+    cfg,
+    srcAddr: cfg.src ? cfg.src.addr : 0,
+    srcMask: cfg.src ? maskOf(cfg.src.plen) : 0,
+    srcInv: cfg.src ? cfg.src.inv : false,
+    dstAddr: cfg.dst ? cfg.dst.addr : 0,
+    dstMask: cfg.dst ? maskOf(cfg.dst.plen) : 0,
+    dstInv: cfg.dst ? cfg.dst.inv : false,
+    proto: cfg.proto,
+    protoInv: cfg.protoInv,
+    inName: cfg.inIface ? cfg.inIface.name : null,
+    inWild: cfg.inIface ? cfg.inIface.wildcard : false,
+    inInv: cfg.inIface ? cfg.inIface.inv : false,
+    outName: cfg.outIface ? cfg.outIface.name : null,
+    outWild: cfg.outIface ? cfg.outIface.wildcard : false,
+    outInv: cfg.outIface ? cfg.outIface.inv : false,
+    matches: cfg.matches.length ? cfg.matches.map((m) => MATCHES.get(m.name)!.compile(m, ctx)) : NO_MATCHES,
+    kind,
+    jumpName: t && (kind === RuleKind.Jump || kind === RuleKind.Goto) ? t.name : "",
+    jump: null,
+    target,
+    counters,
+  };
+}
+
+/**
+ * Brings the compiled table in line with a new table config: unchanged chains keep
+ * their compiled rules; changed ones reuse every rule whose config object is the same.
+ */
+export function syncTable(ct: CompiledTable, cfg: TableConfig, ctx: CompileCtx, cache: WeakMap<RuleConfig, CompiledRule>): void {
+  if (ct.cfg === cfg) return;
+  ct.cfg = cfg;
+  for (const name of [...ct.chains.keys()]) if (!cfg.chains[name]) ct.chains.delete(name);
+  const changed: CompiledChain[] = [];
+  for (const name of cfg.order) {
+    const chainCfg = cfg.chains[name]!;
+    let cc = ct.chains.get(name);
+    if (!cc) {
+      cc = { name, policy: null, rules: [], policyCounters: { pkts: 0, bytes: 0 }, cfg: null };
+      ct.chains.set(name, cc);
+    }
+    cc.policy = chainCfg.policy === "ACCEPT" ? RuleKind.Accept : chainCfg.policy === "DROP" ? RuleKind.Drop : null;
+    if (cc.cfg === chainCfg) continue;
+    cc.cfg = chainCfg;
+    cc.rules = chainCfg.rules.map((r) => {
+      let c = cache.get(r);
+      if (!c) {
+        c = compileRule(r, ctx, { pkts: 0, bytes: 0 });
+        cache.set(r, c);
+      }
+      return c;
+    });
+    changed.push(cc);
+  }
+  // Link jumps to the stable chain objects (a chain's identity survives its edits).
+  for (const cc of ct.chains.values()) {
+    for (const r of cc.rules) if (r.jumpName) r.jump = ct.chains.get(r.jumpName) ?? null;
+  }
+  void changed;
+}

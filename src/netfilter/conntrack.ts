@@ -1,0 +1,237 @@
+// Connection tracking (net/netfilter/nf_conntrack_core.c and the tcp/udp/icmp protocol
+// trackers): tuples, a table keyed by numbers for both directions, states and timeouts.
+import type { Packet } from "../wire/packet.ts";
+import { ICMP_ECHO, ICMP_ECHOREPLY, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/packet.ts";
+
+// enum ip_conntrack_info
+export const IP_CT_ESTABLISHED = 0;
+export const IP_CT_RELATED = 1;
+export const IP_CT_NEW = 2;
+export const IP_CT_IS_REPLY = 3;
+export const IP_CT_ESTABLISHED_REPLY = 3;
+export const IP_CT_RELATED_REPLY = 4;
+export const IP_CT_UNTRACKED = 7;
+/** Not a kernel value: no entry could be made (conntrack's INVALID). */
+export const IP_CT_INVALID = 8;
+
+// enum ip_conntrack_status bits
+export const IPS_EXPECTED = 1 << 0;
+export const IPS_SEEN_REPLY = 1 << 1;
+export const IPS_ASSURED = 1 << 2;
+export const IPS_CONFIRMED = 1 << 3;
+export const IPS_SRC_NAT = 1 << 4;
+export const IPS_DST_NAT = 1 << 5;
+export const IPS_SRC_NAT_DONE = 1 << 7;
+export const IPS_DST_NAT_DONE = 1 << 8;
+
+export interface Tuple {
+  src: number;
+  dst: number;
+  /** Port, or the ICMP id. */
+  sport: number;
+  /** Port, or the ICMP type. */
+  dport: number;
+  proto: number;
+}
+
+export const enum TcpCt {
+  None,
+  SynSent,
+  SynRecv,
+  Established,
+  FinWait,
+  CloseWait,
+  LastAck,
+  TimeWait,
+  Close,
+}
+export const TCP_CT_NAMES = ["NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE"];
+// nf_conntrack_proto_tcp.c tcp_timeouts[], in ms
+const TCP_TIMEOUTS = [0, 120_000, 60_000, 432_000_000, 120_000, 60_000, 30_000, 120_000, 10_000];
+const UDP_UNREPLIED_MS = 30_000;
+const UDP_REPLIED_MS = 120_000;
+const ICMP_TIMEOUT_MS = 30_000;
+const GENERIC_TIMEOUT_MS = 600_000;
+
+export interface Conn {
+  id: number;
+  /** [original, reply] */
+  tuple: [Tuple, Tuple];
+  status: number;
+  /** Absolute virtual time (ms) it expires at. */
+  timeout: number;
+  tcp: TcpCt;
+  /** The direction whose FIN came first. */
+  finDir: number;
+  mark: number;
+  created: number;
+  /** Packets and bytes per direction (for conntrack -L with accounting). */
+  packets: [number, number];
+  bytes: [number, number];
+}
+
+function protoIdx(proto: number): number {
+  return proto === IPPROTO_TCP ? 0 : proto === IPPROTO_UDP ? 1 : proto === IPPROTO_ICMP ? 2 : 3;
+}
+
+/** The tuple of a packet as nf_ct_get_tuple reads it. */
+export function packetTuple(pkt: Packet): Tuple {
+  if (pkt.proto === IPPROTO_ICMP) return { src: pkt.saddr, dst: pkt.daddr, sport: pkt.icmpId, dport: pkt.icmpType, proto: pkt.proto };
+  return { src: pkt.saddr, dst: pkt.daddr, sport: pkt.sport, dport: pkt.dport, proto: pkt.proto };
+}
+
+// nf_ct_invert_tuple(): ICMP echo request <-> echo reply.
+export function invert(t: Tuple): Tuple {
+  if (t.proto === IPPROTO_ICMP) {
+    const type = t.dport === ICMP_ECHO ? ICMP_ECHOREPLY : t.dport === ICMP_ECHOREPLY ? ICMP_ECHO : t.dport;
+    return { src: t.dst, dst: t.src, sport: t.sport, dport: type, proto: t.proto };
+  }
+  return { src: t.dst, dst: t.src, sport: t.dport, dport: t.sport, proto: t.proto };
+}
+
+interface Slot {
+  conn: Conn;
+  dir: number;
+}
+
+/** One namespace's table: both tuples of every confirmed connection, two number-keyed levels. */
+export class ConntrackTable {
+  private readonly hash = new Map<number, Map<number, Slot>>();
+  private nextId = 1;
+  count = 0;
+
+  private static k1(src: number, sport: number): number {
+    return src * 65536 + sport;
+  }
+  private static k2(dst: number, dport: number, proto: number): number {
+    return (dst * 65536 + dport) * 4 + protoIdx(proto);
+  }
+
+  lookupRaw(src: number, sport: number, dst: number, dport: number, proto: number): Slot | undefined {
+    return this.hash.get(ConntrackTable.k1(src, sport))?.get(ConntrackTable.k2(dst, dport, proto));
+  }
+
+  /** nf_conntrack_find_get(): expired entries are removed when met. */
+  lookup(t: Tuple, now: number): Slot | undefined {
+    const s = this.lookupRaw(t.src, t.sport, t.dst, t.dport, t.proto);
+    if (s && s.conn.timeout <= now) {
+      this.remove(s.conn);
+      return undefined;
+    }
+    return s;
+  }
+
+  /** nf_conntrack_tuple_taken(): is this tuple already some live connection's? */
+  taken(t: Tuple, now: number, except: Conn | null): boolean {
+    const s = this.lookup(t, now);
+    return !!s && s.conn !== except;
+  }
+
+  create(pkt: Packet, now: number): Conn {
+    const orig = packetTuple(pkt);
+    return {
+      id: this.nextId++,
+      tuple: [orig, invert(orig)],
+      status: 0,
+      timeout: now + GENERIC_TIMEOUT_MS,
+      tcp: TcpCt.None,
+      finDir: -1,
+      mark: 0,
+      created: now,
+      packets: [0, 0],
+      bytes: [0, 0],
+    };
+  }
+
+  insert(c: Conn): boolean {
+    for (let dir = 0; dir < 2; dir++) {
+      const t = c.tuple[dir]!;
+      if (this.lookupRaw(t.src, t.sport, t.dst, t.dport, t.proto)) return false;
+    }
+    for (let dir = 0; dir < 2; dir++) {
+      const t = c.tuple[dir]!;
+      const k1 = ConntrackTable.k1(t.src, t.sport);
+      let m = this.hash.get(k1);
+      if (!m) this.hash.set(k1, (m = new Map()));
+      m.set(ConntrackTable.k2(t.dst, t.dport, t.proto), { conn: c, dir });
+    }
+    c.status |= IPS_CONFIRMED;
+    this.count++;
+    return true;
+  }
+
+  remove(c: Conn): void {
+    if (!(c.status & IPS_CONFIRMED)) return;
+    for (let dir = 0; dir < 2; dir++) {
+      const t = c.tuple[dir]!;
+      const k1 = ConntrackTable.k1(t.src, t.sport);
+      const m = this.hash.get(k1);
+      if (!m) continue;
+      const k2 = ConntrackTable.k2(t.dst, t.dport, t.proto);
+      if (m.get(k2)?.conn === c) m.delete(k2);
+      if (m.size === 0) this.hash.delete(k1);
+    }
+    c.status &= ~IPS_CONFIRMED;
+    this.count--;
+  }
+
+  /** Live connections, oldest first. */
+  list(now: number): Conn[] {
+    const seen = new Set<Conn>();
+    for (const m of this.hash.values()) for (const s of m.values()) if (s.conn.timeout > now) seen.add(s.conn);
+    return [...seen].sort((a, b) => a.id - b.id);
+  }
+
+  flush(): void {
+    this.hash.clear();
+    this.count = 0;
+  }
+}
+
+// tcp_packet(): a reduced tcp_conntracks[][] walk, with the kernel's timeouts.
+function tcpUpdate(c: Conn, dir: number, flags: number, now: number): void {
+  let s = c.tcp;
+  if (flags & TCP_RST) s = TcpCt.Close;
+  else if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
+    if (dir === 0 && (s === TcpCt.None || s === TcpCt.TimeWait || s === TcpCt.Close)) s = TcpCt.SynSent;
+  } else if ((flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) {
+    if (dir === 1 && s === TcpCt.SynSent) s = TcpCt.SynRecv;
+  } else if (flags & TCP_FIN) {
+    if (s === TcpCt.Established || s === TcpCt.SynRecv) {
+      s = TcpCt.FinWait;
+      c.finDir = dir;
+    } else if ((s === TcpCt.FinWait || s === TcpCt.CloseWait) && dir !== c.finDir) s = TcpCt.LastAck;
+  } else if (flags & TCP_ACK) {
+    if (s === TcpCt.SynRecv && dir === 0) s = TcpCt.Established;
+    else if (s === TcpCt.FinWait && dir !== c.finDir) s = TcpCt.CloseWait;
+    else if (s === TcpCt.LastAck) s = TcpCt.TimeWait;
+    else if (s === TcpCt.None) s = TcpCt.Established; // nf_conntrack_tcp_loose: picked up mid-stream
+  }
+  if (s === TcpCt.Established && c.tcp !== TcpCt.Established) c.status |= IPS_ASSURED;
+  c.tcp = s;
+  c.timeout = now + TCP_TIMEOUTS[s]!;
+}
+
+/** The protocol tracker's packet function: state and timeout after one packet in dir. */
+export function ctPacket(c: Conn, dir: number, pkt: Packet, now: number): void {
+  c.packets[dir]!++;
+  c.bytes[dir]! += pkt.len;
+  if (dir === 1) c.status |= IPS_SEEN_REPLY;
+  switch (pkt.proto) {
+    case IPPROTO_TCP:
+      return tcpUpdate(c, dir, pkt.tcpFlags, now);
+    case IPPROTO_UDP:
+      c.timeout = now + (c.status & IPS_SEEN_REPLY && now - c.created > 2000 ? UDP_REPLIED_MS : UDP_UNREPLIED_MS);
+      if (c.status & IPS_SEEN_REPLY && now - c.created > 2000) c.status |= IPS_ASSURED;
+      return;
+    case IPPROTO_ICMP:
+      c.timeout = now + ICMP_TIMEOUT_MS;
+      return;
+    default:
+      c.timeout = now + GENERIC_TIMEOUT_MS;
+  }
+}
+
+export function protoName(proto: number): string {
+  return proto === IPPROTO_TCP ? "tcp" : proto === IPPROTO_UDP ? "udp" : proto === IPPROTO_ICMP ? "icmp" : "unknown";
+}

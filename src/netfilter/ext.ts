@@ -1,0 +1,111 @@
+// The interface every match and target extension fills in (libxt_*.c + xt_*.c in one):
+// parse its options, save and list them as iptables prints them, compile to a function.
+import type { Packet } from "../wire/packet.ts";
+import type { HookState } from "../dataplane/hooks.ts";
+import type { MatchSpec, RuleConfig, TableName, TargetSpec } from "./types.ts";
+import type { NetfilterRuntime } from "./runtime.ts";
+
+export class ParseError extends Error {}
+
+export interface OptionDef {
+  /** Takes a value. */
+  arg: boolean;
+  invertible?: boolean;
+  /** Takes two values (--tcp-flags MASK COMP); they reach parse joined by a space. */
+  twoArgs?: boolean;
+}
+
+/** What compiled matches and targets can reach when they run. */
+export interface CompileCtx {
+  rt: NetfilterRuntime;
+  ns: string;
+  table: TableName;
+}
+
+export type MatchFn = (pkt: Packet, st: HookState) => boolean;
+
+export interface MatchExt {
+  name: string;
+  options: Record<string, OptionDef>;
+  /** Records one option into spec.opts; throws ParseError with iptables' wording. */
+  parse(spec: MatchSpec, opt: string, value: string | null, inv: boolean, rule: RuleConfig): void;
+  /** Checks the whole match once all options are read. */
+  check?(spec: MatchSpec, rule: RuleConfig, ctx: CheckCtx): void;
+  /** iptables-save form of the options, after "-m NAME". */
+  save(spec: MatchSpec): string;
+  /** iptables -L form. */
+  list(spec: MatchSpec, numeric: boolean): string;
+  compile(spec: MatchSpec, ctx: CompileCtx): MatchFn;
+  /** The match needs connection tracking (nf_ct_netns_get). */
+  conntrack?: boolean;
+}
+
+/** What a target returns to the walker. */
+export const enum TV {
+  Accept = 1,
+  Drop = 0,
+  /** Non-terminal: go on with the next rule. */
+  Continue = -1,
+  Return = -2,
+  Stolen = 2,
+}
+
+export type TargetFn = (pkt: Packet, st: HookState) => TV;
+
+export interface CheckCtx {
+  table: TableName;
+  chain: string;
+  /** The hook chains the rule can be reached from (for "only valid in" checks). */
+  lookupSet?: (name: string) => boolean;
+}
+
+export interface TargetExt {
+  name: string;
+  options: Record<string, OptionDef>;
+  parse(spec: TargetSpec, opt: string, value: string | null, inv: boolean): void;
+  check?(spec: TargetSpec, rule: RuleConfig, ctx: CheckCtx): void;
+  save(spec: TargetSpec): string;
+  list(spec: TargetSpec, numeric: boolean): string;
+  compile(spec: TargetSpec, ctx: CompileCtx): TargetFn;
+  conntrack?: boolean;
+  /** Valid only in these tables (e.g. DNAT: nat). */
+  tables?: TableName[];
+}
+
+export function num(v: unknown): number {
+  return typeof v === "number" ? v : Number(v);
+}
+
+/** "80", "80:90", ":90", "80:" -> [lo, hi], as xtables_parse_port/range. */
+export function parsePortRange(text: string, what = "port"): [number, number] {
+  const m = /^(\d*)(?::(\d*))?$/.exec(text);
+  const bad = () => new ParseError(`invalid ${what}/service \`${text}' specified`);
+  if (!m) throw bad();
+  const lo = m[1] === "" ? 0 : Number(m[1]);
+  const hi = m[2] === undefined ? lo : m[2] === "" ? 65535 : Number(m[2]);
+  if (lo > 65535 || hi > 65535) throw bad();
+  return [lo, hi];
+}
+
+export function formatPortRange(r: [number, number]): string {
+  return r[0] === r[1] ? String(r[0]) : `${r[0]}:${r[1]}`;
+}
+
+/** xtables_save_string(): quote when the string has anything but safe characters. */
+export function saveString(s: string): string {
+  if (/^[A-Za-z0-9_.:\/\-+=@,]+$/.test(s)) return s;
+  return `"${s.replace(/(["\\])/g, "\\$1")}"`;
+}
+
+export function hex(n: number): string {
+  return "0x" + (n >>> 0).toString(16);
+}
+
+export function parseMarkValue(text: string): [number, number] | null {
+  const m = /^(0x[0-9a-fA-F]+|\d+)(?:\/(0x[0-9a-fA-F]+|\d+))?$/.exec(text);
+  if (!m) return null;
+  const v = Number(m[1]);
+  const mask = m[2] === undefined ? 0xffffffff : Number(m[2]);
+  if (v > 0xffffffff || mask > 0xffffffff) return null;
+  return [v >>> 0, mask >>> 0];
+}

@@ -1,0 +1,81 @@
+// -m set (xt_set.c): membership of packet fields in an ipset. The sets themselves live in
+// the ipset layer, which plugs a resolver into the netfilter runtime; without it every
+// set name is unknown, as for iptables on a kernel whose set does not exist.
+import type { Packet } from "../../wire/packet.ts";
+import { type MatchExt, ParseError } from "../ext.ts";
+
+/** What netfilter needs of an ipset (the ipset layer's IpSetHandle fits it). */
+export interface SetHandle {
+  readonly name: string;
+  readonly dimensions: number;
+  /** 1 match, 0 no match, -1 matched a nomatch element. */
+  test(pkt: Packet, dirs: readonly boolean[], ifname: string | null, now: number, updateCounters: boolean): number;
+  add(pkt: Packet, dirs: readonly boolean[], ifname: string | null, now: number, timeoutSec: number | null, exist: boolean): void;
+  del(pkt: Packet, dirs: readonly boolean[], ifname: string | null, now: number): void;
+}
+
+export function parseDirs(flags: string): boolean[] {
+  const dirs = flags.split(",").map((f) => {
+    if (f !== "src" && f !== "dst") throw new ParseError(`You must specify (the comma separated list of) 'src' or 'dst'.`);
+    return f === "src";
+  });
+  if (dirs.length > 6) throw new ParseError("Can't be more src/dst options than 6.");
+  return dirs;
+}
+
+export const setMatch: MatchExt = {
+  name: "set",
+  options: {
+    "match-set": { arg: true, invertible: true, twoArgs: true },
+    set: { arg: true, invertible: true, twoArgs: true },
+    "return-nomatch": { arg: false },
+    "update-counters": { arg: false, invertible: true },
+    "update-subcounters": { arg: false, invertible: true },
+  },
+  parse(spec, opt, value, inv) {
+    if (opt === "match-set" || opt === "set") {
+      if (spec.opts["name"]) throw new ParseError("--match-set can be specified only once");
+      const [name, flags] = value!.split(" ");
+      if (!flags) throw new ParseError("--match-set requires two args.");
+      if (name!.length > 31) throw new ParseError(`setname \`${name}' too long, max 31 characters.`);
+      spec.opts["name"] = name!;
+      spec.opts["flags"] = flags;
+      parseDirs(flags);
+      if (inv) spec.opts["!"] = true;
+    } else {
+      spec.opts[opt] = true;
+      if (inv) spec.opts["!" + opt] = true;
+    }
+  },
+  check(spec, _rule, ctx) {
+    if (!spec.opts["name"]) throw new ParseError("You must specify `--match-set' with proper arguments");
+    if (!ctx.lookupSet || !ctx.lookupSet(String(spec.opts["name"]))) throw new ParseError(`Set ${spec.opts["name"]} doesn't exist.`);
+  },
+  save(spec) {
+    let s = `${spec.opts["!"] ? "! " : ""}--match-set ${spec.opts["name"]} ${spec.opts["flags"]}`;
+    if (spec.opts["return-nomatch"]) s += " --return-nomatch";
+    if (spec.opts["!update-counters"]) s += " ! --update-counters";
+    if (spec.opts["!update-subcounters"]) s += " ! --update-subcounters";
+    return s;
+  },
+  list(spec) {
+    let s = `match-set ${spec.opts["!"] ? "! " : ""}${spec.opts["name"]} ${spec.opts["flags"]}`;
+    if (spec.opts["return-nomatch"]) s += " return-nomatch";
+    if (spec.opts["!update-counters"]) s += " ! update-counters";
+    return s;
+  },
+  compile(spec, ctx) {
+    const dirs = parseDirs(String(spec.opts["flags"]));
+    const inv = !!spec.opts["!"];
+    const returnNomatch = !!spec.opts["return-nomatch"];
+    const update = !spec.opts["!update-counters"];
+    const handle = ctx.rt.resolveSet(ctx.ns, String(spec.opts["name"]));
+    return (pkt, st) => {
+      if (!handle) return inv;
+      const ifname = dirs[dirs.length - 1] ? (st.inDev?.name ?? null) : (st.outDev?.name ?? null);
+      const r = handle.test(pkt, dirs, ifname, ctx.rt.now(), update);
+      const hit = r > 0 || (r < 0 && returnNomatch);
+      return hit !== inv;
+    };
+  },
+};

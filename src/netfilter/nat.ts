@@ -1,0 +1,142 @@
+// NAT (net/netfilter/nf_nat_core.c): a binding chosen once per connection, a unique
+// reply tuple (nf_nat_used_tuple / get_unique_tuple), and the packet rewrite in both
+// directions (nf_nat_packet).
+import type { Packet } from "../wire/packet.ts";
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from "../wire/packet.ts";
+import { type Conn, ConntrackTable, invert, IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_SRC_NAT, IPS_SRC_NAT_DONE, type Tuple } from "./conntrack.ts";
+
+export const NF_NAT_MANIP_SRC = 0;
+export const NF_NAT_MANIP_DST = 1;
+
+export interface NatRange {
+  minIp: number;
+  maxIp: number;
+  /** NF_NAT_RANGE_MAP_IPS: the address is mapped (else only ports). */
+  mapIps: boolean;
+  /** NF_NAT_RANGE_PROTO_SPECIFIED */
+  protoSpecified: boolean;
+  minPort: number;
+  maxPort: number;
+  random: boolean;
+  fully: boolean;
+}
+
+export function natInitialized(ct: Conn, manip: number): boolean {
+  return (ct.status & (manip === NF_NAT_MANIP_SRC ? IPS_SRC_NAT_DONE : IPS_DST_NAT_DONE)) !== 0;
+}
+
+function hashTuple(t: Tuple): number {
+  let h = (t.src ^ Math.imul(t.dst, 0x9e3779b1) ^ Math.imul(t.sport * 65536 + t.dport, 0x85ebca6b)) >>> 0;
+  h ^= h >>> 15;
+  return Math.imul(h, 0x2c1b3c6d) >>> 0;
+}
+
+function portBased(proto: number): boolean {
+  return proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_ICMP;
+}
+
+// get_unique_tuple(): keep what we can; change the port only on a clash or when asked.
+function uniqueTuple(tuple: Tuple, range: NatRange, manip: number, ct: Conn, table: ConntrackTable, now: number, rand: () => number): Tuple | null {
+  const t: Tuple = { ...tuple };
+  if (range.mapIps) {
+    const span = range.maxIp - range.minIp + 1;
+    // find_best_ips_proto(): a hash of the addresses picks within the range.
+    const pick = span > 1 ? range.minIp + (hashTuple({ ...tuple, sport: 0, dport: 0 }) % span) : range.minIp;
+    if (manip === NF_NAT_MANIP_SRC) t.src = pick;
+    else t.dst = pick;
+  }
+  const key: "sport" | "dport" = manip === NF_NAT_MANIP_SRC ? "sport" : "dport";
+  const inRange = !range.protoSpecified || (t[key] >= range.minPort && t[key] <= range.maxPort);
+  const randomize = range.random || range.fully;
+  if (!randomize && inRange && !table.taken(invert(t), now, ct)) return t;
+  if (!portBased(t.proto)) return table.taken(invert(t), now, ct) ? null : t;
+  // nf_nat_l4proto_unique_tuple()
+  let min: number;
+  let size: number;
+  if (range.protoSpecified) {
+    min = range.minPort;
+    size = range.maxPort - range.minPort + 1;
+  } else if (t.proto === IPPROTO_ICMP) {
+    min = 0;
+    size = 65536;
+  } else if (t[key] < 1024) {
+    min = t[key] < 512 ? 1 : 600;
+    size = t[key] < 512 ? 511 : 424;
+  } else {
+    min = 1024;
+    size = 65535 - 1024 + 1;
+  }
+  let off = range.fully ? rand() % size : hashTuple(t) % size;
+  for (let i = 0; i < size; i++, off++) {
+    t[key] = min + (off % size);
+    if (!table.taken(invert(t), now, ct)) return t;
+  }
+  return null;
+}
+
+/** nf_nat_setup_info(): bind the connection; false when no unique tuple exists. */
+export function natSetupInfo(ct: Conn, range: NatRange, manip: number, table: ConntrackTable, now: number, rand: () => number): boolean {
+  const curr = invert(ct.tuple[1]);
+  const next = uniqueTuple(curr, range, manip, ct, table, now, rand);
+  if (!next) return false;
+  const changed = next.src !== curr.src || next.dst !== curr.dst || next.sport !== curr.sport || next.dport !== curr.dport;
+  if (changed) {
+    ct.tuple[1] = invert(next);
+    ct.status |= manip === NF_NAT_MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT;
+  }
+  ct.status |= manip === NF_NAT_MANIP_SRC ? IPS_SRC_NAT_DONE : IPS_DST_NAT_DONE;
+  return true;
+}
+
+/** nf_nat_alloc_null_binding(): an identity mapping (that still avoids clashes). */
+export function natNullBinding(ct: Conn, manip: number, table: ConntrackTable, now: number, rand: () => number): boolean {
+  const ip = manip === NF_NAT_MANIP_SRC ? ct.tuple[1].dst : ct.tuple[1].src;
+  return natSetupInfo(ct, { minIp: ip, maxIp: ip, mapIps: true, protoSpecified: false, minPort: 0, maxPort: 0, random: false, fully: false }, manip, table, now, rand);
+}
+
+/**
+ * nf_nat_packet(): rewrite the packet for its direction. Returns true when it changed
+ * the address the hook cares about.
+ */
+export function natPacket(ct: Conn, dir: number, manip: number, pkt: Packet): boolean {
+  let statusbit = manip === NF_NAT_MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT;
+  // Reply packets undo the other direction's manipulation.
+  if (dir === 1) statusbit = statusbit === IPS_SRC_NAT ? IPS_DST_NAT : IPS_SRC_NAT;
+  if (!(ct.status & statusbit)) return false;
+  // The target is the inverse of the other direction's tuple.
+  const target = invert(ct.tuple[dir === 0 ? 1 : 0]);
+  const icmp = pkt.proto === IPPROTO_ICMP;
+  if (manip === NF_NAT_MANIP_SRC) {
+    pkt.saddr = target.src;
+    if (icmp) pkt.icmpId = target.sport;
+    else pkt.sport = target.sport;
+  } else {
+    pkt.daddr = target.dst;
+    if (icmp) pkt.icmpId = target.sport;
+    else pkt.dport = target.dport;
+  }
+  return true;
+}
+
+/**
+ * nf_nat_icmp_reply_translation(): an ICMP error about a NATed connection gets its
+ * quoted header and outer address translated like the connection's packets.
+ */
+export function natIcmpError(ct: Conn, dir: number, manip: number, pkt: Packet): void {
+  const q = pkt.quoted;
+  if (!q) return;
+  let statusbit = manip === NF_NAT_MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT;
+  if (dir === 1) statusbit = statusbit === IPS_SRC_NAT ? IPS_DST_NAT : IPS_SRC_NAT;
+  if (!(ct.status & statusbit)) return;
+  // The quoted packet travels the other way: it gets the opposite manipulation.
+  const target = invert(ct.tuple[dir === 0 ? 1 : 0]);
+  if (manip === NF_NAT_MANIP_SRC) {
+    q.daddr = target.src;
+    q.dport = target.sport;
+    pkt.saddr = target.src;
+  } else {
+    q.saddr = target.dst;
+    q.sport = target.dport;
+    pkt.daddr = target.dst;
+  }
+}

@@ -1,0 +1,282 @@
+// The netfilter layer's state on one host: per namespace the conntrack table and the
+// compiled tables, plus the hook operations it registers (conntrack, NAT, each table).
+import type { Host } from "../host.ts";
+import type { Config } from "../config/types.ts";
+import type { Packet } from "../wire/packet.ts";
+import { ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/packet.ts";
+import { formatIPv4 } from "../wire/ipv4.ts";
+import type { Dataplane } from "../dataplane/dataplane.ts";
+import type { NetnsView, LinkView } from "../dataplane/view.ts";
+import { Hook, HOOK_NAMES, NF_ACCEPT, NF_DROP, NF_IP_PRI_CONNTRACK, NF_IP_PRI_CONNTRACK_CONFIRM, type HookState, type NfHookOps, type Verdict } from "../dataplane/hooks.ts";
+import { icmpSend } from "../dataplane/icmp.ts";
+import { tcpSendReset } from "../dataplane/tcp.ts";
+import { routeMeHarder } from "../dataplane/ip_output.ts";
+import type { RuleConfig, TableName } from "./types.ts";
+import { NAT_SRC_PRIORITY, TABLES } from "./tables.ts";
+import { type CompiledChain, type CompiledRule, type CompiledTable, syncTable } from "./compile.ts";
+import { type CompileCtx, TV } from "./ext.ts";
+import { doTable, type WalkTrace } from "./walker.ts";
+import { MATCHES } from "./matches/index.ts";
+import { TARGETS } from "./targets/index.ts";
+import type { SetHandle } from "./matches/set.ts";
+import {
+  type Conn,
+  ConntrackTable,
+  ctPacket,
+  invert,
+  IP_CT_ESTABLISHED,
+  IP_CT_ESTABLISHED_REPLY,
+  IP_CT_IS_REPLY,
+  IP_CT_NEW,
+  IP_CT_RELATED,
+  IP_CT_UNTRACKED,
+  IPS_CONFIRMED,
+  IPS_SEEN_REPLY,
+  packetTuple,
+} from "./conntrack.ts";
+import { natInitialized, natIcmpError, natNullBinding, natPacket, type NatRange, natSetupInfo, NF_NAT_MANIP_DST, NF_NAT_MANIP_SRC } from "./nat.ts";
+import { saveRule } from "./save.ts";
+
+export class NsNetfilter {
+  readonly ct = new ConntrackTable();
+  readonly tables = new Map<TableName, CompiledTable>();
+  ops: NfHookOps[] = [];
+  conntrackOn = false;
+}
+
+export type SetResolver = (host: Host, ns: string, name: string) => SetHandle | null;
+
+function isIcmpError(pkt: Packet): boolean {
+  return pkt.proto === IPPROTO_ICMP && (pkt.icmpType === ICMP_DEST_UNREACH || pkt.icmpType === ICMP_TIME_EXCEEDED || pkt.icmpType === 4 || pkt.icmpType === 5 || pkt.icmpType === 12);
+}
+
+export class NetfilterRuntime {
+  readonly ns = new Map<string, NsNetfilter>();
+  readonly ruleCache = new WeakMap<RuleConfig, CompiledRule>();
+  setResolver: SetResolver | null = null;
+  /** Extra reasons to track connections in a namespace (IPVS with conntrack=1). */
+  readonly conntrackUsers: ((ns: string, config: Config) => boolean)[] = [];
+  private seed = 0x9e3779b9;
+
+  constructor(readonly host: Host) {}
+
+  dp(): Dataplane {
+    return this.host.dp;
+  }
+  now(): number {
+    return this.host.now;
+  }
+  view(ns: string): NetnsView | undefined {
+    return this.host.dp.view?.netns.get(ns);
+  }
+  /** A seeded PRNG (mulberry32): the same scenario gives the same run. */
+  random(): number {
+    let t = (this.seed = (this.seed + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  }
+  resolveSet(ns: string, name: string): SetHandle | null {
+    return this.setResolver ? this.setResolver(this.host, ns, name) : null;
+  }
+  state(ns: string): NsNetfilter {
+    let s = this.ns.get(ns);
+    if (!s) this.ns.set(ns, (s = new NsNetfilter()));
+    return s;
+  }
+
+  natSetup(ns: string, ct: Conn, range: NatRange, manip: number): boolean {
+    return natSetupInfo(ct, range, manip, this.state(ns).ct, this.now(), () => this.random());
+  }
+  sendReset(ns: NetnsView, pkt: Packet): void {
+    tcpSendReset(this.host.dp, ns, pkt);
+  }
+  sendIcmp(ns: NetnsView, pkt: Packet, type: number, code: number, inDev: LinkView | null): void {
+    icmpSend(this.host.dp, ns, pkt, type, code, inDev);
+  }
+
+  /** The compiled table of a namespace, in line with the current snapshot. */
+  compiled(ns: string, table: TableName): CompiledTable | null {
+    const cfg = this.host.config.netns[ns]?.ext.netfilter?.tables[table];
+    if (!cfg) return null;
+    const st = this.state(ns);
+    let ct = st.tables.get(table);
+    if (!ct) st.tables.set(table, (ct = { name: table, cfg: null, chains: new Map() }));
+    syncTable(ct, cfg, { rt: this, ns, table }, this.ruleCache);
+    return ct;
+  }
+
+  private needsConntrack(ns: string, config: Config): boolean {
+    const tables = config.netns[ns]?.ext.netfilter?.tables;
+    if (tables?.nat) return true;
+    for (const t of Object.values(tables ?? {})) {
+      for (const c of Object.values(t!.chains)) {
+        for (const r of c.rules) {
+          if (r.target && TARGETS.get(r.target.name)?.conntrack) return true;
+          if (r.matches.some((m) => MATCHES.get(m.name)?.conntrack)) return true;
+        }
+      }
+    }
+    return this.conntrackUsers.some((f) => f(ns, config));
+  }
+
+  /** The hook operations registered in ns under this snapshot (HookProvider). */
+  hookOps(ns: string, config: Config): NfHookOps[] {
+    const st = this.state(ns);
+    const ops: NfHookOps[] = [];
+    const tables = config.netns[ns]?.ext.netfilter?.tables ?? {};
+    st.conntrackOn = this.needsConntrack(ns, config);
+    if (st.conntrackOn) {
+      // nf_conntrack_l3proto_ipv4: in at PRE_ROUTING/LOCAL_OUT, confirm last at LOCAL_IN/POST_ROUTING.
+      const ctIn = (pkt: Packet, hs: HookState) => this.conntrackIn(ns, pkt, hs);
+      const confirm = (pkt: Packet, hs: HookState) => this.confirm(ns, pkt, hs);
+      ops.push({ hook: Hook.PreRouting, priority: NF_IP_PRI_CONNTRACK, name: "conntrack", fn: ctIn });
+      ops.push({ hook: Hook.LocalOut, priority: NF_IP_PRI_CONNTRACK, name: "conntrack", fn: ctIn });
+      ops.push({ hook: Hook.LocalIn, priority: NF_IP_PRI_CONNTRACK_CONFIRM, name: "conntrack confirm", fn: confirm });
+      ops.push({ hook: Hook.PostRouting, priority: NF_IP_PRI_CONNTRACK_CONFIRM, name: "conntrack confirm", fn: confirm });
+    }
+    for (const name of ["raw", "mangle", "filter"] as TableName[]) {
+      if (!tables[name]) continue;
+      for (const c of TABLES[name].chains) {
+        const chain = c.name;
+        ops.push({ hook: c.hook, priority: TABLES[name].priority, name, fn: (pkt, hs) => this.runTable(ns, name, chain, pkt, hs) });
+      }
+    }
+    if (tables.nat) {
+      // iptable_nat / nf_nat_ipv4_ops: DNAT before routing, SNAT after.
+      const nat = (manip: number, chain: string) => (pkt: Packet, hs: HookState) => this.natHook(ns, manip, chain, pkt, hs);
+      ops.push({ hook: Hook.PreRouting, priority: TABLES.nat.priority, name: "nat", fn: nat(NF_NAT_MANIP_DST, "PREROUTING") });
+      ops.push({ hook: Hook.LocalOut, priority: TABLES.nat.priority, name: "nat", fn: nat(NF_NAT_MANIP_DST, "OUTPUT") });
+      ops.push({ hook: Hook.PostRouting, priority: NAT_SRC_PRIORITY, name: "nat", fn: nat(NF_NAT_MANIP_SRC, "POSTROUTING") });
+      ops.push({ hook: Hook.LocalIn, priority: NAT_SRC_PRIORITY, name: "nat", fn: nat(NF_NAT_MANIP_SRC, "INPUT") });
+    }
+    st.ops = ops;
+    return ops;
+  }
+
+  private walkTrace(ns: string, table: TableName, pkt: Packet): WalkTrace | null {
+    const dp = this.host.dp;
+    if (!dp.tracer) return null;
+    return (rule, chain: CompiledChain, index, verdict) => {
+      const what = rule ? `rule ${index}: ${saveRule(chain.name, rule.cfg)}` : "end of chain";
+      dp.trace(pkt, ns, null, "rule", `${table} ${chain.name} ${what} => ${verdict}`);
+    };
+  }
+
+  private runTable(ns: string, table: TableName, chain: string, pkt: Packet, hs: HookState): Verdict {
+    const ct = this.compiled(ns, table);
+    const start = ct?.chains.get(chain);
+    if (!start) return NF_ACCEPT;
+    const v = doTable(start, pkt, hs, this.walkTrace(ns, table, pkt));
+    if (v === TV.Drop) {
+      hs.reason = hs.reason || `${table} ${chain}: DROP`;
+      return NF_DROP;
+    }
+    return v === TV.Stolen ? 2 : NF_ACCEPT;
+  }
+
+  // nf_conntrack_in()
+  private conntrackIn(ns: string, pkt: Packet, hs: HookState): Verdict {
+    if (pkt.ctinfo === IP_CT_UNTRACKED || pkt.nfct) return NF_ACCEPT;
+    const table = this.state(ns).ct;
+    const now = this.now();
+    const dp = this.host.dp;
+    if (isIcmpError(pkt) && pkt.quoted) {
+      // nf_conntrack_inet_error(): an ICMP error is RELATED to the connection it quotes.
+      const q = pkt.quoted;
+      const inner = invert({ src: q.saddr, dst: q.daddr, sport: q.sport, dport: q.dport, proto: q.proto });
+      const slot = table.lookup(inner, now);
+      if (!slot) {
+        pkt.ctinfo = 8;
+        return NF_ACCEPT;
+      }
+      pkt.nfct = slot.conn;
+      pkt.ctinfo = IP_CT_RELATED + (slot.dir ? IP_CT_IS_REPLY : 0);
+      if (dp.tracer) dp.trace(pkt, ns, null, "conntrack", `RELATED to connection ${slot.conn.id}`);
+      return NF_ACCEPT;
+    }
+    const t = packetTuple(pkt);
+    const slot = table.lookup(t, now);
+    let ct: Conn;
+    let dir: number;
+    if (slot) {
+      ct = slot.conn;
+      dir = slot.dir;
+      pkt.ctinfo = dir ? IP_CT_ESTABLISHED_REPLY : ct.status & IPS_SEEN_REPLY ? IP_CT_ESTABLISHED : IP_CT_NEW;
+    } else {
+      // tcp_new(): only a SYN (or, with nf_conntrack_tcp_loose, a plain ACK) opens a connection.
+      if (pkt.proto === IPPROTO_TCP && (pkt.tcpFlags & (TCP_RST | TCP_FIN) || (pkt.tcpFlags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK))) {
+        pkt.ctinfo = 8;
+        if (dp.tracer) dp.trace(pkt, ns, null, "conntrack", "INVALID: no connection for this segment");
+        return NF_ACCEPT;
+      }
+      ct = table.create(pkt, now);
+      dir = 0;
+      pkt.ctinfo = IP_CT_NEW;
+    }
+    ctPacket(ct, dir, pkt, now);
+    pkt.nfct = ct;
+    if (dp.tracer) dp.trace(pkt, ns, hs.inDev ?? hs.outDev, "conntrack", `${slot ? (dir ? "reply of" : "original of") : "new"} connection ${ct.id}`);
+    return NF_ACCEPT;
+  }
+
+  // __nf_conntrack_confirm()
+  private confirm(ns: string, pkt: Packet, hs: HookState): Verdict {
+    const ct = pkt.nfct as Conn | null;
+    if (!ct || ct.status & IPS_CONFIRMED || pkt.ctinfo !== IP_CT_NEW) return NF_ACCEPT;
+    if (!this.state(ns).ct.insert(ct)) {
+      hs.reason = "conntrack: the tuple clashes with a confirmed connection";
+      return NF_DROP;
+    }
+    return NF_ACCEPT;
+  }
+
+  // nf_nat_inet_fn(): the nat table is consulted only for a connection's first packet.
+  private natHook(ns: string, manip: number, chain: string, pkt: Packet, hs: HookState): Verdict {
+    const ct = pkt.nfct as Conn | null;
+    if (!ct || pkt.ctinfo === IP_CT_UNTRACKED) return NF_ACCEPT;
+    const dir = pkt.ctinfo >= IP_CT_IS_REPLY ? 1 : 0;
+    if (pkt.ctinfo === IP_CT_RELATED || pkt.ctinfo === IP_CT_RELATED + IP_CT_IS_REPLY) {
+      if (isIcmpError(pkt)) natIcmpError(ct, dir, manip, pkt);
+      return NF_ACCEPT;
+    }
+    if (pkt.ctinfo === IP_CT_NEW && !natInitialized(ct, manip)) {
+      const v = this.runTable(ns, "nat", chain, pkt, hs);
+      if (v === NF_DROP) return NF_DROP;
+      if (!natInitialized(ct, manip) && !natNullBinding(ct, manip, this.state(ns).ct, this.now(), () => this.random())) {
+        hs.reason = "nat: no unique tuple left";
+        return NF_DROP;
+      }
+    }
+    const before = manip === NF_NAT_MANIP_DST ? pkt.daddr : pkt.saddr;
+    const beforePort = manip === NF_NAT_MANIP_DST ? pkt.dport : pkt.sport;
+    if (!natPacket(ct, dir, manip, pkt)) return NF_ACCEPT;
+    const after = manip === NF_NAT_MANIP_DST ? pkt.daddr : pkt.saddr;
+    const afterPort = manip === NF_NAT_MANIP_DST ? pkt.dport : pkt.sport;
+    const dp = this.host.dp;
+    if (dp.tracer && (before !== after || beforePort !== afterPort)) {
+      const kind = dir === 0 ? (manip === NF_NAT_MANIP_DST ? "DNAT" : "SNAT") : manip === NF_NAT_MANIP_DST ? "un-SNAT" : "un-DNAT";
+      dp.trace(pkt, ns, null, "nat", `${HOOK_NAMES[hs.hook]} ${kind} ${formatIPv4(before)}:${beforePort} -> ${formatIPv4(after)}:${afterPort}`);
+    }
+    if (manip === NF_NAT_MANIP_DST && before !== after) {
+      // nf_nat_ipv4_in(): a new destination needs a new route; OUTPUT: ip_route_me_harder().
+      if (hs.hook === Hook.PreRouting) pkt.dst = null;
+      else if (hs.hook === Hook.LocalOut) {
+        const nsv = this.view(ns);
+        if (nsv && !routeMeHarder(dp, nsv, pkt)) {
+          hs.reason = `no route to ${formatIPv4(pkt.daddr)} after DNAT`;
+          return NF_DROP;
+        }
+      }
+    }
+    return NF_ACCEPT;
+  }
+
+  /** Connections of a namespace as conntrack -L lists them. */
+  connections(ns: string): Conn[] {
+    return this.state(ns).ct.list(this.now());
+  }
+}
+
+export { IP_CT_ESTABLISHED, IP_CT_NEW, TCP_ACK, TCP_FIN };
+export type { CompileCtx };

@@ -1,0 +1,113 @@
+// ipt_do_table(): walk a hook's built-in chain rule by rule, with jumps, gotos, RETURN
+// and the policy at the end. The only per-packet loop over rules, as in the kernel.
+import type { Packet } from "../wire/packet.ts";
+import type { HookState } from "../dataplane/hooks.ts";
+import { TV } from "./ext.ts";
+import { type CompiledChain, type CompiledRule, RuleKind } from "./compile.ts";
+
+export interface WalkTrace {
+  (rule: CompiledRule | null, chain: CompiledChain, index: number, verdict: string): void;
+}
+
+function baseMatch(r: CompiledRule, pkt: Packet, st: HookState): boolean {
+  if (r.srcMask !== 0 && (((pkt.saddr & r.srcMask) >>> 0) === r.srcAddr) === r.srcInv) return false;
+  if (r.srcMask === 0 && r.srcInv) return false;
+  if (r.dstMask !== 0 && (((pkt.daddr & r.dstMask) >>> 0) === r.dstAddr) === r.dstInv) return false;
+  if (r.dstMask === 0 && r.dstInv) return false;
+  if (r.proto !== 0 && (pkt.proto === r.proto) === r.protoInv) return false;
+  if (r.inName !== null) {
+    const name = st.inDev ? st.inDev.name : "";
+    const hit = r.inWild ? name.startsWith(r.inName) : name === r.inName;
+    if (hit === r.inInv) return false;
+  }
+  if (r.outName !== null) {
+    const name = st.outDev ? st.outDev.name : "";
+    const hit = r.outWild ? name.startsWith(r.outName) : name === r.outName;
+    if (hit === r.outInv) return false;
+  }
+  const ms = r.matches;
+  for (let i = 0; i < ms.length; i++) if (!ms[i]!(pkt, st)) return false;
+  return true;
+}
+
+const stackChain: CompiledChain[] = [];
+const stackIndex: number[] = [];
+
+export function doTable(start: CompiledChain, pkt: Packet, st: HookState, trace: WalkTrace | null): TV {
+  const base = stackChain.length;
+  let chain = start;
+  let i = 0;
+  for (;;) {
+    if (i >= chain.rules.length) {
+      if (stackChain.length === base) {
+        chain.policyCounters.pkts++;
+        chain.policyCounters.bytes += pkt.len;
+        const v = chain.policy === RuleKind.Drop ? TV.Drop : TV.Accept;
+        if (trace) trace(null, chain, i, v === TV.Drop ? "policy DROP" : "policy ACCEPT");
+        return v;
+      }
+      chain = stackChain.pop()!;
+      i = stackIndex.pop()!;
+      continue;
+    }
+    const r = chain.rules[i++]!;
+    if (!baseMatch(r, pkt, st)) continue;
+    r.counters.pkts++;
+    r.counters.bytes += pkt.len;
+    switch (r.kind) {
+      case RuleKind.Accept:
+        if (trace) trace(r, chain, i, "ACCEPT");
+        stackChain.length = base;
+        stackIndex.length = base;
+        return TV.Accept;
+      case RuleKind.Drop:
+        if (trace) trace(r, chain, i, "DROP");
+        stackChain.length = base;
+        stackIndex.length = base;
+        return TV.Drop;
+      case RuleKind.Return:
+        if (trace) trace(r, chain, i, "RETURN");
+        if (stackChain.length === base) {
+          i = chain.rules.length;
+          chain = start;
+          i = start.rules.length;
+          continue;
+        }
+        chain = stackChain.pop()!;
+        i = stackIndex.pop()!;
+        continue;
+      case RuleKind.Jump:
+      case RuleKind.Goto:
+        if (!r.jump) continue;
+        if (trace) trace(r, chain, i, `${r.kind === RuleKind.Goto ? "goto" : "jump"} ${r.jump.name}`);
+        if (r.kind === RuleKind.Jump) {
+          stackChain.push(chain);
+          stackIndex.push(i);
+        }
+        chain = r.jump;
+        i = 0;
+        continue;
+      case RuleKind.Ext: {
+        const v = r.target!(pkt, st);
+        if (trace) trace(r, chain, i, r.cfg.target!.name);
+        if (v === TV.Continue) continue;
+        if (v === TV.Return) {
+          if (stackChain.length === base) {
+            chain = start;
+            i = start.rules.length;
+            continue;
+          }
+          chain = stackChain.pop()!;
+          i = stackIndex.pop()!;
+          continue;
+        }
+        stackChain.length = base;
+        stackIndex.length = base;
+        return v;
+      }
+      default:
+        if (trace) trace(r, chain, i, "(no target)");
+        continue;
+    }
+  }
+}
