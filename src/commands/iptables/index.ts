@@ -7,14 +7,16 @@ import { saveTable } from "../../netfilter/save.ts";
 import { ToolError, type Tool, type ToolContext } from "../tool.ts";
 import { splitLine } from "../shell.ts";
 import { applyCommand } from "./apply.ts";
-import { IPT_VERSION, parseIptables } from "./parse.ts";
+import { IPT_VERSION, iptError, parseIptables } from "./parse.ts";
 import { listChains, listRules } from "./list.ts";
 
 function wrap<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof IptError || e instanceof ParseError) throw new ToolError(e.message);
+    if (e instanceof IptError) throw new ToolError(e.message);
+    // An extension's own complaint gets iptables' prefix and hint, as xtables_error() prints it.
+    if (e instanceof ParseError) throw new ToolError(e.message.startsWith("iptables") ? e.message : iptError(e.message).message);
     throw e;
   }
 }

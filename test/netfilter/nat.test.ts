@@ -1,0 +1,96 @@
+// Conntrack and NAT: masquerade behind a router, port clashes, reply un-NAT, expiry.
+import { describe, expect, it } from "vitest";
+import { Host } from "../../src/host.ts";
+import { defaultLayers } from "../../src/layers.ts";
+import { netfilterOf } from "../../src/netfilter/layer.ts";
+import { curl, run } from "../helpers.ts";
+
+// Two clients (a, b) behind router r, which masquerades them towards server s.
+const ROUTED = `
+ip netns add r
+ip netns add a
+ip netns add b
+ip netns add s
+ip link add ra type veth peer name ar
+ip link set ra netns r
+ip link set ar netns a
+ip link add rb type veth peer name br
+ip link set rb netns r
+ip link set br netns b
+ip link add rs type veth peer name sr
+ip link set rs netns r
+ip link set sr netns s
+ip netns exec r sysctl -w net.ipv4.ip_forward=1
+ip netns exec r ip addr add 10.0.1.1/24 dev ra
+ip netns exec r ip addr add 10.0.2.1/24 dev rb
+ip netns exec r ip addr add 192.168.0.1/24 dev rs
+ip netns exec r ip link set ra up
+ip netns exec r ip link set rb up
+ip netns exec r ip link set rs up
+ip netns exec a ip addr add 10.0.1.2/24 dev ar
+ip netns exec a ip link set ar up
+ip netns exec a ip route add default via 10.0.1.1
+ip netns exec b ip addr add 10.0.2.2/24 dev br
+ip netns exec b ip link set br up
+ip netns exec b ip route add default via 10.0.2.1
+ip netns exec s ip addr add 192.168.0.2/24 dev sr
+ip netns exec s ip link set sr up
+ip netns exec s nc -l 80 &
+ip netns exec r iptables -t nat -A POSTROUTING -o rs -j MASQUERADE
+`;
+
+function world(): Host {
+  const h = new Host({ layers: defaultLayers() });
+  run(h, ROUTED);
+  return h;
+}
+
+describe("MASQUERADE behind a router", () => {
+  it("rewrites the source to the out device's address and un-NATs the reply", () => {
+    const h = world();
+    const r = curl(h, "a", "192.168.0.2:80");
+    expect(r.outcome).toBe("answered");
+    expect(r.clientIp).toBe(0xc0a80001); // the server saw 192.168.0.1
+  });
+  it("keeps the source port unless it clashes, then picks another (nf_nat_l4proto_unique_tuple)", () => {
+    const h = world();
+    // Both clients use the first ephemeral port of their namespace: 32768.
+    expect(curl(h, "a", "192.168.0.2:80").outcome).toBe("answered");
+    expect(curl(h, "b", "192.168.0.2:80").outcome).toBe("answered");
+    const conns = netfilterOf(h)!.connections("r");
+    expect(conns.length).toBe(2);
+    expect(conns[0]!.tuple[0].sport).toBe(32768);
+    expect(conns[1]!.tuple[0].sport).toBe(32768);
+    expect(conns[0]!.tuple[1].dport).toBe(32768);
+    expect(conns[1]!.tuple[1].dport).not.toBe(32768);
+    // No two live connections share a reply tuple.
+    const replies = conns.map((c) => JSON.stringify(c.tuple[1]));
+    expect(new Set(replies).size).toBe(replies.length);
+  });
+  it("lists connections in conntrack's format, and they expire on the virtual clock", () => {
+    const h = world();
+    curl(h, "a", "192.168.0.2:80");
+    const out = h.exec("ip netns exec r conntrack -L")[0]!.stdout;
+    expect(out).toBe(
+      "tcp      6 120 TIME_WAIT src=10.0.1.2 dst=192.168.0.2 sport=32768 dport=80 src=192.168.0.2 dst=192.168.0.1 sport=80 dport=32768 [ASSURED] mark=0 use=1\n",
+    );
+    h.advance(121_000);
+    expect(h.exec("ip netns exec r conntrack -L")[0]!.stdout).toBe("");
+  });
+  it("consults the nat table only for a connection's first packet", () => {
+    const h = world();
+    curl(h, "a", "192.168.0.2:80");
+    const out = h.exec("ip netns exec r iptables -t nat -nvL POSTROUTING")[0]!.stdout;
+    // One connection: one packet through the MASQUERADE rule, whatever the exchange's length.
+    expect(out.split("\n")[2]).toMatch(/^\s+1\s+\d+ MASQUERADE/);
+  });
+  it("REJECT answers with the ICMP error or reset it was asked for", () => {
+    const h = world();
+    h.exec("ip netns exec r iptables -A FORWARD -p tcp --dport 81 -j REJECT --reject-with tcp-reset");
+    h.exec("ip netns exec r iptables -A FORWARD -p tcp --dport 82 -j REJECT");
+    h.exec("ip netns exec r iptables -A FORWARD -p tcp --dport 83 -j DROP");
+    expect(curl(h, "a", "192.168.0.2:81").outcome).toBe("refused");
+    expect(curl(h, "a", "192.168.0.2:82").outcome).toBe("refused");
+    expect(curl(h, "a", "192.168.0.2:83").outcome).toBe("timeout");
+  });
+});
