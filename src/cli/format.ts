@@ -20,11 +20,14 @@ export function formatReport(r: ScenarioReport, trace: boolean): string {
   const skipped = "skipped" in r && typeof r.skipped === "string" ? r.skipped : null;
   if (skipped) out.push(`  skipped: ${skipped}`);
   for (const n of r.notes) out.push(`  note: ${n}`);
-  const table = new Table({ chars: PLAIN, style: { head: [], border: [], "padding-left": 1, "padding-right": 0 }, head: ["line", "netns", "command", "outcome", "expected", "result", "why"] });
+  // A new table after each break: cli-table3 keeps the column widths of its first
+  // render, so a reused one would cut longer cells ("netns_…").
+  const newTable = () => new Table({ chars: PLAIN, style: { head: [], border: [], "padding-left": 1, "padding-right": 0 }, head: ["line", "netns", "command", "outcome", "expected", "result", "why"] });
+  let table = newTable();
   let rows = 0;
   const flush = () => {
     if (rows) out.push(table.toString());
-    table.length = 0;
+    table = newTable();
     rows = 0;
   };
   const listings = [...r.listings];
@@ -89,6 +92,8 @@ export function formatCheck(c: ScenarioComparison): string {
   }
   if (c.emulatorError) out.push(`  emulator stopped: ${c.emulatorError}`);
   if (c.kernelError) out.push(`  kernel stopped: ${c.kernelError}`);
-  if (!c.errorsAgree) out.push("  the two stopped at different lines: DIFFERS");
+  if (!c.errorsAgree) {
+    out.push(`  the two stopped at different lines: DIFFERS${c.uncompared ? ` (${c.uncompared} probe and listing results after that line not compared)` : ""}`);
+  }
   return out.join("\n");
 }

@@ -181,7 +181,7 @@ function check(scenarios: Scenario[], json: boolean, io: Io): number {
       kerBad = e.message;
       ker = refused({ ...blank, mode: "kernel", skipped: null, elapsedMs: 0 }, e.message);
     }
-    const c = compareReports(emu, ker);
+    const c = compareReports(emu, ker, { emulatorRefused: emuBad !== null, kernelRefused: kerBad !== null });
     comparisons.push(c);
     if (!json) io.out(formatCheck(c) + "\n\n");
     // Both sides refuse the same line: the scenario itself is bad (exit 2, stop).

@@ -32,6 +32,8 @@ export interface ScenarioComparison {
   kernelError: string | null;
   /** Both sides stopped on the same line (or neither did). */
   errorsAgree: boolean;
+  /** Probes and listings after one side stopped: shown by neither comparison. */
+  uncompared: number;
   agreements: number;
   disagreements: number;
 }
@@ -71,7 +73,13 @@ function errorLine(e: string | null): number | null {
   return m ? Number(m[1]) : -1;
 }
 
-export function compareReports(emu: ScenarioReport, ker: KernelScenarioReport): ScenarioComparison {
+export interface CompareOptions {
+  /** That side refused the scenario before running any of it (nothing to compare). */
+  emulatorRefused?: boolean;
+  kernelRefused?: boolean;
+}
+
+export function compareReports(emu: ScenarioReport, ker: KernelScenarioReport, options: CompareOptions = {}): ScenarioComparison {
   const c: ScenarioComparison = {
     file: emu.file,
     name: emu.name,
@@ -81,6 +89,7 @@ export function compareReports(emu: ScenarioReport, ker: KernelScenarioReport): 
     emulatorError: emu.error,
     kernelError: ker.error,
     errorsAgree: true,
+    uncompared: 0,
     agreements: 0,
     disagreements: 0,
   };
@@ -88,18 +97,28 @@ export function compareReports(emu: ScenarioReport, ker: KernelScenarioReport): 
     c.probes = emu.probes.map((p) => ({ line: p.line, command: p.command, emulator: p, kernel: null, agree: true }));
     return c;
   }
-  for (const [line, e, k] of pairByLine(emu.probes, ker.probes)) {
+  c.errorsAgree = errorLine(emu.error) === errorLine(ker.error) && !!options.emulatorRefused === !!options.kernelRefused;
+  // Once one side stopped (at a bad command, or before running), what the other did
+  // after that line has nothing to be compared with: the stop is the one disagreement.
+  let cutoff = Infinity;
+  if (!c.errorsAgree) {
+    if (options.emulatorRefused || options.kernelRefused) cutoff = 0;
+    else cutoff = Math.min(errorLine(emu.error) ?? Infinity, errorLine(ker.error) ?? Infinity);
+  }
+  const before = <T extends { line: number }>(xs: T[]) => xs.filter((x) => x.line < cutoff);
+  c.uncompared = emu.probes.length + ker.probes.length + emu.listings.length + ker.listings.length;
+  for (const [line, e, k] of pairByLine(before(emu.probes), before(ker.probes))) {
     const agree = e !== null && k !== null && probesAgree(e, k);
     c.probes.push({ line, command: (e ?? k)!.command, emulator: e, kernel: k, agree });
   }
-  for (const [line, e, k] of pairByLine(emu.listings, ker.listings)) {
+  for (const [line, e, k] of pairByLine(before(emu.listings), before(ker.listings))) {
     const command = (e ?? k)!.command;
     const a = e ? normaliseListing(command, e.output) : [];
     const b = k ? normaliseListing(command, k.output) : [];
     const agree = e !== null && k !== null && a.join("\n") === b.join("\n");
     c.listings.push({ line, command, agree, diff: agree ? [] : lineDiff(a, b) });
   }
-  c.errorsAgree = errorLine(emu.error) === errorLine(ker.error);
+  c.uncompared -= before(emu.probes).length + before(ker.probes).length + before(emu.listings).length + before(ker.listings).length;
   for (const x of [...c.probes, ...c.listings]) {
     if (x.agree) c.agreements++;
     else c.disagreements++;

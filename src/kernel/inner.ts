@@ -4,7 +4,7 @@
 // actions in order with execFile/spawn (never a shell), and prints one result line.
 // When it exits, the kernel kills every process of the PID namespace, the mount
 // namespace goes with them, and so do the namespaces `ip netns add` made and all links.
-import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, readlinkSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { classifyPing } from "./agent/classify.mjs";
@@ -12,6 +12,7 @@ import { EXEC_TIMEOUT_MS, HOST_NS, PROBE_SLACK_MS, SERVER_START_MS, pingInterval
 import { RESULT_MARKER, type ExecAction, type InnerResult, type KernelPlan, type KernelProbeResult, type ProbeAction, type ServerAction } from "./types.ts";
 
 const AGENT_DIR = fileURLToPath(new URL("./agent/", import.meta.url));
+const MAX_OUTPUT = 16 * 1024 * 1024;
 const ENV = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C", LC_ALL: "C" };
 
 interface Envelope {
@@ -43,13 +44,30 @@ function inNs(ns: string, argv: string[]): string[] {
   return ns === HOST_NS ? argv : ["ip", "netns", "exec", ns, ...argv];
 }
 
+/** Runs argv (no shell), stdin from /dev/null, killed by PID after timeoutMs. */
 function run(argv: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string; timedOut: boolean }> {
   return new Promise((resolve) => {
-    execFile(argv[0]!, argv.slice(1), { env: ENV, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 32 * 1024 * 1024, encoding: "utf8" }, (err, stdout, stderr) => {
-      const e = err as (NodeJS.ErrnoException & { code?: number | string; killed?: boolean }) | null;
-      const status = e ? (typeof e.code === "number" ? e.code : null) : 0;
-      if (e && typeof e.code === "string") stderr = `${stderr}${argv[0]}: ${e.code}`;
-      resolve({ status, stdout, stderr, timedOut: !!e?.killed });
+    const child = spawn(argv[0]!, argv.slice(1), { env: ENV, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.stdout!.on("data", (d: Buffer) => {
+      if (stdout.length < MAX_OUTPUT) stdout += d.toString("utf8");
+    });
+    child.stderr!.on("data", (d: Buffer) => {
+      if (stderr.length < MAX_OUTPUT) stderr += d.toString("utf8");
+    });
+    child.on("error", (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve({ status: null, stdout, stderr: `${argv[0]}: ${e.code ?? e.message}`, timedOut });
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ status: code, stdout, stderr, timedOut });
     });
   });
 }

@@ -7,14 +7,16 @@
 // - IPv6: inet6 addresses and their lifetime lines, IPv6 routes (fe80::/64, ff00::/8,
 //   local ::1 ...), IPv6 neighbours and the 33:33:.. bridge FDB entries of IPv6
 //   multicast groups: the emulator models no IPv6, the kernel runs it on every link.
+// - `ip -d` timers (gc_timer, hello_timer, forward_delay_timer...): wall time.
 // - counters: `ip -s` RX/TX lines (the kernel's count IPv6 and ARP noise), iptables byte
 //   counts (the emulator cannot know exact segment sizes: TCP options, HTTP headers);
 //   packet counts stay.
 // - neighbour entries: their order (hash order in the kernel) and NUD state words
 //   (REACHABLE/STALE/DELAY/PROBE/INCOMPLETE/FAILED move with wall time; PERMANENT and
 //   NOARP stay, they are configuration).
-// - conntrack -L: its order (hash order), the seconds left on each entry, `use=`, and
-//   ephemeral ports (>= 32768, drawn at random by the client's kernel).
+// - conntrack -L: its order (hash order), the seconds left on each entry, `use=`,
+//   ephemeral ports (>= 32768, drawn at random by the client's kernel), and entries to
+//   multicast groups (224.0.0.0/4: IGMP reports sent on the kernel's own timers).
 // - iptables-save's "# Generated/Completed" banners, ipvsadm's version banner, ipset's
 //   random hash initval and "Size in memory" (kernel allocation sizes).
 // - trailing blanks on each line (iproute2 prints some after the last word).
@@ -77,6 +79,8 @@ function ipLines(object: string, lines: string[]): string[] {
     // ip -br addr: IPv6 addresses inline after the IPv4 ones.
     l = l.split(/(\s+)/).filter((w) => !(isIPv6(w) && w.includes("/"))).join("").trimEnd();
     if (neigh) l = l.replace(NUD_TRANSIENT, "");
+    // ip -d: bridge and port timers run with wall time.
+    l = l.replace(/\b(\w+_timer)\s+[\d.]+/g, "$1 *");
     out.push(l);
   }
   return neigh ? out.sort() : out;
@@ -107,6 +111,8 @@ export function normaliseListing(command: string, output: string): string[] {
     case "conntrack":
       lines = lines
         .filter((l) => !/flow entries have been shown/.test(l))
+        // IGMP reports the kernel sends on its own timers (224.0.0.22, 224.0.0.x).
+        .filter((l) => !/^\S+\s+\d+\s+\d+\s+(\S+\s+)?src=\S+ dst=2(2[4-9]|3\d)\./.test(l))
         .map((l) =>
           l
             .replace(/^(\S+\s+\d+\s+)\d+/, "$1*")

@@ -21,7 +21,7 @@ import { machineFeatures, type KernelFeatures } from "./features.ts";
 import { RESULT_MARKER, type InnerResult, type KernelScenarioReport } from "./types.ts";
 
 export const VM_SKIP = "needs the VM backend (not built yet)";
-export const SETUP_HINT = "npm run kernel:setup";
+export const SETUP_HINT = "npm run kernel:setup` (or `bash src/kernel/setup.sh";
 
 const PATH_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 

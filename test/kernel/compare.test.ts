@@ -51,6 +51,14 @@ describe("check", () => {
     expect(compareReports(emu([], [], "s.yaml:4: x"), ker([], [], "s.yaml:4: y")).disagreements).toBe(0);
   });
 
+  it("after one side stopped, the other's later results are not compared, only counted", () => {
+    const c = compareReports(emu([probe(3, "a")], [], "s.yaml:4: Error: not modelled"), ker([probe(3, "a"), probe(5, "b")], [{ line: 6, command: "ip r", output: "x\n" }]));
+    expect([c.agreements, c.disagreements, c.uncompared]).toEqual([1, 1, 2]);
+    expect(formatCheck(c)).toContain("the two stopped at different lines: DIFFERS (2 probe and listing results after that line not compared)");
+    const r = compareReports(emu([], [], "s.yaml:9: iptables: command not found"), ker([probe(3, "a")]), { emulatorRefused: true });
+    expect([r.agreements, r.disagreements, r.uncompared]).toEqual([0, 1, 1]);
+  });
+
   it("a skipped kernel side compares nothing and says why", () => {
     const c = compareReports(emu([probe(5, "a")]), ker([], [], null, "needs the VM backend (not built yet): IPVS"));
     expect([c.agreements, c.disagreements]).toEqual([0, 0]);

@@ -61,10 +61,11 @@ describe("listing normalisation", () => {
     ]);
   });
 
-  it("conntrack -L: order, timers, use= and ephemeral ports out; IGMP noise stays visible", () => {
+  it("conntrack -L: order, timers, use=, ephemeral ports and IGMP entries out", () => {
     const out = normaliseListing(
       "conntrack -L",
-      "tcp      6 119 TIME_WAIT src=10.0.0.21 dst=10.100.0.1 sport=43650 dport=80 src=10.0.0.11 dst=10.0.0.1 sport=8080 dport=43650 [ASSURED] mark=0 use=1\n",
+      "unknown  2 599 src=10.0.0.1 dst=224.0.0.22 [UNREPLIED] src=224.0.0.22 dst=10.0.0.1 mark=0 use=1\n" +
+        "tcp      6 119 TIME_WAIT src=10.0.0.21 dst=10.100.0.1 sport=43650 dport=80 src=10.0.0.11 dst=10.0.0.1 sport=8080 dport=43650 [ASSURED] mark=0 use=1\n",
     );
     expect(out).toEqual(["tcp      6 * TIME_WAIT src=10.0.0.21 dst=10.100.0.1 sport=* dport=80 src=10.0.0.11 dst=10.0.0.1 sport=8080 dport=* [ASSURED] mark=0"]);
   });
