@@ -44,10 +44,14 @@ function inNs(ns: string, argv: string[]): string[] {
   return ns === HOST_NS ? argv : ["ip", "netns", "exec", ns, ...argv];
 }
 
-/** Runs argv (no shell), stdin from /dev/null, killed by PID after timeoutMs. */
-function run(argv: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string; timedOut: boolean }> {
+/** Runs argv (no shell), stdin from the here-document or /dev/null, killed by PID after timeoutMs. */
+function run(argv: string[], timeoutMs: number, stdin: string | null = null): Promise<{ status: number | null; stdout: string; stderr: string; timedOut: boolean }> {
   return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env: ENV, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(argv[0]!, argv.slice(1), { env: ENV, stdio: [stdin === null ? "ignore" : "pipe", "pipe", "pipe"] });
+    if (stdin !== null) {
+      child.stdin!.on("error", () => {});
+      child.stdin!.end(stdin);
+    }
     let stdout = "";
     let stderr = "";
     let timedOut = false;
@@ -111,7 +115,7 @@ class Inner {
   }
 
   private async exec(a: ExecAction): Promise<void> {
-    const r = await run(a.argv, EXEC_TIMEOUT_MS);
+    const r = await run(a.argv, EXEC_TIMEOUT_MS, a.stdin);
     if (r.timedOut) throw new RunStop(a.line, `${a.argv[0]}: no answer after ${EXEC_TIMEOUT_MS / 1000} s`);
     if (r.status !== 0) throw new RunStop(a.line, (r.stderr.trim() || r.stdout.trim() || `${a.argv[0]}: exit status ${r.status}`).split("\n").slice(0, 5).join("\n"));
     if (a.listing && r.stdout) this.result.listings.push({ line: a.line, command: a.text, output: r.stdout });

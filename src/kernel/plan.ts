@@ -366,7 +366,7 @@ export function planScenario(s: Scenario, f: KernelFeatures = machineFeatures())
       for (let rep = 0; rep < step.repeat; rep++) {
         for (const c of splitChecked(s.file, cl.line, cl.text)) {
           try {
-            planCommand(c, cl.line, cl.text, rep, step.commands.length === 1);
+            planCommand(c, cl.line, cl.text, rep, step.commands.length === 1, cl.stdin ?? null);
           } catch (e) {
             if (!(e instanceof ToolReject)) throw e;
             failure = { line: cl.line, message: e.message };
@@ -377,7 +377,7 @@ export function planScenario(s: Scenario, f: KernelFeatures = machineFeatures())
     }
   }
 
-  function planCommand(c: ShellCommand, line: number, text: string, rep: number, listing: boolean): void {
+  function planCommand(c: ShellCommand, line: number, text: string, rep: number, listing: boolean, stdin: string | null): void {
     const { ns, inner, wrapped } = unwrap(c.argv);
     const tool = inner[0];
     if (tool === undefined) return;
@@ -438,7 +438,7 @@ export function planScenario(s: Scenario, f: KernelFeatures = machineFeatures())
       default: {
         for (const n of needsOf(inner, f)) needs.add(n);
         binaries.add(tool);
-        add({ ...base, kind: "exec", argv: wrapped, listing });
+        add({ ...base, kind: "exec", argv: wrapped, stdin, listing });
       }
     }
   }

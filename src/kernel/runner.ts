@@ -21,7 +21,7 @@ import { machineFeatures, type KernelFeatures } from "./features.ts";
 import { RESULT_MARKER, type InnerResult, type KernelScenarioReport } from "./types.ts";
 
 export const VM_SKIP = "needs the VM backend (not built yet)";
-export const SETUP_HINT = "npm run kernel:setup` (or `bash src/kernel/setup.sh";
+export const SETUP_HINT = "run `npm run kernel:setup` (or `bash src/kernel/setup.sh`)";
 
 const PATH_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 
@@ -49,7 +49,7 @@ export function which(name: string): string | null {
 export function unavailableReason(binaries: Iterable<string> = ["unshare", "setpriv", "mount", "ip"]): string | null {
   if (typeof process.getuid === "function" && process.getuid() !== 0) return "real-kernel mode needs root (it makes network namespaces)";
   const missing = [...new Set(["unshare", "setpriv", "mount", ...binaries])].filter((b) => which(b) === null);
-  if (missing.length) return `real-kernel mode needs ${missing.join(", ")}, not installed here: run \`${SETUP_HINT}\``;
+  if (missing.length) return `real-kernel mode needs ${missing.join(", ")}, not installed here: ${SETUP_HINT}`;
   return null;
 }
 

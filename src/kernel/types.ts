@@ -33,6 +33,8 @@ interface ActionBase {
 export interface ExecAction extends ActionBase {
   kind: "exec";
   argv: string[];
+  /** Standard input: the line's here-document (iptables-restore <<EOF), or null (/dev/null). */
+  stdin: string | null;
   /** Its output is a listing the report shows (a step of one command line). */
   listing: boolean;
 }

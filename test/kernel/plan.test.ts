@@ -30,8 +30,13 @@ describe("argv rebuild", () => {
   it("runs tools as themselves from the parsed argv, quotes resolved, sudo dropped", () => {
     const p = plan(`  - run: sudo ip netns exec a ip address add "10.0.0.1/24" dev 'v 1'\n`);
     expect(only(p.plan.actions, "exec")).toEqual([
-      { kind: "exec", line: 3, text: `sudo ip netns exec a ip address add "10.0.0.1/24" dev 'v 1'`, ns: "a", argv: ["ip", "netns", "exec", "a", "ip", "address", "add", "10.0.0.1/24", "dev", "v 1"], listing: true },
+      { kind: "exec", line: 3, text: `sudo ip netns exec a ip address add "10.0.0.1/24" dev 'v 1'`, ns: "a", argv: ["ip", "netns", "exec", "a", "ip", "address", "add", "10.0.0.1/24", "dev", "v 1"], stdin: null, listing: true },
     ]);
+  });
+
+  it("a here-document becomes the command's standard input", () => {
+    const p = plan(`  - run: |\n      iptables-restore <<EOF\n      *nat\n      COMMIT\n      EOF\n`);
+    expect(only(p.plan.actions, "exec")).toMatchObject([{ argv: ["iptables-restore"], stdin: "*nat\nCOMMIT\n" }]);
   });
 
   it("shell metacharacters stay inside one argument", () => {
