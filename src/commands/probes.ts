@@ -84,6 +84,7 @@ export const pingTool: Tool = (argv, ctx) => {
   let count: number | null = null;
   let timeout = DEFAULT_PROBE_TIMEOUT_MS;
   let target: string | null = null;
+  let broadcast = false;
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "-c") {
@@ -92,13 +93,21 @@ export const pingTool: Tool = (argv, ctx) => {
       count = Number(v);
     } else if (a === "-W" || a === "-w") timeout = seconds(a, argv[++i], "ping");
     else if (a === "-i" || a === "-s" || a === "-t" || a === "-I") i++;
-    else if (/^-[qnO4]+$/.test(a)) continue;
+    else if (/^-[qnO4b]+$/.test(a)) {
+      if (a.includes("b")) broadcast = true;
+    }
     else if (a.startsWith("-")) throw new ToolError(`ping: invalid option -- '${a.slice(1)}'`);
     else target = a;
   }
   if (target === null) throw new ToolError("ping: usage error: Destination address required");
   if (count === null) throw new ToolError("ping: give -c N: a ping without a count never ends");
   const addr = host(target, "ping");
+  // iputils ping refuses a broadcast destination unless -b is given.
+  const nsv = ctx.host.dp.view.netns.get(ctx.ns)!;
+  const r = nsv.fib.lookup(addr);
+  if (!broadcast && (addr === 0xffffffff || (r && r.type === "broadcast"))) {
+    throw new ToolError("ping: Do you want to ping broadcast? Then -b. If not, check your local firewall rules");
+  }
   return runProbe(ctx, { kind: "ping", daddr: addr, dport: 0, timeoutMs: timeout, count }, (p) => {
     const r = p!.result;
     return `PING ${target} (${target}) 56(84) bytes of data.\n--- ${target} ping statistics ---\n${r.outcome === "reply" ? "replies received" : "no reply"}\n`;

@@ -64,10 +64,16 @@ export function udpRcv(dp: Dataplane, ns: NetnsView, pkt: Packet, inDev: LinkVie
   ipLocalOut(dp, ns, reply);
 }
 
+// __udp4_lib_err(): icmp_err_convert() makes only port and protocol unreachable fatal;
+// net/host unreachable are soft errors a socket without IP_RECVERR never sees.
 export function udpErr(dp: Dataplane, ns: NetnsView, icmp: Packet): void {
   const q = icmp.quoted!;
   const client = dp.state(ns).sockets.udpClients.get(q.sport);
   if (!client || client.outcome !== "pending" || icmp.icmpType !== ICMP_DEST_UNREACH) return;
-  client.outcome = icmp.icmpCode === ICMP_PORT_UNREACH ? "refused" : "unreachable";
-  client.error = icmp.icmpCode === ICMP_PORT_UNREACH ? "Connection refused" : "No route to host";
+  if (icmp.icmpCode !== ICMP_PORT_UNREACH && icmp.icmpCode !== 2) {
+    if (dp.tracer) dp.trace(icmp, ns, null, "socket", `UDP socket ignores ICMP unreachable code ${icmp.icmpCode} (a soft error)`);
+    return;
+  }
+  client.outcome = "refused";
+  client.error = "Connection refused";
 }

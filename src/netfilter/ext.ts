@@ -5,7 +5,15 @@ import type { HookState } from "../dataplane/hooks.ts";
 import type { MatchSpec, RuleConfig, TableName, TargetSpec } from "./types.ts";
 import type { NetfilterRuntime } from "./runtime.ts";
 
-export class ParseError extends Error {}
+export class ParseError extends Error {
+  /** xtables_error() from an extension prints an empty line before the usage hint. */
+  constructor(
+    message: string,
+    readonly blank = false,
+  ) {
+    super(message);
+  }
+}
 
 export interface OptionDef {
   /** Takes a value. */
@@ -70,6 +78,8 @@ export interface TargetExt {
   conntrack?: boolean;
   /** Valid only in these tables (e.g. DNAT: nat). */
   tables?: TableName[];
+  /** Valid only in these built-in chains (xt_target.hooks). */
+  chains?: string[];
 }
 
 export function num(v: unknown): number {
@@ -85,6 +95,18 @@ export function parsePortRange(text: string, what = "port"): [number, number] {
   const hi = m[2] === undefined ? lo : m[2] === "" ? 65535 : Number(m[2]);
   if (lo > 65535 || hi > 65535) throw bad();
   return [lo, hi];
+}
+
+/** The /etc/services names (Debian's netbase) that -L without -n prints for common ports. */
+const SERVICES: Record<number, string> = {
+  20: "ftp-data", 21: "ftp", 22: "ssh", 23: "telnet", 25: "smtp", 53: "domain", 67: "bootps", 68: "bootpc", 69: "tftp",
+  80: "http", 110: "pop3", 123: "ntp", 143: "imap2", 161: "snmp", 179: "bgp", 389: "ldap", 443: "https", 465: "submissions",
+  514: "syslog", 587: "submission", 636: "ldaps", 993: "imaps", 995: "pop3s", 1194: "openvpn", 2049: "nfs", 3306: "mysql",
+  4789: "4789", 5432: "postgresql", 6443: "6443", 8080: "http-alt", 8081: "tproxy",
+};
+
+export function portName(port: number, numeric: boolean): string {
+  return numeric ? String(port) : (SERVICES[port] ?? String(port));
 }
 
 export function formatPortRange(r: [number, number]): string {

@@ -28,8 +28,7 @@ export function ruleSpec(rule: RuleConfig): string {
   if (rule.target) {
     const t = rule.target;
     const ext = TARGETS.get(t.name);
-    // NOTRACK is saved as CT --notrack, as iptables 1.8 does.
-    const name = t.name === "NOTRACK" ? "CT" : t.name;
+    const name = t.name;
     const opts = ext ? ext.save(t) : "";
     s += ` ${t.goto ? "-g" : "-j"} ${name}${opts ? " " + opts : ""}`;
   }
@@ -42,18 +41,25 @@ export function saveRule(chain: string, rule: RuleConfig): string {
 
 export interface CounterLookup {
   rule(chain: string, index: number): { pkts: number; bytes: number };
-  policy(chain: string): { pkts: number; bytes: number };
 }
 
 /** One table as iptables-save prints it (without the banner comments). */
+/** Built-in chains in hook order, then user chains sorted by name, as iptables-nft lists them. */
+export function chainOrder(t: TableConfig): string[] {
+  const builtins = t.order.filter((n) => t.chains[n]!.policy !== null);
+  const users = t.order.filter((n) => t.chains[n]!.policy === null).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return [...builtins, ...users];
+}
+
 export function saveTable(t: TableConfig, counters: CounterLookup | null): string[] {
   const lines = [`*${t.name}`];
-  for (const name of t.order) {
+  const order = chainOrder(t);
+  for (const name of order) {
     const c = t.chains[name]!;
-    const pc = counters ? counters.policy(name) : { pkts: 0, bytes: 0 };
+    const pc = { pkts: 0, bytes: 0 };
     lines.push(`:${name} ${c.policy ?? "-"} [${pc.pkts}:${pc.bytes}]`);
   }
-  for (const name of t.order) {
+  for (const name of order) {
     const c = t.chains[name]!;
     c.rules.forEach((r, i) => {
       const rc = counters ? counters.rule(name, i) : null;

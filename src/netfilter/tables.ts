@@ -76,11 +76,14 @@ export function newChain(t: TableConfig, name: string): void {
   t.order.push(name);
 }
 
+/** nf_tables refusing to delete a built-in, referenced or non-empty chain. */
+function chainBusy(name: string): IptError {
+  return new IptError(`iptables v1.8.9 (nf_tables):  CHAIN_DEL failed (Device or resource busy): chain ${name}`);
+}
+
 export function deleteChain(t: TableConfig, name: string): void {
   const c = chainOf(t, name);
-  if (c.policy !== null) throw new IptError("iptables: Invalid argument. Run `dmesg' for more information.");
-  if (referencesTo(t, name)) throw new IptError("iptables: Too many links.");
-  if (c.rules.length) throw new IptError("iptables: Directory not empty.");
+  if (c.policy !== null || referencesTo(t, name) || c.rules.length) throw chainBusy(name);
   delete t.chains[name];
   t.order = t.order.filter((n) => n !== name);
 }

@@ -1,7 +1,7 @@
 // Applying one parsed iptables command to a table draft (the kernel's side of
 // IPT_SO_SET_REPLACE / nf_tables, with iptables' own error wording).
 import type { RuleConfig, TableConfig, TableName } from "../../netfilter/types.ts";
-import { chainOf, deleteAllUserChains, deleteChain, IptError, isBuiltin, newChain, ruleEquals, TABLES } from "../../netfilter/tables.ts";
+import { chainOf, deleteAllUserChains, deleteChain, IptError, newChain, ruleEquals, TABLES } from "../../netfilter/tables.ts";
 import { MATCHES } from "../../netfilter/matches/index.ts";
 import { TARGETS } from "../../netfilter/targets/index.ts";
 import { type CheckCtx, ParseError } from "../../netfilter/ext.ts";
@@ -10,7 +10,12 @@ import { iptError, type IptCommand } from "./parse.ts";
 const VERDICTS = new Set(["ACCEPT", "DROP", "RETURN"]);
 
 /** Checks a rule against its table: targets resolve, extensions accept their options. */
-export function checkRule(t: TableConfig, chain: string, rule: RuleConfig, lookupSet: (name: string) => boolean): void {
+/** The kernel refusing a rule at commit (nft: "RULE_APPEND failed (Invalid argument)"). */
+export function ruleFailed(op: string, chain: string): IptError {
+  return new IptError(`iptables ${"v1.8.9 (nf_tables)"}:  ${op} failed (Invalid argument): rule in chain ${chain}`);
+}
+
+export function checkRule(t: TableConfig, chain: string, rule: RuleConfig, lookupSet: (name: string) => boolean, op = "RULE_APPEND"): void {
   const ctx: CheckCtx = { table: t.name, chain, lookupSet };
   for (const m of rule.matches) MATCHES.get(m.name)!.check?.(m, rule, ctx);
   const target = rule.target;
@@ -22,16 +27,15 @@ export function checkRule(t: TableConfig, chain: string, rule: RuleConfig, looku
   const ext = TARGETS.get(target.name);
   if (ext && !t.chains[target.name]) {
     if (target.goto) throw iptError(`goto '${target.name}' is not a chain`);
-    if (ext.tables && !ext.tables.includes(t.name)) {
-      throw new IptError(`iptables ${"v1.8.9 (nf_tables)"}: ${target.name === "NOTRACK" ? "CT" : target.name} target: only valid in ${ext.tables.join(", ")} table, not ${t.name}`);
-    }
     ext.check?.(target, rule, ctx);
+    const builtin = t.chains[chain]?.policy !== null;
+    if ((ext.tables && !ext.tables.includes(t.name)) || (builtin && ext.chains && !ext.chains.includes(chain))) throw ruleFailed(op, chain);
     return;
   }
   const c = t.chains[target.name];
   if (!c || c.policy !== null) {
     if (c) throw iptError(`Can't jump to built-in chain ${target.name}`);
-    throw iptError(`Couldn't load target \`${target.name}':No such file or directory`);
+    throw iptError(`Chain '${target.name}' does not exist`);
   }
 }
 
@@ -55,14 +59,14 @@ export function applyCommand(t: TableConfig, c: IptCommand, lookupSet: (name: st
       const chain = chainOf(t, c.chain!);
       const at = c.rulenum ?? 1;
       if (at > chain.rules.length + 1) throw new IptError("iptables: Index of insertion too big.");
-      checkRule(t, c.chain!, rule, lookupSet);
+      checkRule(t, c.chain!, rule, lookupSet, "RULE_INSERT");
       chain.rules.splice(at - 1, 0, rule);
       return;
     }
     case "R": {
       const chain = chainOf(t, c.chain!);
       if (c.rulenum! > chain.rules.length) throw new IptError("iptables: Index of replacement too big.");
-      checkRule(t, c.chain!, rule, lookupSet);
+      checkRule(t, c.chain!, rule, lookupSet, "RULE_REPLACE");
       chain.rules[c.rulenum! - 1] = rule;
       return;
     }
@@ -84,10 +88,7 @@ export function applyCommand(t: TableConfig, c: IptCommand, lookupSet: (name: st
       return;
     case "X":
       if (c.chain === null) deleteAllUserChains(t);
-      else {
-        if (t.chains[c.chain] && isBuiltin(t.name, c.chain)) throw new IptError("iptables: Invalid argument. Run `dmesg' for more information.");
-        deleteChain(t, c.chain);
-      }
+      else deleteChain(t, c.chain);
       return;
     case "F":
       if (c.chain === null) for (const name of t.order) t.chains[name]!.rules = [];

@@ -5,7 +5,7 @@ import type { CompiledTable } from "../../netfilter/compile.ts";
 import { referencesTo } from "../../netfilter/tables.ts";
 import { MATCHES } from "../../netfilter/matches/index.ts";
 import { TARGETS } from "../../netfilter/targets/index.ts";
-import { protoName, ruleSpec } from "../../netfilter/save.ts";
+import { chainOrder, protoName, ruleSpec } from "../../netfilter/save.ts";
 
 export interface ListOptions {
   numeric: boolean;
@@ -20,11 +20,8 @@ const ZERO: Count = { pkts: 0, bytes: 0 };
 function ruleCount(ct: CompiledTable | null, chain: string, i: number): Count {
   return ct?.chains.get(chain)?.rules[i]?.counters ?? ZERO;
 }
-function policyCount(ct: CompiledTable | null, chain: string): Count {
-  return ct?.chains.get(chain)?.policyCounters ?? ZERO;
-}
 
-// xtables_print_num(): 5 wide, with K/M/G/T suffixes past 99999 unless -x.
+// xtables_print_num(): 5 wide, with K/M/G/T suffixes past 99999 unless -x (8 wide).
 function num(n: number, exact: boolean): string {
   if (exact) return `${String(n).padStart(8)} `;
   let v = n;
@@ -38,57 +35,67 @@ function num(n: number, exact: boolean): string {
 }
 
 function addr(a: RuleConfig["src"], numeric: boolean): string {
-  if (!a) return numeric ? "0.0.0.0/0" : "anywhere";
-  const base = a.plen === 32 ? formatIPv4(a.addr) : `${formatIPv4(a.addr)}/${a.plen}`;
-  return (a.inv ? "!" : "") + (a.plen === 0 && !numeric ? "anywhere" : base);
+  if (!a || a.plen === 0) return numeric ? "0.0.0.0/0" : "anywhere";
+  // Without -n, names come from /etc/hosts (the namespace has no resolver beyond it).
+  if (!numeric && a.plen === 32 && a.addr === 0x7f000001) return "localhost";
+  return a.plen === 32 ? formatIPv4(a.addr) : `${formatIPv4(a.addr)}/${a.plen}`;
 }
 
-function iface(i: RuleConfig["inIface"]): string {
-  if (!i) return "*";
+function iface(i: RuleConfig["inIface"], numeric: boolean): string {
+  if (!i) return numeric ? "*" : "any";
   return (i.inv ? "!" : "") + i.name + (i.wildcard ? "+" : "");
 }
 
+// print_firewall(): "%-9s " target, the protocol (a number with -n under nf_tables),
+// "-- ", in/out with -v, then source and destination as inversion mark + "%-19s ".
 function ruleLine(rule: RuleConfig, o: ListOptions, count: Count, n: number): string {
-  let s = o.lineNumbers ? `${String(n).padEnd(4)}` : "";
+  let s = o.lineNumbers ? `${String(n).padEnd(4)} ` : "";
   if (o.verbose) s += num(count.pkts, o.exact) + num(count.bytes, o.exact);
   const t = rule.target;
-  const targetName = t ? (t.name === "NOTRACK" ? "CT" : t.name) : "";
-  s += `${targetName.padEnd(10)} `;
-  s += `${rule.protoInv ? "!" : " "}${(rule.proto ? protoName(rule.proto) : "all").padEnd(4)} `;
+  const targetName = t ? t.name : "";
+  s += `${targetName.padEnd(9)} `;
+  const prot = o.numeric ? String(rule.proto) : rule.proto ? protoName(rule.proto) : "all";
+  s += `${rule.protoInv ? "!" : " "}${prot.padEnd(5)}`;
   s += "-- ";
-  if (o.verbose) s += ` ${iface(rule.inIface).padEnd(6)} ${iface(rule.outIface).padEnd(6)} `;
-  s += `${addr(rule.src, o.numeric).padEnd(20)} ${addr(rule.dst, o.numeric).padEnd(20)}`;
-  const extras: string[] = [];
-  for (const m of rule.matches) extras.push(MATCHES.get(m.name)!.list(m, o.numeric));
+  if (o.verbose) s += ` ${iface(rule.inIface, o.numeric).padEnd(6)} ${iface(rule.outIface, o.numeric).padEnd(6)} `;
+  s += `${rule.src?.inv ? "!" : " "}${addr(rule.src, o.numeric).padEnd(19)} `;
+  s += `${rule.dst?.inv ? "!" : " "}${addr(rule.dst, o.numeric).padEnd(19)} `;
+  for (const m of rule.matches) {
+    const text = MATCHES.get(m.name)!.list(m, o.numeric);
+    if (text) s += ` ${text}`;
+  }
   if (t) {
     const ext = TARGETS.get(t.name);
-    if (ext) extras.push(ext.list(t, o.numeric));
-    else if (t.goto) extras.push(`[goto] `);
+    const text = ext ? ext.list(t, o.numeric) : t.goto ? "[goto]" : "";
+    if (text) s += ` ${text}`;
   }
-  const tail = extras.filter((x) => x).join(" ");
-  return tail ? `${s} ${tail}` : s;
+  return s;
 }
 
-function header(t: TableConfig, c: ChainConfig, o: ListOptions, ct: CompiledTable | null): string[] {
+function header(t: TableConfig, c: ChainConfig, o: ListOptions): string[] {
   let title: string;
   if (c.policy !== null) {
-    const pc = policyCount(ct, c.name);
-    title = o.verbose ? `Chain ${c.name} (policy ${c.policy} ${o.exact ? pc.pkts : num(pc.pkts, false).trim()} packets, ${o.exact ? pc.bytes : num(pc.bytes, false).trim()} bytes)` : `Chain ${c.name} (policy ${c.policy})`;
+    // nf_tables does not count policy verdicts.
+    title = o.verbose ? `Chain ${c.name} (policy ${c.policy} 0 packets, 0 bytes)` : `Chain ${c.name} (policy ${c.policy})`;
   } else {
-    const refs = referencesTo(t, c.name);
-    title = `Chain ${c.name} (${refs} references)`;
+    title = `Chain ${c.name} (${referencesTo(t, c.name)} references)`;
   }
   let cols = o.lineNumbers ? "num  " : "";
-  if (o.verbose) cols += `${o.exact ? "    pkts    bytes" : " pkts bytes"} target     prot opt in     out     source               destination         `;
+  if (o.verbose) cols += `${o.exact ? "    pkts      bytes" : " pkts bytes"} target     prot opt in     out     source               destination         `;
   else cols += "target     prot opt source               destination         ";
   return [title, cols];
 }
 
-export function listChains(t: TableConfig, chain: string | null, o: ListOptions, ct: CompiledTable | null): string {
-  const names = chain ? [chain] : t.order;
+export function listChains(t: TableConfig, chain: string | null, o: ListOptions, ct: CompiledTable | null, rulenum: number | null = null): string {
+  const names = chain ? [chain] : chainOrder(t);
+  if (rulenum !== null) {
+    // -L CHAIN N prints that rule's line alone.
+    const r = t.chains[chain!]!.rules[rulenum - 1];
+    return r ? ruleLine(r, o, ruleCount(ct, chain!, rulenum - 1), rulenum) + "\n" : "";
+  }
   const blocks = names.map((name) => {
     const c = t.chains[name]!;
-    const lines = header(t, c, o, ct);
+    const lines = header(t, c, o);
     c.rules.forEach((r, i) => lines.push(ruleLine(r, o, ruleCount(ct, name, i), i + 1)));
     return lines.join("\n") + "\n";
   });
@@ -96,14 +103,18 @@ export function listChains(t: TableConfig, chain: string | null, o: ListOptions,
 }
 
 /** iptables -S [chain] */
-export function listRules(t: TableConfig, chain: string | null, verbose: boolean, ct: CompiledTable | null): string {
-  const names = chain ? [chain] : t.order;
+export function listRules(t: TableConfig, chain: string | null, verbose: boolean, ct: CompiledTable | null, rulenum: number | null = null): string {
+  if (rulenum !== null) {
+    const r = t.chains[chain!]!.rules[rulenum - 1];
+    const rc = ruleCount(ct, chain!, rulenum - 1);
+    return r ? `-A ${chain}${ruleSpec(r)}${verbose ? ` -c ${rc.pkts} ${rc.bytes}` : ""}\n` : "";
+  }
+  const names = chain ? [chain] : chainOrder(t);
   const lines: string[] = [];
   for (const name of names) {
     const c = t.chains[name]!;
     if (c.policy !== null) {
-      const pc = policyCount(ct, name);
-      lines.push(`-P ${name} ${c.policy}${verbose ? ` -c ${pc.pkts} ${pc.bytes}` : ""}`);
+      lines.push(`-P ${name} ${c.policy}${verbose ? " -c 0 0" : ""}`);
     } else lines.push(`-N ${name}`);
   }
   for (const name of names) {

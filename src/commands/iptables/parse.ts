@@ -66,8 +66,8 @@ const LONG: Record<string, string> = {
 
 const PROTOS: Record<string, number> = { all: 0, tcp: 6, udp: 17, icmp: 1, sctp: 132, udplite: 136, dccp: 33, gre: 47, esp: 50, ah: 51, ipencap: 4 };
 
-export function iptError(msg: string, usageHint = true): ParseError {
-  return new ParseError(`iptables ${IPT_VERSION}: ${msg}${usageHint ? "\nTry `iptables -h' or 'iptables --help' for more information." : ""}`);
+export function iptError(msg: string, usageHint = true, blank = false): ParseError {
+  return new ParseError(`iptables ${IPT_VERSION}: ${msg}${usageHint ? `${blank ? "\n" : ""}\nTry \`iptables -h' or 'iptables --help' for more information.` : ""}`);
 }
 
 export function emptyRule(): RuleConfig {
@@ -180,7 +180,7 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
     switch (a) {
       case "-t": {
         const t = needValue(++i, a);
-        if (!isTableName(t)) throw iptError(`can't initialize iptables table \`${t}': Table does not exist (do you need to insmod?)\nPerhaps iptables or your kernel needs to be upgraded.`, false);
+        if (!isTableName(t)) throw iptError(`table '${t}' does not exist\nPerhaps iptables or your kernel needs to be upgraded.`, false);
         c.table = t;
         continue;
       }
@@ -208,9 +208,19 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
       }
       case "-s":
       case "-d": {
-        const v = needValue(++i, a);
+        let v = needValue(++i, a);
+        // A dotted netmask (192.168.0.0/255.255.0.0) is a prefix length in disguise.
+        const dotted = /^([0-9.]+)\/(\d+\.\d+\.\d+\.\d+)$/.exec(v);
+        if (dotted) {
+          const m = parsePrefix(dotted[2]!);
+          const bits = m ? m.addr.toString(2).replace(/0+$/, "") : "x";
+          if (!m || /0/.test(bits)) throw iptError(`invalid mask \`${dotted[2]}' specified`);
+          v = `${dotted[1]}/${m.addr === 0 ? 0 : bits.length}`;
+        }
+        const slash = v.indexOf("/");
+        if (slash >= 0 && /^\d+$/.test(v.slice(slash + 1)) && Number(v.slice(slash + 1)) > 32) throw iptError(`invalid mask \`${v.slice(slash + 1)}' specified`);
         const p = parsePrefix(v);
-        if (!p) throw iptError(`host/network \`${v}' not found`);
+        if (!p) throw iptError(`host/network \`${v.slice(0, slash >= 0 ? slash : undefined)}' not found`);
         const m = { addr: (p.addr & (p.plen ? (0xffffffff << (32 - p.plen)) >>> 0 : 0)) >>> 0, plen: p.plen, inv };
         if (a === "-s") c.rule.src = m;
         else c.rule.dst = m;
@@ -243,7 +253,7 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
         const name = needValue(++i, a);
         if (inv) throw iptError("unexpected ! flag before --match");
         const ext = MATCHES.get(name);
-        if (!ext) throw iptError(`Couldn't load match \`${name}':No such file or directory`);
+        if (!ext) throw iptError(`Couldn't load match \`${name}':No such file or directory`, true, true);
         const spec: MatchSpec = { name, opts: {} };
         loaded.push({ name, spec });
         c.rule.matches.push(spec);

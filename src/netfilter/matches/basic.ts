@@ -1,7 +1,7 @@
 // Stateless matches: comment, mark, multiport, addrtype, statistic, physdev.
 import { IPPROTO_TCP, IPPROTO_UDP } from "../../wire/packet.ts";
 import { isMulticast, INADDR_BROADCAST } from "../../wire/ipv4.ts";
-import { formatPortRange, hex, type MatchExt, ParseError, parseMarkValue, parsePortRange, saveString } from "../ext.ts";
+import { formatPortRange, hex, type MatchExt, ParseError, parseMarkValue, parsePortRange, portName } from "../ext.ts";
 
 export const commentMatch: MatchExt = {
   name: "comment",
@@ -10,7 +10,8 @@ export const commentMatch: MatchExt = {
     if (value!.length > 255) throw new ParseError("COMMENT must be shorter than 256 characters");
     spec.opts["comment"] = value!;
   },
-  save: (spec) => `--comment ${saveString(String(spec.opts["comment"]))}`,
+  // iptables-nft always quotes the comment.
+  save: (spec) => `--comment "${String(spec.opts["comment"]).replace(/(["\\])/g, "\\$1")}"`,
   list: (spec) => `/* ${spec.opts["comment"]} */`,
   compile: () => () => true,
 };
@@ -20,7 +21,7 @@ export const markMatch: MatchExt = {
   options: { mark: { arg: true, invertible: true } },
   parse(spec, _opt, value, inv) {
     const v = parseMarkValue(value!);
-    if (!v) throw new ParseError(`Bad mark value "${value}"`);
+    if (!v) throw new ParseError(`mark: trailing garbage after value for option "--mark".`, true);
     spec.opts["mark"] = v;
     if (inv) spec.opts["!mark"] = true;
   },
@@ -62,9 +63,10 @@ export const multiportMatch: MatchExt = {
     const key = ["sports", "dports", "ports"].find((k) => spec.opts[k])!;
     return `${spec.opts["!" + key] ? "! " : ""}--${key} ${(spec.opts[key] as string[]).join(",")}`;
   },
-  list(spec) {
+  list(spec, numeric) {
     const key = ["sports", "dports", "ports"].find((k) => spec.opts[k])!;
-    return `multiport ${key}${spec.opts["!" + key] ? " !" : ""} ${(spec.opts[key] as string[]).join(",")}`;
+    const names = (spec.opts[key] as string[]).map((p) => (/^\d+$/.test(p) ? portName(Number(p), numeric) : p));
+    return `multiport ${key}${spec.opts["!" + key] ? " !" : ""} ${names.join(",")}`;
   },
   compile(spec) {
     const key = ["sports", "dports", "ports"].find((k) => spec.opts[k])!;
@@ -146,7 +148,7 @@ export const statisticMatch: MatchExt = {
       spec.opts["mode"] = value!;
     } else if (opt === "probability") {
       const p = Number(value);
-      if (!/^[0-9.]+$/.test(value!) || p < 0 || p > 1) throw new ParseError(`invalid --probability ${value}`);
+      if (!/^[0-9.]+$/.test(value!) || p < 0 || p > 1) throw new ParseError(`statistic: bad value for option "--probability", or out of range (0-1).`, true);
       spec.opts["probability"] = p;
       if (inv) spec.opts["!"] = true;
     } else if (opt === "every") {

@@ -4,7 +4,8 @@ import { icmpMatch, tcpMatch, udpMatch } from "./proto.ts";
 import { addrtypeMatch, commentMatch, markMatch, multiportMatch, physdevMatch, statisticMatch } from "./basic.ts";
 import { conntrackMatch, stateMatch } from "./ct.ts";
 import { setMatch } from "./set.ts";
+import { limitMatch } from "./limit.ts";
 
 export const MATCHES = new Map<string, MatchExt>(
-  [tcpMatch, udpMatch, icmpMatch, commentMatch, markMatch, multiportMatch, addrtypeMatch, statisticMatch, physdevMatch, conntrackMatch, stateMatch, setMatch].map((m) => [m.name, m]),
+  [tcpMatch, udpMatch, icmpMatch, commentMatch, markMatch, multiportMatch, addrtypeMatch, statisticMatch, physdevMatch, conntrackMatch, stateMatch, setMatch, limitMatch].map((m) => [m.name, m]),
 );

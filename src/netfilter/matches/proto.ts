@@ -1,7 +1,7 @@
 // The protocol matches loaded by -p: tcp (xt_tcpudp.c), udp, icmp (ipt_icmp).
 import { IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from "../../wire/packet.ts";
 import type { MatchSpec } from "../types.ts";
-import { formatPortRange, type MatchExt, ParseError, parsePortRange } from "../ext.ts";
+import { formatPortRange, type MatchExt, ParseError, parsePortRange, portName } from "../ext.ts";
 
 const FLAG_BITS: Record<string, number> = { FIN: TCP_FIN, SYN: TCP_SYN, RST: TCP_RST, PSH: TCP_PSH, ACK: TCP_ACK, URG: 0x20, ALL: 0x3f, NONE: 0 };
 const FLAG_ORDER = ["FIN", "SYN", "RST", "PSH", "ACK", "URG"];
@@ -32,11 +32,11 @@ function portSave(spec: MatchSpec, key: string, opt: string): string {
   return r ? ` ${spec.opts["!" + key] ? "! " : ""}--${opt} ${formatPortRange(r)}` : "";
 }
 
-function portList(spec: MatchSpec, key: string, word: string): string {
+function portList(spec: MatchSpec, key: string, word: string, numeric: boolean): string {
   const r = ports(spec, key);
   if (!r) return "";
   const inv = spec.opts["!" + key] ? "!" : "";
-  return r[0] === r[1] ? ` ${word}:${inv}${r[0]}` : ` ${word}s:${inv}${r[0]}:${r[1]}`;
+  return r[0] === r[1] ? ` ${word}:${inv}${portName(r[0], numeric)}` : ` ${word}s:${inv}${portName(r[0], numeric)}:${portName(r[1], numeric)}`;
 }
 
 function portMatch(spec: MatchSpec, key: string): ((p: number) => boolean) | null {
@@ -56,6 +56,9 @@ function portExt(name: "tcp" | "udp", proto: number): MatchExt {
       dport: { arg: true, invertible: true },
       "destination-port": { arg: true, invertible: true },
       ...(name === "tcp" ? { "tcp-flags": { arg: true, invertible: true, twoArgs: true }, syn: { arg: false, invertible: true } } : {}),
+    },
+    check(_spec, rule) {
+      if (rule.proto !== proto || rule.protoInv) throw new ParseError(`${name.toUpperCase()} match requires '-p ${name}'`);
     },
     parse(spec, opt, value, inv) {
       if (opt === "sport" || opt === "source-port" || opt === "dport" || opt === "destination-port") {
@@ -81,8 +84,8 @@ function portExt(name: "tcp" | "udp", proto: number): MatchExt {
       }
       return s.trimStart();
     },
-    list(spec) {
-      let s = name + portList(spec, "sport", "spt") + portList(spec, "dport", "dpt");
+    list(spec, numeric) {
+      let s = name + portList(spec, "sport", "spt", numeric) + portList(spec, "dport", "dpt", numeric);
       if (spec.opts["flagsMask"] !== undefined) {
         s += ` flags:${spec.opts["!flags"] ? "!" : ""}0x${Number(spec.opts["flagsMask"]).toString(16).toUpperCase().padStart(2, "0")}/0x${Number(spec.opts["flagsCmp"]).toString(16).toUpperCase().padStart(2, "0")}`;
       }
@@ -153,11 +156,16 @@ export const icmpMatch: MatchExt = {
     const v = t === 255 ? "any" : c >= 0 ? `${t}/${c}` : String(t);
     return `${spec.opts["!type"] ? "! " : ""}--icmp-type ${v}`;
   },
-  list(spec) {
+  list(spec, numeric) {
     const t = Number(spec.opts["type"]);
     const c = Number(spec.opts["code"]);
-    if (t === 255) return "icmptype any";
-    return `icmp${spec.opts["!type"] ? " !" : ""}type ${t}${c >= 0 ? ` code ${c}` : ""}`;
+    const inv = spec.opts["!type"] ? "!" : "";
+    if (t === 255) return numeric ? `icmptype ${inv}any` : `icmp ${inv}any`;
+    if (!numeric) {
+      const name = Object.keys(ICMP_TYPES).find((k) => ICMP_TYPES[k]![0] === t && ICMP_TYPES[k]![1] === c && !["pong", "ping", "ttl-exceeded"].includes(k));
+      if (name) return `icmp ${inv}${name}`;
+    }
+    return `icmp${inv ? " !" : ""}type ${t}${c >= 0 ? ` code ${c}` : ""}`;
   },
   compile(spec) {
     const t = Number(spec.opts["type"]);

@@ -49,7 +49,7 @@ export const setMatch: MatchExt = {
   },
   check(spec, _rule, ctx) {
     if (!spec.opts["name"]) throw new ParseError("You must specify `--match-set' with proper arguments");
-    if (!ctx.lookupSet || !ctx.lookupSet(String(spec.opts["name"]))) throw new ParseError(`Set ${spec.opts["name"]} doesn't exist.`);
+    if (!ctx.lookupSet || !ctx.lookupSet(String(spec.opts["name"]))) throw new ParseError(`Set ${spec.opts["name"]} doesn't exist.`, true);
   },
   save(spec) {
     let s = `${spec.opts["!"] ? "! " : ""}--match-set ${spec.opts["name"]} ${spec.opts["flags"]}`;

@@ -76,6 +76,7 @@ function bind(ctx: CompileCtx, ct: Conn | null, range: NatRange, manip: number):
 export const dnatTarget: TargetExt = {
   name: "DNAT",
   tables: ["nat"],
+  chains: ["PREROUTING", "OUTPUT"],
   conntrack: true,
   options: { "to-destination": { arg: true }, ...FLAG_OPTS },
   parse(spec, opt, value) {
@@ -86,7 +87,7 @@ export const dnatTarget: TargetExt = {
     } else spec.opts[opt] = true;
   },
   check(spec, rule) {
-    if (!spec.opts["to"]) throw new ParseError("DNAT: Need --to-destination");
+    if (!spec.opts["to"]) throw new ParseError('DNAT: option "--to-destination" must be specified', true);
     needsPortProto(rule, spec, "to", "DNAT");
   },
   save: (spec) => `--to-destination ${formatRange(spec, "to")}${flagsSave(spec)}`,
@@ -100,6 +101,7 @@ export const dnatTarget: TargetExt = {
 export const snatTarget: TargetExt = {
   name: "SNAT",
   tables: ["nat"],
+  chains: ["POSTROUTING", "INPUT"],
   conntrack: true,
   options: { "to-source": { arg: true }, ...FLAG_OPTS },
   parse(spec, opt, value) {
@@ -110,7 +112,7 @@ export const snatTarget: TargetExt = {
     } else spec.opts[opt] = true;
   },
   check(spec, rule) {
-    if (!spec.opts["to"]) throw new ParseError("SNAT: Need --to-source");
+    if (!spec.opts["to"]) throw new ParseError('SNAT: option "--to-source" must be specified', true);
     needsPortProto(rule, spec, "to", "SNAT");
   },
   save: (spec) => `--to-source ${formatRange(spec, "to")}${flagsSave(spec)}`,
@@ -130,6 +132,7 @@ function parsePorts(value: string): [number, number] {
 export const masqueradeTarget: TargetExt = {
   name: "MASQUERADE",
   tables: ["nat"],
+  chains: ["POSTROUTING"],
   conntrack: true,
   options: { "to-ports": { arg: true }, ...FLAG_OPTS },
   parse(spec, opt, value) {
@@ -169,6 +172,7 @@ export const masqueradeTarget: TargetExt = {
 export const redirectTarget: TargetExt = {
   name: "REDIRECT",
   tables: ["nat"],
+  chains: ["PREROUTING", "OUTPUT"],
   conntrack: true,
   options: { "to-ports": { arg: true }, random: { arg: false } },
   parse(spec, opt, value) {

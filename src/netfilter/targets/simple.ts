@@ -27,7 +27,7 @@ export const markTarget: TargetExt = {
     spec.opts["mask"] = m;
   },
   check(spec) {
-    if (spec.opts["mark"] === undefined) throw new ParseError("MARK target: Parameter --set/and/or/xor-mark is required");
+    if (spec.opts["mark"] === undefined) throw new ParseError("MARK: One of the --set-xmark, --{and,or,xor,set}-mark options is required");
   },
   save: (spec) => `--set-xmark ${hex(Number(spec.opts["mark"]))}/${hex(Number(spec.opts["mask"]))}`,
   list(spec) {
@@ -66,7 +66,13 @@ export const logTarget: TargetExt = {
     if (spec.opts["level"] !== undefined && spec.opts["level"] !== "4" && spec.opts["level"] !== "warning") parts.push(`--log-level ${spec.opts["level"]}`);
     return parts.join(" ");
   },
-  list: (spec) => `LOG flags 0 level ${spec.opts["level"] ?? 4}${spec.opts["prefix"] !== undefined ? ` prefix "${spec.opts["prefix"]}"` : ""}`,
+  // libxt_LOG print: numeric "flags 0 level 4", else the level's name.
+  list: (spec, numeric) => {
+    const level = String(spec.opts["level"] ?? "4");
+    const names = ["emerg", "alert", "crit", "err", "warn", "notice", "info", "debug"];
+    const lv = numeric ? `flags 0 level ${/^\d$/.test(level) ? level : names.indexOf(level)}` : `level ${/^\d$/.test(level) ? names[Number(level)] : level}`;
+    return `LOG ${lv}${spec.opts["prefix"] !== undefined ? ` prefix "${spec.opts["prefix"]}"` : ""}`;
+  },
   compile(spec, ctx) {
     const prefix = String(spec.opts["prefix"] ?? "");
     return (pkt, st) => {
@@ -99,8 +105,8 @@ export const ctTarget: TargetExt = {
   },
 };
 
-/** NOTRACK is the old name of CT --notrack; iptables-save prints it as CT. */
-export const notrackTarget: TargetExt = { ...ctTarget, name: "NOTRACK", options: {}, parse() {} };
+/** NOTRACK: the old name of CT --notrack, still saved as NOTRACK by iptables-nft. */
+export const notrackTarget: TargetExt = { ...ctTarget, name: "NOTRACK", options: {}, parse() {}, save: () => "", list: () => "" };
 
 const REJECT_WITH: Record<string, number> = {
   "icmp-net-unreachable": 0,
