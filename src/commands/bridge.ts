@@ -86,14 +86,22 @@ function bridgeFdb(args: string[], ctx: ToolContext): ToolOutput {
   const dp = ctx.host.dp;
   const ns = dp.view.netns.get(ctx.ns)!;
   const lines: string[] = [];
-  for (const br of ns.links) {
-    if (br.cfg.kind !== "bridge" || (brName !== null && br.name !== brName)) continue;
-    for (const [mac, e] of dp.fdb.get(br.id) ?? []) {
-      if (dp.now - e.updated >= FDB_AGEING_MS) continue;
-      const port = ns.byId.get(e.port);
-      if (port) lines.push(`${formatMac(mac)} dev ${port.name} master ${br.name} `);
+  // The kernel dumps device by device in ifindex order: a bridge's own multicast entries
+  // (IPv4 all-hosts and MRD groups once it is up), then each port's learned entries, its
+  // own address, and its all-hosts group.
+  for (const dev of ns.links) {
+    const br = dev.cfg.kind === "bridge" ? dev : dev.master;
+    if (!br || (brName !== null && br.name !== brName)) continue;
+    if (dev === br) {
+      if (dev.up) lines.push(`01:00:5e:00:00:6a dev ${br.name} self permanent`, `01:00:5e:00:00:01 dev ${br.name} self permanent`);
+      continue;
     }
-    for (const port of br.ports) lines.push(`${formatMac(port.cfg.mac)} dev ${port.name} master ${br.name} permanent`);
+    for (const [mac, e] of dp.fdb.get(br.id) ?? []) {
+      if (e.port !== dev.id || dp.now - e.updated >= FDB_AGEING_MS) continue;
+      lines.push(`${formatMac(mac)} dev ${dev.name} master ${br.name} `);
+    }
+    lines.push(`${formatMac(dev.cfg.mac)} dev ${dev.name} master ${br.name} permanent`);
+    if (dev.up) lines.push(`01:00:5e:00:00:01 dev ${dev.name} self permanent`);
   }
   if (brName !== null && !ns.byName.has(brName)) throw new ToolError(`Cannot find bridge device "${brName}"`);
   return { stdout: lines.map((l) => l + "\n").join("") };

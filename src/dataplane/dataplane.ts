@@ -90,8 +90,6 @@ export class Dataplane {
         if (v === NF_ACCEPT) continue;
         if (v === NF_DROP) {
           this.drop(pkt, ns, inDev ?? outDev, `${HOOK_NAMES[hook]} ${op.name}: ${state.reason || "dropped"}`);
-        } else if (this.tracer) {
-          this.trace(pkt, ns, inDev ?? outDev, "hook", `${HOOK_NAMES[hook]} ${op.name}: stolen`);
         }
         return;
       }

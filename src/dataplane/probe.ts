@@ -2,7 +2,7 @@
 // loop until the client has its answer or its time limit passes, then let the
 // connection close.
 import type { Dataplane } from "./dataplane.ts";
-import type { ClientCtx } from "./sockets.ts";
+import { type ClientCtx, TcpState } from "./sockets.ts";
 import { tcpConnect } from "./tcp.ts";
 import { udpSend } from "./udp.ts";
 import { pingSend } from "./ping.ts";
@@ -75,6 +75,12 @@ export function runProbe(dp: Dataplane, nsName: string, spec: ProbeSpec): ProbeR
   // The client gives up at its deadline: what would happen at that very instant comes too late.
   dp.run(until - 1, done);
   if (client.outcome === "pending") {
+    // The client gives up and closes its socket: no more retransmits, late answers get a RST.
+    client.outcome = "timeout";
+    if (client.sock) {
+      client.sock.state = TcpState.Closed;
+      dp.state(ns).sockets.removeTcp(client.sock);
+    }
     dp.sim.now = Math.max(dp.now, until);
     return { outcome: "timeout", server: null, clientIp: null, error: `Connection timed out after ${spec.timeoutMs} milliseconds` };
   }

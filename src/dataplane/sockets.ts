@@ -23,6 +23,8 @@ export interface ClientCtx {
   error: string;
   /** Ping: replies received. */
   replies: number;
+  /** The client's TCP socket, closed when the client gives up. */
+  sock?: TcpSock;
 }
 
 export const enum TcpState {

@@ -40,6 +40,7 @@ export function tcpConnect(dp: Dataplane, ns: NetnsView, daddr: number, dport: n
   if (err) return err;
   const s: TcpSock = { state: TcpState.SynSent, laddr: syn.saddr, lport: syn.sport, raddr: daddr, rport: dport, client, request, app: null };
   dp.state(ns).sockets.addTcp(s);
+  client.sock = s;
   ipLocalOut(dp, ns, syn);
   scheduleSynRetransmit(dp, ns.name, s, TCP_TIMEOUT_INIT_MS, 1);
   return null;

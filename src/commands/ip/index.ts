@@ -72,5 +72,8 @@ export const ipTool: Tool = (argv, ctx) => {
   const entry = OBJECTS.find(([name]) => matches(obj, name));
   if (!entry) throw new ToolError(`Object "${obj}" is unknown, try "ip help".`);
   if (!entry[1]) throw new ToolError(`Error: pktpath does not model "ip ${entry[0]}" yet.`);
+  if ((opts.stats || opts.details) && (entry[0] === "link" || entry[0] === "address")) {
+    throw new ToolError(`Error: pktpath does not model ${opts.stats ? "interface statistics (ip -s)" : "link details (ip -d)"} yet.`);
+  }
   return entry[1](new Args(argv.slice(i + 1)), { ...ctx, opts });
 };
