@@ -41,6 +41,7 @@ export function saveRule(chain: string, rule: RuleConfig): string {
 
 export interface CounterLookup {
   rule(chain: string, index: number): { pkts: number; bytes: number };
+  policy(chain: string): { pkts: number; bytes: number };
 }
 
 /** One table as iptables-save prints it (without the banner comments). */
@@ -51,18 +52,18 @@ export function chainOrder(t: TableConfig): string[] {
   return [...builtins, ...users];
 }
 
-export function saveTable(t: TableConfig, counters: CounterLookup | null): string[] {
+export function saveTable(t: TableConfig, counters: CounterLookup, withRuleCounters: boolean): string[] {
   const lines = [`*${t.name}`];
   const order = chainOrder(t);
   for (const name of order) {
     const c = t.chains[name]!;
-    const pc = { pkts: 0, bytes: 0 };
+    const pc = c.counted ? counters.policy(name) : { pkts: 0, bytes: 0 };
     lines.push(`:${name} ${c.policy ?? "-"} [${pc.pkts}:${pc.bytes}]`);
   }
   for (const name of order) {
     const c = t.chains[name]!;
     c.rules.forEach((r, i) => {
-      const rc = counters ? counters.rule(name, i) : null;
+      const rc = withRuleCounters ? counters.rule(name, i) : null;
       lines.push(`${rc ? `[${rc.pkts}:${rc.bytes}] ` : ""}${saveRule(name, r)}`);
     });
   }

@@ -47,6 +47,11 @@ export interface ChainConfig {
   name: string;
   /** Built-in chains have a policy; user chains have none. */
   policy: "ACCEPT" | "DROP" | null;
+  /**
+   * iptables-nft counts policy verdicts only once the policy was set explicitly
+   * (-P, -Z, or a chain line of iptables-restore); before that they read 0.
+   */
+  counted?: boolean;
   rules: RuleConfig[];
 }
 

@@ -132,8 +132,8 @@ describe("iptables-save and iptables-restore", () => {
   it("keeps counters with -c", () => {
     const h = host();
     h.exec("iptables-restore -c", "host", "*filter\n:INPUT ACCEPT [5:300]\n[7:420] -A INPUT -j ACCEPT\nCOMMIT\n");
-    // nf_tables keeps no policy counters: they read [0:0] whatever the input said.
-    expect(body(h.exec("iptables-save -c")[0]!.stdout)).toBe("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n[7:420] -A INPUT -j ACCEPT\nCOMMIT\n");
+    // A chain line sets the policy, so nf_tables counts it from there (FORWARD/OUTPUT: never set).
+    expect(body(h.exec("iptables-save -c")[0]!.stdout)).toBe("*filter\n:INPUT ACCEPT [5:300]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n[7:420] -A INPUT -j ACCEPT\nCOMMIT\n");
   });
   it("--noflush keeps other chains; a declared chain is flushed", () => {
     const h = host();

@@ -99,6 +99,7 @@ export function applyCommand(t: TableConfig, c: IptCommand, lookupSet: (name: st
       if (chain.policy === null) throw new IptError("iptables: Bad built-in chain name.");
       if (c.arg2 !== "ACCEPT" && c.arg2 !== "DROP") throw new IptError("iptables: Bad policy name. Run `dmesg' for more information.");
       chain.policy = c.arg2;
+      chain.counted = true;
       return;
     }
     case "E": {

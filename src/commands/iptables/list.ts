@@ -72,11 +72,12 @@ function ruleLine(rule: RuleConfig, o: ListOptions, count: Count, n: number): st
   return s;
 }
 
-function header(t: TableConfig, c: ChainConfig, o: ListOptions): string[] {
+function header(t: TableConfig, c: ChainConfig, o: ListOptions, ct: CompiledTable | null): string[] {
   let title: string;
   if (c.policy !== null) {
-    // nf_tables does not count policy verdicts.
-    title = o.verbose ? `Chain ${c.name} (policy ${c.policy} 0 packets, 0 bytes)` : `Chain ${c.name} (policy ${c.policy})`;
+    const pc = c.counted ? (ct?.chains.get(c.name)?.policyCounters ?? ZERO) : ZERO;
+    const n = (v: number) => (o.exact ? String(v) : num(v, false).trim());
+    title = o.verbose ? `Chain ${c.name} (policy ${c.policy} ${n(pc.pkts)} packets, ${n(pc.bytes)} bytes)` : `Chain ${c.name} (policy ${c.policy})`;
   } else {
     title = `Chain ${c.name} (${referencesTo(t, c.name)} references)`;
   }
@@ -95,7 +96,7 @@ export function listChains(t: TableConfig, chain: string | null, o: ListOptions,
   }
   const blocks = names.map((name) => {
     const c = t.chains[name]!;
-    const lines = header(t, c, o);
+    const lines = header(t, c, o, ct);
     c.rules.forEach((r, i) => lines.push(ruleLine(r, o, ruleCount(ct, name, i), i + 1)));
     return lines.join("\n") + "\n";
   });
@@ -114,7 +115,8 @@ export function listRules(t: TableConfig, chain: string | null, verbose: boolean
   for (const name of names) {
     const c = t.chains[name]!;
     if (c.policy !== null) {
-      lines.push(`-P ${name} ${c.policy}${verbose ? " -c 0 0" : ""}`);
+      const pc = c.counted ? (ct?.chains.get(name)?.policyCounters ?? ZERO) : ZERO;
+      lines.push(`-P ${name} ${c.policy}${verbose ? ` -c ${pc.pkts} ${pc.bytes}` : ""}`);
     } else lines.push(`-N ${name}`);
   }
   for (const name of names) {
