@@ -1,0 +1,27 @@
+// ipset: the tool a user types. The parsing and the kernel model live in src/ipset/; this
+// turns its errors into ToolError with ipset's own lines.
+import { ToolError, type Tool } from "./tool.ts";
+import { ipsetCommand, newSession } from "../ipset/cli.ts";
+import { IpsetError } from "../ipset/errors.ts";
+import { IPSET_VERSION } from "../ipset/consts.ts";
+
+/** The text ipset prints for an error (after which it exits 1, or 2 for a parameter problem). */
+export function ipsetErrorText(e: IpsetError): string {
+  const text = `ipset v${IPSET_VERSION}: ${e.message}`;
+  return e.kind === "parameter" ? `${text}\nTry \`ipset help' for more information.` : text;
+}
+
+/**
+ * `ipset test` prints "X is in set S." or "X is NOT in set S." as a normal result: the
+ * real tool exits 1 on a miss, which would stop a scenario, so pktpath reports it instead.
+ */
+export const ipsetTool: Tool = (argv, ctx) => {
+  try {
+    const session = newSession();
+    session.stdin = ctx.stdin;
+    return { stdout: ipsetCommand(ctx.host, ctx.ns, argv.slice(1), session) };
+  } catch (e) {
+    if (e instanceof IpsetError) throw new ToolError(ipsetErrorText(e));
+    throw e;
+  }
+};

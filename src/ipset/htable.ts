@@ -1,0 +1,515 @@
+// The kernel's generic hash of ip_set_hash_gen.h: 2^bits buckets picked by jhash of the
+// element struct, each an array that grows by 2 up to bucketsize, doubled (resized) when
+// a bucket would overflow. Bucket order is listing order, so with the same initval the
+// emulator lists members in the kernel's order and reports its "Size in memory".
+import { Elem, type AddExt, type SetExt, commentSize, expired, timeoutSet } from "./elem.ts";
+import { EAGAIN, ENOTEMPTY, IPSET_ERR_EXIST, IPSET_ERR_HASH_FULL, IPSET_FLAG_EXIST, IPSET_FLAG_NOMATCH, gcPeriod } from "./consts.ts";
+import { NetPrefixes } from "./nets.ts";
+import type { SetData } from "./settype.ts";
+
+export const AHASH_INIT_SIZE = 2;
+export const AHASH_MAX_SIZE = 12;
+const AHASH_MAX_TUNED = 64;
+const HTABLE_REGION_BITS = 10;
+/** sizeof(struct hbucket) up to value[]: rcu_head, used bitmap, size, pos, aligned. */
+const HBUCKET_SIZE = 32;
+/** sizeof(struct ip_set_region) */
+const REGION_SIZE = 24;
+
+/** The element struct of one hash type: how it hashes, compares and is masked. */
+export interface HashLayout {
+  /** HKEY() before masking: jhash2 over the struct's words (nomatch reset). */
+  hkey(e: Elem, initval: number): number;
+  /** IP_SET_HASH_WITH_NETS: the type stores prefixes and tests packets per prefix. */
+  readonly withNets: boolean;
+  /** IP_SET_HASH_WITH_NET0: a /0 prefix is valid. */
+  readonly net0: boolean;
+  /** IP_SET_HASH_WITH_MULTI (hash:net,iface): same net, several interfaces. */
+  readonly multi: boolean;
+  /** mtype_data_netmask(): mask the net dimension of a probe to cidr. */
+  netmask(e: Elem, cidr: number): void;
+}
+
+export class HBucket {
+  pos = 0;
+  readonly used: boolean[];
+  readonly value: (Elem | null)[];
+  constructor(
+    public size: number,
+    public gen: number,
+  ) {
+    this.used = new Array<boolean>(size).fill(false);
+    this.value = new Array<Elem | null>(size).fill(null);
+  }
+}
+
+function numofLocks(bits: number): number {
+  return bits < HTABLE_REGION_BITS ? 1 : 1 << (bits - HTABLE_REGION_BITS);
+}
+
+let nextGen = 1;
+
+/** struct htype + struct htable of one set. fork() gives a copy-on-write draft. */
+export class HTable implements SetData {
+  bits: number;
+  buckets: (HBucket | null)[];
+  regionElements: number[];
+  regionExtSize: number[];
+  /** set->ext_size: comment strings. */
+  setExtSize = 0;
+  nets: NetPrefixes;
+  mask: number;
+  gen = nextGen++;
+  gcNext = 0;
+  gcRegion = 0;
+
+  constructor(
+    readonly layout: HashLayout,
+    readonly ext: SetExt,
+    readonly dsize: number,
+    readonly memBase: number,
+    readonly maxelem: number,
+    readonly initval: number,
+    public bucketsize: number,
+    hashsize: number,
+    now: number,
+  ) {
+    // hbits = fls(hashsize - 1): the next power of two
+    this.bits = hashsize <= 1 ? 0 : 32 - Math.clz32(hashsize - 1);
+    this.mask = 2 ** this.bits - 1;
+    this.buckets = new Array<HBucket | null>(2 ** this.bits).fill(null);
+    this.regionElements = new Array<number>(numofLocks(this.bits)).fill(0);
+    this.regionExtSize = new Array<number>(numofLocks(this.bits)).fill(0);
+    this.nets = new NetPrefixes(layout.net0);
+    // mtype_gc_init(): the first run one second after create
+    this.gcNext = now + 1000;
+  }
+
+  fork(): HTable {
+    const t: HTable = Object.create(Object.getPrototypeOf(this) as object) as HTable;
+    Object.assign(t, this);
+    t.buckets = this.buckets.slice();
+    t.regionElements = this.regionElements.slice();
+    t.regionExtSize = this.regionExtSize.slice();
+    t.nets = this.nets.clone();
+    t.gen = nextGen++;
+    return t;
+  }
+
+  get hashsize(): number {
+    return 2 ** this.bits;
+  }
+
+  private extSize(n: number): number {
+    return HBUCKET_SIZE + n * this.dsize;
+  }
+
+  private key(e: Elem): number {
+    return this.layout.hkey(e, this.initval) & this.mask;
+  }
+
+  /** The bucket at i, owned by this table (cloned on first write: copy-on-write). */
+  private own(i: number): HBucket {
+    const b = this.buckets[i]!;
+    if (b.gen === this.gen) return b;
+    const c = new HBucket(b.size, this.gen);
+    c.pos = b.pos;
+    for (let j = 0; j < b.size; j++) {
+      c.used[j] = b.used[j]!;
+      const v = b.value[j];
+      c.value[j] = v ? v.clone() : null;
+    }
+    this.buckets[i] = c;
+    return c;
+  }
+
+  private destroyExt(e: Elem): void {
+    if (e.comment !== null) {
+      this.setExtSize -= commentSize(e.comment);
+      e.comment = null;
+    }
+  }
+
+  private equal(a: Elem, b: Elem): boolean {
+    return (
+      a.ip === b.ip && a.cidr === b.cidr && a.ip2 === b.ip2 && a.port === b.port && a.proto === b.proto &&
+      a.physdev === b.physdev && (a.wildcard ? b.iface.startsWith(a.iface) : a.iface === b.iface)
+    );
+  }
+
+  /** mtype_add() */
+  add(d: Elem, ext: AddExt, flags: number, now: number): number {
+    const key = this.key(d);
+    const locks = this.regionElements.length;
+    const r = key % locks;
+    let elements = this.regionElements[r]!;
+    let maxelem = Math.floor(this.maxelem / locks);
+    let forceadd = false;
+    if (elements >= maxelem) {
+      if (this.ext.timeout !== null) this.gcDo(r, now);
+      maxelem = this.maxelem;
+      elements = 0;
+      for (const n of this.regionElements) elements = (elements + n) >>> 0;
+      if (elements >= maxelem && this.ext.forceadd) forceadd = true;
+    }
+    let n = this.buckets[key];
+    let j = -1;
+    let multi = 0;
+    if (!n) {
+      if (forceadd || elements >= maxelem) return -IPSET_ERR_HASH_FULL;
+      n = new HBucket(AHASH_INIT_SIZE, this.gen);
+      this.buckets[key] = n;
+      this.regionExtSize[r]! += this.extSize(AHASH_INIT_SIZE);
+    } else {
+      n = this.own(key);
+      let deleted = false;
+      let reuse = false;
+      for (let i = 0; i < n.pos; i++) {
+        if (!n.used[i]) {
+          if (j === -1) {
+            deleted = reuse = true;
+            j = i;
+          }
+          continue;
+        }
+        const data = n.value[i]!;
+        if (this.layout.multi && data.ip === d.ip && data.cidr === d.cidr) multi++;
+        if (this.equal(data, d)) {
+          if (flags & IPSET_FLAG_EXIST || expired(data.timeout, now)) {
+            this.overwrite(data, ext, flags, now);
+            return 0;
+          }
+          return -IPSET_ERR_EXIST;
+        }
+        if (expired(data.timeout, now) && j === -1) {
+          j = i;
+          reuse = true;
+        }
+      }
+      if (reuse || forceadd) {
+        if (j === -1) j = 0;
+        const data = n.value[j]!;
+        if (!deleted) {
+          if (this.layout.withNets) this.nets.del(data.cidr);
+          this.destroyExt(data);
+          this.regionElements[r] = (this.regionElements[r]! - 1) >>> 0;
+        }
+        this.copyData(n, j, d, ext, flags, now, r);
+        return 0;
+      }
+      if (elements >= maxelem) return -IPSET_ERR_HASH_FULL;
+      if (n.pos >= n.size) {
+        if (this.layout.multi) {
+          if (this.bucketsize >= AHASH_MAX_TUNED) return -IPSET_ERR_HASH_FULL;
+          else if (this.bucketsize <= multi) this.bucketsize += AHASH_INIT_SIZE;
+        }
+        if (n.size >= this.bucketsize) return -EAGAIN;
+        const grown = new HBucket(n.size + AHASH_INIT_SIZE, this.gen);
+        grown.pos = n.pos;
+        for (let i = 0; i < n.size; i++) {
+          grown.used[i] = n.used[i]!;
+          grown.value[i] = n.value[i]!;
+        }
+        this.buckets[key] = n = grown;
+        this.regionExtSize[r]! += this.extSize(AHASH_INIT_SIZE);
+      }
+    }
+    j = n.pos++;
+    this.copyData(n, j, d, ext, flags, now, r);
+    return 0;
+  }
+
+  private copyData(n: HBucket, j: number, d: Elem, ext: AddExt, flags: number, now: number, r: number): void {
+    this.regionElements[r] = (this.regionElements[r]! + 1) >>> 0;
+    if (this.layout.withNets) this.nets.add(d.cidr);
+    // The slot keeps what a deleted element left there: counters survive unless given.
+    let data = n.value[j];
+    if (!data) data = n.value[j] = new Elem();
+    data.copyKey(d);
+    this.overwrite(data, ext, flags, now);
+    n.used[j] = true;
+  }
+
+  /** overwrite_extensions: nomatch flag, counters, comment, timeout. */
+  private overwrite(data: Elem, ext: AddExt, flags: number, now: number): void {
+    if (this.layout.withNets) data.nomatch = ((flags >>> 16) & IPSET_FLAG_NOMATCH) !== 0;
+    if (this.ext.counters) {
+      if (ext.bytes !== null) data.bytes = ext.bytes;
+      if (ext.packets !== null) data.packets = ext.packets;
+    }
+    if (this.ext.comment) {
+      this.destroyExt(data);
+      if (ext.comment) {
+        data.comment = ext.comment;
+        this.setExtSize += commentSize(ext.comment);
+      }
+    }
+    if (this.ext.timeout !== null) data.timeout = timeoutSet(now, ext.timeout);
+  }
+
+  /** mtype_del() */
+  del(d: Elem, now: number): number {
+    const key = this.key(d);
+    const r = key % this.regionElements.length;
+    if (!this.buckets[key]) return -IPSET_ERR_EXIST;
+    const n = this.own(key);
+    let k = 0;
+    for (let i = 0; i < n.pos; i++) {
+      if (!n.used[i]) {
+        k++;
+        continue;
+      }
+      const data = n.value[i]!;
+      if (!this.equal(data, d)) continue;
+      if (expired(data.timeout, now)) return -IPSET_ERR_EXIST;
+      n.used[i] = false;
+      if (i + 1 === n.pos) n.pos--;
+      this.regionElements[r] = (this.regionElements[r]! - 1) >>> 0;
+      if (this.layout.withNets) this.nets.del(d.cidr);
+      this.destroyExt(data);
+      for (; i < n.pos; i++) if (!n.used[i]) k++;
+      // "if (k == n->pos)": a bucket of nothing but holes goes (stable fix; was pos == 0 && k == 0)
+      if (k === n.pos) {
+        this.regionExtSize[r]! -= this.extSize(n.size);
+        this.buckets[key] = null;
+      } else if (k >= AHASH_INIT_SIZE) {
+        this.buckets[key] = this.shrunk(n);
+        this.regionExtSize[r]! -= this.extSize(AHASH_INIT_SIZE);
+      }
+      return 0;
+    }
+    return -IPSET_ERR_EXIST;
+  }
+
+  /** A copy of n two slots smaller holding only its used entries. */
+  private shrunk(n: HBucket): HBucket {
+    const tmp = new HBucket(n.size - AHASH_INIT_SIZE, this.gen);
+    let k = 0;
+    for (let j = 0; j < n.pos; j++) {
+      if (!n.used[j]) continue;
+      tmp.value[k] = n.value[j]!;
+      tmp.used[k++] = true;
+    }
+    tmp.pos = k;
+    return tmp;
+  }
+
+  /**
+   * mtype_test(): 1 match, 0 none, -ENOTEMPTY a nomatch element. packets < 0 leaves the
+   * counters alone (userspace test, ! --update-counters).
+   */
+  test(d: Elem, now: number, packets: number, bytes: number): number {
+    if (this.layout.withNets && d.cidr === 32) return this.testCidrs(d, now, packets, bytes);
+    const n = this.buckets[this.key(d)];
+    if (!n) return 0;
+    for (let i = 0; i < n.pos; i++) {
+      if (!n.used[i]) continue;
+      const data = n.value[i]!;
+      if (!this.equal(data, d)) continue;
+      const ret = this.match(data, now, packets, bytes);
+      if (ret !== 0) return ret;
+    }
+    return 0;
+  }
+
+  /** mtype_test_cidrs(): try each stored prefix length, most specific first. */
+  private testCidrs(d: Elem, now: number, packets: number, bytes: number): number {
+    const cidrs = this.nets.cidrs;
+    let multi = 0;
+    for (let j = 0; j < cidrs.length && !multi; j++) {
+      this.layout.netmask(d, cidrs[j]!);
+      const n = this.buckets[this.key(d)];
+      if (!n) continue;
+      for (let i = 0; i < n.pos; i++) {
+        if (!n.used[i]) continue;
+        const data = n.value[i]!;
+        if (this.layout.multi && data.ip === d.ip && data.cidr === d.cidr) multi++;
+        if (!this.equal(data, d)) continue;
+        const ret = this.match(data, now, packets, bytes);
+        if (ret !== 0) return ret;
+        multi = 0;
+      }
+    }
+    return 0;
+  }
+
+  /** mtype_data_match(): ip_set_match_extensions() then the nomatch flag. */
+  private match(data: Elem, now: number, packets: number, bytes: number): number {
+    if (expired(data.timeout, now)) return 0;
+    if (this.ext.counters && packets >= 0) {
+      data.packets += packets;
+      data.bytes += bytes;
+    }
+    return data.nomatch ? -ENOTEMPTY : 1;
+  }
+
+  /** mtype_resize(): double until every element fits its bucket. */
+  resize(now: number): number {
+    let bits = this.bits;
+    for (;;) {
+      bits++;
+      if (bits > 31) return -IPSET_ERR_HASH_FULL;
+      const size = 2 ** bits;
+      const mask = (size - 1) >>> 0;
+      const locks = numofLocks(bits);
+      const nb = new Array<HBucket | null>(size).fill(null);
+      const elems = new Array<number>(locks).fill(0);
+      const extSize = new Array<number>(locks).fill(0);
+      let again = false;
+      outer: for (const n of this.buckets) {
+        if (!n) continue;
+        for (let j = 0; j < n.pos; j++) {
+          if (!n.used[j]) continue;
+          const data = n.value[j]!;
+          if (expired(data.timeout, now)) continue;
+          const key = this.layout.hkey(data, this.initval) & mask;
+          const nr = key % locks;
+          let m = nb[key];
+          if (!m) {
+            m = nb[key] = new HBucket(AHASH_INIT_SIZE, this.gen);
+            extSize[nr]! += this.extSize(AHASH_INIT_SIZE);
+          } else if (m.pos >= m.size) {
+            if (m.size >= this.bucketsize) {
+              again = true;
+              break outer;
+            }
+            const g = new HBucket(m.size + AHASH_INIT_SIZE, this.gen);
+            g.pos = m.pos;
+            for (let i = 0; i < m.size; i++) {
+              g.used[i] = m.used[i]!;
+              g.value[i] = m.value[i]!;
+            }
+            m = nb[key] = g;
+            extSize[nr]! += this.extSize(AHASH_INIT_SIZE);
+          }
+          m.value[m.pos] = data.clone();
+          m.used[m.pos++] = true;
+          elems[nr]!++;
+        }
+      }
+      if (again) continue;
+      this.bits = bits;
+      this.mask = mask;
+      this.buckets = nb;
+      this.regionElements = elems;
+      this.regionExtSize = extSize;
+      return 0;
+    }
+  }
+
+  /** mtype_flush() */
+  flush(): void {
+    this.buckets = new Array<HBucket | null>(this.buckets.length).fill(null);
+    this.regionElements = this.regionElements.map(() => 0);
+    this.regionExtSize = this.regionExtSize.map(() => 0);
+    this.setExtSize = 0;
+    this.nets = this.nets.cleared();
+  }
+
+  /** mtype_gc_do(): drop expired elements of region r, shrink or free emptied buckets. */
+  private gcDo(r: number, now: number): boolean {
+    const bits = this.bits;
+    const start = bits < HTABLE_REGION_BITS ? 0 : r << HTABLE_REGION_BITS;
+    const end = bits < HTABLE_REGION_BITS ? 2 ** bits : (r + 1) << HTABLE_REGION_BITS;
+    let changed = false;
+    for (let i = start; i < end; i++) {
+      const b = this.buckets[i];
+      if (!b) continue;
+      let d = 0;
+      for (let j = 0; j < b.pos; j++) {
+        if (!b.used[j]) {
+          d++;
+          continue;
+        }
+        if (!expired(b.value[j]!.timeout, now)) continue;
+        const n = this.own(i);
+        const data = n.value[j]!;
+        n.used[j] = false;
+        if (this.layout.withNets) this.nets.del(data.cidr);
+        this.regionElements[r] = (this.regionElements[r]! - 1) >>> 0;
+        this.destroyExt(data);
+        d++;
+        changed = true;
+      }
+      if (d >= AHASH_INIT_SIZE) {
+        changed = true;
+        const n = this.buckets[i]!;
+        if (d >= n.size) {
+          this.regionExtSize[r]! -= this.extSize(n.size);
+          this.buckets[i] = null;
+          continue;
+        }
+        this.buckets[i] = this.shrunk(n);
+        this.regionExtSize[r]! -= this.extSize(AHASH_INIT_SIZE);
+      }
+    }
+    return changed;
+  }
+
+  /** Runs the gc work (mtype_gc) that was due on the virtual clock up to now. */
+  gcCatchUp(now: number): void {
+    if (this.ext.timeout === null) return;
+    const locks = this.regionElements.length;
+    const step = Math.max(Math.floor((gcPeriod(this.ext.timeout) * 1000) / locks), 100);
+    let stable = 0;
+    while (this.gcNext <= now) {
+      const r = this.gcRegion % locks;
+      this.gcRegion = r + 1;
+      stable = this.gcDo(r, this.gcNext) ? 0 : stable + 1;
+      this.gcNext += step;
+      if (stable >= locks) {
+        // A fixed point until the next element expires: skip the runs that find nothing.
+        const first = this.firstExpiry();
+        const until = first === null ? now : Math.min(now, first);
+        const skip = until >= this.gcNext ? Math.floor((until - this.gcNext) / step) + 1 : 0;
+        this.gcNext += skip * step;
+        this.gcRegion = (this.gcRegion + skip) % locks;
+        stable = 0;
+      }
+    }
+  }
+
+  private firstExpiry(): number | null {
+    let first: number | null = null;
+    for (const n of this.buckets) {
+      if (!n) continue;
+      for (let j = 0; j < n.pos; j++) {
+        const t = n.used[j] ? n.value[j]!.timeout : 0;
+        if (t !== 0 && (first === null || t < first)) first = t;
+      }
+    }
+    return first;
+  }
+
+  /** mtype_ext_size(): live elements, for the header. */
+  entries(now: number): number {
+    let count = 0;
+    for (const n of this.buckets) {
+      if (!n) continue;
+      for (let j = 0; j < n.pos; j++) if (n.used[j] && !expired(n.value[j]!.timeout, now)) count++;
+    }
+    return count;
+  }
+
+  /** mtype_head() memsize */
+  memsize(): number {
+    const locks = this.regionElements.length;
+    let ext = 0;
+    for (const s of this.regionExtSize) ext += s;
+    return this.memBase + (locks - 1) * REGION_SIZE + ext + this.setExtSize;
+  }
+
+  /** mtype_list(): live elements in bucket order. */
+  list(now: number): Elem[] {
+    const out: Elem[] = [];
+    for (const n of this.buckets) {
+      if (!n) continue;
+      for (let j = 0; j < n.pos; j++) {
+        if (!n.used[j]) continue;
+        const e = n.value[j]!;
+        if (!expired(e.timeout, now)) out.push(e);
+      }
+    }
+    return out;
+  }
+}
