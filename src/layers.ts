@@ -1,8 +1,9 @@
-// The layers every host gets by default (ipset and ipvs register here as they land).
+// The layers every host gets by default, in dependency order.
 import type { Layer } from "./host.ts";
 import { netfilterLayer } from "./netfilter/layer.ts";
 import { ipsetLayer } from "./ipset/api.ts";
+import { ipvsLayer } from "./ipvs/layer.ts";
 
 export function defaultLayers(): Layer[] {
-  return [netfilterLayer, ipsetLayer];
+  return [netfilterLayer, ipsetLayer, ipvsLayer];
 }

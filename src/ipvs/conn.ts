@@ -1,0 +1,223 @@
+// The IPVS connection table (ip_vs_conn.c) with TCP states and timeouts
+// (ip_vs_proto_tcp.c), persistence templates, and ActiveConn/InActConn accounting.
+import { IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/packet.ts";
+import type { FwdMethod, IpvsDest, IpvsService } from "./types.ts";
+import type { IpvsTimeouts } from "./config.ts";
+
+export const IP_VS_CONN_F_INACTIVE = 0x0100;
+export const IP_VS_CONN_F_TEMPLATE = 0x1000;
+export const IP_VS_CONN_F_NOOUTPUT = 0x0400;
+export const IP_VS_CONN_F_NFCT = 0x100000;
+export const IP_VS_CONN_F_ONE_PACKET = 0x2000;
+
+export const enum TcpS {
+  None,
+  Established,
+  SynSent,
+  SynRecv,
+  FinWait,
+  TimeWait,
+  Close,
+  CloseWait,
+  LastAck,
+  Listen,
+  Synack,
+}
+export const TCP_STATE_NAMES = ["NONE", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT", "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "SYNACK"];
+
+const S = { NO: 0, ES: 1, SS: 2, SR: 3, FW: 4, TW: 5, CL: 6, CW: 7, LA: 8, LI: 9, SA: 10 };
+const { NO: sNO, ES: sES, SS: sSS, SR: sSR, FW: sFW, TW: sTW, CL: sCL, CW: sCW, LA: sLA, LI: sLI, SA: sSA } = S;
+void sNO;
+// ip_vs_proto_tcp.c tcp_states[]: [direction][event][state], events syn, fin, ack, rst.
+const TCP_STATES: number[][][] = [
+  // INPUT
+  [
+    [sSR, sES, sES, sSR, sSR, sSR, sSR, sSR, sSR, sSR, sSR],
+    [sCL, sCW, sSS, sTW, sTW, sTW, sCL, sCW, sLA, sLI, sTW],
+    [sES, sES, sSS, sES, sFW, sTW, sCL, sCW, sCL, sLI, sES],
+    [sCL, sCL, sCL, sSR, sCL, sCL, sCL, sCL, sLA, sLI, sSR],
+  ],
+  // OUTPUT
+  [
+    [sSS, sES, sSS, sSR, sSS, sSS, sSS, sSS, sSS, sLI, sSR],
+    [sTW, sFW, sSS, sTW, sFW, sTW, sCL, sTW, sLA, sLI, sTW],
+    [sES, sES, sSS, sES, sFW, sTW, sCL, sCW, sLA, sES, sES],
+    [sCL, sCL, sSS, sCL, sCL, sTW, sCL, sCL, sCL, sCL, sCL],
+  ],
+  // INPUT-ONLY (DR, TUN: the director sees the client's half only)
+  [
+    [sSR, sES, sES, sSR, sSR, sSR, sSR, sSR, sSR, sSR, sSR],
+    [sCL, sFW, sSS, sTW, sFW, sTW, sCL, sCW, sLA, sLI, sTW],
+    [sES, sES, sSS, sES, sFW, sTW, sCL, sCW, sCL, sLI, sES],
+    [sCL, sCL, sCL, sSR, sCL, sCL, sCL, sCL, sLA, sLI, sCL],
+  ],
+];
+
+/** tcp_timeouts[] in seconds; ESTABLISHED, FIN_WAIT follow ipvsadm --set. */
+function tcpTimeout(state: number, t: IpvsTimeouts): number {
+  switch (state) {
+    case sES:
+      return t.tcp;
+    case sFW:
+      return t.tcpfin;
+    case sSS:
+    case sTW:
+    case sLI:
+    case sSA:
+      return 120;
+    case sSR:
+    case sCW:
+      return 60;
+    case sLA:
+      return 30;
+    case sCL:
+      return 10;
+    default:
+      return 2;
+  }
+}
+
+export interface IpvsConn {
+  proto: number;
+  caddr: number;
+  cport: number;
+  vaddr: number;
+  vport: number;
+  daddr: number;
+  dport: number;
+  fwd: FwdMethod;
+  flags: number;
+  state: number;
+  /** Absolute virtual time (ms). */
+  expires: number;
+  /** Timeout of the current state in ms (for the listing and refreshes). */
+  timeoutMs: number;
+  dest: IpvsDest | null;
+  svc: IpvsService | null;
+  /** The persistence template this connection came from. */
+  control: IpvsConn | null;
+  /** The netfilter conntrack entry, with net.ipv4.vs.conntrack=1. */
+  nfct: object | null;
+}
+
+function protoIdx(p: number): number {
+  return p === IPPROTO_TCP ? 0 : p === IPPROTO_UDP ? 1 : 2;
+}
+
+/** Both directions' lookups in number-keyed maps (ip_vs_conn_tab hashed twice). */
+export class IpvsConnTable {
+  private readonly byIn = new Map<number, Map<number, IpvsConn>>();
+  private readonly byOut = new Map<number, Map<number, IpvsConn>>();
+  private readonly templates = new Map<string, IpvsConn>();
+  private readonly all = new Set<IpvsConn>();
+
+  private static put(m: Map<number, Map<number, IpvsConn>>, k1: number, k2: number, c: IpvsConn): void {
+    let inner = m.get(k1);
+    if (!inner) m.set(k1, (inner = new Map()));
+    inner.set(k2, c);
+  }
+  private static del(m: Map<number, Map<number, IpvsConn>>, k1: number, k2: number, c: IpvsConn): void {
+    const inner = m.get(k1);
+    if (inner?.get(k2) === c) {
+      inner.delete(k2);
+      if (!inner.size) m.delete(k1);
+    }
+  }
+
+  /** ip_vs_conn_in_get(): client -> virtual service. */
+  inGet(proto: number, caddr: number, cport: number, vaddr: number, vport: number): IpvsConn | undefined {
+    return this.byIn.get(caddr * 65536 + cport)?.get((vaddr * 65536 + vport) * 4 + protoIdx(proto));
+  }
+
+  /** ip_vs_conn_out_get(): real server -> client (replies of NAT connections). */
+  outGet(proto: number, daddr: number, dport: number, caddr: number, cport: number): IpvsConn | undefined {
+    return this.byOut.get(daddr * 65536 + dport)?.get((caddr * 65536 + cport) * 4 + protoIdx(proto));
+  }
+
+  add(c: IpvsConn): void {
+    this.all.add(c);
+    if (c.flags & IP_VS_CONN_F_TEMPLATE) {
+      this.templates.set(templateKey(c.proto, c.caddr, c.vaddr, c.vport), c);
+      return;
+    }
+    IpvsConnTable.put(this.byIn, c.caddr * 65536 + c.cport, (c.vaddr * 65536 + c.vport) * 4 + protoIdx(c.proto), c);
+    IpvsConnTable.put(this.byOut, c.daddr * 65536 + c.dport, (c.caddr * 65536 + c.cport) * 4 + protoIdx(c.proto), c);
+  }
+
+  remove(c: IpvsConn): void {
+    if (!this.all.delete(c)) return;
+    if (c.flags & IP_VS_CONN_F_TEMPLATE) {
+      this.templates.delete(templateKey(c.proto, c.caddr, c.vaddr, c.vport));
+      return;
+    }
+    IpvsConnTable.del(this.byIn, c.caddr * 65536 + c.cport, (c.vaddr * 65536 + c.vport) * 4 + protoIdx(c.proto), c);
+    IpvsConnTable.del(this.byOut, c.daddr * 65536 + c.dport, (c.caddr * 65536 + c.cport) * 4 + protoIdx(c.proto), c);
+  }
+
+  template(proto: number, caddr: number, vaddr: number, vport: number): IpvsConn | undefined {
+    return this.templates.get(templateKey(proto, caddr, vaddr, vport));
+  }
+
+  entries(): IpvsConn[] {
+    return [...this.all];
+  }
+
+  get size(): number {
+    return this.all.size;
+  }
+}
+
+function templateKey(proto: number, caddr: number, vaddr: number, vport: number): string {
+  return `${proto}:${caddr}:${vaddr}:${vport}`;
+}
+
+// ip_vs_bind_dest() / ip_vs_unbind_dest(): the destination's connection counters.
+export function bindDest(c: IpvsConn, dest: IpvsDest): void {
+  c.dest = dest;
+  if (c.flags & IP_VS_CONN_F_TEMPLATE) dest.persistConns++;
+  else if (c.flags & IP_VS_CONN_F_INACTIVE) dest.inactConns++;
+  else dest.activeConns++;
+}
+
+export function unbindDest(c: IpvsConn): void {
+  const d = c.dest;
+  if (!d) return;
+  if (c.flags & IP_VS_CONN_F_TEMPLATE) d.persistConns--;
+  else if (c.flags & IP_VS_CONN_F_INACTIVE) d.inactConns--;
+  else d.activeConns--;
+  c.dest = null;
+}
+
+/** set_tcp_state(): one segment's effect; dir 0 = client to server, 1 = server to client. */
+export function tcpStateTransition(c: IpvsConn, dir: number, flags: number, timeouts: IpvsTimeouts, now: number): void {
+  const event = flags & TCP_RST ? 3 : flags & TCP_SYN ? 0 : flags & TCP_FIN ? 1 : flags & TCP_ACK ? 2 : -1;
+  if (event < 0) return;
+  let off = dir === 1 ? 1 : 0;
+  if (c.flags & IP_VS_CONN_F_NOOUTPUT) {
+    if (off === 1) c.flags &= ~IP_VS_CONN_F_NOOUTPUT;
+    else off = 2;
+  }
+  const next = TCP_STATES[off]![event]![c.state]!;
+  if (next !== c.state && c.dest) {
+    // Leaving or entering ESTABLISHED moves the connection between ActiveConn and InActConn.
+    const d = c.dest;
+    if (!(c.flags & IP_VS_CONN_F_INACTIVE) && next !== sES) {
+      d.activeConns--;
+      d.inactConns++;
+      c.flags |= IP_VS_CONN_F_INACTIVE;
+    } else if (c.flags & IP_VS_CONN_F_INACTIVE && next === sES) {
+      d.activeConns++;
+      d.inactConns--;
+      c.flags &= ~IP_VS_CONN_F_INACTIVE;
+    }
+  }
+  c.state = next;
+  c.timeoutMs = tcpTimeout(next, timeouts) * 1000;
+  c.expires = now + c.timeoutMs;
+}
+
+/** udp_state_transition(): every datagram refreshes the UDP timeout. */
+export function udpRefresh(c: IpvsConn, timeouts: IpvsTimeouts, now: number): void {
+  c.timeoutMs = timeouts.udp * 1000;
+  c.expires = now + c.timeoutMs;
+}

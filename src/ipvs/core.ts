@@ -1,0 +1,263 @@
+// The IPVS packet path (ip_vs_core.c): requests scheduled at LOCAL_IN / LOCAL_OUT,
+// replies of NAT connections rewritten at LOCAL_IN / FORWARD / LOCAL_OUT, and the
+// transmitters (ip_vs_xmit.c) for NAT and direct routing.
+import type { Packet } from "../wire/packet.ts";
+import { ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, RTN_LOCAL, TCP_SYN, TCP_ACK, TCP_RST } from "../wire/packet.ts";
+import { formatIPv4 } from "../wire/ipv4.ts";
+import { NF_ACCEPT, NF_DROP, NF_STOLEN, type HookState, type Verdict } from "../dataplane/hooks.ts";
+import { routeOutput } from "../dataplane/route.ts";
+import { ipLocalOut } from "../dataplane/ip_output.ts";
+import { icmpSend } from "../dataplane/icmp.ts";
+import type { Conn } from "../netfilter/conntrack.ts";
+import { IP_CT_UNTRACKED, IPS_CONFIRMED } from "../netfilter/conntrack.ts";
+import { bindDest, IP_VS_CONN_F_NFCT, IP_VS_CONN_F_NOOUTPUT, IP_VS_CONN_F_TEMPLATE, type IpvsConn, tcpStateTransition, udpRefresh, unbindDest } from "./conn.ts";
+import { IP_VS_DEST_F_AVAILABLE, IP_VS_DEST_F_OVERLOAD, IP_VS_SVC_F_PERSISTENT, type IpvsDest, type SchedPacket } from "./types.ts";
+import type { IpvsNs, IpvsRuntime, IpvsServiceRt } from "./runtime.ts";
+import { maskOf } from "../wire/ipv4.ts";
+
+function isIcmpError(pkt: Packet): boolean {
+  return pkt.proto === IPPROTO_ICMP && (pkt.icmpType === ICMP_DEST_UNREACH || pkt.icmpType === 11 || pkt.icmpType === 4 || pkt.icmpType === 12);
+}
+
+function ported(proto: number): boolean {
+  return proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === 132;
+}
+
+// ip_vs_bind_dest(): reaching the upper threshold marks the destination overloaded.
+export function overloadOnBind(d: IpvsDest): void {
+  if (d.uThreshold && d.activeConns + d.inactConns >= d.uThreshold) d.flags |= IP_VS_DEST_F_OVERLOAD;
+}
+
+// ip_vs_unbind_dest(): below the lower threshold (or 3/4 of the upper one) it is not any more.
+export function overloadOnUnbind(d: IpvsDest): void {
+  const total = d.activeConns + d.inactConns;
+  if (d.lThreshold) {
+    if (total < d.lThreshold) d.flags &= ~IP_VS_DEST_F_OVERLOAD;
+  } else if (d.uThreshold) {
+    if (total * 4 < d.uThreshold * 3) d.flags &= ~IP_VS_DEST_F_OVERLOAD;
+  } else d.flags &= ~IP_VS_DEST_F_OVERLOAD;
+}
+
+export class IpvsCore {
+  constructor(private readonly rt: IpvsRuntime) {}
+
+  private newConn(st: IpvsNs, svc: IpvsServiceRt, pkt: Packet, dest: IpvsDest, control: IpvsConn | null): IpvsConn {
+    const now = this.rt.now();
+    const c: IpvsConn = {
+      proto: pkt.proto,
+      caddr: pkt.saddr,
+      cport: pkt.sport,
+      vaddr: pkt.daddr,
+      vport: pkt.dport,
+      daddr: dest.addr,
+      // A destination port 0 keeps the client's destination port (fwmark services).
+      dport: dest.port || pkt.dport,
+      fwd: dest.fwd,
+      flags: (dest.fwd !== "masq" ? IP_VS_CONN_F_NOOUTPUT : 0) | (this.rt.sysctl(st.name, "conntrack") ? IP_VS_CONN_F_NFCT : 0),
+      state: 0,
+      expires: now + 3000,
+      timeoutMs: 3000,
+      dest: null,
+      svc,
+      control,
+      nfct: null,
+    };
+    bindDest(c, dest);
+    overloadOnBind(dest);
+    st.conns.add(c);
+    dest.stats.conns++;
+    svc.stats.conns++;
+    return c;
+  }
+
+  // ip_vs_sched_persist(): a template per client (masked by -M) pins it to one destination.
+  private schedulePersist(st: IpvsNs, svc: IpvsServiceRt, pkt: Packet): IpvsDest | null {
+    const now = this.rt.now();
+    const caddr = (pkt.saddr & maskOf(svc.netmaskLen)) >>> 0;
+    const vport = svc.fwmark ? 0 : pkt.dport;
+    const vaddr = svc.fwmark ? svc.fwmark : pkt.daddr;
+    let tmpl = st.conns.template(pkt.proto, caddr, vaddr, vport);
+    if (tmpl && (tmpl.expires <= now || !tmpl.dest || !(tmpl.dest.flags & IP_VS_DEST_F_AVAILABLE) || (tmpl.dest.weight === 0 && this.rt.sysctl(st.name, "expire_quiescent_template")))) {
+      this.expire(st, tmpl);
+      tmpl = undefined;
+    }
+    if (tmpl) {
+      tmpl.expires = now + svc.timeout * 1000;
+      return tmpl.dest;
+    }
+    const dest = svc.scheduler.schedule(svc, { saddr: pkt.saddr, daddr: pkt.daddr, sport: pkt.sport, dport: pkt.dport, proto: pkt.proto, pkt, now: this.rt.now() } as SchedPacket);
+    if (!dest) return null;
+    const t: IpvsConn = {
+      proto: pkt.proto,
+      caddr,
+      cport: 0,
+      vaddr,
+      vport,
+      daddr: dest.addr,
+      dport: dest.port,
+      fwd: dest.fwd,
+      flags: IP_VS_CONN_F_TEMPLATE,
+      state: 0,
+      expires: now + svc.timeout * 1000,
+      timeoutMs: svc.timeout * 1000,
+      dest: null,
+      svc,
+      control: null,
+      nfct: null,
+    };
+    bindDest(t, dest);
+    st.conns.add(t);
+    return dest;
+  }
+
+  expire(st: IpvsNs, c: IpvsConn): void {
+    const d = c.dest;
+    unbindDest(c);
+    if (d) overloadOnUnbind(d);
+    st.conns.remove(c);
+  }
+
+  /** ip_vs_in_hook(): requests. */
+  request(ns: string, pkt: Packet, hs: HookState): Verdict {
+    if (pkt.ipvsProperty || !ported(pkt.proto)) return NF_ACCEPT;
+    const st = this.rt.state(ns);
+    const now = this.rt.now();
+    const dp = this.rt.dp();
+    let c = st.conns.inGet(pkt.proto, pkt.saddr, pkt.sport, pkt.daddr, pkt.dport);
+    if (c && c.expires <= now) {
+      this.expire(st, c);
+      c = undefined;
+    }
+    const syn = pkt.proto === IPPROTO_TCP && (pkt.tcpFlags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN;
+    if (c && syn && c.state === 5 && this.rt.sysctl(ns, "conn_reuse_mode") & 1) {
+      // conn_reuse_mode: a SYN on a TIME_WAIT connection is a new connection; schedule again.
+      this.expire(st, c);
+      c = undefined;
+    }
+    if (c && (!c.dest || !(c.dest.flags & IP_VS_DEST_F_AVAILABLE)) && this.rt.sysctl(ns, "expire_nodest_conn")) {
+      this.expire(st, c);
+      hs.reason = "IPVS: the connection's destination was removed (expire_nodest_conn)";
+      return NF_DROP;
+    }
+    if (!c) {
+      const svc = this.rt.lookupService(st, pkt.proto, pkt.daddr, pkt.dport, pkt.mark);
+      if (!svc) return NF_ACCEPT;
+      // ip_vs_try_to_schedule(): TCP connections start with a SYN (sloppy_tcp=0).
+      if (pkt.proto === IPPROTO_TCP && !syn) return NF_ACCEPT;
+      const dest = svc.flags & IP_VS_SVC_F_PERSISTENT ? this.schedulePersist(st, svc, pkt) : svc.scheduler.schedule(svc, { saddr: pkt.saddr, daddr: pkt.daddr, sport: pkt.sport, dport: pkt.dport, proto: pkt.proto, pkt, now: this.rt.now() } as SchedPacket);
+      if (!dest) {
+        // ip_vs_leave(): no destination: ICMP port unreachable to the client, drop.
+        if (dp.tracer) dp.trace(pkt, ns, null, "ipvs", `${svc.label()} scheduler ${svc.schedName}: no destination available`);
+        const nsv = this.rt.view(ns);
+        if (nsv) icmpSend(dp, nsv, pkt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, hs.inDev);
+        hs.reason = "IPVS: no destination available";
+        return NF_DROP;
+      }
+      c = this.newConn(st, svc, pkt, dest, null);
+      if (dp.tracer) dp.trace(pkt, ns, null, "ipvs", `${svc.label()} scheduler ${svc.schedName} picked ${formatIPv4(dest.addr)}:${dest.port} (${dest.fwd}); new connection`);
+    } else if (dp.tracer) dp.trace(pkt, ns, null, "ipvs", `existing connection to ${formatIPv4(c.daddr)}:${c.dport}`);
+    if (c.proto === IPPROTO_TCP) tcpStateTransition(c, 0, pkt.tcpFlags, this.rt.timeouts(ns), now);
+    else udpRefresh(c, this.rt.timeouts(ns), now);
+    if (c.dest) {
+      c.dest.stats.inpkts++;
+      c.dest.stats.inbytes += pkt.len;
+    }
+    if (c.svc) {
+      c.svc.stats.inpkts++;
+      c.svc.stats.inbytes += pkt.len;
+    }
+    return this.xmit(ns, c, pkt, hs);
+  }
+
+  // ip_vs_update_conntrack() / ip_vs_notrack()
+  private conntrackFor(c: IpvsConn, pkt: Packet): void {
+    const ct = pkt.nfct as Conn | null;
+    if (!(c.flags & IP_VS_CONN_F_NFCT)) {
+      pkt.nfct = null;
+      pkt.ctinfo = IP_CT_UNTRACKED;
+      return;
+    }
+    if (!ct || ct.status & IPS_CONFIRMED) return;
+    // nf_conntrack_alter_reply(): replies will come from the real server.
+    ct.tuple[1] = { ...ct.tuple[1], src: c.daddr, sport: c.dport };
+    c.nfct = ct;
+  }
+
+  private xmit(ns: string, c: IpvsConn, pkt: Packet, hs: HookState): Verdict {
+    const dp = this.rt.dp();
+    const nsv = this.rt.view(ns);
+    if (!nsv) return NF_DROP;
+    if (c.fwd === "tunnel") {
+      hs.reason = "IPVS tunnelling (IPIP) is not modelled by pktpath yet";
+      return NF_DROP;
+    }
+    const masq = c.fwd === "masq";
+    if (masq) {
+      // ip_vs_nat_xmit(): rewrite the destination to the real server.
+      pkt.daddr = c.daddr;
+      pkt.dport = c.dport;
+    }
+    const r = routeOutput(nsv, c.daddr, 0);
+    if (!r.dst) {
+      hs.reason = `IPVS: no route to real server ${formatIPv4(c.daddr)}`;
+      return NF_DROP;
+    }
+    this.conntrackFor(c, pkt);
+    pkt.ipvsProperty = true;
+    if (r.dst.type === RTN_LOCAL) {
+      // The real server is this host: go on with local delivery.
+      if (dp.tracer) dp.trace(pkt, ns, null, "ipvs", `${masq ? "NAT" : "DR"} to local ${formatIPv4(c.daddr)}:${c.dport}`);
+      pkt.dst = null;
+      return NF_ACCEPT;
+    }
+    pkt.dst = { ...r.dst, src: r.dst.src };
+    if (dp.tracer) dp.trace(pkt, ns, null, "ipvs", `${masq ? "NAT: destination rewritten to" : "DR: frame sent to"} ${formatIPv4(c.daddr)}:${c.dport} via ${nsv.byId.get(r.dst.dev)?.name}`);
+    // ip_vs_send_or_cont(): out through LOCAL_OUT with ipvs_property set.
+    ipLocalOut(dp, nsv, pkt);
+    return NF_STOLEN;
+  }
+
+  /** ip_vs_out_hook(): replies of NAT connections get the virtual address back. */
+  reply(ns: string, pkt: Packet, hs: HookState): Verdict {
+    if (pkt.ipvsProperty) return NF_ACCEPT;
+    const st = this.rt.state(ns);
+    if (isIcmpError(pkt) && pkt.quoted && ported(pkt.quoted.proto)) {
+      // ip_vs_out_icmp(): an error about a NATed connection, from the real server.
+      const q = pkt.quoted;
+      const c = st.conns.outGet(q.proto, q.daddr, q.dport, q.saddr, q.sport);
+      if (!c || c.fwd !== "masq") return NF_ACCEPT;
+      pkt.saddr = c.vaddr;
+      q.daddr = c.vaddr;
+      q.dport = c.vport;
+      pkt.ipvsProperty = true;
+      return NF_ACCEPT;
+    }
+    if (!ported(pkt.proto)) return NF_ACCEPT;
+    const c = st.conns.outGet(pkt.proto, pkt.saddr, pkt.sport, pkt.daddr, pkt.dport);
+    if (!c || c.fwd !== "masq") return NF_ACCEPT;
+    const now = this.rt.now();
+    if (c.expires <= now) {
+      this.expire(st, c);
+      return NF_ACCEPT;
+    }
+    // handle_response(): the source becomes the virtual service again.
+    pkt.saddr = c.vaddr;
+    pkt.sport = c.vport;
+    if (c.proto === IPPROTO_TCP) tcpStateTransition(c, 1, pkt.tcpFlags, this.rt.timeouts(ns), now);
+    else udpRefresh(c, this.rt.timeouts(ns), now);
+    if (c.dest) {
+      c.dest.stats.outpkts++;
+      c.dest.stats.outbytes += pkt.len;
+    }
+    if (c.svc) {
+      c.svc.stats.outpkts++;
+      c.svc.stats.outbytes += pkt.len;
+    }
+    pkt.ipvsProperty = true;
+    const dp = this.rt.dp();
+    if (dp.tracer) dp.trace(pkt, ns, hs.inDev ?? hs.outDev, "ipvs", `reply: source rewritten to ${formatIPv4(c.vaddr)}:${c.vport}`);
+    return NF_ACCEPT;
+  }
+}
+
+export { IP_VS_CONN_F_NOOUTPUT };

@@ -1,0 +1,61 @@
+// The pure functions that change IPVS configuration (ip_vs_ctl.c's ioctl/netlink side),
+// with the errno the kernel answers (worded later by ipvsadm's ipvs_strerror()).
+import type { NetnsConfig } from "../config/types.ts";
+import { KernelError } from "../config/errors.ts";
+import { bucketOf, type DestConfig, emptyIpvs, type IpvsConfig, type ServiceConfig } from "./config.ts";
+
+export function ipvsOf(nsc: NetnsConfig): IpvsConfig {
+  if (!nsc.ext.ipvs) nsc.ext.ipvs = emptyIpvs();
+  return nsc.ext.ipvs;
+}
+
+export function addService(nsc: NetnsConfig, svc: ServiceConfig): void {
+  const cfg = ipvsOf(nsc);
+  const b = bucketOf(svc.key);
+  const bucket = (cfg.buckets[b] ??= {});
+  if (bucket[svc.key]) throw new KernelError("EEXIST");
+  bucket[svc.key] = svc;
+  cfg.count++;
+}
+
+export function getService(nsc: NetnsConfig, key: string): ServiceConfig {
+  const s = nsc.ext.ipvs?.buckets[bucketOf(key)]?.[key];
+  if (!s) throw new KernelError("ESRCH");
+  return s;
+}
+
+export function delService(nsc: NetnsConfig, key: string): void {
+  getService(nsc, key);
+  const cfg = nsc.ext.ipvs!;
+  const b = bucketOf(key);
+  delete cfg.buckets[b]![key];
+  if (!Object.keys(cfg.buckets[b]!).length) delete cfg.buckets[b];
+  cfg.count--;
+}
+
+export function clearServices(nsc: NetnsConfig): void {
+  const cfg = ipvsOf(nsc);
+  cfg.buckets = {};
+  cfg.count = 0;
+}
+
+// ip_vs_add_dest(): a new real server goes to the head of the list (list_add_rcu).
+export function addDest(nsc: NetnsConfig, key: string, d: DestConfig): void {
+  const s = getService(nsc, key);
+  if (s.dests.some((x) => x.addr === d.addr && x.port === d.port)) throw new KernelError("EEXIST");
+  s.dests.unshift(d);
+}
+
+export function editDest(nsc: NetnsConfig, key: string, d: DestConfig): void {
+  const s = getService(nsc, key);
+  const i = s.dests.findIndex((x) => x.addr === d.addr && x.port === d.port);
+  if (i < 0) throw new KernelError("ENOENT");
+  s.dests[i] = d;
+}
+
+export function delDest(nsc: NetnsConfig, key: string, addr: number, port: number): void {
+  const s = getService(nsc, key);
+  const i = s.dests.findIndex((x) => x.addr === addr && x.port === port);
+  if (i < 0) throw new KernelError("ENOENT");
+  s.dests.splice(i, 1);
+}

@@ -1,0 +1,279 @@
+// IPVS state on one host: per namespace the runtime services (with their schedulers'
+// state) kept in line with the snapshot, the connection table, and the hooks IPVS
+// registers once a namespace has its first virtual service.
+import type { Host } from "../host.ts";
+import type { Config } from "../config/types.ts";
+import type { Dataplane } from "../dataplane/dataplane.ts";
+import type { NetnsView } from "../dataplane/view.ts";
+import { Hook, type NfHookOps } from "../dataplane/hooks.ts";
+import { registerSysctl } from "../config/sysctl.ts";
+import { formatIPv4 } from "../wire/ipv4.ts";
+import { type IpvsConfig, type IpvsTimeouts, type ServiceConfig, emptyIpvs } from "./config.ts";
+import { IpvsConnTable } from "./conn.ts";
+import { IpvsCore } from "./core.ts";
+import { IP_VS_DEST_F_AVAILABLE, type IpvsDest, type IpvsService, type Scheduler } from "./types.ts";
+import { SCHEDULERS } from "./schedulers/index.ts";
+
+for (const [name, def] of [
+  ["conntrack", "0"],
+  ["expire_nodest_conn", "0"],
+  ["expire_quiescent_template", "0"],
+  ["conn_reuse_mode", "1"],
+  ["snat_reroute", "1"],
+  ["sloppy_tcp", "0"],
+  ["sloppy_sctp", "0"],
+  ["schedule_icmp", "0"],
+  ["ignore_tunneled", "0"],
+  ["run_estimation", "1"],
+] as [string, string][]) {
+  registerSysctl({ key: `net.ipv4.vs.${name}`, default: def, module: "ip_vs", range: name === "conn_reuse_mode" ? [0, 3] : [0, 1] });
+}
+
+export class IpvsServiceRt implements IpvsService {
+  proto = 0;
+  addr = 0;
+  port = 0;
+  fwmark = 0;
+  flags = 0;
+  timeout = 0;
+  netmask = 0xffffffff;
+  netmaskLen = 32;
+  dests: IpvsDest[] = [];
+  schedData: unknown = null;
+  stats = { conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0 };
+  scheduler!: Scheduler;
+  schedName = "";
+  cfg: ServiceConfig | null = null;
+  readonly destByKey = new Map<number, IpvsDest>();
+
+  constructor(readonly key: string) {}
+
+  label(): string {
+    return this.fwmark ? `FWM ${this.fwmark}` : `${this.proto === 17 ? "UDP" : this.proto === 132 ? "SCTP" : "TCP"} ${formatIPv4(this.addr)}:${this.port}`;
+  }
+}
+
+export class IpvsNs {
+  readonly services = new Map<string, IpvsServiceRt>();
+  readonly byVip = new Map<number, IpvsServiceRt[]>();
+  readonly byMark = new Map<number, IpvsServiceRt>();
+  readonly conns = new IpvsConnTable();
+  cfg: IpvsConfig | undefined = undefined;
+  readonly buckets = new Map<number, Record<string, ServiceConfig>>();
+  constructor(readonly name: string) {}
+}
+
+function destKey(addr: number, port: number): number {
+  return addr * 65536 + port;
+}
+
+function maskLen(mask: number): number {
+  let n = 0;
+  for (let m = mask >>> 0; m & 0x80000000; m = (m << 1) >>> 0) n++;
+  return n;
+}
+
+export class IpvsRuntime {
+  readonly ns = new Map<string, IpvsNs>();
+  readonly core: IpvsCore;
+
+  constructor(readonly host: Host) {
+    this.core = new IpvsCore(this);
+  }
+
+  dp(): Dataplane {
+    return this.host.dp;
+  }
+  now(): number {
+    return this.host.now;
+  }
+  view(ns: string): NetnsView | undefined {
+    return this.host.dp.view?.netns.get(ns);
+  }
+  sysctl(ns: string, name: string): number {
+    return Number(this.host.config.netns[ns]?.sysctl[`net.ipv4.vs.${name}`] ?? (name === "conn_reuse_mode" || name === "snat_reroute" || name === "run_estimation" ? "1" : "0"));
+  }
+  timeouts(ns: string): IpvsTimeouts {
+    return this.host.config.netns[ns]?.ext.ipvs?.timeouts ?? emptyIpvs().timeouts;
+  }
+  state(ns: string): IpvsNs {
+    let s = this.ns.get(ns);
+    if (!s) this.ns.set(ns, (s = new IpvsNs(ns)));
+    return s;
+  }
+
+  lookupService(st: IpvsNs, proto: number, daddr: number, dport: number, mark: number): IpvsServiceRt | null {
+    if (mark && st.byMark.size) {
+      const s = st.byMark.get(mark);
+      if (s) return s;
+    }
+    const list = st.byVip.get(destKey(daddr, dport));
+    if (!list) return null;
+    for (const s of list) if (s.proto === proto) return s;
+    return null;
+  }
+
+  /** Brings the runtime services in line with the snapshot, bucket by bucket. */
+  sync(ns: string, config: Config): IpvsNs {
+    const st = this.state(ns);
+    const cfg = config.netns[ns]?.ext.ipvs;
+    if (st.cfg === cfg) return st;
+    st.cfg = cfg;
+    const buckets = cfg?.buckets ?? {};
+    const seen = new Set<number>();
+    for (const [k, b] of Object.entries(buckets)) {
+      const idx = Number(k);
+      seen.add(idx);
+      const old = st.buckets.get(idx);
+      if (old === b) continue;
+      for (const key of Object.keys(old ?? {})) if (!b[key]) this.removeService(st, key);
+      for (const svc of Object.values(b)) this.updateService(st, svc);
+      st.buckets.set(idx, b);
+    }
+    for (const [idx, old] of [...st.buckets]) {
+      if (seen.has(idx)) continue;
+      for (const key of Object.keys(old)) this.removeService(st, key);
+      st.buckets.delete(idx);
+    }
+    return st;
+  }
+
+  private index(st: IpvsNs, s: IpvsServiceRt, add: boolean): void {
+    if (s.fwmark) {
+      if (add) st.byMark.set(s.fwmark, s);
+      else st.byMark.delete(s.fwmark);
+      return;
+    }
+    const k = destKey(s.addr, s.port);
+    const list = (st.byVip.get(k) ?? []).filter((x) => x !== s);
+    if (add) list.push(s);
+    if (list.length) st.byVip.set(k, list);
+    else st.byVip.delete(k);
+  }
+
+  private removeService(st: IpvsNs, key: string): void {
+    const s = st.services.get(key);
+    if (!s) return;
+    s.scheduler.doneService?.(s);
+    for (const d of s.dests) d.flags &= ~IP_VS_DEST_F_AVAILABLE;
+    this.index(st, s, false);
+    st.services.delete(key);
+  }
+
+  // ip_vs_add_service / ip_vs_edit_service / __ip_vs_update_dest / ip_vs_del_dest
+  private updateService(st: IpvsNs, cfg: ServiceConfig): void {
+    let s = st.services.get(cfg.key);
+    if (s && s.cfg === cfg) return;
+    const fresh = !s;
+    if (!s) {
+      s = new IpvsServiceRt(cfg.key);
+      st.services.set(cfg.key, s);
+    }
+    s.proto = cfg.proto;
+    s.addr = cfg.addr;
+    s.port = cfg.port;
+    s.fwmark = cfg.fwmark;
+    s.flags = cfg.flags;
+    s.timeout = cfg.timeout;
+    s.netmask = cfg.netmask;
+    s.netmaskLen = maskLen(cfg.netmask);
+    const sched = SCHEDULERS.get(cfg.scheduler)!;
+    if (fresh) this.index(st, s, true);
+    // Destinations: keep the runtime objects (and their counters) of those that stay.
+    const wanted = new Map(cfg.dests.map((d) => [destKey(d.addr, d.port), d]));
+    const removed: IpvsDest[] = [];
+    for (const [k, d] of s.destByKey) {
+      if (!wanted.has(k)) {
+        removed.push(d);
+        s.destByKey.delete(k);
+      }
+    }
+    const added: IpvsDest[] = [];
+    const updated: IpvsDest[] = [];
+    const list: IpvsDest[] = [];
+    for (const dc of cfg.dests) {
+      const k = destKey(dc.addr, dc.port);
+      let d = s.destByKey.get(k);
+      if (!d) {
+        d = {
+          addr: dc.addr,
+          port: dc.port,
+          weight: dc.weight,
+          fwd: dc.fwd,
+          uThreshold: dc.uThreshold,
+          lThreshold: dc.lThreshold,
+          flags: IP_VS_DEST_F_AVAILABLE,
+          activeConns: 0,
+          inactConns: 0,
+          persistConns: 0,
+          stats: { conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0 },
+        };
+        s.destByKey.set(k, d);
+        added.push(d);
+      } else if (d.weight !== dc.weight || d.fwd !== dc.fwd || d.uThreshold !== dc.uThreshold || d.lThreshold !== dc.lThreshold) {
+        d.weight = dc.weight;
+        d.fwd = dc.fwd;
+        d.uThreshold = dc.uThreshold;
+        d.lThreshold = dc.lThreshold;
+        updated.push(d);
+      }
+      list.push(d);
+    }
+    if (fresh) {
+      // ip_vs_add_service() binds the scheduler to an empty service; each real server
+      // then arrives through __ip_vs_update_dest(), oldest first.
+      s.scheduler = sched;
+      s.schedName = cfg.scheduler;
+      s.dests = [];
+      (s as IpvsServiceRt & { now?: number }).now = this.now();
+      sched.initService?.(s);
+      for (const d of [...list].reverse()) {
+        s.dests = [d, ...s.dests];
+        sched.addDest?.(s, d);
+      }
+    } else if (s.schedName !== cfg.scheduler) {
+      // ip_vs_edit_service(): the new scheduler is bound to the service as it stands.
+      s.scheduler.doneService?.(s);
+      s.scheduler = sched;
+      s.schedName = cfg.scheduler;
+      s.dests = list;
+      sched.initService?.(s);
+    } else {
+      // The kernel calls the scheduler for each change, in this order.
+      for (const d of removed) {
+        d.flags &= ~IP_VS_DEST_F_AVAILABLE;
+        s.dests = s.dests.filter((x) => x !== d);
+        sched.delDest?.(s, d);
+      }
+      for (const d of added) {
+        s.dests = list.filter((x) => s!.dests.includes(x) || x === d);
+        sched.addDest?.(s, d);
+      }
+      s.dests = list;
+      for (const d of updated) sched.updDest?.(s, d);
+    }
+    s.cfg = cfg;
+  }
+
+  /** Expires connections whose time has come (the kernel's per-connection timers). */
+  expireAll(ns: string): void {
+    const st = this.state(ns);
+    const now = this.now();
+    for (const c of st.conns.entries()) if (c.expires <= now) this.core.expire(st, c);
+  }
+
+  hookOps(ns: string, config: Config): NfHookOps[] {
+    const st = this.sync(ns, config);
+    if (!st.services.size) return [];
+    // ip_vs_ops4[]: registered with the namespace's first virtual service.
+    const req = (pkt: Parameters<NfHookOps["fn"]>[0], hs: Parameters<NfHookOps["fn"]>[1]) => this.core.request(ns, pkt, hs);
+    const rep = (pkt: Parameters<NfHookOps["fn"]>[0], hs: Parameters<NfHookOps["fn"]>[1]) => this.core.reply(ns, pkt, hs);
+    return [
+      { hook: Hook.LocalIn, priority: 98, name: "ipvs reply", fn: rep },
+      { hook: Hook.LocalIn, priority: 99, name: "ipvs", fn: req },
+      { hook: Hook.LocalOut, priority: -99, name: "ipvs reply", fn: rep },
+      { hook: Hook.LocalOut, priority: -98, name: "ipvs", fn: req },
+      { hook: Hook.Forward, priority: 100, name: "ipvs reply", fn: rep },
+    ];
+  }
+}
