@@ -11,6 +11,10 @@ import { netState, type NetState } from "./store.ts";
 import { ipsetTool } from "../commands/ipset.ts";
 import { packetPort } from "./types/port.ts";
 import { netfilterOf } from "../netfilter/layer.ts";
+import { HTable } from "./htable.ts";
+import { UserData } from "./user/data.ts";
+import { printElem } from "./user/print.ts";
+import { protoName } from "./user/netdb.ts";
 
 export interface IpSetHandle {
   /** current name (rename/swap aware) */
@@ -104,11 +108,18 @@ class SetHandle implements IpSetHandle {
       const src = dirs[i] ?? false;
       const side = src ? "src" : "dst";
       if (k === "ip" || k === "net") return `${side} ${formatIPv4(src ? pkt.saddr : pkt.daddr)}`;
-      if (k === "port") return `${side} ${pkt.proto}:${packetPort(pkt, src)}`;
+      if (k === "port") return `${side} ${protoName(pkt.proto) ?? pkt.proto}:${packetPort(pkt, src)}`;
       if (k === "iface") return `${src ? "in" : "out"} ${ifname ?? "-"}`;
       return `${side} (members)`;
     });
-    this.host.dp.trace(pkt, this.ns, null, "set", `${what} ${set.name} (${set.type.name}) ${key.join(", ")}: ${outcome}`);
+    let detail = outcome;
+    if (outcome !== "miss" && what === "match-set" && set.data instanceof HTable && set.data.lastHit) {
+      const d = new UserData();
+      d.family = set.family;
+      set.type.toData(set, set.data.lastHit, d, this.net);
+      detail += ` ${printElem(set.type, d)}`;
+    }
+    this.host.dp.trace(pkt, this.ns, null, "set", `${what} ${set.name} (${set.type.name}) ${key.join(", ")}: ${detail}`);
   }
 }
 

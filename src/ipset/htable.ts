@@ -62,6 +62,8 @@ export class HTable implements SetData {
   gen = nextGen++;
   gcNext = 0;
   gcRegion = 0;
+  /** The element the last successful test matched (for the trace). */
+  lastHit: Elem | null = null;
 
   constructor(
     readonly layout: HashLayout,
@@ -340,6 +342,7 @@ export class HTable implements SetData {
       data.packets += packets;
       data.bytes += bytes;
     }
+    this.lastHit = data;
     return data.nomatch ? -ENOTEMPTY : 1;
   }
 
