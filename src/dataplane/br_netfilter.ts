@@ -3,7 +3,7 @@
 // of the bridge's namespace, with the bridge as the logical device and the ports as
 // physdev. A DNAT in PREROUTING re-routes the frame (bridged DNAT or up the stack).
 import type { Dst, Packet } from "../wire/packet.ts";
-import { ETH_P_IP } from "../wire/packet.ts";
+import { ETH_P_IP, RTN_LOCAL } from "../wire/packet.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
 import type { Dataplane } from "./dataplane.ts";
 import type { LinkView, NetnsView } from "./view.ts";
@@ -35,7 +35,8 @@ export function brNetfilterProvider(dp: Dataplane): HookProvider {
       const v = routeInput(ns, pkt, br);
       const dst = pkt.dst as Dst | null;
       if (!v.ok || !dst) return d.drop(pkt, ns, br, `br_netfilter: no route to DNAT destination ${formatIPv4(pkt.daddr)}: ${v.reason}`);
-      if (dst.dev === br.id) {
+      // A local destination's input route leaves through lo (ip_rt_get_dev), never the bridge.
+      if (dst.type !== RTN_LOCAL && dst.dev === br.id) {
         // bridged_dnat: the new destination is on this bridge; find its MAC and bridge on.
         const e = d.state(ns).neigh.get(br.id, dst.gw);
         if (d.tracer) d.trace(pkt, ns, br, "bridge", `br_netfilter: DNAT to ${formatIPv4(pkt.daddr)} stays on the bridge`);
