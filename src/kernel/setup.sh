@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs what pktpath's real-kernel mode (namespaces backend) runs: the tools a
-# scenario types, plus unshare/mount and ping. Debian packages only; run as root.
+# Installs what pktpath's real-kernel mode runs: the tools a scenario types, plus
+# unshare/mount and ping (namespaces backend), and QEMU, busybox, ipvsadm and Debian's
+# kernel for the VM backend, whose image src/kernel/vm/build-image.sh builds into the
+# git-ignored .cache/vm/. Debian packages only; run as root.
 # Usage: npm run kernel:setup   (or: bash src/kernel/setup.sh)
 set -euo pipefail
 
-PACKAGES=(iproute2 iptables ipset conntrack iputils-ping procps kmod util-linux mount)
+PACKAGES=(iproute2 iptables ipset conntrack iputils-ping procps kmod util-linux mount
+  qemu-system-x86 cpio busybox-static ipvsadm)
 
 if [ "$(id -u)" != 0 ]; then
   echo "kernel:setup: must run as root (apt-get install)" >&2
@@ -34,4 +37,10 @@ for t in unshare mount ip bridge sysctl iptables iptables-save ipset conntrack p
     exit 1
   fi
 done
-echo "kernel:setup: namespaces backend ready (the VM backend for IPVS and dummy links is not built yet)"
+echo "kernel:setup: namespaces backend ready"
+if [ "${PKTPATH_SETUP_NO_VM:-}" = 1 ]; then
+  echo "kernel:setup: PKTPATH_SETUP_NO_VM=1: VM image not built"
+  exit 0
+fi
+bash "$(dirname "${BASH_SOURCE[0]}")/vm/build-image.sh"
+echo "kernel:setup: VM backend ready (IPVS, dummy links, modules this kernel lacks)"
