@@ -2,14 +2,14 @@
 // as ipvs_strerror() words them. Options in ./parse.ts, listings in ./list.ts.
 import { ToolError, type Tool, type ToolContext } from "../tool.ts";
 import { KernelError } from "../../config/errors.ts";
-import { type DestConfig, type ServiceConfig, serviceKey } from "../../ipvs/config.ts";
+import type { DestConfig, ServiceConfig } from "../../ipvs/config.ts";
 import { addDest, addService, clearServices, delDest, delService, editDest, getService, ipvsOf } from "../../ipvs/ops.ts";
 import type { IpvsRuntime } from "../../ipvs/runtime.ts";
 import { IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3 } from "../../ipvs/types.ts";
 import { SCHEDULERS } from "../../ipvs/schedulers/index.ts";
 import { splitLine } from "../shell.ts";
 
-import { type Cmd, fail, parse, type Parsed } from "./parse.ts";
+import { type Cmd, fail, needService, parse, type Parsed } from "./parse.ts";
 import { listConnections, listServices } from "./list.ts";
 
 // ipvs_strerror(): the words libipvs gives each (function, errno) pair.
@@ -48,10 +48,6 @@ export function ipvsadmTool(rt: IpvsRuntime): Tool {
   return tool;
 }
 
-function needService(p: Parsed): string {
-  if (!p.hasService) throw fail("You must specify a virtual service, with -t, -u or -f");
-  return serviceKey(p.proto, p.vaddr, p.vport, p.fwmark);
-}
 
 function run(rt: IpvsRuntime, ctx: ToolContext, p: Parsed, cmd: Cmd, ns: string): { stdout: string } {
   switch (cmd) {

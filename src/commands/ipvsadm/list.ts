@@ -2,16 +2,12 @@
 import type { ToolContext } from "../tool.ts";
 import { formatIPv4 } from "../../wire/ipv4.ts";
 import { IPPROTO_TCP, IPPROTO_UDP } from "../../wire/packet.ts";
-import { allServices, type ServiceConfig, serviceKey } from "../../ipvs/config.ts";
+import { allServices, type ServiceConfig } from "../../ipvs/config.ts";
 import type { IpvsRuntime } from "../../ipvs/runtime.ts";
 import { TCP_STATE_NAMES } from "../../ipvs/conn.ts";
 import { IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3, type FwdMethod } from "../../ipvs/types.ts";
-import { fail, type Parsed } from "./parse.ts";
+import { fail, needService, type Parsed } from "./parse.ts";
 
-function needService(p: Parsed): string {
-  if (!p.hasService) throw fail("You must specify a virtual service, with -t, -u or -f");
-  return serviceKey(p.proto, p.vaddr, p.vport, p.fwmark);
-}
 
 const PORT_NAMES: Record<number, string> = { 21: "ftp", 22: "ssh", 25: "smtp", 53: "domain", 80: "http", 110: "pop3", 143: "imap2", 443: "https", 3306: "mysql", 5432: "postgresql", 8080: "http-alt" };
 

@@ -1,5 +1,6 @@
 // ipvsadm 1.31's command line (popt): commands, the virtual service, real-server options.
 import { ToolError } from "../tool.ts";
+import { serviceKey } from "../../ipvs/config.ts";
 import { parseIPv4 } from "../../wire/ipv4.ts";
 import { IPPROTO_TCP, IPPROTO_UDP } from "../../wire/packet.ts";
 import { IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3, type FwdMethod } from "../../ipvs/types.ts";
@@ -274,3 +275,9 @@ export function parse(argv: string[]): Parsed {
   return p;
 }
 
+
+/** The virtual service the command names, as the key of the configuration. */
+export function needService(p: Parsed): string {
+  if (!p.hasService) throw fail("You must specify a virtual service, with -t, -u or -f");
+  return serviceKey(p.proto, p.vaddr, p.vport, p.fwmark);
+}
