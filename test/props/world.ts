@@ -7,7 +7,7 @@ import { stringify } from "yaml";
 import { Host } from "../../src/host.ts";
 import { defaultLayers } from "../../src/layers.ts";
 import { ToolError, type ProbeRecord } from "../../src/commands/tool.ts";
-import { Hook, NF_ACCEPT, type HookState } from "../../src/dataplane/hooks.ts";
+import { Hook, NF_ACCEPT, type HookState, type Verdict } from "../../src/dataplane/hooks.ts";
 import { IPPROTO_TCP, IPPROTO_UDP, type Packet } from "../../src/wire/packet.ts";
 import { formatIPv4 } from "../../src/wire/ipv4.ts";
 
@@ -99,7 +99,7 @@ export class Observer {
  */
 export function observe(host: Host): Observer {
   const obs = new Observer();
-  const rec = (dir: Seen["dir"]) => (p: Packet, hs: HookState) => {
+  const rec = (dir: Seen["dir"]) => (p: Packet, hs: HookState): Verdict => {
     if (p.proto === IPPROTO_TCP || p.proto === IPPROTO_UDP) {
       obs.packets.push({ dir, ns: hs.ns, id: p.id, t: { src: p.saddr, sport: p.sport, dst: p.daddr, dport: p.dport, proto: p.proto }, flags: p.tcpFlags });
     }
