@@ -65,17 +65,13 @@ export type Adt = typeof IPSET_ADD | typeof IPSET_DEL | typeof IPSET_TEST;
 
 // enum ipset_cmd_flags / ipset_cadt_flags
 export const IPSET_FLAG_EXIST = 1 << 0;
-export const IPSET_FLAG_BEFORE = 1 << 0;
-export const IPSET_FLAG_PHYSDEV = 1 << 1;
 export const IPSET_FLAG_NOMATCH = 1 << 2;
-export const IPSET_FLAG_IFACE_WILDCARD = 1 << 7;
 /** IPSET_FLAG_RETURN_NOMATCH (enum ipset_cmd_flags): --return-nomatch */
 export const IPSET_FLAG_RETURN_NOMATCH = 1 << 7;
 
 // Type features (enum ip_set_feature)
 export const IPSET_TYPE_IP = 1 << 0;
 export const IPSET_TYPE_PORT = 1 << 1;
-export const IPSET_TYPE_MAC = 1 << 2;
 export const IPSET_TYPE_IP2 = 1 << 3;
 export const IPSET_TYPE_NAME = 1 << 5;
 export const IPSET_TYPE_IFACE = 1 << 6;
@@ -102,5 +98,5 @@ export function gcPeriod(timeout: number): number {
 
 /** The largest timeout userspace accepts: (UINT_MAX >> 1) / 1000. */
 export const IPSET_MAX_TIMEOUT = 2147483;
-/** IPSET_MAX_RANGE: userspace adds are chunked by this, invisibly. */
+/** The most elements a bitmap:ip may have, less one. */
 export const IPSET_BITMAP_MAX_RANGE = 0xffff;

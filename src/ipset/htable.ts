@@ -3,14 +3,16 @@
 // a bucket would overflow. Bucket order is listing order, so with the same initval the
 // emulator lists members in the kernel's order and reports its "Size in memory".
 import { Elem, type AddExt, type SetExt, commentSize, expired, timeoutSet } from "./elem.ts";
-import { EAGAIN, ENOTEMPTY, IPSET_ERR_EXIST, IPSET_ERR_HASH_FULL, IPSET_FLAG_EXIST, IPSET_FLAG_NOMATCH, gcPeriod } from "./consts.ts";
+import { EAGAIN, ENOTEMPTY, IPSET_ERR_EXIST, IPSET_ERR_HASH_FULL, IPSET_FLAG_EXIST, IPSET_FLAG_NOMATCH } from "./consts.ts";
 import { NetPrefixes } from "./nets.ts";
 import type { SetData } from "./settype.ts";
+import { resizeTable } from "./hresize.ts";
+import { gcCatchUp, gcDo } from "./hgc.ts";
 
 export const AHASH_INIT_SIZE = 2;
 export const AHASH_MAX_SIZE = 12;
 const AHASH_MAX_TUNED = 64;
-const HTABLE_REGION_BITS = 10;
+export const HTABLE_REGION_BITS = 10;
 /** sizeof(struct hbucket) up to value[]: rcu_head, used bitmap, size, pos, aligned. */
 const HBUCKET_SIZE = 32;
 /** sizeof(struct ip_set_region) */
@@ -32,18 +34,35 @@ export interface HashLayout {
 
 export class HBucket {
   pos = 0;
-  readonly used: boolean[];
+  /** The used bitmap: slots 0-31 and 32-63 (AHASH_MAX_TUNED is 64). */
+  private usedLo = 0;
+  private usedHi = 0;
   readonly value: (Elem | null)[];
   constructor(
     public size: number,
     public gen: number,
   ) {
-    this.used = new Array<boolean>(size).fill(false);
     this.value = new Array<Elem | null>(size).fill(null);
+  }
+
+  isUsed(i: number): boolean {
+    return ((i < 32 ? this.usedLo >>> i : this.usedHi >>> (i - 32)) & 1) !== 0;
+  }
+
+  setUsed(i: number, on: boolean): void {
+    if (i < 32) this.usedLo = on ? this.usedLo | (1 << i) : this.usedLo & ~(1 << i);
+    else this.usedHi = on ? this.usedHi | (1 << (i - 32)) : this.usedHi & ~(1 << (i - 32));
+  }
+
+  /** The same slots in a bucket of another size (growing keeps them, shrinking is shrunk()). */
+  copyUsed(from: HBucket): void {
+    this.usedLo = from.usedLo;
+    this.usedHi = from.usedHi;
   }
 }
 
-function numofLocks(bits: number): number {
+/** ahash_numof_locks(): regions of 2^10 buckets. */
+export function numofLocks(bits: number): number {
   return bits < HTABLE_REGION_BITS ? 1 : 1 << (bits - HTABLE_REGION_BITS);
 }
 
@@ -102,7 +121,8 @@ export class HTable implements SetData {
     return 2 ** this.bits;
   }
 
-  private extSize(n: number): number {
+  /** ext_size(n, dsize): what a bucket of n slots counts in the memory size. */
+  extSize(n: number): number {
     return HBUCKET_SIZE + n * this.dsize;
   }
 
@@ -111,13 +131,13 @@ export class HTable implements SetData {
   }
 
   /** The bucket at i, owned by this table (cloned on first write: copy-on-write). */
-  private own(i: number): HBucket {
+  own(i: number): HBucket {
     const b = this.buckets[i]!;
     if (b.gen === this.gen) return b;
     const c = new HBucket(b.size, this.gen);
     c.pos = b.pos;
+    c.copyUsed(b);
     for (let j = 0; j < b.size; j++) {
-      c.used[j] = b.used[j]!;
       const v = b.value[j];
       c.value[j] = v ? v.clone() : null;
     }
@@ -125,7 +145,7 @@ export class HTable implements SetData {
     return c;
   }
 
-  private destroyExt(e: Elem): void {
+  destroyExt(e: Elem): void {
     if (e.comment !== null) {
       this.setExtSize -= commentSize(e.comment);
       e.comment = null;
@@ -148,7 +168,7 @@ export class HTable implements SetData {
     let maxelem = Math.floor(this.maxelem / locks);
     let forceadd = false;
     if (elements >= maxelem) {
-      if (this.ext.timeout !== null) this.gcDo(r, now);
+      if (this.ext.timeout !== null) gcDo(this, r, now);
       maxelem = this.maxelem;
       elements = 0;
       for (const n of this.regionElements) elements = (elements + n) >>> 0;
@@ -167,7 +187,7 @@ export class HTable implements SetData {
       let deleted = false;
       let reuse = false;
       for (let i = 0; i < n.pos; i++) {
-        if (!n.used[i]) {
+        if (!n.isUsed(i)) {
           if (j === -1) {
             deleted = reuse = true;
             j = i;
@@ -208,10 +228,8 @@ export class HTable implements SetData {
         if (n.size >= this.bucketsize) return -EAGAIN;
         const grown = new HBucket(n.size + AHASH_INIT_SIZE, this.gen);
         grown.pos = n.pos;
-        for (let i = 0; i < n.size; i++) {
-          grown.used[i] = n.used[i]!;
-          grown.value[i] = n.value[i]!;
-        }
+        grown.copyUsed(n);
+        for (let i = 0; i < n.size; i++) grown.value[i] = n.value[i]!;
         this.buckets[key] = n = grown;
         this.regionExtSize[r]! += this.extSize(AHASH_INIT_SIZE);
       }
@@ -229,7 +247,7 @@ export class HTable implements SetData {
     if (!data) data = n.value[j] = new Elem();
     data.copyKey(d);
     this.overwrite(data, ext, flags, now);
-    n.used[j] = true;
+    n.setUsed(j, true);
   }
 
   /** overwrite_extensions: nomatch flag, counters, comment, timeout. */
@@ -257,19 +275,19 @@ export class HTable implements SetData {
     const n = this.own(key);
     let k = 0;
     for (let i = 0; i < n.pos; i++) {
-      if (!n.used[i]) {
+      if (!n.isUsed(i)) {
         k++;
         continue;
       }
       const data = n.value[i]!;
       if (!this.equal(data, d)) continue;
       if (expired(data.timeout, now)) return -IPSET_ERR_EXIST;
-      n.used[i] = false;
+      n.setUsed(i, false);
       if (i + 1 === n.pos) n.pos--;
       this.regionElements[r] = (this.regionElements[r]! - 1) >>> 0;
       if (this.layout.withNets) this.nets.del(d.cidr);
       this.destroyExt(data);
-      for (; i < n.pos; i++) if (!n.used[i]) k++;
+      for (; i < n.pos; i++) if (!n.isUsed(i)) k++;
       // "if (k == n->pos)": a bucket of nothing but holes goes (stable fix; was pos == 0 && k == 0)
       if (k === n.pos) {
         this.regionExtSize[r]! -= this.extSize(n.size);
@@ -284,13 +302,13 @@ export class HTable implements SetData {
   }
 
   /** A copy of n two slots smaller holding only its used entries. */
-  private shrunk(n: HBucket): HBucket {
+  shrunk(n: HBucket): HBucket {
     const tmp = new HBucket(n.size - AHASH_INIT_SIZE, this.gen);
     let k = 0;
     for (let j = 0; j < n.pos; j++) {
-      if (!n.used[j]) continue;
+      if (!n.isUsed(j)) continue;
       tmp.value[k] = n.value[j]!;
-      tmp.used[k++] = true;
+      tmp.setUsed(k++, true);
     }
     tmp.pos = k;
     return tmp;
@@ -305,7 +323,7 @@ export class HTable implements SetData {
     const n = this.buckets[this.key(d)];
     if (!n) return 0;
     for (let i = 0; i < n.pos; i++) {
-      if (!n.used[i]) continue;
+      if (!n.isUsed(i)) continue;
       const data = n.value[i]!;
       if (!this.equal(data, d)) continue;
       const ret = this.match(data, now, packets, bytes);
@@ -323,7 +341,7 @@ export class HTable implements SetData {
       const n = this.buckets[this.key(d)];
       if (!n) continue;
       for (let i = 0; i < n.pos; i++) {
-        if (!n.used[i]) continue;
+        if (!n.isUsed(i)) continue;
         const data = n.value[i]!;
         if (this.layout.multi && data.ip === d.ip && data.cidr === d.cidr) multi++;
         if (!this.equal(data, d)) continue;
@@ -348,56 +366,7 @@ export class HTable implements SetData {
 
   /** mtype_resize(): double until every element fits its bucket. */
   resize(now: number): number {
-    let bits = this.bits;
-    for (;;) {
-      bits++;
-      if (bits > 31) return -IPSET_ERR_HASH_FULL;
-      const size = 2 ** bits;
-      const mask = (size - 1) >>> 0;
-      const locks = numofLocks(bits);
-      const nb = new Array<HBucket | null>(size).fill(null);
-      const elems = new Array<number>(locks).fill(0);
-      const extSize = new Array<number>(locks).fill(0);
-      let again = false;
-      outer: for (const n of this.buckets) {
-        if (!n) continue;
-        for (let j = 0; j < n.pos; j++) {
-          if (!n.used[j]) continue;
-          const data = n.value[j]!;
-          if (expired(data.timeout, now)) continue;
-          const key = this.layout.hkey(data, this.initval) & mask;
-          const nr = key % locks;
-          let m = nb[key];
-          if (!m) {
-            m = nb[key] = new HBucket(AHASH_INIT_SIZE, this.gen);
-            extSize[nr]! += this.extSize(AHASH_INIT_SIZE);
-          } else if (m.pos >= m.size) {
-            if (m.size >= this.bucketsize) {
-              again = true;
-              break outer;
-            }
-            const g = new HBucket(m.size + AHASH_INIT_SIZE, this.gen);
-            g.pos = m.pos;
-            for (let i = 0; i < m.size; i++) {
-              g.used[i] = m.used[i]!;
-              g.value[i] = m.value[i]!;
-            }
-            m = nb[key] = g;
-            extSize[nr]! += this.extSize(AHASH_INIT_SIZE);
-          }
-          m.value[m.pos] = data.clone();
-          m.used[m.pos++] = true;
-          elems[nr]!++;
-        }
-      }
-      if (again) continue;
-      this.bits = bits;
-      this.mask = mask;
-      this.buckets = nb;
-      this.regionElements = elems;
-      this.regionExtSize = extSize;
-      return 0;
-    }
+    return resizeTable(this, now);
   }
 
   /** mtype_flush() */
@@ -409,79 +378,9 @@ export class HTable implements SetData {
     this.nets = this.nets.cleared();
   }
 
-  /** mtype_gc_do(): drop expired elements of region r, shrink or free emptied buckets. */
-  private gcDo(r: number, now: number): boolean {
-    const bits = this.bits;
-    const start = bits < HTABLE_REGION_BITS ? 0 : r << HTABLE_REGION_BITS;
-    const end = bits < HTABLE_REGION_BITS ? 2 ** bits : (r + 1) << HTABLE_REGION_BITS;
-    let changed = false;
-    for (let i = start; i < end; i++) {
-      const b = this.buckets[i];
-      if (!b) continue;
-      let d = 0;
-      for (let j = 0; j < b.pos; j++) {
-        if (!b.used[j]) {
-          d++;
-          continue;
-        }
-        if (!expired(b.value[j]!.timeout, now)) continue;
-        const n = this.own(i);
-        const data = n.value[j]!;
-        n.used[j] = false;
-        if (this.layout.withNets) this.nets.del(data.cidr);
-        this.regionElements[r] = (this.regionElements[r]! - 1) >>> 0;
-        this.destroyExt(data);
-        d++;
-        changed = true;
-      }
-      if (d >= AHASH_INIT_SIZE) {
-        changed = true;
-        const n = this.buckets[i]!;
-        if (d >= n.size) {
-          this.regionExtSize[r]! -= this.extSize(n.size);
-          this.buckets[i] = null;
-          continue;
-        }
-        this.buckets[i] = this.shrunk(n);
-        this.regionExtSize[r]! -= this.extSize(AHASH_INIT_SIZE);
-      }
-    }
-    return changed;
-  }
-
   /** Runs the gc work (mtype_gc) that was due on the virtual clock up to now. */
   gcCatchUp(now: number): void {
-    if (this.ext.timeout === null) return;
-    const locks = this.regionElements.length;
-    const step = Math.max(Math.floor((gcPeriod(this.ext.timeout) * 1000) / locks), 100);
-    let stable = 0;
-    while (this.gcNext <= now) {
-      const r = this.gcRegion % locks;
-      this.gcRegion = r + 1;
-      stable = this.gcDo(r, this.gcNext) ? 0 : stable + 1;
-      this.gcNext += step;
-      if (stable >= locks) {
-        // A fixed point until the next element expires: skip the runs that find nothing.
-        const first = this.firstExpiry();
-        const until = first === null ? now : Math.min(now, first);
-        const skip = until >= this.gcNext ? Math.floor((until - this.gcNext) / step) + 1 : 0;
-        this.gcNext += skip * step;
-        this.gcRegion = (this.gcRegion + skip) % locks;
-        stable = 0;
-      }
-    }
-  }
-
-  private firstExpiry(): number | null {
-    let first: number | null = null;
-    for (const n of this.buckets) {
-      if (!n) continue;
-      for (let j = 0; j < n.pos; j++) {
-        const t = n.used[j] ? n.value[j]!.timeout : 0;
-        if (t !== 0 && (first === null || t < first)) first = t;
-      }
-    }
-    return first;
+    gcCatchUp(this, now);
   }
 
   /** mtype_ext_size(): live elements, for the header. */
@@ -489,7 +388,7 @@ export class HTable implements SetData {
     let count = 0;
     for (const n of this.buckets) {
       if (!n) continue;
-      for (let j = 0; j < n.pos; j++) if (n.used[j] && !expired(n.value[j]!.timeout, now)) count++;
+      for (let j = 0; j < n.pos; j++) if (n.isUsed(j) && !expired(n.value[j]!.timeout, now)) count++;
     }
     return count;
   }
@@ -508,7 +407,7 @@ export class HTable implements SetData {
     for (const n of this.buckets) {
       if (!n) continue;
       for (let j = 0; j < n.pos; j++) {
-        if (!n.used[j]) continue;
+        if (!n.isUsed(j)) continue;
         const e = n.value[j]!;
         if (!expired(e.timeout, now)) out.push(e);
       }

@@ -1,7 +1,7 @@
 // bitmap:ip (ip_set_bitmap_ip.c, lib/ipset_bitmap_ip.c): a range of at most 65536
 // addresses (or networks of a netmask), one bit each.
 import type { Packet } from "../../wire/packet.ts";
-import { IPSET_ERR_BITMAP_RANGE, IPSET_ERR_BITMAP_RANGE_SIZE, IPSET_ERR_INVALID_CIDR, IPSET_ERR_INVALID_NETMASK, IPSET_ERR_PROTOCOL, IPSET_TEST, IPSET_TYPE_IP, IPSET_ADD, IPSET_DEL, type Adt } from "../consts.ts";
+import { IPSET_BITMAP_MAX_RANGE, IPSET_ERR_BITMAP_RANGE, IPSET_ERR_BITMAP_RANGE_SIZE, IPSET_ERR_INVALID_CIDR, IPSET_ERR_INVALID_NETMASK, IPSET_ERR_PROTOCOL, IPSET_TEST, IPSET_TYPE_IP, IPSET_ADD, IPSET_DEL, type Adt } from "../consts.ts";
 import { BitmapData } from "../bitmap.ts";
 import { elemLen, type AddExt, type Elem } from "../elem.ts";
 import type { IpSet, KernelOpt, SetType } from "../settype.ts";
@@ -94,7 +94,7 @@ export const bitmapIp: SetType = {
       hosts = 2 ** (32 - netmask);
       elements = 2 ** (netmask - bits);
     }
-    if (elements > 0xffff + 1) return -IPSET_ERR_BITMAP_RANGE_SIZE;
+    if (elements > IPSET_BITMAP_MAX_RANGE + 1) return -IPSET_ERR_BITMAP_RANGE_SIZE;
     const m = new BitmapIp(elements, ext, elemLen(0, 1, ext), 88, now);
     m.firstIp = first;
     m.lastIp = last;
