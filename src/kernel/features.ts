@@ -65,6 +65,8 @@ export interface KernelFeatures {
   config: Map<string, string> | null;
   /** Modules loaded or built in that show in /sys/module. */
   sysModules: (name: string) => boolean;
+  /** Modules the kernel can load when the scenario asks (VM backend: br_netfilter); none on this machine. */
+  onDemand?: Set<string>;
 }
 
 export function parseKernelConfig(text: string): Map<string, string> {

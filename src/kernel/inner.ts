@@ -244,7 +244,8 @@ async function main(): Promise<void> {
   process.stdout.write(RESULT_MARKER + JSON.stringify(inner.result) + "\n", () => process.exit(0));
 }
 
-const isEntry = process.argv[1] && /kernel[/\\]inner\.ts$/.test(process.argv[1]);
+// inner.mjs: the same code bundled into the VM backend's guest (src/kernel/vm/bundle.ts).
+const isEntry = process.argv[1] && /kernel[/\\]inner\.(ts|mjs)$/.test(process.argv[1]);
 if (isEntry) {
   main().catch((e: unknown) => {
     process.stderr.write(`pktpath kernel runner: ${e instanceof Error ? e.message : String(e)}\n`);

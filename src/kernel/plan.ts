@@ -430,9 +430,16 @@ export function planScenario(s: Scenario, f: KernelFeatures = machineFeatures())
           needs.add(`modprobe -r ${names.join(" ")}: unloading would change the machine's own kernel`);
           return;
         }
-        const missing = names.filter((n) => !moduleAvailable(n, f));
+        // The VM backend loads what its image carries for loading (br_netfilter): the
+        // scenario's modprobe runs there, rebuilt from the parsed names.
+        const load = names.filter((n) => !moduleAvailable(n, f) && f.onDemand?.has(n));
+        const missing = names.filter((n) => !moduleAvailable(n, f) && !load.includes(n));
         for (const n of missing) needs.add(`module ${n}: not built into this kernel, and real-kernel mode loads none on the machine`);
-        if (!missing.length) add({ ...base, kind: "note", note: `${text}: built into this kernel, nothing loaded` });
+        if (missing.length) return;
+        if (load.length) {
+          binaries.add("modprobe");
+          add({ ...base, kind: "exec", argv: load.length > 1 ? ["modprobe", "-a", ...load] : ["modprobe", load[0]!], stdin: null, listing: false });
+        } else add({ ...base, kind: "note", note: `${text}: built into this kernel, nothing loaded` });
         return;
       }
       default: {

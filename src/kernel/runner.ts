@@ -19,8 +19,11 @@ import type { RunStep, Scenario } from "../scenario/types.ts";
 import { planScenario, type PlanResult } from "./plan.ts";
 import { machineFeatures, type KernelFeatures } from "./features.ts";
 import { RESULT_MARKER, type InnerResult, type KernelScenarioReport } from "./types.ts";
+import { loadImage, vmFeatures, type VmImage } from "./vm/image.ts";
+import { describeRun, partitionBoots, planId, runVmBatch, type VmOutcome } from "./vm/backend.ts";
+import { QEMU } from "./vm/qemu.ts";
 
-export const VM_SKIP = "needs the VM backend (not built yet)";
+export const VM_SKIP = "needs the VM backend";
 export const SETUP_HINT = "run `npm run kernel:setup` (or `bash src/kernel/setup.sh`)";
 
 const PATH_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
@@ -55,6 +58,8 @@ export function unavailableReason(binaries: Iterable<string> = ["unshare", "setp
 
 export interface KernelRunOptions {
   features?: KernelFeatures;
+  /** The VM backend to use (tests); null: none; undefined: the one setup built. */
+  vm?: { img: VmImage; features: KernelFeatures } | { missing: string } | null;
   /** Called with the inner runner's stderr (progress, diagnostics). */
   log?: (text: string) => void;
 }
@@ -63,20 +68,92 @@ function emptyReport(s: Scenario): KernelScenarioReport {
   return { file: s.file, name: s.name, mode: "kernel", probes: [], passed: 0, failed: 0, notes: [], listings: [], error: null, skipped: null, elapsedMs: 0 };
 }
 
-/** Runs one scenario on this machine's kernel; throws ScenarioError on bad input, KernelUnavailable when it cannot run. */
-export function runKernelScenario(s: Scenario, options: KernelRunOptions = {}): KernelScenarioReport {
+/** The VM image and what its kernel offers, or why the VM backend cannot run here. */
+export function vmBackend(): { img: VmImage; features: KernelFeatures } | { missing: string } {
+  const img = loadImage();
+  if ("missing" in img) return { missing: `${img.missing}: ${SETUP_HINT}` };
+  if (!which(QEMU)) return { missing: `${QEMU} is not installed: ${SETUP_HINT}` };
+  return { img, features: vmFeatures(img) };
+}
+
+type Choice =
+  | { backend: "namespaces"; planned: PlanResult }
+  | { backend: "vm"; planned: PlanResult; img: VmImage }
+  | { backend: "none"; why: string };
+
+/** Per scenario: namespaces when this kernel can run it, else the VM, else why neither can. */
+export function chooseBackend(s: Scenario, options: KernelRunOptions = {}): Choice {
   const planned = planScenario(s, options.features ?? machineFeatures());
+  if (!planned.needs.length) return { backend: "namespaces", planned };
+  const vm = options.vm === undefined ? vmBackend() : options.vm;
+  if (vm === null) return { backend: "none", why: `${VM_SKIP}: ${planned.needs.join("; ")}` };
+  if ("missing" in vm) return { backend: "none", why: `${VM_SKIP} (${planned.needs.join("; ")}), but ${vm.missing}` };
+  const inVm = planScenario(s, vm.features);
+  if (inVm.needs.length) return { backend: "none", why: `neither backend can run it: ${inVm.needs.join("; ")}` };
+  return { backend: "vm", planned: inVm, img: vm.img };
+}
+
+/** VM outcomes of batches run ahead (runKernelScenarios), by planId. */
+const vmDone = new Map<string, VmOutcome>();
+
+/**
+ * Runs every scenario the VM backend must run in as few boots as possible, ahead of
+ * runKernelScenario (which then takes the outcome from here). Optional: without it,
+ * each such scenario boots its own VM.
+ */
+export function prepareVmBatch(scenarios: Scenario[], options: KernelRunOptions = {}): void {
+  const plans = [];
+  let img: VmImage | null = null;
+  for (const s of scenarios) {
+    let c: Choice;
+    try {
+      c = chooseBackend(s, options);
+    } catch {
+      continue; // bad input: runKernelScenario reports it
+    }
+    if (c.backend === "vm" && !vmDone.has(planId(c.planned.plan))) {
+      plans.push(c.planned.plan);
+      img = c.img;
+    }
+  }
+  if (!img) return;
+  for (const boot of partitionBoots(plans)) for (const [id, o] of runVmBatch(img, boot)) vmDone.set(id, o);
+}
+
+/** runKernelScenario for a list: one VM boot per batch (see prepareVmBatch). */
+export function runKernelScenarios(scenarios: Scenario[], options: KernelRunOptions = {}): KernelScenarioReport[] {
+  prepareVmBatch(scenarios, options);
+  return scenarios.map((s) => runKernelScenario(s, options));
+}
+
+/** Runs one scenario on a real kernel; throws ScenarioError on bad input, KernelUnavailable when it cannot run. */
+export function runKernelScenario(s: Scenario, options: KernelRunOptions = {}): KernelScenarioReport {
+  const choice = chooseBackend(s, options);
   const report = emptyReport(s);
-  if (planned.needs.length) {
-    report.skipped = `${VM_SKIP}: ${planned.needs.join("; ")}`;
+  if (choice.backend === "none") {
+    report.skipped = choice.why;
     return report;
   }
+  if (choice.backend === "vm") return runInVm(s, choice.planned, choice.img, report);
+  const planned = choice.planned;
   const why = unavailableReason(planned.binaries);
   if (why) throw new KernelUnavailable(why);
   const started = Date.now();
   const inner = spawnInner(planned);
   report.elapsedMs = Date.now() - started;
   return buildReport(s, planned, inner, report);
+}
+
+function runInVm(s: Scenario, planned: PlanResult, img: VmImage, report: KernelScenarioReport): KernelScenarioReport {
+  const id = planId(planned.plan);
+  let o = vmDone.get(id);
+  vmDone.delete(id);
+  if (!o) o = runVmBatch(img, [planned.plan]).get(id)!;
+  if (!o.result) throw new KernelUnavailable(`real-kernel run of ${planned.plan.file} in the VM failed: ${o.error}`);
+  report.elapsedMs = o.elapsedMs;
+  const r = buildReport(s, planned, o.result, report);
+  r.notes = [`${s.file}: ${describeRun(o.info)}`, ...r.notes];
+  return r;
 }
 
 function tsxLoader(): string {

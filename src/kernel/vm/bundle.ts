@@ -1,0 +1,66 @@
+// The per-run archive appended to the image: the guest agent, the namespaces backend's
+// inner runner bundled into one file (esbuild, which tsx brings), its agents, and the
+// batch of plans. Built at each run from the working tree, so the image never goes stale.
+import { readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import type { KernelPlan } from "../types.ts";
+import { cpioGz, type CpioEntry } from "./cpio.ts";
+
+const KERNEL_DIR = fileURLToPath(new URL("../", import.meta.url));
+const GUEST = fileURLToPath(new URL("./guest.mjs", import.meta.url));
+
+export interface BatchItem {
+  id: string;
+  plan: KernelPlan;
+}
+
+interface EsbuildLike {
+  buildSync(o: Record<string, unknown>): { outputFiles: { text: string }[] };
+}
+
+let innerBundle: string | null = null;
+
+/** inner.ts and what it imports, as one ES module for node in the VM. */
+export function bundleInner(): string {
+  if (innerBundle !== null) return innerBundle;
+  const req = createRequire(createRequire(import.meta.url).resolve("tsx"));
+  const esbuild = req("esbuild") as EsbuildLike;
+  const out = esbuild.buildSync({
+    entryPoints: [`${KERNEL_DIR}inner.ts`],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    write: false,
+    logLevel: "silent",
+    banner: { js: "import { createRequire as __pktpathCreateRequire } from 'node:module'; const require = __pktpathCreateRequire(import.meta.url);" },
+  });
+  innerBundle = out.outputFiles[0]!.text;
+  return innerBundle;
+}
+
+/** The serialised batch, as the guest reads it from /pktpath/batch.json. */
+export function batchJson(items: BatchItem[]): string {
+  return JSON.stringify({ items });
+}
+
+/** The archive's entries (paths under /pktpath of the VM). */
+export function runEntries(items: BatchItem[], inner: string = bundleInner()): CpioEntry[] {
+  const entries: CpioEntry[] = [
+    { path: "pktpath", data: null },
+    { path: "pktpath/guest.mjs", data: readFileSync(GUEST) },
+    { path: "pktpath/batch.json", data: batchJson(items) },
+    { path: "pktpath/kernel", data: null },
+    { path: "pktpath/kernel/inner.mjs", data: inner },
+    { path: "pktpath/kernel/agent", data: null },
+  ];
+  for (const f of readdirSync(`${KERNEL_DIR}agent`).sort()) {
+    if (f.endsWith(".mjs")) entries.push({ path: `pktpath/kernel/agent/${f}`, data: readFileSync(`${KERNEL_DIR}agent/${f}`) });
+  }
+  return entries;
+}
+
+export function runArchive(items: BatchItem[]): Buffer {
+  return cpioGz(runEntries(items));
+}
