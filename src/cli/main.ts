@@ -10,9 +10,11 @@ import { formatCheck, formatReport, summaryLine } from "./format.ts";
 import { KernelUnavailable, runKernelScenario } from "../kernel/runner.ts";
 import { compareReports, type ScenarioComparison } from "../kernel/compare.ts";
 import type { KernelScenarioReport } from "../kernel/types.ts";
+import { genCommand } from "../gen/cli.ts";
 
 const USAGE = `usage: pktpath run [--kernel] [--trace] [--json] PATH...
        pktpath check PATH...
+       pktpath gen kube-proxy --mode iptables|ipvs --services N --endpoints M [--nodeports] [-o FILE]
 PATH is a scenario file (*.yaml) or a folder of them (searched recursively).`;
 
 /** Scenario files under the given paths, in a stable order. */
@@ -43,6 +45,7 @@ export function main(argv: string[], io: Io = { out: (s) => process.stdout.write
     io.out(USAGE + "\n");
     return cmd === undefined ? 2 : 0;
   }
+  if (cmd === "gen") return genCommand(rest, io);
   if (cmd !== "run" && cmd !== "check") {
     io.err(`pktpath: unknown command "${cmd}"\n${USAGE}\n`);
     return 2;

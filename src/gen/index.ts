@@ -1,0 +1,2 @@
+export * from "./kubeproxy.ts";
+export * from "./node.ts";
