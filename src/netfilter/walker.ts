@@ -40,9 +40,10 @@ export function doTable(start: CompiledChain, pkt: Packet, st: HookState, trace:
   for (;;) {
     if (i >= chain.rules.length) {
       if (stackChain.length === base) {
-        chain.policyCounters.pkts++;
-        chain.policyCounters.bytes += pkt.len;
-        const v = chain.policy === RuleKind.Drop ? TV.Drop : TV.Accept;
+        // The underflow: the built-in chain's policy, even at the end of a chain reached by -g.
+        start.policyCounters.pkts++;
+        start.policyCounters.bytes += pkt.len;
+        const v = start.policy === RuleKind.Drop ? TV.Drop : TV.Accept;
         if (trace) trace(null, chain, i, v === TV.Drop ? "policy DROP" : "policy ACCEPT");
         return v;
       }
@@ -68,7 +69,6 @@ export function doTable(start: CompiledChain, pkt: Packet, st: HookState, trace:
       case RuleKind.Return:
         if (trace) trace(r, chain, i, "RETURN");
         if (stackChain.length === base) {
-          i = chain.rules.length;
           chain = start;
           i = start.rules.length;
           continue;
