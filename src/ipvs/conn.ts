@@ -96,6 +96,8 @@ export interface IpvsConn {
   svc: IpvsService | null;
   /** The persistence template this connection came from. */
   control: IpvsConn | null;
+  /** For a template: the connections it controls (cp->n_control). */
+  controlled: Set<IpvsConn> | null;
   /** The netfilter conntrack entry, with net.ipv4.vs.conntrack=1. */
   nfct: object | null;
 }

@@ -38,6 +38,19 @@ export function overloadOnUnbind(d: IpvsDest): void {
   } else d.flags &= ~IP_VS_DEST_F_OVERLOAD;
 }
 
+/**
+ * ip_vs_conn_expire(): a template whose timer fires while it still controls connections
+ * (n_control) is re-armed for another full timeout ("expire_later"), lazily here.
+ */
+export function templateTimer(t: IpvsConn, now: number): void {
+  while (t.expires <= now && t.controlled && t.timeoutMs > 0) {
+    let live = false;
+    for (const c of t.controlled) if (c.expires > t.expires) live = true;
+    if (!live) return;
+    t.expires += t.timeoutMs;
+  }
+}
+
 export class IpvsCore {
   constructor(private readonly rt: IpvsRuntime) {}
 
@@ -60,8 +73,10 @@ export class IpvsCore {
       dest: null,
       svc,
       control,
+      controlled: null,
       nfct: null,
     };
+    if (control) (control.controlled ??= new Set()).add(c);
     bindDest(c, dest);
     overloadOnBind(dest);
     st.conns.add(c);
@@ -71,19 +86,20 @@ export class IpvsCore {
   }
 
   // ip_vs_sched_persist(): a template per client (masked by -M) pins it to one destination.
-  private schedulePersist(st: IpvsNs, svc: IpvsServiceRt, pkt: Packet): IpvsDest | null {
+  private schedulePersist(st: IpvsNs, svc: IpvsServiceRt, pkt: Packet): { dest: IpvsDest; tmpl: IpvsConn } | null {
     const now = this.rt.now();
     const caddr = (pkt.saddr & maskOf(svc.netmaskLen)) >>> 0;
     const vport = svc.fwmark ? 0 : pkt.dport;
     const vaddr = svc.fwmark ? svc.fwmark : pkt.daddr;
     let tmpl = st.conns.template(pkt.proto, caddr, vaddr, vport);
+    if (tmpl) templateTimer(tmpl, now);
     if (tmpl && (tmpl.expires <= now || !tmpl.dest || !(tmpl.dest.flags & IP_VS_DEST_F_AVAILABLE) || (tmpl.dest.weight === 0 && this.rt.sysctl(st.name, "expire_quiescent_template")))) {
       this.expire(st, tmpl);
       tmpl = undefined;
     }
     if (tmpl) {
       tmpl.expires = now + svc.timeout * 1000;
-      return tmpl.dest;
+      return { dest: tmpl.dest!, tmpl };
     }
     const dest = svc.scheduler.schedule(svc, { saddr: pkt.saddr, daddr: pkt.daddr, sport: pkt.sport, dport: pkt.dport, proto: pkt.proto, pkt, now: this.rt.now() } as SchedPacket);
     if (!dest) return null;
@@ -103,14 +119,16 @@ export class IpvsCore {
       dest: null,
       svc,
       control: null,
+      controlled: new Set(),
       nfct: null,
     };
     bindDest(t, dest);
     st.conns.add(t);
-    return dest;
+    return { dest, tmpl: t };
   }
 
   expire(st: IpvsNs, c: IpvsConn): void {
+    c.control?.controlled?.delete(c);
     const d = c.dest;
     unbindDest(c);
     if (d) overloadOnUnbind(d);
@@ -144,7 +162,8 @@ export class IpvsCore {
       if (!svc) return NF_ACCEPT;
       // ip_vs_try_to_schedule(): TCP connections start with a SYN (sloppy_tcp=0).
       if (pkt.proto === IPPROTO_TCP && !syn) return NF_ACCEPT;
-      const dest = svc.flags & IP_VS_SVC_F_PERSISTENT ? this.schedulePersist(st, svc, pkt) : svc.scheduler.schedule(svc, { saddr: pkt.saddr, daddr: pkt.daddr, sport: pkt.sport, dport: pkt.dport, proto: pkt.proto, pkt, now: this.rt.now() } as SchedPacket);
+      const persist = svc.flags & IP_VS_SVC_F_PERSISTENT ? this.schedulePersist(st, svc, pkt) : null;
+      const dest = persist ? persist.dest : svc.flags & IP_VS_SVC_F_PERSISTENT ? null : svc.scheduler.schedule(svc, { saddr: pkt.saddr, daddr: pkt.daddr, sport: pkt.sport, dport: pkt.dport, proto: pkt.proto, pkt, now: this.rt.now() } as SchedPacket);
       if (!dest) {
         // ip_vs_leave(): no destination: ICMP port unreachable to the client, drop.
         if (dp.tracer) dp.trace(pkt, ns, null, "ipvs", `${svc.label()} scheduler ${svc.schedName}: no destination available`);
@@ -153,7 +172,7 @@ export class IpvsCore {
         hs.reason = "IPVS: no destination available";
         return NF_DROP;
       }
-      c = this.newConn(st, svc, pkt, dest, null);
+      c = this.newConn(st, svc, pkt, dest, persist ? persist.tmpl : null);
       if (dp.tracer) dp.trace(pkt, ns, null, "ipvs", `${svc.label()} scheduler ${svc.schedName} picked ${formatIPv4(dest.addr)}:${dest.port} (${dest.fwd}); new connection`);
     } else if (dp.tracer) dp.trace(pkt, ns, null, "ipvs", `existing connection to ${formatIPv4(c.daddr)}:${c.dport}`);
     if (c.proto === IPPROTO_TCP) tcpStateTransition(c, 0, pkt.tcpFlags, this.rt.timeouts(ns), now);

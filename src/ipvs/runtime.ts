@@ -10,7 +10,7 @@ import { registerSysctl } from "../config/sysctl.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
 import { type IpvsConfig, type IpvsTimeouts, type ServiceConfig, emptyIpvs } from "./config.ts";
 import { IpvsConnTable } from "./conn.ts";
-import { IpvsCore } from "./core.ts";
+import { IpvsCore, templateTimer } from "./core.ts";
 import { IP_VS_DEST_F_AVAILABLE, type IpvsDest, type IpvsService, type Scheduler } from "./types.ts";
 import { SCHEDULERS } from "./schedulers/index.ts";
 
@@ -259,7 +259,14 @@ export class IpvsRuntime {
   expireAll(ns: string): void {
     const st = this.state(ns);
     const now = this.now();
-    for (const c of st.conns.entries()) if (c.expires <= now) this.core.expire(st, c);
+    // Connections first, so a template sees which of its connections are gone.
+    const all = st.conns.entries();
+    for (const c of all) if (!c.controlled && c.expires <= now) this.core.expire(st, c);
+    for (const c of all) {
+      if (!c.controlled) continue;
+      templateTimer(c, now);
+      if (c.expires <= now) this.core.expire(st, c);
+    }
   }
 
   hookOps(ns: string, config: Config): NfHookOps[] {

@@ -26,7 +26,17 @@ const rule = (self: number) =>
     target: fc.constantFrom("ACCEPT", "DROP", "RETURN", "", ...CHAINS.slice(self + 1).flatMap((c) => [`J${c}`, `G${c}`])),
   });
 
-function ruleLine(chain: string, r: fc.RecordValue<ReturnType<typeof rule>> extends infer T ? T : never): string {
+interface RuleGen {
+  src: [number, number, boolean] | null;
+  dst: [number, number, boolean] | null;
+  proto: string;
+  protoInv: boolean;
+  dport: [number, number, boolean] | null;
+  inIface: [string, boolean] | null;
+  target: string;
+}
+
+function ruleLine(chain: string, r: RuleGen): string {
   const parts = [`-A ${chain}`];
   const addr = (opt: string, p: [number, number, boolean]) => `${p[2] ? "! " : ""}${opt} 10.${p[0]}.0.0/${p[1]}`;
   if (r.src) parts.push(addr("-s", r.src));

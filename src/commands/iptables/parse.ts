@@ -133,6 +133,12 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
     if (i >= argv.length) throw iptError(`option "${opt}" requires an argument`);
     return argv[i]!;
   };
+  // set_option(): -s, -d, -p, -i, -o may be given once.
+  const seen = new Set<string>();
+  const once = (opt: string) => {
+    if (seen.has(opt)) throw iptError(`multiple ${opt} flags not allowed`);
+    seen.add(opt);
+  };
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i]!;
     if (a === "!") {
@@ -208,6 +214,7 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
       }
       case "-s":
       case "-d": {
+        once(a);
         let v = needValue(++i, a);
         // A dotted netmask (192.168.0.0/255.255.0.0) is a prefix length in disguise.
         const dotted = /^([0-9.]+)\/(\d+\.\d+\.\d+\.\d+)$/.exec(v);
@@ -229,6 +236,7 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
         continue;
       }
       case "-p": {
+        once(a);
         const v = needValue(++i, a).toLowerCase();
         const n = PROTOS[v] ?? (/^\d+$/.test(v) && Number(v) < 256 ? Number(v) : null);
         if (n === null) throw iptError(`unknown protocol "${v}" specified`);
@@ -240,6 +248,7 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
       }
       case "-i":
       case "-o": {
+        once(a);
         const f = parseIface(needValue(++i, a), inv);
         if (a === "-i") c.rule.inIface = f;
         else c.rule.outIface = f;
