@@ -20,9 +20,9 @@ export function gcDo(t: HTable, r: number, now: number): boolean {
         d++;
         continue;
       }
-      if (!expired(b.value[j]!.timeout, now)) continue;
+      if (!expired(b.get(j)!.timeout, now)) continue;
       const n = t.own(i);
-      const data = n.value[j]!;
+      const data = n.get(j)!;
       n.setUsed(j, false);
       if (t.layout.withNets) t.nets.del(data.cidr);
       t.regionElements[r] = (t.regionElements[r]! - 1) >>> 0;
@@ -73,7 +73,7 @@ function firstExpiry(t: HTable): number | null {
   for (const n of t.buckets) {
     if (!n) continue;
     for (let j = 0; j < n.pos; j++) {
-      const t = n.isUsed(j) ? n.value[j]!.timeout : 0;
+      const t = n.isUsed(j) ? n.get(j)!.timeout : 0;
       if (t !== 0 && (first === null || t < first)) first = t;
     }
   }

@@ -21,7 +21,7 @@ export function resizeTable(t: HTable, now: number): number {
       if (!n) continue;
       for (let j = 0; j < n.pos; j++) {
         if (!n.isUsed(j)) continue;
-        const data = n.value[j]!;
+        const data = n.get(j)!;
         if (expired(data.timeout, now)) continue;
         const key = t.layout.hkey(data, t.initval) & mask;
         const nr = key % locks;
@@ -37,11 +37,11 @@ export function resizeTable(t: HTable, now: number): number {
           const g = new HBucket(m.size + AHASH_INIT_SIZE, t.gen);
           g.pos = m.pos;
           g.copyUsed(m);
-          for (let i = 0; i < m.size; i++) g.value[i] = m.value[i]!;
+          for (let i = 0; i < m.size; i++) g.set(i, m.get(i));
           m = nb[key] = g;
           extSize[nr]! += t.extSize(AHASH_INIT_SIZE);
         }
-        m.value[m.pos] = data.clone();
+        m.set(m.pos, data.clone());
         m.setUsed(m.pos++, true);
         elems[nr]!++;
       }

@@ -32,17 +32,33 @@ export interface HashLayout {
   netmask(e: Elem, cidr: number): void;
 }
 
+const EMPTY: (Elem | null)[] = [];
+
 export class HBucket {
   pos = 0;
   /** The used bitmap: slots 0-31 and 32-63 (AHASH_MAX_TUNED is 64). */
   private usedLo = 0;
   private usedHi = 0;
-  readonly value: (Elem | null)[];
+  // Slots 0 and 1 (every bucket has them) live in the bucket itself: a lookup touches one
+  // object less. Slots from 2 on are in `more`.
+  private e0: Elem | null = null;
+  private e1: Elem | null = null;
+  private readonly more: (Elem | null)[];
   constructor(
     public size: number,
     public gen: number,
   ) {
-    this.value = new Array<Elem | null>(size).fill(null);
+    this.more = size > 2 ? new Array<Elem | null>(size - 2).fill(null) : EMPTY;
+  }
+
+  get(i: number): Elem | null {
+    return i === 0 ? this.e0 : i === 1 ? this.e1 : (this.more[i - 2] ?? null);
+  }
+
+  set(i: number, e: Elem | null): void {
+    if (i === 0) this.e0 = e;
+    else if (i === 1) this.e1 = e;
+    else this.more[i - 2] = e;
   }
 
   isUsed(i: number): boolean {
@@ -138,8 +154,8 @@ export class HTable implements SetData {
     c.pos = b.pos;
     c.copyUsed(b);
     for (let j = 0; j < b.size; j++) {
-      const v = b.value[j];
-      c.value[j] = v ? v.clone() : null;
+      const v = b.get(j);
+      c.set(j, v ? v.clone() : null);
     }
     this.buckets[i] = c;
     return c;
@@ -194,7 +210,7 @@ export class HTable implements SetData {
           }
           continue;
         }
-        const data = n.value[i]!;
+        const data = n.get(i)!;
         if (this.layout.multi && data.ip === d.ip && data.cidr === d.cidr) multi++;
         if (this.equal(data, d)) {
           if (flags & IPSET_FLAG_EXIST || expired(data.timeout, now)) {
@@ -210,7 +226,7 @@ export class HTable implements SetData {
       }
       if (reuse || forceadd) {
         if (j === -1) j = 0;
-        const data = n.value[j]!;
+        const data = n.get(j)!;
         if (!deleted) {
           if (this.layout.withNets) this.nets.del(data.cidr);
           this.destroyExt(data);
@@ -229,7 +245,7 @@ export class HTable implements SetData {
         const grown = new HBucket(n.size + AHASH_INIT_SIZE, this.gen);
         grown.pos = n.pos;
         grown.copyUsed(n);
-        for (let i = 0; i < n.size; i++) grown.value[i] = n.value[i]!;
+        for (let i = 0; i < n.size; i++) grown.set(i, n.get(i));
         this.buckets[key] = n = grown;
         this.regionExtSize[r]! += this.extSize(AHASH_INIT_SIZE);
       }
@@ -243,8 +259,11 @@ export class HTable implements SetData {
     this.regionElements[r] = (this.regionElements[r]! + 1) >>> 0;
     if (this.layout.withNets) this.nets.add(d.cidr);
     // The slot keeps what a deleted element left there: counters survive unless given.
-    let data = n.value[j];
-    if (!data) data = n.value[j] = new Elem();
+    let data = n.get(j);
+    if (!data) {
+      data = new Elem();
+      n.set(j, data);
+    }
     data.copyKey(d);
     this.overwrite(data, ext, flags, now);
     n.setUsed(j, true);
@@ -279,7 +298,7 @@ export class HTable implements SetData {
         k++;
         continue;
       }
-      const data = n.value[i]!;
+      const data = n.get(i)!;
       if (!this.equal(data, d)) continue;
       if (expired(data.timeout, now)) return -IPSET_ERR_EXIST;
       n.setUsed(i, false);
@@ -307,7 +326,7 @@ export class HTable implements SetData {
     let k = 0;
     for (let j = 0; j < n.pos; j++) {
       if (!n.isUsed(j)) continue;
-      tmp.value[k] = n.value[j]!;
+      tmp.set(k, n.get(j)!);
       tmp.setUsed(k++, true);
     }
     tmp.pos = k;
@@ -324,7 +343,7 @@ export class HTable implements SetData {
     if (!n) return 0;
     for (let i = 0; i < n.pos; i++) {
       if (!n.isUsed(i)) continue;
-      const data = n.value[i]!;
+      const data = n.get(i)!;
       if (!this.equal(data, d)) continue;
       const ret = this.match(data, now, packets, bytes);
       if (ret !== 0) return ret;
@@ -342,7 +361,7 @@ export class HTable implements SetData {
       if (!n) continue;
       for (let i = 0; i < n.pos; i++) {
         if (!n.isUsed(i)) continue;
-        const data = n.value[i]!;
+        const data = n.get(i)!;
         if (this.layout.multi && data.ip === d.ip && data.cidr === d.cidr) multi++;
         if (!this.equal(data, d)) continue;
         const ret = this.match(data, now, packets, bytes);
@@ -388,7 +407,7 @@ export class HTable implements SetData {
     let count = 0;
     for (const n of this.buckets) {
       if (!n) continue;
-      for (let j = 0; j < n.pos; j++) if (n.isUsed(j) && !expired(n.value[j]!.timeout, now)) count++;
+      for (let j = 0; j < n.pos; j++) if (n.isUsed(j) && !expired(n.get(j)!.timeout, now)) count++;
     }
     return count;
   }
@@ -408,7 +427,7 @@ export class HTable implements SetData {
       if (!n) continue;
       for (let j = 0; j < n.pos; j++) {
         if (!n.isUsed(j)) continue;
-        const e = n.value[j]!;
+        const e = n.get(j)!;
         if (!expired(e.timeout, now)) out.push(e);
       }
     }
