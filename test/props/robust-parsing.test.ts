@@ -74,7 +74,7 @@ describe("robust-parsing", () => {
             }
           }
         }),
-        params(300),
+        params(200),
       );
     },
     timeoutMs(15_000),

@@ -108,15 +108,14 @@ describe("persistence", () => {
     timeoutMs(15_000),
   );
 
-  // BUG (IPVS persistence templates): the emulator expires a template p seconds after its
-  // last use even while a connection it controls is still in the table. The kernel's
-  // ip_vs_conn_expire() begins "do I control anybody? if (atomic_read(&cp->n_control))
-  // goto expire_later": ip_vs_sched_persist() made every connection of the client a
-  // controlled one (ip_vs_control_add), so the template lives as long as they do (TIME_WAIT:
-  // 120 s) and the client stays on its real server. src/ipvs/core.ts newConn() passes
-  // control: null and schedulePersist() drops a template at `expires` regardless.
-  it.fails(
-    "persistence-outlives-p-while-controlled: with p < 120 s the template lives while the client's TIME_WAIT connection does (BUG: expires at p)",
+  // Found by this property, fixed in 8885e73: the emulator expired a template p seconds
+  // after its last use even while a connection it controls was still in the table. The
+  // kernel's ip_vs_conn_expire() begins "do I control anybody? if
+  // (atomic_read(&cp->n_control)) goto expire_later": ip_vs_sched_persist() makes each of
+  // the client's connections a controlled one (ip_vs_control_add), so the template lives
+  // as long as they do (TIME_WAIT: 120 s) and the client stays on its real server.
+  it(
+    "persistence-outlives-p-while-controlled: with p < 120 s the template lives while the client's TIME_WAIT connection does",
     () => {
       fc.assert(
         fc.property(fc.integer({ min: 2, max: 100 }), fc.integer({ min: 1, max: 15 }), (p, after) => {
