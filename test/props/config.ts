@@ -6,6 +6,7 @@
 // reads them back through params() and timeoutMs().
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const SEED = Number(process.env.PROPS_SEED ?? 0x5eed);
@@ -41,7 +42,7 @@ function main(argv: string[]): number {
       env[a === "--runs" ? "PROPS_RUNS" : "PROPS_SEED"] = v;
     } else rest.push(a);
   }
-  const vitest = createRequire(import.meta.url).resolve("vitest/vitest.mjs");
+  const vitest = join(dirname(createRequire(import.meta.url).resolve("vitest/package.json")), "vitest.mjs");
   const r = spawnSync(process.execPath, [vitest, "run", fileURLToPath(new URL(".", import.meta.url)), ...rest], { stdio: "inherit", env });
   return r.status ?? 1;
 }
