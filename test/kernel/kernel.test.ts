@@ -62,8 +62,9 @@ function alive(pid: number): boolean {
 describe("choosing the backend needs no root", () => {
   it("a scenario that needs IPVS is skipped, never passed", () => {
     const s = loadScenario("ipvs.yaml", "name: ipvs\nsteps:\n  - run: ipvsadm -A -t 10.100.100.100:8080 -s rr\n  - run: curl 10.100.100.100:8080\n    expect: timeout\n");
-    const r = runKernelScenario(s, { features: { config: parseKernelConfig("CONFIG_BRIDGE=y\n"), sysModules: () => false } });
-    expect(r.skipped).toBe("needs the VM backend (not built yet): IPVS (ipvsadm): this kernel has no CONFIG_IP_VS");
+    // Without the VM image (its own test, test/kernel/vm/vm.test.ts, runs the VM).
+    const r = runKernelScenario(s, { features: { config: parseKernelConfig("CONFIG_BRIDGE=y\n"), sysModules: () => false }, vm: { missing: "the VM image is not built: run `npm run kernel:setup`" } });
+    expect(r.skipped).toBe("needs the VM backend (IPVS (ipvsadm): this kernel has no CONFIG_IP_VS), but the VM image is not built: run `npm run kernel:setup`");
     expect([r.passed, r.failed, r.probes.length]).toEqual([0, 0, 0]);
   });
 });
