@@ -148,6 +148,9 @@ export const ipsetLayer: Layer = {
     // xt_set resolves set names through the ipset core: netfilter's runtime asks for a
     // resolver, so -m set and -j SET see these sets (netfilter must be installed first).
     const rt = netfilterOf(host);
-    if (rt) rt.setResolver = lookupSet;
+    if (rt) {
+      rt.setResolver = lookupSet;
+      rt.setRef = refSet;
+    }
   },
 };

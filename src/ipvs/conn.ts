@@ -53,6 +53,9 @@ const TCP_STATES: number[][][] = [
   ],
 ];
 
+// tcp_state_active_table[] (Linux 6.x): ESTABLISHED, SYN_SENT, SYN_RECV and SYNACK are active.
+const TCP_ACTIVE = [false, true, true, true, false, false, false, false, false, false, true];
+
 /** tcp_timeouts[] in seconds; ESTABLISHED, FIN_WAIT follow ipvsadm --set. */
 function tcpTimeout(state: number, t: IpvsTimeouts): number {
   switch (state) {
@@ -98,6 +101,8 @@ export interface IpvsConn {
   control: IpvsConn | null;
   /** For a template: the connections it controls (cp->n_control). */
   controlled: Set<IpvsConn> | null;
+  /** For a template: IP_VS_CTPL_S_ASSURED, once a connection it controls was established. */
+  assured?: boolean;
   /** The netfilter conntrack entry, with net.ipv4.vs.conntrack=1. */
   nfct: object | null;
 }
@@ -201,18 +206,20 @@ export function tcpStateTransition(c: IpvsConn, dir: number, flags: number, time
   }
   const next = TCP_STATES[off]![event]![c.state]!;
   if (next !== c.state && c.dest) {
-    // Leaving or entering ESTABLISHED moves the connection between ActiveConn and InActConn.
+    // tcp_state_active(): the pre-established states count as active too (ActiveConn).
     const d = c.dest;
-    if (!(c.flags & IP_VS_CONN_F_INACTIVE) && next !== sES) {
+    if (!(c.flags & IP_VS_CONN_F_INACTIVE) && !TCP_ACTIVE[next]) {
       d.activeConns--;
       d.inactConns++;
       c.flags |= IP_VS_CONN_F_INACTIVE;
-    } else if (c.flags & IP_VS_CONN_F_INACTIVE && next === sES) {
+    } else if (c.flags & IP_VS_CONN_F_INACTIVE && TCP_ACTIVE[next]) {
       d.activeConns++;
       d.inactConns--;
       c.flags &= ~IP_VS_CONN_F_INACTIVE;
     }
   }
+  // ip_vs_control_assure_ct(): an established connection assures its template.
+  if (next === sES && c.control) c.control.assured = true;
   c.state = next;
   c.timeoutMs = tcpTimeout(next, timeouts) * 1000;
   c.expires = now + c.timeoutMs;

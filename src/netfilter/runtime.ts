@@ -54,6 +54,8 @@ export class NetfilterRuntime {
   readonly ns = new Map<string, NsNetfilter>();
   readonly ruleCache = new WeakMap<RuleConfig, CompiledRule>();
   setResolver: SetResolver | null = null;
+  /** ip_set_nfnl_get_byindex()/put: rules that use a set hold a reference on it. */
+  setRef: ((host: Host, ns: string, name: string, delta: 1 | -1) => void) | null = null;
   /** Extra reasons to track connections in a namespace (IPVS with conntrack=1). */
   readonly conntrackUsers: ((ns: string, config: Config) => boolean)[] = [];
   private seed = 0x9e3779b9;
@@ -270,6 +272,37 @@ export class NetfilterRuntime {
       }
     }
     return NF_ACCEPT;
+  }
+
+  /** Sets the namespace's rules use, with how many uses each (-m set, -j SET). */
+  setUses(ns: string, config: Config): Map<string, number> {
+    const uses = new Map<string, number>();
+    const add = (name: string) => uses.set(name, (uses.get(name) ?? 0) + 1);
+    for (const t of Object.values(config.netns[ns]?.ext.netfilter?.tables ?? {})) {
+      for (const c of Object.values(t!.chains)) {
+        for (const r of c.rules) {
+          for (const m of r.matches) if (m.name === "set") add(String(m.opts["name"]));
+          if (r.target?.name === "SET") {
+            for (const k of ["add-set", "del-set"]) {
+              const v = r.target.opts[k] as string[] | undefined;
+              if (v) add(v[0]!);
+            }
+          }
+        }
+      }
+    }
+    return uses;
+  }
+
+  /** After a change of rules: take and give back set references for the difference. */
+  syncSetRefs(ns: string, before: Config, after: Config): void {
+    if (!this.setRef || before === after) return;
+    const old = this.setUses(ns, before);
+    const now = this.setUses(ns, after);
+    for (const name of new Set([...old.keys(), ...now.keys()])) {
+      const d = (now.get(name) ?? 0) - (old.get(name) ?? 0);
+      for (let i = 0; i < Math.abs(d); i++) this.setRef(this.host, ns, name, d > 0 ? 1 : -1);
+    }
   }
 
   /** Connections of a namespace as conntrack -L lists them. */

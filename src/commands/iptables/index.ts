@@ -68,7 +68,9 @@ export function iptablesTool(rt: NetfilterRuntime): Tool {
         return { stdout: "" };
       }
       const lookupSet = lookupSetFor(rt, ns);
+      const before = ctx.host.config;
       ctx.host.change((draft) => applyCommand(tableOf(draft.netns[ns]!, c.table), c, lookupSet));
+      rt.syncSetRefs(ns, before, ctx.host.config);
       // A rule given with -c starts with those counters.
       if (c.counters && (c.cmd === "A" || c.cmd === "I" || c.cmd === "R")) {
         const chain = rt.compiled(ns, c.table)?.chains.get(c.chain!);
@@ -143,6 +145,7 @@ export function iptablesRestoreTool(rt: NetfilterRuntime): Tool {
       const counterSets: { table: TableName; chain: string; index: number; c: [number, number] }[] = [];
       const policySets: { table: TableName; chain: string; c: [number, number] }[] = [];
       const lines = ctx.stdin.split("\n");
+      const before = ctx.host.config;
       const fail = (n: number, msg: string) => new ToolError(`iptables-restore ${IPT_VERSION}: ${msg}\nError occurred at line: ${n}\nTry \`iptables-restore -h' or 'iptables-restore --help' for more information.`);
       ctx.host.change((draft) => {
         const nsc = draft.netns[ns]!;
@@ -227,6 +230,7 @@ export function iptablesRestoreTool(rt: NetfilterRuntime): Tool {
         }
         if (table) throw fail(lineNo, "COMMIT expected at line " + lineNo);
       });
+      rt.syncSetRefs(ns, before, ctx.host.config);
       for (const s of counterSets) {
         const r = rt.compiled(ns, s.table)?.chains.get(s.chain)?.rules[s.index];
         if (r) [r.counters.pkts, r.counters.bytes] = s.c;

@@ -5,7 +5,7 @@ import { KernelError } from "../../config/errors.ts";
 import type { DestConfig, ServiceConfig } from "../../ipvs/config.ts";
 import { addDest, addService, clearServices, delDest, delService, editDest, getService, ipvsOf } from "../../ipvs/ops.ts";
 import type { IpvsRuntime } from "../../ipvs/runtime.ts";
-import { IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3 } from "../../ipvs/types.ts";
+import { IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT } from "../../ipvs/types.ts";
 import { SCHEDULERS } from "../../ipvs/schedulers/index.ts";
 import { splitLine } from "../shell.ts";
 
@@ -78,14 +78,13 @@ function run(rt: IpvsRuntime, ctx: ToolContext, p: Parsed, cmd: Cmd, ns: string)
           };
           addService(nsc, svc);
         } else {
+          // ipvsadm -E sends the whole service: what the command does not give takes its
+          // default again (wlc, not persistent, mask 255.255.255.255, no flags).
           const s = getService(nsc, key);
-          if (sched) s.scheduler = sched;
-          if (p.persistent !== null) {
-            s.flags |= IP_VS_SVC_F_PERSISTENT;
-            s.timeout = p.persistent;
-          }
-          if (p.netmask !== null) s.netmask = p.netmask;
-          if (p.schedFlags !== null) s.flags = (s.flags & ~(IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2 | IP_VS_SVC_F_SCHED3)) | p.schedFlags;
+          s.scheduler = sched ?? "wlc";
+          s.flags = (p.persistent !== null ? IP_VS_SVC_F_PERSISTENT : 0) | (p.schedFlags ?? 0) | (p.ops ? IP_VS_SVC_F_ONEPACKET : 0);
+          s.timeout = p.persistent ?? 0;
+          s.netmask = p.netmask ?? 0xffffffff;
         }
       });
       return { stdout: "" };

@@ -115,7 +115,7 @@ export function listServices(rt: IpvsRuntime, ctx: ToolContext, p: Parsed, rule:
       } else if (p.stats || p.rate) {
         const stt = drt?.stats ?? { conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0 };
         const v = p.stats ? [stt.conns, stt.inpkts, stt.outpkts, stt.inbytes, stt.outbytes] : [0, 0, 0, 0, 0];
-        lines.push(`  -> ${dname.padEnd(30)}` + v.map((x) => largenum(x, p.exact)).join(""));
+        lines.push(`  -> ${dname.padEnd(28)}` + v.map((x) => largenum(x, p.exact)).join(""));
       } else if (p.thresholds) {
         lines.push(`  -> ${dname.padEnd(28)} ${String(d.uThreshold).padEnd(10)} ${String(d.lThreshold).padEnd(10)} ${String(drt?.activeConns ?? 0).padEnd(10)} ${String(drt?.inactConns ?? 0).padEnd(10)}`);
       } else if (p.persistentConn) {
@@ -136,9 +136,10 @@ export function listConnections(rt: IpvsRuntime, ctx: ToolContext, p: Parsed): s
   const now = ctx.host.now;
   const lines = ["IPVS connection entries", "pro expire state       source             virtual            destination"];
   for (const c of st.conns.entries()) {
-    const secs = Math.max(0, Math.ceil((c.expires - now) / 1000));
+    const secs = Math.max(0, Math.floor((c.expires - now) / 1000));
     const proto = c.proto === IPPROTO_UDP ? "UDP" : c.proto === 132 ? "SCTP" : "TCP";
-    const state = c.proto === IPPROTO_TCP ? TCP_STATE_NAMES[c.state]! : c.proto === IPPROTO_UDP ? "UDP" : "NONE";
+    // ip_vs_state_name(): a template shows NONE, or ASSURED once a connection it controls was established.
+    const state = c.controlled ? (c.assured ? "ASSURED" : "NONE") : c.proto === IPPROTO_TCP ? TCP_STATE_NAMES[c.state]! : c.proto === IPPROTO_UDP ? "UDP" : "NONE";
     const mm = String(Math.floor(secs / 60)).padStart(2, "0");
     const ss = String(secs % 60).padStart(2, "0");
     lines.push(`${proto.padEnd(3)} ${mm}:${ss}  ${state.padEnd(11)} ${addrPort(c.caddr, c.cport, p.numeric).padEnd(18)} ${addrPort(c.vaddr, c.vport, p.numeric).padEnd(18)} ${addrPort(c.daddr, c.dport, p.numeric)}`);

@@ -9,7 +9,7 @@ export interface SetHandle {
   readonly name: string;
   readonly dimensions: number;
   /** 1 match, 0 no match, -1 matched a nomatch element. */
-  test(pkt: Packet, dirs: readonly boolean[], ifname: string | null, now: number, updateCounters: boolean): number;
+  test(pkt: Packet, dirs: readonly boolean[], ifname: string | null, now: number, updateCounters: boolean, returnNomatch?: boolean): number;
   add(pkt: Packet, dirs: readonly boolean[], ifname: string | null, now: number, timeoutSec: number | null, exist: boolean): void;
   del(pkt: Packet, dirs: readonly boolean[], ifname: string | null, now: number): void;
 }
@@ -72,9 +72,11 @@ export const setMatch: MatchExt = {
     const handle = ctx.rt.resolveSet(ctx.ns, String(spec.opts["name"]));
     return (pkt, st) => {
       if (!handle) return inv;
-      const ifname = dirs[dirs.length - 1] ? (st.inDev?.name ?? null) : (st.outDev?.name ?? null);
-      const r = handle.test(pkt, dirs, ifname, ctx.rt.now(), update);
-      const hit = r > 0 || (r < 0 && returnNomatch);
+      // hash:net,iface: the interface is the second dimension (src: in, dst: out).
+      const ifname = (dirs[1] ?? dirs[dirs.length - 1]) ? (st.inDev?.name ?? null) : (st.outDev?.name ?? null);
+      // With --return-nomatch the set reports a nomatch element as a hit and a hit as a miss.
+      const r = handle.test(pkt, dirs, ifname, ctx.rt.now(), update, returnNomatch);
+      const hit = r > 0;
       return hit !== inv;
     };
   },
