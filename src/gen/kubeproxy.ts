@@ -245,10 +245,10 @@ export function iptablesRules(
   const npRules: string[] = [];
   for (let i = 0; i < o.services; i++) {
     const b = serviceRules(o, i, clusterIp, endpoint, nodePort);
-    chains.push(...b.chains);
+    for (const c of b.chains) chains.push(c);
     svcRules.push(b.servicesRule);
     if (b.nodePortRule) npRules.push(b.nodePortRule);
-    body.push(...b.body);
+    for (const l of b.body) body.push(l);
   }
   const n: string[] = [];
   n.push("*nat", ":PREROUTING ACCEPT [0:0]", ":INPUT ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]", ":POSTROUTING ACCEPT [0:0]");
@@ -261,9 +261,9 @@ export function iptablesRules(
   n.push("-A KUBE-POSTROUTING -j MARK --xor-mark 0x00004000");
   n.push('-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully');
   n.push("-A KUBE-MARK-MASQ -j MARK --or-mark 0x00004000");
-  n.push(...npRules);
-  n.push(...svcRules);
-  n.push(...body);
+  for (const l of npRules) n.push(l);
+  for (const l of svcRules) n.push(l);
+  for (const l of body) n.push(l);
   n.push('-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS');
   n.push("COMMIT");
   return f.join("\n") + "\n" + n.join("\n") + "\n";
@@ -356,7 +356,7 @@ function ipvsLoad(
   steps.push({ run: "ipset restore", stdin: s.join("\n") + "\n" });
   steps.push({ run: "iptables-restore", stdin: ipvsChains() });
   const v: string[] = [];
-  for (let i = 0; i < o.services; i++) v.push(...ipvsServiceLines(o, i, clusterIp, endpoint, nodePort));
+  for (let i = 0; i < o.services; i++) for (const l of ipvsServiceLines(o, i, clusterIp, endpoint, nodePort)) v.push(l);
   steps.push({ run: "ipvsadm -R", stdin: v.join("\n") + "\n" });
   return steps;
 }
