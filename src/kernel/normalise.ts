@@ -121,11 +121,32 @@ export function normaliseListing(command: string, output: string): string[] {
         )
         .sort();
       break;
-    case "ipset":
+    case "ipset": {
       lines = lines.map((l) => l.replace(/initval 0x[0-9a-f]+/i, "initval *").replace(/^Size in memory: \d+/, "Size in memory: *"));
+      // Members come out in hash order, which follows the random initval: sort them.
+      const at = lines.indexOf("Members:");
+      if (at >= 0) {
+        let end = at + 1;
+        while (end < lines.length && lines[end] !== "" && !lines[end]!.startsWith("Name:")) end++;
+        lines = [...lines.slice(0, at + 1), ...lines.slice(at + 1, end).sort(), ...lines.slice(end)];
+      }
       break;
+    }
     case "ipvsadm":
       lines = lines.map((l) => l.replace(/^IP Virtual Server version \S+ \(size=\d+\)/, "IP Virtual Server version *"));
+      if (/(^|\s)-\S*c/.test(command) || command.includes("--connection")) {
+        // -Lc: hash order, seconds left, and the clients' ephemeral ports (random on a kernel).
+        const head = lines.slice(0, 2);
+        const body = lines
+          .slice(2)
+          .map((l) => l.replace(/^(\S+\s+)\d\d:\d\d/, "$1**:**").replace(/(\d+\.\d+\.\d+\.\d+):(\d+)/, (m, a: string, p: string) => (Number(p) >= 32768 ? `${a}:*` : m)).replace(/\s+/g, " "))
+          .sort();
+        lines = [...head, ...body];
+      } else if (command.includes("--stats") || command.includes("--rate")) {
+        // Packets and bytes depend on the applications' segments (the kernel's probe and server
+        // agents are not curl and python); connections stay.
+        lines = lines.map((l) => l.replace(/^(\S.{32}|  -> .{28})(\s*\d+[KMG]?)\s+\d+[KMG]?\s+\d+[KMG]?\s+\d+[KMG]?\s+\d+[KMG]?$/, "$1$2 * * * *"));
+      }
       break;
   }
   return lines.map(macs);

@@ -356,6 +356,17 @@ export function planScenario(s: Scenario, f: KernelFeatures = machineFeatures())
     }
   };
 
+  // A kernel with br_netfilter built in has bridge-nf-call-iptables=1 in every namespace
+  // from the start; the emulator (like Debian's modular kernel) has it only after
+  // `modprobe br_netfilter`. Turn it off until the scenario loads the module.
+  const brnfBuiltin = moduleAvailable("br_netfilter", f) && !f.onDemand?.has("br_netfilter");
+  let brnfLoaded = false;
+  const namespaces: string[] = [];
+  const brnf = (ns: string | null, on: boolean, line: number) => {
+    const set = ["sysctl", "-q", "-w", `net.bridge.bridge-nf-call-iptables=${on ? 1 : 0}`];
+    add({ kind: "exec", line, text: `(br_netfilter is built in: bridge-nf-call-iptables=${on ? 1 : 0}${ns ? ` in ${ns}` : ""})`, ns: ns ?? HOST_NS, argv: ns ? ["ip", "netns", "exec", ns, ...set] : set, stdin: null, listing: false });
+  };
+
   outer: for (const step of s.steps) {
     if (step.kind === "advance") {
       if (step.ms > MAX_SLEEP_MS) needs.add(`advance: ${step.text} is longer than real-kernel mode sleeps (${MAX_SLEEP_MS / 60_000}m)`);
@@ -440,12 +451,23 @@ export function planScenario(s: Scenario, f: KernelFeatures = machineFeatures())
           binaries.add("modprobe");
           add({ ...base, kind: "exec", argv: load.length > 1 ? ["modprobe", "-a", ...load] : ["modprobe", load[0]!], stdin: null, listing: false });
         } else add({ ...base, kind: "note", note: `${text}: built into this kernel, nothing loaded` });
+        if (brnfBuiltin && !brnfLoaded && names.includes("br_netfilter")) {
+          // What loading the module does: bridge-nf-call-iptables=1 in every namespace.
+          brnfLoaded = true;
+          for (const n of namespaces) brnf(n === HOST_NS ? null : n, true, line);
+        }
         return;
       }
       default: {
         for (const n of needsOf(inner, f)) needs.add(n);
         binaries.add(tool);
         add({ ...base, kind: "exec", argv: wrapped, stdin, listing });
+        // The first bridge of a namespace: from then on its bridge-nf setting matters.
+        if (brnfBuiltin && tool === "ip" && inner.includes("bridge") && inner[inner.indexOf("bridge") - 1] === "type" && !namespaces.includes(ns)) {
+          namespaces.push(ns);
+          binaries.add("sysctl");
+          if (!brnfLoaded) brnf(ns === HOST_NS ? null : ns, false, line);
+        }
       }
     }
   }
