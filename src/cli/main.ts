@@ -7,7 +7,7 @@ import { runScenario, type ScenarioReport } from "../scenario/run.ts";
 import { ScenarioError, type Scenario } from "../scenario/types.ts";
 import { defaultLayers } from "../layers.ts";
 import { formatCheck, formatReport, summaryLine } from "./format.ts";
-import { KernelUnavailable, runKernelScenario } from "../kernel/runner.ts";
+import { KernelUnavailable, prepareVmBatch, runKernelScenario } from "../kernel/runner.ts";
 import { compareReports, type ScenarioComparison } from "../kernel/compare.ts";
 import type { KernelScenarioReport } from "../kernel/types.ts";
 import { genCommand } from "../gen/cli.ts";
@@ -115,6 +115,8 @@ export function main(argv: string[], io: Io = { out: (s) => process.stdout.write
 function runKernel(scenarios: Scenario[], json: boolean, io: Io): number {
   const reports: KernelScenarioReport[] = [];
   let badInput: string | null = null;
+  // Scenarios that need the VM run in as few boots as possible, ahead of the loop.
+  prepareVmBatch(scenarios);
   for (const s of scenarios) {
     let r: KernelScenarioReport;
     try {
@@ -160,6 +162,7 @@ function check(scenarios: Scenario[], json: boolean, io: Io): number {
   const started = Date.now();
   const comparisons: ScenarioComparison[] = [];
   let badInput: string | null = null;
+  prepareVmBatch(scenarios);
   for (const s of scenarios) {
     const blank = { file: s.file, name: s.name, probes: [], passed: 0, failed: 0, notes: [], listings: [], error: null };
     let emu: ScenarioReport;

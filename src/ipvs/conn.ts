@@ -148,7 +148,7 @@ export class IpvsConnTable {
       return;
     }
     IpvsConnTable.put(this.byIn, c.caddr * 65536 + c.cport, (c.vaddr * 65536 + c.vport) * 4 + protoIdx(c.proto), c);
-    IpvsConnTable.put(this.byOut, c.daddr * 65536 + c.dport, (c.caddr * 65536 + c.cport) * 4 + protoIdx(c.proto), c);
+    IpvsConnTable.put(this.byOut, outKey(c), (c.caddr * 65536 + c.cport) * 4 + protoIdx(c.proto), c);
   }
 
   remove(c: IpvsConn): void {
@@ -158,7 +158,7 @@ export class IpvsConnTable {
       return;
     }
     IpvsConnTable.del(this.byIn, c.caddr * 65536 + c.cport, (c.vaddr * 65536 + c.vport) * 4 + protoIdx(c.proto), c);
-    IpvsConnTable.del(this.byOut, c.daddr * 65536 + c.dport, (c.caddr * 65536 + c.cport) * 4 + protoIdx(c.proto), c);
+    IpvsConnTable.del(this.byOut, outKey(c), (c.caddr * 65536 + c.cport) * 4 + protoIdx(c.proto), c);
   }
 
   template(proto: number, caddr: number, vaddr: number, vport: number): IpvsConn | undefined {
@@ -172,6 +172,12 @@ export class IpvsConnTable {
   get size(): number {
     return this.all.size;
   }
+}
+
+// ip_vs_conn_out_get(): a NAT connection's replies come from the real server; the others'
+// (DR, TUN) come from the virtual address itself.
+function outKey(c: IpvsConn): number {
+  return c.fwd === "masq" ? c.daddr * 65536 + c.dport : c.vaddr * 65536 + c.vport;
 }
 
 function templateKey(proto: number, caddr: number, vaddr: number, vport: number): string {

@@ -253,15 +253,18 @@ export class IpvsCore {
     }
     if (!ported(pkt.proto)) return NF_ACCEPT;
     const c = st.conns.outGet(pkt.proto, pkt.saddr, pkt.sport, pkt.daddr, pkt.dport);
-    if (!c || c.fwd !== "masq") return NF_ACCEPT;
+    if (!c) return NF_ACCEPT;
     const now = this.rt.now();
     if (c.expires <= now) {
       this.expire(st, c);
       return NF_ACCEPT;
     }
-    // handle_response(): the source becomes the virtual service again.
-    pkt.saddr = c.vaddr;
-    pkt.sport = c.vport;
+    // handle_response(): a NAT reply's source becomes the virtual service again; a DR
+    // reply the director happens to see (bridged past its FORWARD hook) only counts.
+    if (c.fwd === "masq") {
+      pkt.saddr = c.vaddr;
+      pkt.sport = c.vport;
+    }
     if (c.proto === IPPROTO_TCP) tcpStateTransition(c, 1, pkt.tcpFlags, this.rt.timeouts(ns), now);
     else udpRefresh(c, this.rt.timeouts(ns), now);
     if (c.dest) {
@@ -274,7 +277,7 @@ export class IpvsCore {
     }
     pkt.ipvsProperty = true;
     const dp = this.rt.dp();
-    if (dp.tracer) dp.trace(pkt, ns, hs.inDev ?? hs.outDev, "ipvs", `reply: source rewritten to ${formatIPv4(c.vaddr)}:${c.vport}`);
+    if (dp.tracer) dp.trace(pkt, ns, hs.inDev ?? hs.outDev, "ipvs", c.fwd === "masq" ? `reply: source rewritten to ${formatIPv4(c.vaddr)}:${c.vport}` : "reply of a direct-routing connection: counted, left as it is");
     return NF_ACCEPT;
   }
 }
