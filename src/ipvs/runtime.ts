@@ -60,6 +60,11 @@ export class IpvsNs {
   readonly conns = new IpvsConnTable();
   cfg: IpvsConfig | undefined = undefined;
   readonly buckets = new Map<number, Record<string, ServiceConfig>>();
+  /**
+   * ip_vs_trash_get_dest(): a removed real server that connections still use waits here,
+   * and comes back (counters and all) when the same service adds it again.
+   */
+  readonly trash = new Map<string, IpvsDest>();
   constructor(readonly name: string) {}
 }
 
@@ -151,11 +156,16 @@ export class IpvsRuntime {
     else st.byVip.delete(k);
   }
 
+  private toTrash(st: IpvsNs, key: string, d: IpvsDest): void {
+    d.flags &= ~IP_VS_DEST_F_AVAILABLE;
+    if (d.activeConns + d.inactConns + d.persistConns > 0) st.trash.set(`${key}|${destKey(d.addr, d.port)}`, d);
+  }
+
   private removeService(st: IpvsNs, key: string): void {
     const s = st.services.get(key);
     if (!s) return;
     s.scheduler.doneService?.(s);
-    for (const d of s.dests) d.flags &= ~IP_VS_DEST_F_AVAILABLE;
+    for (const d of s.dests) this.toTrash(st, key, d);
     this.index(st, s, false);
     st.services.delete(key);
   }
@@ -194,6 +204,14 @@ export class IpvsRuntime {
     for (const dc of cfg.dests) {
       const k = destKey(dc.addr, dc.port);
       let d = s.destByKey.get(k);
+      const revived = d ? undefined : st.trash.get(`${cfg.key}|${k}`);
+      if (revived) {
+        st.trash.delete(`${cfg.key}|${k}`);
+        Object.assign(revived, { weight: dc.weight, fwd: dc.fwd, uThreshold: dc.uThreshold, lThreshold: dc.lThreshold, flags: revived.flags | IP_VS_DEST_F_AVAILABLE });
+        d = revived;
+        s.destByKey.set(k, d);
+        added.push(d);
+      }
       if (!d) {
         d = {
           addr: dc.addr,
@@ -241,7 +259,7 @@ export class IpvsRuntime {
     } else {
       // The kernel calls the scheduler for each change, in this order.
       for (const d of removed) {
-        d.flags &= ~IP_VS_DEST_F_AVAILABLE;
+        this.toTrash(st, cfg.key, d);
         s.dests = s.dests.filter((x) => x !== d);
         sched.delDest?.(s, d);
       }

@@ -134,7 +134,7 @@ export function normaliseListing(command: string, output: string): string[] {
     }
     case "ipvsadm":
       lines = lines.map((l) => l.replace(/^IP Virtual Server version \S+ \(size=\d+\)/, "IP Virtual Server version *"));
-      if (/(^|\s)-\S*c/.test(command) || command.includes("--connection")) {
+      if (/(^|\s)-[A-Za-z]*c[A-Za-z]*(\s|$)/.test(command) || command.includes("--connection")) {
         // -Lc: hash order, seconds left, and the clients' ephemeral ports (random on a kernel).
         const head = lines.slice(0, 2);
         const body = lines
