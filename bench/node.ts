@@ -109,7 +109,7 @@ export function runNode(mode: KubeProxyMode, n: number, m: number, cfg: BenchCon
   let k = 0;
   const newSyn = () => {
     const i = k++;
-    netifReceive(dp, inDev, pkt((CLIENT_ADDR + ((i >>> 16) % 250)) >>> 0, 1024 + (i & 0xffff) % 64000, TCP_SYN, inDev, clientMac, vip, SERVICE_PORT));
+    netifReceive(dp, inDev, pkt((CLIENT_ADDR + (Math.floor(i / 64000) % 250)) >>> 0, 1024 + (i % 64000), TCP_SYN, inDev, clientMac, vip, SERVICE_PORT));
     drain();
   };
   newSyn();
@@ -209,7 +209,7 @@ export function nodeTables(rows: NodeRow[]): string {
         mode,
         `${r.addServiceMs.toFixed(2)} ms`,
         `${r.delServiceMs.toFixed(2)} ms`,
-        r.build.load.map((l) => `${l.run.split(" ").slice(0, 2).join(" ").replace(/ -w.*/, "")} ${(l.ms / 1000).toFixed(2)} s`).join(", "),
+        r.build.load.map((l) => `${l.run.startsWith("ip address") ? l.run : l.run.split(" ").slice(0, 2).join(" ")} ${(l.ms / 1000).toFixed(2)} s`).join(", "),
         `${(r.build.loadMs / 1000).toFixed(2)} s`,
         r.loadPerCommandMs === null ? "-" : `${(r.loadPerCommandMs / 1000).toFixed(2)} s`,
         `${r.heapMB.toFixed(0)} MB`,

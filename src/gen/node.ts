@@ -113,7 +113,10 @@ export function buildNode(node: KubeProxyNode, options: BuildOptions = {}): Host
     const t = performance.now();
     if (options.deferView) withDeferredView(host, () => runStepBatched(host, s));
     else runStep(host, s);
-    if (times) times.load.push({ run: s.run.split("\n").find((l) => !l.startsWith("modprobe")) ?? s.run, ms: performance.now() - t });
+    if (times) {
+      const adds = s.stdin === undefined ? s.run.split("\n").filter((l) => ADDR_ADD.test(l.trim())).length : 0;
+      times.load.push({ run: adds ? `ip address add x${adds}` : s.run, ms: performance.now() - t });
+    }
   }
   return host;
 }
