@@ -46,7 +46,16 @@ function parseUrl(url: string, tool: string): { addr: number; port: number } {
   return { addr: host(m[2]!, tool), port: m[3] ? port(m[3], tool) : 80 };
 }
 
-export const curlTool: Tool = (argv, ctx) => {
+// The probes' and servers' command lines, parsed once for the emulator and for
+// real-kernel mode (src/kernel/plan.ts), which runs its own agents from the result.
+
+export interface HttpArgs {
+  addr: number;
+  port: number;
+  timeoutMs: number;
+}
+
+export function parseCurl(argv: string[]): HttpArgs {
   let timeout = DEFAULT_PROBE_TIMEOUT_MS;
   let url: string | null = null;
   for (let i = 1; i < argv.length; i++) {
@@ -59,11 +68,10 @@ export const curlTool: Tool = (argv, ctx) => {
     else throw new ToolError("curl: pktpath probes one URL at a time");
   }
   if (url === null) throw new ToolError("curl: no URL specified!");
-  const { addr, port: p } = parseUrl(url, "curl");
-  return runProbe(ctx, { kind: "http", daddr: addr, dport: p, timeoutMs: timeout, count: 1 }, answerBody);
-};
+  return { ...parseUrl(url, "curl"), timeoutMs: timeout };
+}
 
-export const wgetTool: Tool = (argv, ctx) => {
+export function parseWget(argv: string[]): HttpArgs {
   let timeout = DEFAULT_PROBE_TIMEOUT_MS;
   let url: string | null = null;
   for (let i = 1; i < argv.length; i++) {
@@ -76,53 +84,63 @@ export const wgetTool: Tool = (argv, ctx) => {
     else url = a;
   }
   if (url === null) throw new ToolError("wget: missing URL");
-  const { addr, port: p } = parseUrl(url, "wget");
-  return runProbe(ctx, { kind: "http", daddr: addr, dport: p, timeoutMs: timeout, count: 1 }, answerBody);
-};
+  return { ...parseUrl(url, "wget"), timeoutMs: timeout };
+}
 
-export const pingTool: Tool = (argv, ctx) => {
+export interface PingArgs {
+  addr: number;
+  count: number;
+  timeoutMs: number;
+  /** -W / -w as given, null when none was. */
+  limit: [string, string] | null;
+  /** Options passed on unchanged (-i, -s, -t, -I, -q, -O, -4). */
+  extra: string[];
+  broadcast: boolean;
+}
+
+export function parsePing(argv: string[]): PingArgs {
   let count: number | null = null;
   let timeout = DEFAULT_PROBE_TIMEOUT_MS;
+  let limit: [string, string] | null = null;
   let target: string | null = null;
   let broadcast = false;
+  const extra: string[] = [];
+  const bad = (v: string | undefined) => new ToolError(`ping: invalid argument: '${v ?? ""}'`);
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "-c") {
       const v = argv[++i];
-      if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1) throw new ToolError(`ping: invalid argument: '${v ?? ""}'`);
+      if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1) throw bad(v);
       count = Number(v);
-    } else if (a === "-W" || a === "-w") timeout = seconds(a, argv[++i], "ping");
-    else if (a === "-i" || a === "-s" || a === "-t" || a === "-I") i++;
-    else if (/^-[qnO4b]+$/.test(a)) {
+    } else if (a === "-W" || a === "-w") {
+      const v = argv[++i];
+      timeout = seconds(a, v, "ping");
+      limit = [a, v!];
+    } else if (a === "-i" || a === "-s" || a === "-t") {
+      const v = argv[++i];
+      if (v === undefined || !/^\d+(\.\d+)?$/.test(v)) throw bad(v);
+      extra.push(a, v);
+    } else if (a === "-I") {
+      const v = argv[++i];
+      if (v === undefined || !/^[A-Za-z0-9_.@:-]{1,32}$/.test(v)) throw bad(v);
+      extra.push(a, v);
+    } else if (/^-[qnO4b]+$/.test(a)) {
       if (a.includes("b")) broadcast = true;
-    }
-    else if (a.startsWith("-")) throw new ToolError(`ping: invalid option -- '${a.slice(1)}'`);
+      const flags = a.slice(1).replace(/[nb]/g, "");
+      if (flags) extra.push(`-${flags}`);
+    } else if (a.startsWith("-")) throw new ToolError(`ping: invalid option -- '${a.slice(1)}'`);
     else target = a;
   }
   if (target === null) throw new ToolError("ping: usage error: Destination address required");
   if (count === null) throw new ToolError("ping: give -c N: a ping without a count never ends");
-  const addr = host(target, "ping");
-  // iputils ping refuses a broadcast destination unless -b is given.
-  const nsv = ctx.host.dp.view.netns.get(ctx.ns)!;
-  const r = nsv.fib.lookup(addr);
-  if (!broadcast && (addr === 0xffffffff || (r && r.type === "broadcast"))) {
-    throw new ToolError("ping: Do you want to ping broadcast? Then -b. If not, check your local firewall rules");
-  }
-  return runProbe(ctx, { kind: "ping", daddr: addr, dport: 0, timeoutMs: timeout, count }, (p) => {
-    const r = p!.result;
-    return `PING ${target} (${target}) 56(84) bytes of data.\n--- ${target} ping statistics ---\n${r.outcome === "reply" ? "replies received" : "no reply"}\n`;
-  });
-};
-
-function listen(ctx: ToolContext, proto: number, addr: number, p: number, app: ServerApp, tool: string): ToolOutput {
-  const ns = ctx.host.dp.view.netns.get(ctx.ns)!;
-  if (addr !== 0 && !ns.local.has(addr)) throw new ToolError(`${tool}: OSError: [Errno 99] Cannot assign requested address`);
-  const ok = ctx.host.dp.state(ns).sockets.listen({ proto, addr, port: p, app });
-  if (!ok) throw new ToolError(`${tool}: OSError: [Errno 98] Address already in use`);
-  return { stdout: "" };
+  return { addr: host(target, "ping"), count, timeoutMs: timeout, limit, extra, broadcast };
 }
 
-export const ncTool: Tool = (argv, ctx) => {
+export type NcArgs =
+  | { mode: "listen"; proto: "tcp" | "udp"; bind: number; port: number; app: ServerApp }
+  | { mode: "probe"; kind: ProbeKind; addr: number; port: number; timeoutMs: number };
+
+export function parseNc(argv: string[]): NcArgs {
   let listenMode = false;
   let udp = false;
   let zero = false;
@@ -145,14 +163,13 @@ export const ncTool: Tool = (argv, ctx) => {
     const p = lport ?? pos[pos.length - 1];
     if (p === undefined) throw new ToolError("nc: missing port number");
     const bind = pos.length > 1 || (lport !== null && pos.length === 1) ? host(pos[0]!, "nc") : 0;
-    return listen(ctx, udp ? IPPROTO_UDP : IPPROTO_TCP, bind, port(p, "nc"), udp ? "nc-udp" : "nc", "nc");
+    return { mode: "listen", proto: udp ? "udp" : "tcp", bind, port: port(p, "nc"), app: udp ? "nc-udp" : "nc" };
   }
   if (pos.length !== 2) throw new ToolError("nc: missing hostname and port");
-  const kind: ProbeKind = udp ? "udp" : zero ? "tcp" : "http";
-  return runProbe(ctx, { kind, daddr: host(pos[0]!, "nc"), dport: port(pos[1]!, "nc"), timeoutMs: timeout, count: 1 }, answerBody);
-};
+  return { mode: "probe", kind: udp ? "udp" : zero ? "tcp" : "http", addr: host(pos[0]!, "nc"), port: port(pos[1]!, "nc"), timeoutMs: timeout };
+}
 
-export const pythonTool: Tool = (argv, ctx) => {
+export function parsePython(argv: string[]): { bind: number; port: number } {
   if (argv[1] !== "-m" || argv[2] !== "http.server") {
     throw new ToolError(`${argv[0]}: pktpath models only "python3 -m http.server [PORT] [--bind ADDR]"`);
   }
@@ -166,13 +183,62 @@ export const pythonTool: Tool = (argv, ctx) => {
     else if (/^\d+$/.test(a)) p = port(a, "python3");
     else throw new ToolError(`usage: server.py [-h] [--cgi] [--bind ADDRESS] [--directory DIRECTORY] [port]\nserver.py: error: unrecognized arguments: ${a}`);
   }
-  return listen(ctx, IPPROTO_TCP, bind, p, "http", "python3");
-};
+  return { bind, port: p };
+}
 
-export const sleepTool: Tool = (argv, ctx) => {
+/** sleep's interval in ms ("2", "1.5s", "1m"). */
+export function parseSleep(argv: string[]): number {
   const m = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(argv[1] ?? "");
   if (!m || argv.length !== 2) throw new ToolError(`sleep: invalid time interval '${argv[1] ?? ""}'`);
   const unit = { "": 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2]!]!;
-  ctx.host.advance(Math.round(Number(m[1]) * unit));
+  return Math.round(Number(m[1]) * unit);
+}
+
+export const curlTool: Tool = (argv, ctx) => {
+  const a = parseCurl(argv);
+  return runProbe(ctx, { kind: "http", daddr: a.addr, dport: a.port, timeoutMs: a.timeoutMs, count: 1 }, answerBody);
+};
+
+export const wgetTool: Tool = (argv, ctx) => {
+  const a = parseWget(argv);
+  return runProbe(ctx, { kind: "http", daddr: a.addr, dport: a.port, timeoutMs: a.timeoutMs, count: 1 }, answerBody);
+};
+
+export const pingTool: Tool = (argv, ctx) => {
+  const a = parsePing(argv);
+  // iputils ping refuses a broadcast destination unless -b is given.
+  const nsv = ctx.host.dp.view.netns.get(ctx.ns)!;
+  const r = nsv.fib.lookup(a.addr);
+  if (!a.broadcast && (a.addr === 0xffffffff || (r && r.type === "broadcast"))) {
+    throw new ToolError("ping: Do you want to ping broadcast? Then -b. If not, check your local firewall rules");
+  }
+  const target = formatIPv4(a.addr);
+  return runProbe(ctx, { kind: "ping", daddr: a.addr, dport: 0, timeoutMs: a.timeoutMs, count: a.count }, (p) => {
+    const res = p!.result;
+    return `PING ${target} (${target}) 56(84) bytes of data.\n--- ${target} ping statistics ---\n${res.outcome === "reply" ? "replies received" : "no reply"}\n`;
+  });
+};
+
+function listen(ctx: ToolContext, proto: number, addr: number, p: number, app: ServerApp, tool: string): ToolOutput {
+  const ns = ctx.host.dp.view.netns.get(ctx.ns)!;
+  if (addr !== 0 && !ns.local.has(addr)) throw new ToolError(`${tool}: OSError: [Errno 99] Cannot assign requested address`);
+  const ok = ctx.host.dp.state(ns).sockets.listen({ proto, addr, port: p, app });
+  if (!ok) throw new ToolError(`${tool}: OSError: [Errno 98] Address already in use`);
+  return { stdout: "" };
+}
+
+export const ncTool: Tool = (argv, ctx) => {
+  const a = parseNc(argv);
+  if (a.mode === "listen") return listen(ctx, a.proto === "udp" ? IPPROTO_UDP : IPPROTO_TCP, a.bind, a.port, a.app, "nc");
+  return runProbe(ctx, { kind: a.kind, daddr: a.addr, dport: a.port, timeoutMs: a.timeoutMs, count: 1 }, answerBody);
+};
+
+export const pythonTool: Tool = (argv, ctx) => {
+  const a = parsePython(argv);
+  return listen(ctx, IPPROTO_TCP, a.bind, a.port, "http", "python3");
+};
+
+export const sleepTool: Tool = (argv, ctx) => {
+  ctx.host.advance(parseSleep(argv));
   return { stdout: "" };
 };

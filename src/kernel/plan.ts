@@ -3,7 +3,16 @@
 // become actions, each rebuilt from its parsed argv and later run with execFile/spawn,
 // never through a shell. Probe and server options are those of commands/probes.ts.
 import { splitLine, ShellSyntaxError, type ShellCommand } from "../commands/shell.ts";
-import { DEFAULT_PROBE_TIMEOUT_MS } from "../commands/probes.ts";
+import {
+  parseCurl as sharedCurl,
+  parseNc as sharedNc,
+  parsePing as sharedPing,
+  parsePython as sharedPython,
+  parseSleep as sharedSleep,
+  parseWget as sharedWget,
+} from "../commands/probes.ts";
+import { ToolError } from "../commands/tool.ts";
+import { formatIPv4 } from "../wire/ipv4.ts";
 import { isProbe } from "../scenario/run.ts";
 import { ScenarioError, type Scenario } from "../scenario/types.ts";
 import { configBuiltIn, linkTypeAvailable, machineFeatures, moduleAvailable, type KernelFeatures } from "./features.ts";
@@ -54,106 +63,36 @@ export function unwrap(argv: string[]): { ns: string; inner: string[]; wrapped: 
 
 const NS_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 
-function seconds(opt: string, text: string | undefined, tool: string): number {
-  if (text === undefined || !/^\d+(\.\d+)?$/.test(text)) throw new ToolReject(`${tool}: option ${opt}: expected a number of seconds`);
-  return Math.round(Number(text) * 1000);
+function spec(kind: KernelProbeSpec["kind"], daddr: number, dport: number, timeoutMs: number): KernelProbeSpec {
+  return { kind, daddr: formatIPv4(daddr), dport, timeoutMs, count: 1, pingArgv: [] };
 }
 
-function ipv4(text: string, tool: string): string {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (!m || m.slice(1).some((x) => Number(x) > 255)) {
-    throw new ToolReject(`${tool}: pktpath resolves no names: give an IPv4 address rather than "${text}"`);
+/** The command parsers the emulator's tools use; their errors stop the plan at that line. */
+function shared<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof ToolError) throw new ToolReject(e.message);
+    throw e;
   }
-  return m.slice(1).map(Number).join(".");
 }
 
-function port(text: string, tool: string): number {
-  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 65535) throw new ToolReject(`${tool}: invalid port "${text}"`);
-  return Number(text);
-}
-
-function parseUrl(url: string, tool: string): { daddr: string; dport: number } {
-  const m = /^(?:(https?):\/\/)?([^/:]+)(?::(\d+))?(\/.*)?$/.exec(url);
-  if (!m) throw new ToolReject(`${tool}: (3) URL using bad/illegal format or missing URL`);
-  if (m[1] === "https") throw new ToolReject(`${tool}: pktpath does not model TLS: use http://`);
-  return { daddr: ipv4(m[2]!, tool), dport: m[3] ? port(m[3], tool) : 80 };
-}
-
-function spec(kind: KernelProbeSpec["kind"], daddr: string, dport: number, timeoutMs: number): KernelProbeSpec {
-  return { kind, daddr, dport, timeoutMs, count: 1, pingArgv: [] };
-}
-
-// Option parsing below follows commands/probes.ts (curlTool, wgetTool, pingTool, ncTool).
 export function parseCurl(argv: string[]): KernelProbeSpec {
-  let timeout = DEFAULT_PROBE_TIMEOUT_MS;
-  let url: string | null = null;
-  for (let i = 1; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "-m" || a === "--max-time" || a === "--connect-timeout") timeout = seconds(a, argv[++i], "curl");
-    else if (a === "-o" || a === "--output" || a === "-w" || a === "--write-out" || a === "-H" || a === "--header") i++;
-    else if (/^-[sSvifLk]+$/.test(a) || ["--silent", "--show-error", "--verbose", "--include", "--fail", "--location", "--insecure", "--no-keepalive", "-4"].includes(a)) continue;
-    else if (a.startsWith("-")) throw new ToolReject(`curl: option ${a}: is unknown`);
-    else if (url === null) url = a;
-    else throw new ToolReject("curl: pktpath probes one URL at a time");
-  }
-  if (url === null) throw new ToolReject("curl: no URL specified!");
-  const u = parseUrl(url, "curl");
-  return spec("http", u.daddr, u.dport, timeout);
+  const a = shared(() => sharedCurl(argv));
+  return spec("http", a.addr, a.port, a.timeoutMs);
 }
 
 export function parseWget(argv: string[]): KernelProbeSpec {
-  let timeout = DEFAULT_PROBE_TIMEOUT_MS;
-  let url: string | null = null;
-  for (let i = 1; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "-T" || a === "--timeout") timeout = seconds(a, argv[++i], "wget");
-    else if (a.startsWith("--timeout=")) timeout = seconds("--timeout", a.slice(10), "wget");
-    else if (a === "-O") i++;
-    else if (/^-q?O-?$/.test(a) || a === "-q" || a === "-O-" || a === "--quiet") continue;
-    else if (a.startsWith("-")) throw new ToolReject(`wget: unrecognized option '${a}'`);
-    else url = a;
-  }
-  if (url === null) throw new ToolReject("wget: missing URL");
-  const u = parseUrl(url, "wget");
-  return spec("http", u.daddr, u.dport, timeout);
+  const a = shared(() => sharedWget(argv));
+  return spec("http", a.addr, a.port, a.timeoutMs);
 }
 
 /** ping: the real binary, with its argv rebuilt from what was parsed; -W 1 when no limit is given. */
 export function parsePing(argv: string[]): KernelProbeSpec {
-  let count: number | null = null;
-  let timeout = DEFAULT_PROBE_TIMEOUT_MS;
-  let limit: string[] | null = null;
-  let target: string | null = null;
-  const extra: string[] = [];
-  for (let i = 1; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "-c") {
-      const v = argv[++i];
-      if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1) throw new ToolReject(`ping: invalid argument: '${v ?? ""}'`);
-      count = Number(v);
-    } else if (a === "-W" || a === "-w") {
-      const v = argv[++i];
-      timeout = seconds(a, v, "ping");
-      limit = [a, v!];
-    } else if (a === "-i" || a === "-s" || a === "-t") {
-      const v = argv[++i];
-      if (v === undefined || !/^\d+(\.\d+)?$/.test(v)) throw new ToolReject(`ping: invalid argument: '${v ?? ""}'`);
-      extra.push(a, v);
-    } else if (a === "-I") {
-      const v = argv[++i];
-      if (v === undefined || !/^[A-Za-z0-9_.@:-]{1,32}$/.test(v)) throw new ToolReject(`ping: invalid argument: '${v ?? ""}'`);
-      extra.push(a, v);
-    } else if (/^-[qnO4]+$/.test(a)) {
-      const flags = a.slice(1).replace(/n/g, "");
-      if (flags) extra.push(`-${flags}`);
-    } else if (a.startsWith("-")) throw new ToolReject(`ping: invalid option -- '${a.slice(1)}'`);
-    else target = a;
-  }
-  if (target === null) throw new ToolReject("ping: usage error: Destination address required");
-  if (count === null) throw new ToolReject("ping: give -c N: a ping without a count never ends");
-  const daddr = ipv4(target, "ping");
-  const pingArgv = ["ping", "-n", "-c", String(count), ...(limit ?? ["-W", String(timeout / 1000)]), ...extra, daddr];
-  return { kind: "ping", daddr, dport: 0, timeoutMs: timeout, count, pingArgv };
+  const a = shared(() => sharedPing(argv));
+  const daddr = formatIPv4(a.addr);
+  const pingArgv = ["ping", "-n", "-c", String(a.count), ...(a.limit ?? ["-W", String(a.timeoutMs / 1000)]), ...(a.broadcast ? ["-b"] : []), ...a.extra, daddr];
+  return { kind: "ping", daddr, dport: 0, timeoutMs: a.timeoutMs, count: a.count, pingArgv };
 }
 
 /** ping's own interval (-i, 1 s by default) for the run's bound. */
@@ -165,56 +104,18 @@ export function pingIntervalMs(p: KernelProbeSpec): number {
 export type NcParse = { mode: "probe"; probe: KernelProbeSpec } | { mode: "listen"; proto: "tcp" | "udp"; bind: string | null; port: number; app: ServerApp };
 
 export function parseNc(argv: string[]): NcParse {
-  let listenMode = false;
-  let udp = false;
-  let zero = false;
-  let timeout = DEFAULT_PROBE_TIMEOUT_MS;
-  let lport: string | null = null;
-  const pos: string[] = [];
-  for (let i = 1; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "-w") timeout = seconds(a, argv[++i], "nc");
-    else if (a === "-p") lport = argv[++i] ?? null;
-    else if (a === "-s") i++;
-    else if (/^-[lukvnzkN]+$/.test(a)) {
-      if (a.includes("l")) listenMode = true;
-      if (a.includes("u")) udp = true;
-      if (a.includes("z")) zero = true;
-    } else if (a.startsWith("-")) throw new ToolReject(`nc: invalid option -- '${a.slice(1)}'`);
-    else pos.push(a);
-  }
-  if (listenMode) {
-    const p = lport ?? pos[pos.length - 1];
-    if (p === undefined) throw new ToolReject("nc: missing port number");
-    const bind = pos.length > 1 || (lport !== null && pos.length === 1) ? ipv4(pos[0]!, "nc") : null;
-    return { mode: "listen", proto: udp ? "udp" : "tcp", bind, port: port(p, "nc"), app: udp ? "nc-udp" : "nc" };
-  }
-  if (pos.length !== 2) throw new ToolReject("nc: missing hostname and port");
-  return { mode: "probe", probe: spec(udp ? "udp" : zero ? "tcp" : "http", ipv4(pos[0]!, "nc"), port(pos[1]!, "nc"), timeout) };
+  const a = shared(() => sharedNc(argv));
+  if (a.mode === "listen") return { mode: "listen", proto: a.proto, bind: a.bind ? formatIPv4(a.bind) : null, port: a.port, app: a.app };
+  return { mode: "probe", probe: spec(a.kind, a.addr, a.port, a.timeoutMs) };
 }
 
 export function parsePython(argv: string[]): { bind: string | null; port: number } {
-  if (argv[1] !== "-m" || argv[2] !== "http.server") {
-    throw new ToolReject(`${argv[0]}: pktpath models only "python3 -m http.server [PORT] [--bind ADDR]"`);
-  }
-  let p = 8000;
-  let bind: string | null = null;
-  for (let i = 3; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--bind" || a === "-b") bind = ipv4(argv[++i] ?? "", "python3");
-    else if (a === "--directory" || a === "-d") i++;
-    else if (a === "--cgi") continue;
-    else if (/^\d+$/.test(a)) p = port(a, "python3");
-    else throw new ToolReject(`usage: server.py [-h] [--cgi] [--bind ADDRESS] [--directory DIRECTORY] [port]\nserver.py: error: unrecognized arguments: ${a}`);
-  }
-  return { bind, port: p };
+  const a = shared(() => sharedPython(argv));
+  return { bind: a.bind ? formatIPv4(a.bind) : null, port: a.port };
 }
 
 function parseSleep(argv: string[]): number {
-  const m = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(argv[1] ?? "");
-  if (!m || argv.length !== 2) throw new ToolReject(`sleep: invalid time interval '${argv[1] ?? ""}'`);
-  const unit = { "": 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2]!]!;
-  return Math.round(Number(m[1]) * unit);
+  return shared(() => sharedSleep(argv));
 }
 
 function checkNsName(v: string | undefined): void {
