@@ -71,7 +71,28 @@ export class Host {
     const next = produce(this.cfg, fn);
     if (next !== this.cfg) {
       this.cfg = next;
-      this.dp.setConfig(next);
+      if (this.batching === 0) this.dp.setConfig(next);
+    }
+  }
+
+  private batching = 0;
+
+  /**
+   * Runs `fn` as one change: the dataplane sees only the end result, and if `fn` throws
+   * the snapshot is left as it was before (a restore file that fails changes nothing).
+   */
+  batch<T>(fn: () => T): T {
+    const before = this.cfg;
+    this.batching++;
+    let ok = false;
+    try {
+      const r = fn();
+      ok = true;
+      return r;
+    } finally {
+      this.batching--;
+      if (!ok) this.cfg = before;
+      if (this.batching === 0 && this.cfg !== before) this.dp.setConfig(this.cfg);
     }
   }
 

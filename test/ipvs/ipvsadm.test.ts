@@ -14,9 +14,9 @@ function world(): Host {
 function out(h: Host, line: string): string {
   return h.exec(line)[0]!.stdout;
 }
-function err(h: Host, line: string): string {
+function err(h: Host, line: string, stdin: string | null = null): string {
   try {
-    h.exec(line);
+    h.exec(line, "host", stdin);
   } catch (e) {
     if (e instanceof ToolError) return e.message;
     throw e;
@@ -74,6 +74,16 @@ describe("ipvsadm", () => {
     const g = world();
     g.exec("ipvsadm -R", "host", saved);
     expect(out(g, "ipvsadm -S -n")).toBe(saved);
+  });
+  it("-R that fails on a line names the line and changes nothing", () => {
+    const h = world();
+    h.exec("ipvsadm -Ln"); // loads ip_vs, which stays loaded whatever -R does
+    const before = h.config;
+    const msg = err(h, "ipvsadm -R", "-A -t 10.1.1.1:80 -s rr\n-a -t 10.1.1.1:80 -r 10.0.0.11:80 -m\n-a -t 10.9.9.9:80 -r 10.0.0.11:80 -m\n");
+    expect(msg).toContain("Service not defined");
+    expect(msg).toContain("line 3: -a -t 10.9.9.9:80");
+    expect(h.config).toBe(before);
+    expect(out(h, "ipvsadm -Ln")).not.toContain("10.1.1.1");
   });
   it("--set changes the timeouts --timeout lists", () => {
     const h = world();

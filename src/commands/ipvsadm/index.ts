@@ -162,8 +162,15 @@ function run(rt: IpvsRuntime, ctx: ToolContext, p: Parsed, cmd: Cmd, ns: string)
 function restore(ctx: ToolContext): { stdout: string } {
   if (ctx.stdin === null) throw fail("ipvsadm -R: give the rules as a here-document (ipvsadm -R <<EOF ... EOF)");
   const tool = ctx.host.tool("ipvsadm")!;
+  const stdin = ctx.stdin;
+  // One change for the whole file; a failing line leaves the table as it was.
+  ctx.host.batch(() => restoreLines(ctx, tool, stdin));
+  return { stdout: "" };
+}
+
+function restoreLines(ctx: ToolContext, tool: Tool, stdin: string): void {
   let n = 0;
-  for (const raw of ctx.stdin.split("\n")) {
+  for (const raw of stdin.split("\n")) {
     n++;
     const line = raw.trim();
     if (!line || line.startsWith("#")) continue;
@@ -175,6 +182,4 @@ function restore(ctx: ToolContext): { stdout: string } {
       throw e;
     }
   }
-  return { stdout: "" };
 }
-
