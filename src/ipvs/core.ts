@@ -9,7 +9,7 @@ import { routeOutput } from "../dataplane/route.ts";
 import { ipLocalOut } from "../dataplane/ip_output.ts";
 import { icmpSend } from "../dataplane/icmp.ts";
 import type { Conn } from "../netfilter/conntrack.ts";
-import { IP_CT_UNTRACKED, IPS_CONFIRMED } from "../netfilter/conntrack.ts";
+import { IP_CT_IS_REPLY, IP_CT_UNTRACKED, IPS_CONFIRMED } from "../netfilter/conntrack.ts";
 import { bindDest, IP_VS_CONN_F_NFCT, IP_VS_CONN_F_NOOUTPUT, IP_VS_CONN_F_TEMPLATE, type IpvsConn, tcpStateTransition, udpRefresh, unbindDest } from "./conn.ts";
 import { IP_VS_DEST_F_AVAILABLE, IP_VS_DEST_F_OVERLOAD, IP_VS_SVC_F_PERSISTENT, type IpvsDest, type SchedPacket } from "./types.ts";
 import type { IpvsNs, IpvsRuntime, IpvsServiceRt } from "./runtime.ts";
@@ -188,18 +188,20 @@ export class IpvsCore {
     return this.xmit(ns, c, pkt, hs);
   }
 
-  // ip_vs_update_conntrack() / ip_vs_notrack()
-  private conntrackFor(c: IpvsConn, pkt: Packet): void {
+  // ip_vs_notrack() without vs.conntrack, else ip_vs_update_conntrack(skb, cp, outin):
+  // only an unconfirmed entry of a NAT connection, seen in its original direction, has
+  // its reply tuple altered (to come from the real server, or to go back to the VIP).
+  private conntrackFor(c: IpvsConn, pkt: Packet, outin: boolean): void {
     const ct = pkt.nfct as Conn | null;
     if (!(c.flags & IP_VS_CONN_F_NFCT)) {
       pkt.nfct = null;
       pkt.ctinfo = IP_CT_UNTRACKED;
       return;
     }
-    if (!ct || ct.status & IPS_CONFIRMED) return;
-    // nf_conntrack_alter_reply(): replies will come from the real server.
-    ct.tuple[1] = { ...ct.tuple[1], src: c.daddr, sport: c.dport };
-    c.nfct = ct;
+    if (!ct || ct.status & IPS_CONFIRMED || c.fwd !== "masq" || pkt.ctinfo >= IP_CT_IS_REPLY) return;
+    // nf_conntrack_alter_reply()
+    ct.tuple[1] = outin ? { ...ct.tuple[1], src: c.daddr, sport: c.dport } : { ...ct.tuple[1], dst: c.vaddr, dport: c.vport };
+    if (outin) c.nfct = ct;
   }
 
   private xmit(ns: string, c: IpvsConn, pkt: Packet, hs: HookState): Verdict {
@@ -221,7 +223,7 @@ export class IpvsCore {
       hs.reason = `IPVS: no route to real server ${formatIPv4(c.daddr)}`;
       return NF_DROP;
     }
-    this.conntrackFor(c, pkt);
+    this.conntrackFor(c, pkt, true);
     pkt.ipvsProperty = true;
     if (r.dst.type === RTN_LOCAL) {
       // The real server is this host: go on with local delivery.
@@ -276,6 +278,7 @@ export class IpvsCore {
       c.svc.stats.outbytes += pkt.len;
     }
     pkt.ipvsProperty = true;
+    this.conntrackFor(c, pkt, false);
     const dp = this.rt.dp();
     if (dp.tracer) dp.trace(pkt, ns, hs.inDev ?? hs.outDev, "ipvs", c.fwd === "masq" ? `reply: source rewritten to ${formatIPv4(c.vaddr)}:${c.vport}` : "reply of a direct-routing connection: counted, left as it is");
     return NF_ACCEPT;

@@ -61,6 +61,7 @@ describe("ipvsadm", () => {
     expect(err(h, "ipvsadm -D -t 10.1.1.1:80")).toBe("No such service");
     expect(err(h, "ipvsadm -A -t 10.1.1.1:80 -s nosuch")).toBe("Scheduler or persistence engine not found");
     expect(err(h, "ipvsadm -A -t 10.1.1.300:80")).toBe("illegal virtual server address[:port] specified");
+    expect(err(h, "ipvsadm -A -u 10.1.1.1:53 -s rr -o")).toBe("pktpath does not model one-packet scheduling (-o, --ops) yet");
     expect(h.config).toBe(before);
   });
   it("-S then -R gives the same rules back", () => {

@@ -86,7 +86,13 @@ describe("nat-symmetry", () => {
           }
           if (problems.length) throw new Error(`${problems.join("\n")}\n--- scenario (pktpath run FILE --trace) ---\n${toYaml(s, problems.join("; "))}`);
         }),
-        params(120),
+        {
+          ...params(120),
+          // Found at 300 runs: an IPVS NAT reply without vs.conntrack must leave the
+          // director untracked (ip_vs_notrack in handle_response), so MASQUERADE does
+          // not rewrite it after IPVS gave it the VIP back.
+          examples: [[{ dnat: null, snat: { kind: "masq", out: null }, ipvs: { proto: "udp", sched: "rr", dests: [{ to: "s1", weight: 1 }], persist: null, conntrack: false }, filter: [] }, [{ client: "a", target: "ipvs", tool: "curl" }]]],
+        },
       );
       // Not vacuous: most generated connections complete.
       expect(answered).toBeGreaterThan(total / 2);

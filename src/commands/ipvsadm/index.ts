@@ -61,6 +61,9 @@ function run(rt: IpvsRuntime, ctx: ToolContext, p: Parsed, cmd: Cmd, ns: string)
       const sched = p.sched ?? (cmd === "A" ? "wlc" : null);
       if (sched !== null && !SCHEDULERS.has(sched)) throw new KernelError("ENOENT");
       if (!p.fwmark && p.vport === 0 && p.persistent === null) throw fail("Zero port specified for non-persistent service");
+      // ip_vs_sched() gives UDP connections of an -o service IP_VS_CONN_F_ONE_PACKET (never
+      // hashed, so replies are not un-NATed): not in the packet path yet, so refused.
+      if (p.ops) throw fail("pktpath does not model one-packet scheduling (-o, --ops) yet");
       ctx.host.change((c) => {
         const nsc = c.netns[ns]!;
         if (cmd === "A") {
