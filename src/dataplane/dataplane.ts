@@ -4,7 +4,7 @@
 import type { Config } from "../config/types.ts";
 import type { Packet } from "../wire/packet.ts";
 import { describePacket, type TraceStep, Tracer } from "./trace.ts";
-import { NF_ACCEPT, NF_DROP, type Hook, type HookProvider, type HookState, HOOK_NAMES } from "./hooks.ts";
+import { NF_ACCEPT, NF_DROP, Hook, type HookProvider, type HookState, HOOK_NAMES } from "./hooks.ts";
 import { buildView, type LinkView, type NetnsView, type View } from "./view.ts";
 import { Sim } from "./sim.ts";
 import { NeighTable } from "./neigh.ts";
@@ -39,6 +39,9 @@ export class Dataplane {
   /** Counts drops by reason since creation (for tests and benchmarks). */
   drops = 0;
   lastDrop = "";
+  /** The last packet a hook dropped, and where: a sender learns of its own (ip_local_out's -EPERM). */
+  nfDropped: Packet | null = null;
+  nfDroppedAt: Hook = Hook.PreRouting;
 
   setConfig(config: Config): void {
     let view = this.views.get(config);
@@ -89,6 +92,8 @@ export class Dataplane {
         const v = op.fn(pkt, state);
         if (v === NF_ACCEPT) continue;
         if (v === NF_DROP) {
+          this.nfDropped = pkt;
+          this.nfDroppedAt = hook;
           this.drop(pkt, ns, inDev ?? outDev, `${HOOK_NAMES[hook]} ${op.name}: ${state.reason || "dropped"}`);
         }
         return;

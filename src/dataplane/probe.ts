@@ -34,6 +34,7 @@ const ROUTE_ERRORS: Record<string, string> = {
   EHOSTUNREACH: "No route to host",
   EACCES: "Permission denied",
   EINVAL: "Invalid argument",
+  EPERM: "Operation not permitted",
 };
 
 let pingIds = 0x1000;

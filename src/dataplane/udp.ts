@@ -2,6 +2,7 @@
 // is bound, and ICMP errors reported to the sending client socket.
 import type { Packet } from "../wire/packet.ts";
 import { blankPacket, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, IPPROTO_UDP, RTN_BROADCAST } from "../wire/packet.ts";
+import { Hook } from "./hooks.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
 import type { Dataplane } from "./dataplane.ts";
 import type { LinkView, NetnsView } from "./view.ts";
@@ -28,7 +29,15 @@ export function udpSend(dp: Dataplane, ns: NetnsView, daddr: number, dport: numb
   const err = routeLocal(dp, ns, p);
   if (err) return err;
   dp.state(ns).sockets.udpClients.set(p.sport, client);
+  dp.nfDropped = null;
   ipLocalOut(dp, ns, p);
+  // udp_send_skb(): a datagram dropped at LOCAL_OUT or POSTROUTING fails sendmsg with
+  // EPERM (nf_hook's NF_DROP in ip_local_out / ip_output), so nc reports it at once.
+  const dropped = dp.nfDropped as Packet | null; // set by the hooks ipLocalOut ran
+  if (dropped === p && (dp.nfDroppedAt === Hook.LocalOut || dp.nfDroppedAt === Hook.PostRouting)) {
+    dp.state(ns).sockets.udpClients.delete(p.sport);
+    return "EPERM";
+  }
   return null;
 }
 
