@@ -1,6 +1,6 @@
 // The emulated machine: the configuration snapshot, the dataplane, the tools a user
 // types, and the layers (netfilter, ipset, ipvs) installed on it.
-import { produce, setAutoFreeze } from "immer";
+import { createDraft, type Draft, finishDraft, produce, setAutoFreeze } from "immer";
 import type { Config } from "./config/types.ts";
 import { ROOT_NETNS } from "./config/types.ts";
 import { initialConfig } from "./config/netns.ts";
@@ -68,31 +68,38 @@ export class Host {
 
   /** Applies a change to the snapshot; a change that throws leaves it as it was. */
   change(fn: (draft: Config) => void): void {
+    if (this.draft) return fn(this.draft);
     const next = produce(this.cfg, fn);
     if (next !== this.cfg) {
       this.cfg = next;
-      if (this.batching === 0) this.dp.setConfig(next);
+      this.dp.setConfig(next);
     }
   }
 
-  private batching = 0;
+  private draft: Draft<Config> | null = null;
 
   /**
-   * Runs `fn` as one change: the dataplane sees only the end result, and if `fn` throws
-   * the snapshot is left as it was before (a restore file that fails changes nothing).
+   * Runs `fn` as one change: every change() inside works on one immer draft, which
+   * becomes the snapshot (and the dataplane's view) once, at the end; if `fn` throws,
+   * nothing changes (a restore file that fails changes nothing). Inside, `config` is
+   * still the snapshot from before the batch.
    */
   batch<T>(fn: () => T): T {
-    const before = this.cfg;
-    this.batching++;
+    if (this.draft) return fn();
+    this.draft = createDraft(this.cfg);
     let ok = false;
     try {
       const r = fn();
       ok = true;
       return r;
     } finally {
-      this.batching--;
-      if (!ok) this.cfg = before;
-      if (this.batching === 0 && this.cfg !== before) this.dp.setConfig(this.cfg);
+      const draft = this.draft;
+      this.draft = null;
+      const next = finishDraft(draft);
+      if (ok && next !== this.cfg) {
+        this.cfg = next;
+        this.dp.setConfig(next);
+      }
     }
   }
 

@@ -2,6 +2,7 @@
 // plus what link state changes do to routes (fib_netdev_event, fib_sync_down_dev).
 import type { AddressConfig, Config, LinkConfig, RouteConfig, Scope } from "./types.ts";
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN } from "./types.ts";
+import { current, isDraft } from "immer";
 import { KernelError } from "./errors.ts";
 import { broadcastOf, INADDR_BROADCAST, isZeronet, networkOf, parseIPv4 } from "../wire/ipv4.ts";
 
@@ -13,13 +14,21 @@ function sameRoute(a: RouteConfig, b: RouteConfig): boolean {
   return a.table === b.table && a.type === b.type && a.dst === b.dst && a.plen === b.plen && a.dev === b.dev && a.metric === b.metric;
 }
 
+/**
+ * A draft's current contents without immer's proxies: scanning a draft array would draft
+ * every element it touches (thousands of addresses and routes on a kube-proxy node).
+ */
+function plain<T>(x: T): T {
+  return isDraft(x) ? (current(x as never) as T) : x;
+}
+
 function insertRoute(routes: RouteConfig[], route: RouteConfig): void {
-  if (!routes.some((r) => sameRoute(r, route))) routes.push(route);
+  if (!plain(routes).some((r) => sameRoute(r, route))) routes.push(route);
 }
 
 function primaryFor(link: LinkConfig, ifa: AddressConfig): AddressConfig {
   if (!ifa.secondary) return ifa;
-  return link.addrs.find((a) => !a.secondary && a.plen === ifa.plen && networkOf(a.addr, a.plen) === networkOf(ifa.addr, ifa.plen)) ?? ifa;
+  return plain(link.addrs).find((a) => !a.secondary && a.plen === ifa.plen && networkOf(a.addr, a.plen) === networkOf(ifa.addr, ifa.plen)) ?? ifa;
 }
 
 // fib_add_ifaddr(): local route always; broadcast and prefix routes only when the device is up.
@@ -46,9 +55,12 @@ function fibDelIfaddr(config: Config, link: LinkConfig, ifa: AddressConfig): voi
   const nsc = config.netns[link.netns]!;
   const prefix = networkOf(ifa.addr, ifa.plen);
   const bcast = broadcastOf(ifa.addr, ifa.plen);
-  const stillLocal = Object.values(config.links).some((l) => l.netns === link.netns && l.addrs.some((a) => a.addr === ifa.addr && a !== ifa));
-  const samePrefix = link.addrs.some((a) => a !== ifa && a.plen === ifa.plen && networkOf(a.addr, a.plen) === prefix);
-  nsc.routes = nsc.routes.filter((r) => {
+  const me = plain(ifa);
+  // Another entry than this one (the same address and length on this link).
+  const other = (l: LinkConfig, a: AddressConfig) => l.id !== link.id || a.addr !== me.addr || a.plen !== me.plen;
+  const stillLocal = Object.values(plain(config.links)).some((l) => l.netns === link.netns && plain(l.addrs).some((a) => a.addr === me.addr && other(l, a)));
+  const samePrefix = plain(link.addrs).some((a) => other(link, a) && a.plen === me.plen && networkOf(a.addr, a.plen) === prefix);
+  nsc.routes = plain(nsc.routes).filter((r) => {
     if (r.proto !== "kernel" || r.dev !== link.id) return true;
     if (r.table === RT_TABLE_LOCAL && r.type === "local" && r.dst === ifa.addr && r.plen === 32) return stillLocal;
     if (samePrefix) return true;
@@ -66,25 +78,26 @@ export interface AddrSpec {
 }
 
 export function addAddress(config: Config, link: LinkConfig, spec: AddrSpec): void {
-  if (link.addrs.some((a) => a.addr === spec.addr && a.plen === spec.plen)) throw new KernelError("EEXIST", "ipv4: Address already assigned.");
+  const addrs = plain(link.addrs);
+  if (addrs.some((a) => a.addr === spec.addr && a.plen === spec.plen)) throw new KernelError("EEXIST", "ipv4: Address already assigned.");
   const prefix = networkOf(spec.addr, spec.plen);
   // __inet_insert_ifa(): an address in the subnet of an existing primary becomes secondary.
-  const secondary = link.addrs.some((a) => !a.secondary && a.plen === spec.plen && networkOf(a.addr, a.plen) === prefix);
+  const secondary = addrs.some((a) => !a.secondary && a.plen === spec.plen && networkOf(a.addr, a.plen) === prefix);
   const ifa: AddressConfig = { ...spec, secondary };
   link.addrs.push(ifa);
   fibAddIfaddr(config, link, link.addrs[link.addrs.length - 1]!);
 }
 
 export function delAddress(config: Config, link: LinkConfig, addr: number, plen: number | null): void {
-  const idx = link.addrs.findIndex((a) => a.addr === addr && (plen === null || a.plen === plen));
+  const idx = plain(link.addrs).findIndex((a) => a.addr === addr && (plen === null || a.plen === plen));
   if (idx < 0) throw new KernelError("EADDRNOTAVAIL", "ipv4: Address not found.");
-  const ifa = link.addrs[idx]!;
+  const ifa = plain(link.addrs)[idx]!;
   fibDelIfaddr(config, link, ifa);
   link.addrs.splice(idx, 1);
   // Deleting a primary deletes its secondaries too (promote_secondaries defaults to off).
   if (!ifa.secondary) {
     const prefix = networkOf(ifa.addr, ifa.plen);
-    const secs = link.addrs.filter((a) => a.secondary && a.plen === ifa.plen && networkOf(a.addr, a.plen) === prefix);
+    const secs = plain(link.addrs).filter((a) => a.secondary && a.plen === ifa.plen && networkOf(a.addr, a.plen) === prefix);
     for (const sec of secs) delAddress(config, link, sec.addr, sec.plen);
   }
 }
@@ -113,5 +126,5 @@ export function linkDown(config: Config, link: LinkConfig): void {
 
 export function flushRoutesVia(config: Config, link: LinkConfig): void {
   const nsc = config.netns[link.netns];
-  if (nsc) nsc.routes = nsc.routes.filter((r) => r.dev !== link.id);
+  if (nsc) nsc.routes = plain(nsc.routes).filter((r) => r.dev !== link.id);
 }
