@@ -90,6 +90,7 @@ describe("ip errors are worded as iproute2 words them", () => {
     ["ip link set dev nosuch up", 'Cannot find device "nosuch"'],
     ["ip address add 10.0.0.300/24 dev bridge_home", 'Error: any valid prefix is expected rather than "10.0.0.300/24".'],
     ["ip address add 1.2.3.4/33 dev bridge_home", 'Error: any valid prefix is expected rather than "1.2.3.4/33".'],
+    ["ip address add 10.9.0.1/24 dev bridge_home noprefixroute", 'Error: pktpath does not model "noprefixroute" on addresses yet.'],
     ["ip address add 10.0.0.1/24 dev bridge_home", "Error: ipv4: Address already assigned."],
     ["ip address del 10.0.0.99/24 dev bridge_home", "Error: ipv4: Address not found."],
     ["ip route add 10.0.0.0/24 dev bridge_home", "RTNETLINK answers: File exists"],

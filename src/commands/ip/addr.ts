@@ -37,10 +37,14 @@ function parseAddrArgs(args: Args): AddrArgs {
       const scope = SCOPES[s];
       if (!scope) throw new ToolError(`Error: argument "${s}" is wrong: invalid scope value.`);
       r.scope = scope;
-    } else if (w === "label" || w === "valid_lft" || w === "preferred_lft" || w === "metric") {
+    } else if (w === "label" || w === "valid_lft" || w === "preferred_lft") {
+      // Only what `ip address show` prints; the packet path does not depend on them.
       args.value();
-    } else if (w === "noprefixroute" || w === "nodad" || w === "home") {
-      // accepted, not modelled
+    } else if (w === "nodad" || w === "home") {
+      // IPv6-only flags: the kernel ignores them on an IPv4 address.
+    } else if (w === "noprefixroute" || w === "metric") {
+      // They change the prefix route fib_add_ifaddr() installs.
+      throw new ToolError(`Error: pktpath does not model "${w}" on addresses yet.`);
     } else {
       const text = w === "local" ? args.value() : w;
       if (r.local !== null) throw new ToolError(`Error: either "local" is duplicate, or "${text}" is a garbage.`);
