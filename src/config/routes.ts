@@ -15,6 +15,7 @@ export interface RouteSpec {
   scope: Scope | null;
   proto: RouteProto;
   metric: number;
+  onlink?: boolean;
 }
 
 function isLocalAddr(config: Config, ns: string, addr: number): boolean {
@@ -41,7 +42,13 @@ export function addRoute(config: Config, ns: string, spec: RouteSpec, replace: b
   let dev = spec.dev;
   const viaType = spec.type === "unicast" || spec.type === "local" || spec.type === "broadcast";
   if (viaType) {
-    if (spec.via !== null) {
+    if (spec.via !== null && spec.onlink) {
+      // fib_check_nh_v4_gw() with RTNH_F_ONLINK: the device is given, up, and the gateway
+      // is a unicast address; no connected route is needed.
+      if (!dev) throw new KernelError("ENODEV", "Nexthop device required for onlink.");
+      if (!dev.up) throw new KernelError("ENETDOWN", "Nexthop device is not up.");
+      if (isLocalAddr(config, ns, spec.via) || (spec.via >>> 28) >= 14 || spec.via === 0) throw new KernelError("EINVAL", "Nexthop has invalid gateway.");
+    } else if (spec.via !== null) {
       const gwDev = gatewayLink(config, ns, spec.via, dev);
       if (!gwDev) throw new KernelError("ENETUNREACH", "Nexthop has invalid gateway.");
       dev = gwDev;
@@ -62,6 +69,7 @@ export function addRoute(config: Config, ns: string, spec: RouteSpec, replace: b
     scope,
     proto: spec.proto,
     metric: spec.metric,
+    ...(spec.onlink && spec.via !== null ? { onlink: true } : {}),
   };
   const idx = nsc.routes.findIndex((r) => r.table === route.table && r.dst === dst && r.plen === spec.plen && r.metric === spec.metric);
   if (idx >= 0) {

@@ -59,6 +59,8 @@ export interface RouteConfig {
   scope: Scope;
   proto: RouteProto;
   metric: number;
+  /** RTNH_F_ONLINK: the gateway is taken as on the device's link without a connected route. */
+  onlink?: boolean;
 }
 
 /**

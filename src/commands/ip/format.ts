@@ -132,6 +132,7 @@ export function routeLine(view: View, r: RouteConfig, showTable: boolean): strin
   if (r.scope !== "global") line += `scope ${r.scope} `;
   if (r.src !== null) line += `src ${formatIPv4(r.src)} `;
   if (r.metric) line += `metric ${r.metric} `;
+  if (r.onlink) line += "onlink ";
   const lv: LinkView | undefined = dev ? view.links.get(dev.id) : undefined;
   if (lv && !lv.carrier && r.type === "unicast") line += "linkdown ";
   return line;

@@ -49,10 +49,11 @@ interface Parsed {
   scope: Scope | null;
   proto: RouteProto;
   metric: number | null;
+  onlink: boolean;
 }
 
 function parseRouteArgs(args: Args): Parsed {
-  const p: Parsed = { type: "unicast", dst: null, via: null, dev: null, src: null, table: null, scope: null, proto: "boot", metric: null };
+  const p: Parsed = { type: "unicast", dst: null, via: null, dev: null, src: null, table: null, scope: null, proto: "boot", metric: null, onlink: false };
   while (!args.done) {
     const w = args.next();
     if (w === "via") {
@@ -82,8 +83,10 @@ function parseRouteArgs(args: Args): Parsed {
       const v = args.value();
       if (!/^\d+$/.test(v)) throw new ToolError(`Error: argument "${v}" is wrong: "metric" value is invalid`);
       p.metric = Number(v);
-    } else if (w === "onlink" || w === "linkdown") {
-      // accepted flags
+    } else if (w === "onlink") {
+      p.onlink = true;
+    } else if (w === "linkdown") {
+      // a flag ip prints, not one a route is given
     } else if (TYPES.has(w as RouteType) && p.dst === null) {
       p.type = w as RouteType;
     } else {
@@ -117,7 +120,7 @@ function routeModify(args: Args, ctx: IpContext, op: "add" | "replace" | "del"):
       addRoute(
         c,
         ctx.opts.ns,
-        { table, type: p.type, dst: addr, plen, dev: d, via: p.via, src: p.src, scope: p.scope, proto: p.proto, metric: p.metric ?? 0 },
+        { table, type: p.type, dst: addr, plen, dev: d, via: p.via, src: p.src, scope: p.scope, proto: p.proto, metric: p.metric ?? 0, onlink: p.onlink },
         op === "replace",
       );
     }
