@@ -10,7 +10,7 @@ import { doTable } from "../src/netfilter/walker.ts";
 import type { HookState } from "../src/dataplane/hooks.ts";
 import { Hook } from "../src/dataplane/hooks.ts";
 import { blankPacket, IPPROTO_TCP, type Packet } from "../src/wire/packet.ts";
-import { fmtIp } from "../src/gen/kubeproxy.ts";
+import { formatIPv4 } from "../src/wire/ipv4.ts";
 import { type BenchConfig, fmtN, fmtNs, fmtRme, measure, ratio, table, writeResult, type Measure } from "./lib.ts";
 
 interface SetType {
@@ -30,13 +30,13 @@ const PORT = (i: number) => 1 + (i % 60000);
 const SRC = (i: number) => (0x0c000000 + i) >>> 0;
 
 export const SET_TYPES: SetType[] = [
-  { type: "hash:ip", dirs: "dst", elem: (i) => fmtIp(A(i)), rule: (i) => `-d ${fmtIp(A(i))}`, pkt: (i, p) => void (p.daddr = A(i)) },
-  { type: "hash:net", dirs: "dst", elem: (i) => `${fmtIp(NET(i))}/24`, rule: (i) => `-d ${fmtIp(NET(i))}/24`, pkt: (i, p) => void (p.daddr = NET(i) + 7) },
+  { type: "hash:ip", dirs: "dst", elem: (i) => formatIPv4(A(i)), rule: (i) => `-d ${formatIPv4(A(i))}`, pkt: (i, p) => void (p.daddr = A(i)) },
+  { type: "hash:net", dirs: "dst", elem: (i) => `${formatIPv4(NET(i))}/24`, rule: (i) => `-d ${formatIPv4(NET(i))}/24`, pkt: (i, p) => void (p.daddr = NET(i) + 7) },
   {
     type: "hash:ip,port",
     dirs: "dst,dst",
-    elem: (i) => `${fmtIp(A(i))},tcp:${PORT(i)}`,
-    rule: (i) => `-d ${fmtIp(A(i))} -p tcp -m tcp --dport ${PORT(i)}`,
+    elem: (i) => `${formatIPv4(A(i))},tcp:${PORT(i)}`,
+    rule: (i) => `-d ${formatIPv4(A(i))} -p tcp -m tcp --dport ${PORT(i)}`,
     pkt: (i, p) => {
       p.daddr = A(i);
       p.dport = PORT(i);
@@ -45,8 +45,8 @@ export const SET_TYPES: SetType[] = [
   {
     type: "hash:ip,port,ip",
     dirs: "dst,dst,src",
-    elem: (i) => `${fmtIp(A(i))},tcp:${PORT(i)},${fmtIp(SRC(i))}`,
-    rule: (i) => `-d ${fmtIp(A(i))} -p tcp -m tcp --dport ${PORT(i)} -s ${fmtIp(SRC(i))}`,
+    elem: (i) => `${formatIPv4(A(i))},tcp:${PORT(i)},${formatIPv4(SRC(i))}`,
+    rule: (i) => `-d ${formatIPv4(A(i))} -p tcp -m tcp --dport ${PORT(i)} -s ${formatIPv4(SRC(i))}`,
     pkt: (i, p) => {
       p.daddr = A(i);
       p.dport = PORT(i);
@@ -56,8 +56,8 @@ export const SET_TYPES: SetType[] = [
   {
     type: "hash:net,port",
     dirs: "dst,dst",
-    elem: (i) => `${fmtIp(NET(i))}/24,tcp:${PORT(i)}`,
-    rule: (i) => `-d ${fmtIp(NET(i))}/24 -p tcp -m tcp --dport ${PORT(i)}`,
+    elem: (i) => `${formatIPv4(NET(i))}/24,tcp:${PORT(i)}`,
+    rule: (i) => `-d ${formatIPv4(NET(i))}/24 -p tcp -m tcp --dport ${PORT(i)}`,
     pkt: (i, p) => {
       p.daddr = NET(i) + 7;
       p.dport = PORT(i);
@@ -66,8 +66,8 @@ export const SET_TYPES: SetType[] = [
   {
     type: "hash:ip,port,net",
     dirs: "dst,dst,src",
-    elem: (i) => `${fmtIp(A(i))},tcp:${PORT(i)},${fmtIp(NET(i))}/24`,
-    rule: (i) => `-d ${fmtIp(A(i))} -p tcp -m tcp --dport ${PORT(i)} -s ${fmtIp(NET(i))}/24`,
+    elem: (i) => `${formatIPv4(A(i))},tcp:${PORT(i)},${formatIPv4(NET(i))}/24`,
+    rule: (i) => `-d ${formatIPv4(A(i))} -p tcp -m tcp --dport ${PORT(i)} -s ${formatIPv4(NET(i))}/24`,
     pkt: (i, p) => {
       p.daddr = A(i);
       p.dport = PORT(i);

@@ -2,7 +2,7 @@
 // plus what link state changes do to routes (fib_netdev_event, fib_sync_down_dev).
 import type { AddressConfig, Config, LinkConfig, RouteConfig, Scope } from "./types.ts";
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN } from "./types.ts";
-import { current, isDraft } from "immer";
+import { plain } from "./plain.ts";
 import { KernelError } from "./errors.ts";
 import { broadcastOf, INADDR_BROADCAST, isZeronet, networkOf, parseIPv4 } from "../wire/ipv4.ts";
 
@@ -12,14 +12,6 @@ function kernelRoute(table: number, type: RouteConfig["type"], dst: number, plen
 
 function sameRoute(a: RouteConfig, b: RouteConfig): boolean {
   return a.table === b.table && a.type === b.type && a.dst === b.dst && a.plen === b.plen && a.dev === b.dev && a.metric === b.metric;
-}
-
-/**
- * A draft's current contents without immer's proxies: scanning a draft array would draft
- * every element it touches (thousands of addresses and routes on a kube-proxy node).
- */
-function plain<T>(x: T): T {
-  return isDraft(x) ? (current(x as never) as T) : x;
 }
 
 function insertRoute(routes: RouteConfig[], route: RouteConfig): void {
@@ -89,9 +81,10 @@ export function addAddress(config: Config, link: LinkConfig, spec: AddrSpec): vo
 }
 
 export function delAddress(config: Config, link: LinkConfig, addr: number, plen: number | null): void {
-  const idx = plain(link.addrs).findIndex((a) => a.addr === addr && (plen === null || a.plen === plen));
+  const addrs = plain(link.addrs);
+  const idx = addrs.findIndex((a) => a.addr === addr && (plen === null || a.plen === plen));
   if (idx < 0) throw new KernelError("EADDRNOTAVAIL", "ipv4: Address not found.");
-  const ifa = plain(link.addrs)[idx]!;
+  const ifa = addrs[idx]!;
   fibDelIfaddr(config, link, ifa);
   link.addrs.splice(idx, 1);
   // Deleting a primary deletes its secondaries too (promote_secondaries defaults to off).

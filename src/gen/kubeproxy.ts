@@ -17,6 +17,7 @@
 //   address 192.168.0.10 (a dummy eth0);
 // - endpoint j of service i is pool[(i*M + j) mod P], port 8080: distinct within a
 //   service, shared between services (as pods are when P < N*M).
+import { formatIPv4 } from "../wire/ipv4.ts";
 import { createHash } from "node:crypto";
 import { stringify } from "yaml";
 
@@ -73,10 +74,6 @@ const CLUSTER_IP_BASE = ip(10, 96, 0, 1);
 
 export function ip(a: number, b: number, c: number, d: number): number {
   return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
-}
-
-export function fmtIp(n: number): string {
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
 const B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -152,16 +149,16 @@ export function generateKubeProxy(options: KubeProxyOptions): KubeProxyNode {
     const last = o.services - 1;
     for (const i of last === 0 ? [0] : [0, last]) {
       probes.push({
-        run: `ip netns exec ${CLIENT_NS} curl -m 1 ${fmtIp(clusterIp(i))}:${SERVICE_PORT}`,
-        expect: { client_ip: fmtIp(CLIENT_ADDR) },
+        run: `ip netns exec ${CLIENT_NS} curl -m 1 ${formatIPv4(clusterIp(i))}:${SERVICE_PORT}`,
+        expect: { client_ip: formatIPv4(CLIENT_ADDR) },
         why: `${serviceName(i)}: the ClusterIP is answered by one of its ${o.endpoints} endpoints, which sees the client pod's own address`,
       });
     }
     const np = nodePort(0);
     if (np !== null) {
       probes.push({
-        run: `ip netns exec ${CLIENT_NS} curl -m 1 ${fmtIp(NODE_ADDR)}:${np}`,
-        expect: { client_ip: fmtIp(ip(10, 244, 1, 1)) },
+        run: `ip netns exec ${CLIENT_NS} curl -m 1 ${formatIPv4(NODE_ADDR)}:${np}`,
+        expect: { client_ip: formatIPv4(ip(10, 244, 1, 1)) },
         why: `${serviceName(0)}: the NodePort is masqueraded to the node's address on the endpoint's side`,
       });
     }
@@ -188,7 +185,7 @@ function topology(o: Required<KubeProxyOptions>): string[] {
   const l: string[] = [];
   l.push("sysctl -w net.ipv4.ip_forward=1", "ip link set lo up");
   l.push("# The node's own address (NodePorts answer on it).");
-  l.push("ip link add dev eth0 type dummy", `ip address add ${fmtIp(NODE_ADDR)}/24 dev eth0`, "ip link set eth0 up");
+  l.push("ip link add dev eth0 type dummy", `ip address add ${formatIPv4(NODE_ADDR)}/24 dev eth0`, "ip link set eth0 up");
   const veth = (ns: string, hostDev: string, hostAddr: string, nsAddrs: string[], gw: string) => {
     l.push(`ip netns add ${ns}`);
     l.push(`ip link add dev ${hostDev} type veth peer name eth-${ns}`);
@@ -201,7 +198,7 @@ function topology(o: Required<KubeProxyOptions>): string[] {
     l.push(`ip netns exec ${ns} ip route add default via ${gw}`);
   };
   l.push(`# The client pod.`);
-  veth(CLIENT_NS, `veth-${CLIENT_NS}`, "10.244.255.1/24", [`${fmtIp(CLIENT_ADDR)}/24`], "10.244.255.1");
+  veth(CLIENT_NS, `veth-${CLIENT_NS}`, "10.244.255.1/24", [`${formatIPv4(CLIENT_ADDR)}/24`], "10.244.255.1");
   l.push(`# ${o.podNamespaces} pod namespaces with ${o.addrsPerPod} endpoint addresses each (the endpoint pool).`);
   for (let k = 1; k <= o.podNamespaces; k++) {
     const addrs: string[] = [];
@@ -289,7 +286,7 @@ export function serviceRules(
   nodePort: (i: number) => number | null,
 ): ServiceRules {
   const name = servicePortName(i);
-  const vip = fmtIp(clusterIp(i));
+  const vip = formatIPv4(clusterIp(i));
   const svc = svcChain(i);
   const chains = [svc];
   const body: string[] = [];
@@ -312,7 +309,7 @@ export function serviceRules(
   const m = o.endpoints;
   const seps: string[] = [];
   for (let j = 0; j < m; j++) {
-    const ep = `${fmtIp(endpoint(i, j))}:${TARGET_PORT}`;
+    const ep = `${formatIPv4(endpoint(i, j))}:${TARGET_PORT}`;
     const sep = sepChain(i, ep);
     seps.push(sep);
     chains.push(sep);
@@ -320,7 +317,7 @@ export function serviceRules(
     body.push(`-A ${svc} -m comment --comment "${name} -> ${ep}"${stat} -j ${sep}`);
   }
   for (let j = 0; j < m; j++) {
-    const addr = fmtIp(endpoint(i, j));
+    const addr = formatIPv4(endpoint(i, j));
     body.push(`-A ${seps[j]} -m comment --comment ${name} -s ${addr} -j KUBE-MARK-MASQ`);
     body.push(`-A ${seps[j]} -m comment --comment ${name} -m tcp -p tcp -j DNAT --to-destination ${addr}:${TARGET_PORT}`);
   }
@@ -337,14 +334,14 @@ function ipvsLoad(
 ): GenStep[] {
   const steps: GenStep[] = [];
   const addrs: string[] = ["sysctl -w net.ipv4.vs.conntrack=1", "ip link add dev kube-ipvs0 type dummy"];
-  for (let i = 0; i < o.services; i++) addrs.push(`ip address add ${fmtIp(clusterIp(i))}/32 dev kube-ipvs0`);
+  for (let i = 0; i < o.services; i++) addrs.push(`ip address add ${formatIPv4(clusterIp(i))}/32 dev kube-ipvs0`);
   steps.push({ run: ["modprobe ip_vs", ...addrs].join("\n") });
   const s: string[] = [];
   s.push("create KUBE-CLUSTER-IP hash:ip,port family inet hashsize 1024 maxelem 65536");
-  for (let i = 0; i < o.services; i++) s.push(`add KUBE-CLUSTER-IP ${fmtIp(clusterIp(i))},tcp:${SERVICE_PORT}`);
+  for (let i = 0; i < o.services; i++) s.push(`add KUBE-CLUSTER-IP ${formatIPv4(clusterIp(i))},tcp:${SERVICE_PORT}`);
   s.push("create KUBE-LOOP-BACK hash:ip,port,ip family inet hashsize 1024 maxelem 65536");
   for (let k = 0; k < usedPool; k++) {
-    const a = fmtIp(poolAddr(k));
+    const a = formatIPv4(poolAddr(k));
     s.push(`add KUBE-LOOP-BACK ${a},tcp:${TARGET_PORT},${a}`);
   }
   s.push("create KUBE-NODE-PORT-TCP bitmap:port range 0-65535");
@@ -401,11 +398,11 @@ export function ipvsServiceLines(
   const out: string[] = [];
   const vs = (addr: string) => {
     out.push(`-A -t ${addr} -s rr`);
-    for (let j = 0; j < o.endpoints; j++) out.push(`-a -t ${addr} -r ${fmtIp(endpoint(i, j))}:${TARGET_PORT} -m -w 1`);
+    for (let j = 0; j < o.endpoints; j++) out.push(`-a -t ${addr} -r ${formatIPv4(endpoint(i, j))}:${TARGET_PORT} -m -w 1`);
   };
-  vs(`${fmtIp(clusterIp(i))}:${SERVICE_PORT}`);
+  vs(`${formatIPv4(clusterIp(i))}:${SERVICE_PORT}`);
   const np = nodePort(i);
-  if (np !== null) vs(`${fmtIp(NODE_ADDR)}:${np}`);
+  if (np !== null) vs(`${formatIPv4(NODE_ADDR)}:${np}`);
   return out;
 }
 
@@ -419,7 +416,7 @@ export function addServiceCommands(node: KubeProxyNode, i: number): GenStep[] {
     lines.push("COMMIT", "");
     return [{ run: "iptables-restore --noflush", stdin: lines.join("\n") }];
   }
-  const vip = fmtIp(node.clusterIp(i));
+  const vip = formatIPv4(node.clusterIp(i));
   const steps: GenStep[] = [
     { run: `ip address add ${vip}/32 dev kube-ipvs0` },
     { run: `ipset add KUBE-CLUSTER-IP ${vip},tcp:${SERVICE_PORT}` },
@@ -440,10 +437,10 @@ export function delServiceCommands(node: KubeProxyNode, i: number): GenStep[] {
     lines.push("COMMIT", "");
     return [{ run: "iptables-restore --noflush", stdin: lines.join("\n") }];
   }
-  const vip = fmtIp(node.clusterIp(i));
+  const vip = formatIPv4(node.clusterIp(i));
   const steps: GenStep[] = [{ run: `ipvsadm -D -t ${vip}:${SERVICE_PORT}` }];
   const np = node.nodePort(i);
-  if (np !== null) steps.push({ run: `ipvsadm -D -t ${fmtIp(NODE_ADDR)}:${np}` });
+  if (np !== null) steps.push({ run: `ipvsadm -D -t ${formatIPv4(NODE_ADDR)}:${np}` });
   steps.push({ run: `ipset del KUBE-CLUSTER-IP ${vip},tcp:${SERVICE_PORT}` }, { run: `ip address del ${vip}/32 dev kube-ipvs0` });
   return steps;
 }
@@ -453,9 +450,9 @@ function toYaml(o: Required<KubeProxyOptions>, steps: GenStep[]): string {
     name: `kube-proxy ${o.mode} mode: ${o.services} services x ${o.endpoints} endpoints${o.nodePorts ? " with NodePorts" : ""}`,
     description:
       `Generated by pktpath gen kube-proxy --mode ${o.mode} --services ${o.services} --endpoints ${o.endpoints}${o.nodePorts ? " --nodeports" : ""}. ` +
-      `The root namespace is the node; the client pod (${CLIENT_NS}, ${fmtIp(CLIENT_ADDR)}) and ${o.podNamespaces} pod namespaces ` +
+      `The root namespace is the node; the client pod (${CLIENT_NS}, ${formatIPv4(CLIENT_ADDR)}) and ${o.podNamespaces} pod namespaces ` +
       `holding ${o.addrsPerPod} endpoint addresses each (10.244.k.2..) are routed /24s behind it. Service i has ClusterIP 10.96.0.1+i:${SERVICE_PORT}` +
-      `${o.nodePorts ? ` and NodePort ${NODEPORT_BASE}+i on ${fmtIp(NODE_ADDR)}` : ""}; its endpoints are taken in turn from the pool, port ${TARGET_PORT}.`,
+      `${o.nodePorts ? ` and NodePort ${NODEPORT_BASE}+i on ${formatIPv4(NODE_ADDR)}` : ""}; its endpoints are taken in turn from the pool, port ${TARGET_PORT}.`,
     steps: steps.map((s) => {
       const step: Record<string, unknown> = { run: s.stdin === undefined ? s.run : `${s.run} <<EOF\n${s.stdin}EOF\n` };
       if (s.expect !== undefined) step.expect = s.expect;

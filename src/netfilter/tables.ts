@@ -1,7 +1,7 @@
 // The iptables tables, their built-in chains and the hooks and priorities they sit at
 // (net/ipv4/netfilter/iptable_*.c), and the pure functions that change them.
 import { Hook, NF_IP_PRI_FILTER, NF_IP_PRI_MANGLE, NF_IP_PRI_NAT_DST, NF_IP_PRI_NAT_SRC, NF_IP_PRI_RAW } from "../dataplane/hooks.ts";
-import { current, isDraft } from "immer";
+import { plain } from "../config/plain.ts";
 import type { NetnsConfig } from "../config/types.ts";
 import type { ChainConfig, NetfilterConfig, RuleConfig, TableConfig, TableName } from "./types.ts";
 
@@ -58,11 +58,9 @@ export function isBuiltin(table: TableName, chain: string): boolean {
 
 /** Rules anywhere in the table that jump or go to chain. */
 export function referencesTo(t: TableConfig, chain: string): number {
-  // Read a plain snapshot of a draft: walking every chain through immer's proxies would
-  // draft each one (and copy it at the end of the change).
-  const plain = isDraft(t) ? current(t) : t;
+  const table = plain(t);
   let n = 0;
-  for (const name of plain.order) for (const r of plain.chains[name]!.rules) if (r.target && r.target.name === chain) n++;
+  for (const name of table.order) for (const r of table.chains[name]!.rules) if (r.target && r.target.name === chain) n++;
   return n;
 }
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateKubeProxy, buildNode, addServiceCommands, delServiceCommands, runStep, kubeHash, probability, CLIENT_NS, CLIENT_ADDR, fmtIp } from "../../src/gen/index.ts";
+import { generateKubeProxy, buildNode, addServiceCommands, delServiceCommands, runStep, kubeHash, probability, CLIENT_NS, CLIENT_ADDR } from "../../src/gen/index.ts";
+import { formatIPv4 } from "../../src/wire/ipv4.ts";
 import { loadScenario } from "../../src/scenario/load.ts";
 import { runScenario } from "../../src/scenario/run.ts";
 import { defaultLayers } from "../../src/layers.ts";
@@ -71,6 +72,6 @@ describe("kube-proxy generator", () => {
     out = "";
     expect(main(["run", file], io)).toBe(0);
     expect(out).toMatch(/3 passed, 0 failed/);
-    expect(fmtIp(CLIENT_ADDR)).toBe("10.244.255.2");
+    expect(formatIPv4(CLIENT_ADDR)).toBe("10.244.255.2");
   });
 });

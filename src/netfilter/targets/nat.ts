@@ -73,55 +73,36 @@ function bind(ctx: CompileCtx, ct: Conn | null, range: NatRange, manip: number):
   return ctx.rt.natSetup(ctx.ns, ct, range, manip) ? TV.Accept : TV.Drop;
 }
 
-export const dnatTarget: TargetExt = {
-  name: "DNAT",
-  tables: ["nat"],
-  chains: ["PREROUTING", "OUTPUT"],
-  conntrack: true,
-  options: { "to-destination": { arg: true }, ...FLAG_OPTS },
-  parse(spec, opt, value) {
-    if (opt === "to-destination") {
-      if (spec.opts["to"]) throw new ParseError("DNAT: Multiple --to-destination not supported");
-      const r = parseAddrRange(value!, "--to-destination");
-      spec.opts["to"] = [r.min, r.max, r.ports ? r.ports[0] : -1, r.ports ? r.ports[1] : -1];
-    } else spec.opts[opt] = true;
-  },
-  check(spec, rule) {
-    if (!spec.opts["to"]) throw new ParseError('DNAT: option "--to-destination" must be specified', true);
-    needsPortProto(rule, spec, "to", "DNAT");
-  },
-  save: (spec) => `--to-destination ${formatRange(spec, "to")}${flagsSave(spec)}`,
-  list: (spec) => `to:${formatRange(spec, "to")}${flagsList(spec)}`,
-  compile(spec, ctx) {
-    const range = rangeOf(spec, "to");
-    return (pkt) => bind(ctx, pkt.nfct as Conn | null, range, NF_NAT_MANIP_DST);
-  },
-};
+/** DNAT and SNAT (xt_nat.c): the same target for either end of the tuple. */
+function natTarget(name: "DNAT" | "SNAT", opt: "to-destination" | "to-source", chains: string[], manip: number): TargetExt {
+  return {
+    name,
+    tables: ["nat"],
+    chains,
+    conntrack: true,
+    options: { [opt]: { arg: true }, ...FLAG_OPTS },
+    parse(spec, o, value) {
+      if (o === opt) {
+        if (spec.opts["to"]) throw new ParseError(`${name}: Multiple --${opt} not supported`);
+        const r = parseAddrRange(value!, `--${opt}`);
+        spec.opts["to"] = [r.min, r.max, r.ports ? r.ports[0] : -1, r.ports ? r.ports[1] : -1];
+      } else spec.opts[o] = true;
+    },
+    check(spec, rule) {
+      if (!spec.opts["to"]) throw new ParseError(`${name}: option "--${opt}" must be specified`, true);
+      needsPortProto(rule, spec, "to", name);
+    },
+    save: (spec) => `--${opt} ${formatRange(spec, "to")}${flagsSave(spec)}`,
+    list: (spec) => `to:${formatRange(spec, "to")}${flagsList(spec)}`,
+    compile(spec, ctx) {
+      const range = rangeOf(spec, "to");
+      return (pkt) => bind(ctx, pkt.nfct as Conn | null, range, manip);
+    },
+  };
+}
 
-export const snatTarget: TargetExt = {
-  name: "SNAT",
-  tables: ["nat"],
-  chains: ["POSTROUTING", "INPUT"],
-  conntrack: true,
-  options: { "to-source": { arg: true }, ...FLAG_OPTS },
-  parse(spec, opt, value) {
-    if (opt === "to-source") {
-      if (spec.opts["to"]) throw new ParseError("SNAT: Multiple --to-source not supported");
-      const r = parseAddrRange(value!, "--to-source");
-      spec.opts["to"] = [r.min, r.max, r.ports ? r.ports[0] : -1, r.ports ? r.ports[1] : -1];
-    } else spec.opts[opt] = true;
-  },
-  check(spec, rule) {
-    if (!spec.opts["to"]) throw new ParseError('SNAT: option "--to-source" must be specified', true);
-    needsPortProto(rule, spec, "to", "SNAT");
-  },
-  save: (spec) => `--to-source ${formatRange(spec, "to")}${flagsSave(spec)}`,
-  list: (spec) => `to:${formatRange(spec, "to")}${flagsList(spec)}`,
-  compile(spec, ctx) {
-    const range = rangeOf(spec, "to");
-    return (pkt) => bind(ctx, pkt.nfct as Conn | null, range, NF_NAT_MANIP_SRC);
-  },
-};
+export const dnatTarget = natTarget("DNAT", "to-destination", ["PREROUTING", "OUTPUT"], NF_NAT_MANIP_DST);
+export const snatTarget = natTarget("SNAT", "to-source", ["POSTROUTING", "INPUT"], NF_NAT_MANIP_SRC);
 
 function parsePorts(value: string): [number, number] {
   const m = /^(\d+)(?:[-:](\d+))?$/.exec(value);
