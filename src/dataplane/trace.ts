@@ -34,6 +34,16 @@ export interface TraceEvent {
   dev: string | null;
   step: TraceStep;
   detail: string;
+  /** On tx/rx: the headers as they crossed the device (for pcap and HTML views). */
+  frame?: Frame;
+}
+
+/** The on-the-wire fields of a packet at one moment (a copy: later NAT does not change it). */
+export type Frame = Omit<Packet, "id" | "dst" | "nfct" | "ctinfo" | "ipvsProperty" | "physIn" | "physOut" | "brnfDone" | "bridgedDnat" | "mark">;
+
+function frameOf(p: Packet): Frame {
+  const { id: _i, dst: _d, nfct: _n, ctinfo: _c, ipvsProperty: _v, physIn: _pi, physOut: _po, brnfDone: _b, bridgedDnat: _bd, mark: _m, ...wire } = p;
+  return wire;
 }
 
 export class Tracer {
@@ -41,7 +51,9 @@ export class Tracer {
   now = 0;
 
   emit(pkt: Packet | null, ns: string, dev: string | null, step: TraceStep, detail: string): void {
-    this.events.push({ t: this.now, pkt: pkt ? pkt.id : 0, ns, dev, step, detail });
+    const e: TraceEvent = { t: this.now, pkt: pkt ? pkt.id : 0, ns, dev, step, detail };
+    if (pkt && (step === "tx" || step === "rx")) e.frame = frameOf(pkt);
+    this.events.push(e);
   }
 
   /** Removes and returns what was recorded since the last take. */
