@@ -60,12 +60,13 @@ export function directions(events: TraceEvent[]): { dir: Map<number, Direction>;
   const delivered = req?.last ? tupleOf(req.last) : null;
   for (const s of all) {
     let d: Direction = "other";
-    if (s.first?.ethType === ETH_P_ARP) d = "arp";
+    if (s === req) d = "request";
+    else if (s.first?.ethType === ETH_P_ARP) d = "arp";
     else if (s.first && s.last && sent && delivered) {
       const a = tupleOf(s.first);
       const b = tupleOf(s.last);
       const icmpBack = s.first.proto === IPPROTO_ICMP && [ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_ECHOREPLY].includes(s.first.icmpType);
-      if (s === req || same(a, sent) || same(b, delivered) || same(a, delivered)) d = icmpBack ? "reply" : "request";
+      if (same(a, sent) || same(b, delivered) || same(a, delivered)) d = icmpBack ? "reply" : "request";
       else if (icmpBack || same(a, reverse(delivered)) || same(b, reverse(sent)) || same(a, reverse(sent))) d = "reply";
     }
     dir.set(s.id, d);
