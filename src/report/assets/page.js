@@ -217,12 +217,15 @@
         s("path", { class: "leader " + note.dir, d: "M" + n.anchor.x + "," + n.anchor.y + " L" + (right - 2) + "," + (y - 4) }, overlay);
         if (hp.step === "drop") {
           var reason = hp.detail.slice(hp.detail.indexOf(": ") + 2);
-          var grp = label("drop " + note.dir, right, y, "✕ " + short(reason, 48), hp.detail);
+          var grp = label("drop " + note.dir, right, y, "✕ " + short(reason, 56), hp.detail);
           grp.setAttribute("data-dev", note.where || "");
           if (at) s("path", { d: "M" + (at.x - 8) + "," + (at.y - 8) + " L" + (at.x + 8) + "," + (at.y + 8) + " M" + (at.x + 8) + "," + (at.y - 8) + " L" + (at.x - 8) + "," + (at.y + 8) }, grp);
         } else {
-          var t = hp.detail.replace(/^(NAT|reply): /, "");
-          label("nat " + note.dir, right, y, (note.dir === "request" ? "→ " : "← ") + short(t, 48), hp.detail).setAttribute("data-dev", note.where || "");
+          var t = hp.detail
+            .replace(/^NAT: destination rewritten to (\S+).*/, "IPVS DNAT to $1")
+            .replace(/^reply: source rewritten to (\S+).*/, "IPVS reply from $1")
+            .replace(/ -> /g, " → ");
+          label("nat " + note.dir, right, y, (note.dir === "request" ? "→ " : "← ") + short(t, 56), hp.detail).setAttribute("data-dev", note.where || "");
         }
       });
     });
