@@ -56,7 +56,7 @@ export const genCommand: CliCommand = {
         ctx.code = 0;
       } catch (e) {
         progress.clear();
-        ctx.io.err(`pktpath gen kube-proxy: ${(e as Error).message}\n`);
+        ctx.io.err(`pktpath gen kube-proxy: ${(e as Error).message}\n(add --help for usage)\n`);
         ctx.code = 2;
       }
     });
