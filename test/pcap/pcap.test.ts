@@ -56,7 +56,7 @@ describe("pcapng bytes", () => {
     expect(types.filter((t) => t === 6).length).toBe(summary.frames);
     const frames = r.probes.flatMap((p) => p.trace ?? []).filter((e) => e.frame).length;
     expect(summary.frames).toBe(frames);
-  });
+  }, 60_000);
   it("pktpath run --pcap DIR writes one file per scenario", () => {
     const dir = mkdtempSync(join(tmpdir(), "pktpath-pcap-"));
     const quiet = { out: () => {}, err: () => {} };
@@ -64,7 +64,7 @@ describe("pcapng bytes", () => {
     for (const f of ["scenarios-core-two-pod-bridge", "scenarios-core-failures"]) {
       expect(readFileSync(join(dir, `${f}.pcapng`)).readUInt32LE(0)).toBe(0x0a0d0d0a);
     }
-  });
+  }, 60_000);
 });
 
 describe.skipIf(noTshark !== null)(`tshark reads every shipped scenario's capture${noTshark ? ` (skipped: ${noTshark})` : ""}`, () => {
@@ -115,7 +115,7 @@ describe.skipIf(noTshark !== null)(`tshark reads every shipped scenario's captur
         checked++;
       }
       expect(checked).toBeGreaterThan(0);
-    });
+    }, 120_000);
   }
 });
 
