@@ -11,10 +11,12 @@ import { KernelUnavailable, prepareVmBatch, runKernelScenario } from "../kernel/
 import { compareReports, type ScenarioComparison } from "../kernel/compare.ts";
 import type { KernelScenarioReport } from "../kernel/types.ts";
 import { genCommand } from "../gen/cli.ts";
+import { nodeMain, NODE_USAGE } from "../node/cli.ts";
 
 const USAGE = `usage: pktpath run [--kernel] [--trace] [--json] PATH...
        pktpath check PATH...
        pktpath gen kube-proxy --mode iptables|ipvs --services N --endpoints M [--nodeports] [-o FILE]
+${NODE_USAGE.replace(/^usage: /, "       ")}
 PATH is a scenario file (*.yaml) or a folder of them (searched recursively).`;
 
 /** Scenario files under the given paths, in a stable order. */
@@ -46,6 +48,8 @@ export function main(argv: string[], io: Io = { out: (s) => process.stdout.write
     return cmd === undefined ? 2 : 0;
   }
   if (cmd === "gen") return genCommand(rest, io);
+  const node = nodeMain(cmd, rest, io);
+  if (node !== null) return node;
   if (cmd !== "run" && cmd !== "check") {
     io.err(`pktpath: unknown command "${cmd}"\n${USAGE}\n`);
     return 2;
