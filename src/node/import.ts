@@ -164,9 +164,13 @@ export function importSnapshot(snap: Snapshot, options: ImportOptions = {}): Imp
   const veths = links.filter((l) => l.kind === "veth");
   for (const v of veths) {
     if (v.peer) continue;
-    const cands = veths.filter(
-      (w) => w !== v && !w.peer && w.ifindex === v.json.link_index && w.json.link_index === v.ifindex && (v.json.link_netnsid === undefined ? w.ns === v.ns : w.ns !== v.ns),
-    );
+    // In one namespace `ip -j` names the peer ("link": NAME) instead of giving its index.
+    const cands =
+      v.json.link_index === undefined && v.json.link
+        ? veths.filter((w) => w !== v && !w.peer && w.ns === v.ns && w.name === v.json.link && w.json.link === v.name)
+        : veths.filter(
+            (w) => w !== v && !w.peer && w.ifindex === v.json.link_index && w.json.link_index === v.ifindex && (v.json.link_netnsid === undefined ? w.ns === v.ns : w.ns !== v.ns),
+          );
     if (cands.length === 0) {
       v.kind = "dummy";
       standIns.push(`${v.ns}: veth ${v.name}: its peer is in no namespace the snapshot could see; it is a dummy link here`);

@@ -28,7 +28,8 @@ export interface TraceResult {
   events: TraceEvent[];
 }
 
-const isArp = (e: TraceEvent) => e.detail.includes("ARP");
+/** An event that shows an IP packet (not ARP) leaving, arriving or being sent. */
+const isIp = (e: TraceEvent) => (e.step === "tx" || e.step === "rx" || e.step === "note" || e.step === "drop") && /^(send )?(TCP|UDP|ICMP|IP) /.test(e.detail);
 
 /**
  * Splits a probe's events into the first packet (the client's first one: the one it
@@ -36,13 +37,13 @@ const isArp = (e: TraceEvent) => e.detail.includes("ARP");
  */
 export function splitPackets(events: TraceEvent[], clientNs: string): { first: TraceEvent[]; reply: TraceEvent[] } {
   const firstSeen = new Map<number, TraceEvent>();
-  const arp = new Set<number>();
+  const ip = new Set<number>();
   for (const e of events) {
     if (!e.pkt) continue;
     if (!firstSeen.has(e.pkt)) firstSeen.set(e.pkt, e);
-    if (isArp(e)) arp.add(e.pkt);
+    if (isIp(e)) ip.add(e.pkt);
   }
-  const ids = [...firstSeen.keys()].filter((id) => !arp.has(id));
+  const ids = [...firstSeen.keys()].filter((id) => ip.has(id));
   const first = ids.find((id) => firstSeen.get(id)!.ns === clientNs) ?? null;
   const reply = first === null ? null : ids.find((id) => id !== first && firstSeen.get(id)!.ns !== clientNs && events.indexOf(firstSeen.get(id)!) > events.indexOf(firstSeen.get(first)!)) ?? null;
   return { first: events.filter((e) => e.pkt === first && first !== null), reply: events.filter((e) => e.pkt === reply && reply !== null) };
