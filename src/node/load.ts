@@ -1,5 +1,6 @@
 // Loading a scenario for trace and reach: every step run on one emulated host, which
 // the questions are then asked of.
+import { statSync } from "node:fs";
 import { Host } from "../host.ts";
 import { defaultLayers } from "../layers.ts";
 import { loadScenario } from "../scenario/load.ts";
@@ -19,6 +20,9 @@ export interface LoadedNode {
 /** Loads FILE and runs all its steps; a bad line throws ScenarioError (FILE:LINE: ...). */
 export function loadNode(file: string): LoadedNode {
   const t0 = Date.now();
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (!st) throw new ScenarioError(file, 0, "no such file or folder");
+  if (!st.isFile()) throw new ScenarioError(file, 0, "not a scenario file");
   const scenario = loadScenario(file);
   const host = new Host({ layers: defaultLayers() });
   validateScenario(scenario, host);
