@@ -22,7 +22,8 @@ export interface SnapshotNetns {
   ipset_save: Captured | null;
   ipvsadm_save: Captured | null;
   ipvsadm_list: Captured | null;
-  nft: Captured | null;
+  /** nftables tables other than iptables-nft's own, by "family:name". */
+  nft_tables: Record<string, Captured> | null;
   conntrack: Captured | null;
 }
 
@@ -44,7 +45,7 @@ export class SnapshotError extends Error {
   }
 }
 
-const FIELDS = ["link", "address", "route", "rule", "neigh", "bridge_link", "sysctl", "iptables_version", "iptables_save", "ipset_save", "ipvsadm_save", "ipvsadm_list", "nft", "conntrack"] as const;
+const FIELDS = ["link", "address", "route", "rule", "neigh", "bridge_link", "sysctl", "iptables_version", "iptables_save", "ipset_save", "ipvsadm_save", "ipvsadm_list", "conntrack"] as const;
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -81,7 +82,16 @@ export function parseSnapshot(file: string, text: string): Snapshot {
       else if (isObj(v) && typeof v["out"] === "string" && typeof v["rc"] === "number") out[f] = { out: v["out"], rc: v["rc"] };
       else throw new SnapshotError(file, `netns[${i}] (${name}).${f} must be {"out": TEXT, "rc": N} or null`);
     }
-    return { name: kind === "root" ? "host" : name, kind, id: String(n["id"] ?? ""), ...(out as Record<(typeof FIELDS)[number], Captured | null>) };
+    let nft: Record<string, Captured> | null = null;
+    const t = n["nft_tables"];
+    if (isObj(t)) {
+      nft = {};
+      for (const [k, v] of Object.entries(t)) {
+        if (!/^[a-z0-9]+:[^\s]+$/.test(k) || !isObj(v) || typeof v["out"] !== "string" || typeof v["rc"] !== "number") throw new SnapshotError(file, `netns[${i}] (${name}).nft_tables["${k}"] must be {"out": TEXT, "rc": N} under "FAMILY:NAME"`);
+        nft[k] = { out: v["out"], rc: v["rc"] };
+      }
+    } else if (t !== null && t !== undefined) throw new SnapshotError(file, `netns[${i}] (${name}).nft_tables must be an object or null`);
+    return { name: kind === "root" ? "host" : name, kind, id: String(n["id"] ?? ""), nft_tables: nft, ...(out as Record<(typeof FIELDS)[number], Captured | null>) };
   });
   return {
     hostname: str(raw["hostname"] ?? "", "hostname"),

@@ -366,17 +366,13 @@ export function importSnapshot(snap: Snapshot, options: ImportOptions = {}): Imp
         if (m) endpoints.push({ addr: m[2]!, port: Number(m[3]), proto: m[1] === "u" ? "udp" : "tcp" });
       }
     }
-    const nft = jsonField(file, n.name, "nft", n.nft) ?? [];
-    const iptNft = (n.iptables_version?.out ?? "").includes("nf_tables");
-    for (const o of nft as Record<string, { family?: string; name?: string }>[]) {
-      const t = o["table"];
-      if (!t) continue;
-      if (iptNft && t.family === "ip" && ["filter", "nat", "mangle", "raw", "security"].includes(t.name ?? "")) continue;
-      if (t.family === "ip6" || (iptNft && t.family === "ip6")) {
-        notModelled.push(`${n.name}: nft table ${t.family} ${t.name}: IPv6 is not modelled by pktpath`);
-        continue;
-      }
-      notModelled.push(`${n.name}: nft table ${t.family} ${t.name}: nftables rules are not modelled by pktpath yet`);
+    // The tables iptables-nft keeps were left to iptables-save by the snapshot script.
+    for (const [k, c] of Object.entries(n.nft_tables ?? {})) {
+      const [fam, tname] = [k.slice(0, k.indexOf(":")), k.slice(k.indexOf(":") + 1)];
+      const chains = c.rc === 0 ? (c.out.match(/"chain":/g) ?? []).length : 0;
+      const what = `${n.name}: nft table ${fam} ${tname}${chains ? ` (${chains} chain${chains === 1 ? "" : "s"})` : ""}`;
+      if (fam === "ip6") notModelled.push(`${what}: IPv6 is not modelled by pktpath`);
+      else notModelled.push(`${what}: nftables rules are not modelled by pktpath yet`);
     }
     const ct = n.conntrack?.rc === 0 ? n.conntrack.out.trim().split("\n").filter(Boolean).length : 0;
     if (ct) notModelled.push(`${n.name}: ${ct} conntrack entries read, not imported (connections are rebuilt by traffic)`);

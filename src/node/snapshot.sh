@@ -55,6 +55,14 @@ field() {
   printf ','
 }
 
+# field_bare KEY NS_LABEL COMMAND...: as field, without the comma after it.
+field_bare() {
+  key=$1; label=$2; shift 2
+  printf '"%s":' "$key"
+  # shellcheck disable=SC2086
+  { $PFX "$@" 2>/dev/null; echo "@@pktpath-rc $?"; } | jfield "$label: $*"
+}
+
 # A command's output followed by its marker line, as {"out":"...","rc":N}, streamed
 # (one line behind); a non-zero status is also reported on stderr.
 jfield() {
@@ -62,8 +70,12 @@ jfield() {
     BEGIN { printf "{\"out\":\"" }
     { if (NR > 1) printf "%s%s", (NR > 2 ? "\\n" : ""), prev; prev = $0 }
     END {
-      rc = prev; sub(/^.*@@pktpath-rc /, "", rc)
-      last = prev; sub(/@@pktpath-rc [0-9]*$/, "", last)
+      # the marker ends the last line (after output that ends without a newline too);
+      # found with index() on the tail: a regex over a long line would be slow
+      tail = substr(prev, length(prev) > 40 ? length(prev) - 39 : 1)
+      i = index(tail, "@@pktpath-rc ")
+      rc = substr(tail, i + 13) + 0
+      last = substr(prev, 1, length(prev) - length(tail) + i - 1)
       if (last != "") printf "%s%s", (NR > 1 ? "\\n" : ""), last
       printf "\",\"rc\":%d}", rc
       if (rc != 0) printf "pktpath-snapshot: %s: exit %d\n", what, rc > "/dev/stderr"
@@ -114,7 +126,22 @@ dump_ns() {
     field ipvsadm_save "$name" ipvsadm -Sn
     field ipvsadm_list "$name" ipvsadm -Ln --timeout
   fi
-  if have nft && present nf_tables; then field nft "$name" nft -j list ruleset; else printf '"nft":null,'; fi
+  # nft: the tables iptables-nft keeps (ip filter, nat, mangle, raw, security) are read
+  # above through iptables-save; every other table is listed here.
+  if have nft && present nf_tables; then
+    tables=$($PFX nft list tables 2>/dev/null | while read -r _ fam tname; do
+      case "$backend $fam $tname" in "nft ip filter"|"nft ip nat"|"nft ip mangle"|"nft ip raw"|"nft ip security") ;; *) printf '%s:%s ' "$fam" "$tname" ;; esac
+    done)
+    printf '"nft_tables":{'
+    sep=''
+    for t in $tables; do
+      printf '%s' "$sep"; sep=','
+      field_bare "$t" "$name" nft -j list table "${t%%:*}" "${t#*:}"
+    done
+    printf '},'
+  else
+    printf '"nft_tables":null,'
+  fi
   if [ "${PKTPATH_CONNTRACK:-0}" = 1 ] && have conntrack && present nf_conntrack_netlink; then
     field conntrack "$name" conntrack -L
   else

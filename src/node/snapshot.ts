@@ -41,7 +41,8 @@ export const SNAPSHOT_READS: [string, string, string][] = [
   ["ipset_save", "ipset save", "ipsets"],
   ["ipvsadm_save", "ipvsadm -Sn", "IPVS services and real servers"],
   ["ipvsadm_list", "ipvsadm -Ln --timeout", "IPVS timeouts"],
-  ["nft", "nft -j list ruleset", "the nftables ruleset"],
+  ["nft_tables", "nft list tables", "nftables tables, then for each one iptables-nft does not keep:"],
+  ["nft_tables", "nft -j list table FAMILY NAME", "its ruleset"],
   ["conntrack", "conntrack -L", "connections (only with PKTPATH_CONNTRACK=1)"],
 ];
 

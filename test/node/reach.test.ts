@@ -7,7 +7,6 @@ import { join } from "node:path";
 import { main } from "../../src/cli/main.ts";
 import { Chooser } from "../../src/node/reach.ts";
 import { parseSnapshot } from "../../src/node/format.ts";
-import { importSnapshot } from "../../src/node/import.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "pktpath-reach-"));
 
