@@ -19,6 +19,7 @@ import { readFileSync, existsSync } from "node:fs";
 import Table from "cli-table3";
 import type { Host } from "../host.ts";
 import { netfilterOf } from "../netfilter/layer.ts";
+import { saveRule } from "../netfilter/save.ts";
 import { ipvsOf } from "../ipvs/layer.ts";
 import { IP_VS_DEST_F_OVERLOAD, type IpvsDest, type IpvsService, type Scheduler } from "../ipvs/types.ts";
 import type { IpvsConn } from "../ipvs/conn.ts";
@@ -129,16 +130,11 @@ export function discoverDestinations(host: Host): Destination[] {
     if (!out.has(k)) out.set(k, d);
   };
   for (const [ns, nsv] of host.dp.view.netns) {
-    let nat = "";
-    try {
-      nat = host.exec("iptables-save -t nat", ns).map((o) => o.stdout).join("");
-    } catch {
-      nat = "";
-    }
+    // The nat table's rules in iptables-save's words, read from the snapshot.
+    const nat = host.config.netns[ns]?.ext.netfilter?.tables.nat;
     const nodePorts: { port: number; proto: Proto }[] = [];
-    for (const line of nat.split("\n")) {
-      if (!line.startsWith("-A ")) continue;
-      const chain = line.split(" ")[1]!;
+    for (const chain of nat ? Object.keys(nat.chains) : []) for (const rule of nat!.chains[chain]!.rules) {
+      const line = saveRule(chain, rule);
       const proto = (/ -p (tcp|udp)\b/.exec(line)?.[1] ?? "tcp") as Proto;
       const dport = /--dport (\d+)(?: |$)/.exec(line);
       if (!dport) continue;
