@@ -15,11 +15,14 @@ export interface LoadedNode {
   host: Host;
   /** Wall-clock ms spent loading. */
   ms: number;
+  /** CPU ms (user and system) spent loading. */
+  cpuMs: number;
 }
 
 /** Loads FILE and runs all its steps; a bad line throws ScenarioError (FILE:LINE: ...). */
 export function loadNode(file: string): LoadedNode {
   const t0 = Date.now();
+  const cpu0 = process.cpuUsage();
   const st = statSync(file, { throwIfNoEntry: false });
   if (!st) throw new ScenarioError(file, 0, "no such file or folder");
   if (!st.isFile()) throw new ScenarioError(file, 0, "not a scenario file");
@@ -42,7 +45,8 @@ export function loadNode(file: string): LoadedNode {
       }
     }
   }
-  return { scenario, host, ms: Date.now() - t0 };
+  const cpu = process.cpuUsage(cpu0);
+  return { scenario, host, ms: Date.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 export type Proto = "tcp" | "udp" | "icmp";
@@ -52,9 +56,12 @@ export function parseProto(p: string): Proto {
   throw new Error(`protocol "${p}": tcp, udp or icmp`);
 }
 
-/** A probe of the given protocol, as curl -m 1, nc -u -w 1 or ping -c 1 -W 1 make it. */
-export function probeSpec(proto: Proto, daddr: number, dport: number): ProbeSpec {
-  return { kind: proto === "tcp" ? "http" : proto === "udp" ? "udp" : "ping", daddr, dport, timeoutMs: 1000, count: 1 };
+/**
+ * A probe of the given protocol, as curl -m 1 (or nc -z -w 1 when `connectOnly`: the
+ * listener that accepts is the answer), nc -u -w 1 or ping -c 1 -W 1 make it.
+ */
+export function probeSpec(proto: Proto, daddr: number, dport: number, connectOnly = false): ProbeSpec {
+  return { kind: proto === "tcp" ? (connectOnly ? "tcp" : "http") : proto === "udp" ? "udp" : "ping", daddr, dport, timeoutMs: 1000, count: 1 };
 }
 
 /** The namespaces holding an IPv4 address (not counting 127.0.0.0/8). */

@@ -222,7 +222,8 @@ export function reachOne(host: Host, chooser: Chooser, known: Known, from: strin
   chooser.reset();
   for (;;) {
     const before = mark(host);
-    const r = host.probe(from, probeSpec(dst.proto, dst.addr, dst.port));
+    // TCP as nc -z: the handshake says which listener accepted, at half the packets of curl.
+    const r = host.probe(from, probeSpec(dst.proto, dst.addr, dst.port, true));
     branches++;
     const outcome = r.outcome === "answered" ? (r.server ?? "answered") : r.outcome;
     outcomes.add(outcome);
@@ -300,13 +301,20 @@ const PLAIN = {
   left: "", "left-mid": "", mid: "", "mid-mid": "", right: "", "right-mid": "", middle: "  ",
 };
 
+/** The table, rendered by cli-table3 in blocks of rows with the same column widths
+ * (its layout costs grow faster than the rows: one table of 100k rows would not finish). */
 export function formatMatrix(cells: ReachCell[]): string {
-  const t = new Table({ chars: PLAIN, style: { head: [], border: [], "padding-left": 1, "padding-right": 0 }, head: ["from", "to", "what", "outcome", "endpoints reached", "branches"] });
-  for (const c of cells) {
-    const eps = [...c.endpoints, ...c.failing].join(" ") || "-";
-    t.push([c.from, `${c.to}/${c.proto}`, c.what, c.outcomes.join(" | "), eps, `${c.branches}${c.truncated ? " (cut)" : ""}`]);
+  const head = ["from", "to", "what", "outcome", "endpoints reached", "branches"];
+  const rows = cells.map((c) => [c.from, `${c.to}/${c.proto}`, c.what, c.outcomes.join(" | "), [...c.endpoints, ...c.failing].join(" ") || "-", `${c.branches}${c.truncated ? " (cut)" : ""}`]);
+  const widths = head.map((h, i) => 1 + Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const out: string[] = [];
+  const BLOCK = 200;
+  for (let i = 0; i === 0 || i < rows.length; i += BLOCK) {
+    const t = new Table({ chars: PLAIN, colWidths: widths, wordWrap: false, style: { head: [], border: [], "padding-left": 1, "padding-right": 0 }, ...(i === 0 ? { head } : {}) });
+    for (const r of rows.slice(i, i + BLOCK)) t.push(r);
+    out.push(t.toString());
   }
-  return t.toString();
+  return out.join("\n");
 }
 
 function parseSaved(file: string): ReachCell[] {
@@ -366,8 +374,9 @@ export function reachCommand(o: ReachOptions, io: { out: (s: string) => void; er
     io.err("pktpath reach: no destination: the rules hold no ClusterIP, NodePort or IPVS service; give some with --to ADDR:PORT\n");
     return 2;
   }
-  io.err(`pktpath reach: loaded in ${(node.ms / 1000).toFixed(1)} s; ${sources.length} source${sources.length === 1 ? "" : "s"} x ${dests.length} destination${dests.length === 1 ? "" : "s"}\n`);
+  io.err(`pktpath reach: loaded in ${(node.ms / 1000).toFixed(1)} s (CPU ${(node.cpuMs / 1000).toFixed(1)} s); ${sources.length} source${sources.length === 1 ? "" : "s"} x ${dests.length} destination${dests.length === 1 ? "" : "s"}\n`);
   const t0 = Date.now();
+  const cpu0 = process.cpuUsage();
   let lastShown = 0;
   const cells = reachMatrix(host, sources, dests, o.maxBranches, (done, total) => {
     const now = Date.now();
@@ -381,7 +390,8 @@ export function reachCommand(o: ReachOptions, io: { out: (s: string) => void; er
   else io.out(formatMatrix(cells) + "\n");
   const cut = cells.filter((c) => c.truncated).length;
   if (cut) io.err(`pktpath reach: ${cut} pair${cut === 1 ? "" : "s"} had more than ${o.maxBranches} branches: enumeration cut there (--max-branches)\n`);
-  io.err(`pktpath reach: ${cells.length} pairs, ${cells.reduce((n, c) => n + c.branches, 0)} probes in ${(reachMs / 1000).toFixed(1)} s\n`);
+  const cpu = process.cpuUsage(cpu0);
+  io.err(`pktpath reach: ${cells.length} pairs, ${cells.reduce((n, c) => n + c.branches, 0)} probes in ${(reachMs / 1000).toFixed(1)} s (CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s)\n`);
   if (saved) {
     const diffs = compareMatrix(saved, cells);
     if (diffs.length) {
