@@ -73,8 +73,6 @@ interface Link {
 }
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-/** Route protocols iproute2 names (rt_protos). */
-const PROTOS = new Set(["boot", "static", "dhcp", "bird", "zebra", "ra", "gated", "xorp", "ntk", "mrt", "babel", "bgp", "isis", "ospf", "rip", "eigrp", "keepalived", "openr", "redirect"]);
 
 /** Built-in defaults of the sysctls pktpath models (../config/sysctl.ts, ../ipvs/runtime.ts). */
 const SYSCTL_DEFAULTS: Record<string, string> = {
@@ -269,7 +267,8 @@ export function importSnapshot(snap: Snapshot, options: ImportOptions = {}): Imp
       let cmd = `route add ${text}`;
       if (table === "local") cmd += " table local";
       if (r.prefsrc) cmd += ` src ${r.prefsrc}`;
-      if (r.protocol && PROTOS.has(r.protocol) && r.protocol !== "boot") cmd += ` proto ${r.protocol}`;
+      if (r.protocol === "static") cmd += " proto static";
+      else if (r.protocol && r.protocol !== "boot") standIns.push(`${n.name}: route ${text}: proto ${r.protocol} is not modelled by pktpath (it only labels the route); added as proto boot`);
       if (r.scope && r.scope !== "global" && !(r.scope === "link" && !r.gateway && type === "unicast")) cmd += ` scope ${r.scope}`;
       if (r.metric) cmd += ` metric ${r.metric}`;
       if (r.flags?.includes("onlink")) cmd += " onlink";

@@ -128,7 +128,10 @@ describe("importSnapshot: what pktpath does not model is listed, never dropped",
     expect(all).toContain("host: 2 conntrack entries read, not imported");
     expect(all).toContain("host: ipset_save could not be read (exit 1); left out");
     expect(r.standIns).toContain("host: eth0 (a network card) is a dummy link: pktpath sees nothing beyond it");
-    expect(r.yaml).toContain("ip route add default via 192.168.1.1 dev eth0 proto dhcp metric 100\n");
+    expect(r.yaml).toContain("ip route add default via 192.168.1.1 dev eth0 metric 100\n");
+    expect(r.standIns).toContain("host: route default via 192.168.1.1 dev eth0: proto dhcp is not modelled by pktpath (it only labels the route); added as proto boot");
+    // what is kept runs (the emulator takes every command)
+    expect(run(r.yaml, "").error).toBeNull();
     // ... and at the top of the file, as comments
     const header = r.yaml.slice(0, r.yaml.indexOf("name:"));
     for (const line of [...r.notModelled, ...r.standIns]) expect(header).toContain(`#   - ${line}`);
