@@ -15,7 +15,7 @@ export interface Io {
 export const NODE_USAGE = `usage: pktpath snapshot [-o FILE]
        pktpath import SNAPSHOT [-o FILE] [--listen]
        pktpath trace FILE --from NS|ADDR --to ADDR:PORT [-p tcp|udp|icmp] [--sport N] [--all-packets] [--json]
-       pktpath reach FILE [--from NS|ADDR,...] [--to ADDR:PORT,...] [-p tcp|udp] [--json] [--expect FILE]`;
+       pktpath reach FILE [--from NS|ADDR,...] [--to ADDR:PORT,...] [-p tcp|udp] [--json] [--expect FILE] [--max-branches N]`;
 
 export class UsageError extends Error {}
 

@@ -4,7 +4,7 @@
 // the iptables-restore, ipset restore and ipvsadm -R blocks. What pktpath does not model
 // is listed (header comments and the command's output), never dropped in silence.
 import { stringify } from "yaml";
-import { jsonField, type Snapshot, type SnapshotNetns } from "./format.ts";
+import { jsonField, type Snapshot } from "./format.ts";
 
 export interface ImportOptions {
   /** Add a listener for every Service endpoint (DNAT targets, IPVS real servers). */
@@ -427,9 +427,4 @@ export function summary(r: ImportResult): string {
   return Object.entries(r.counts)
     .map(([k, v]) => `${v} ${k}`)
     .join(", ");
-}
-
-/** For tests: the namespaces of a snapshot by name. */
-export function netnsByName(s: Snapshot): Map<string, SnapshotNetns> {
-  return new Map(s.netns.map((n) => [n.name, n]));
 }

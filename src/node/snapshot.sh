@@ -141,6 +141,7 @@ dump_ns() {
     printf '},'
   else
     printf '"nft_tables":null,'
+    if ! have nft && [ -n "$backend" ] && present nf_tables; then note "$name: nft: not installed (native nftables tables, if any, are not read)"; fi
   fi
   if [ "${PKTPATH_CONNTRACK:-0}" = 1 ] && have conntrack && present nf_conntrack_netlink; then
     field conntrack "$name" conntrack -L

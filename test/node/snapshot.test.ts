@@ -96,4 +96,17 @@ iptables -t nat -A POSTROUTING -s 10.1.0.0/24 ! -o br0 -j MASQUERADE
     expect(imp.yaml).toContain("ip -n pod route add default via 10.1.0.1 dev eth0\n");
     expect(imp.yaml).toContain("-A POSTROUTING -s 10.1.0.0/24 ! -o br0 -j MASQUERADE\n");
   }, 90_000);
+  it("names the tools that are missing, and still writes the file", () => {
+    const bin = join(dir, "bin");
+    const tools = ["sh", "awk", "sed", "tr", "grep", "readlink", "ls", "cat", "date", "uname", "head", "ip", "nsenter", "test"];
+    spawnSync("sh", ["-c", `mkdir -p ${bin} && for t in ${tools.join(" ")}; do p=$(command -v $t) && ln -sf "$p" ${bin}/$t; done`]);
+    const out = join(dir, "min.json");
+    const r = spawnSync("unshare", ["--net", "--mount", "--pid", "--fork", "--mount-proc", "env", `PATH=${bin}`, "sh", join(dir, "snap.sh"), out], { encoding: "utf8", timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain("pktpath-snapshot: host: iptables-save: not installed\n");
+    expect(r.stderr).toContain("pktpath-snapshot: host: bridge: not installed\n");
+    const snap = parseSnapshot(out, readFileSync(out, "utf8"));
+    expect(snap.netns[0]!.iptables_save).toBeNull();
+    expect(importSnapshot(snap).notModelled).toContain("the snapshot could not read: host: iptables-save: not installed");
+  }, 90_000);
 });
