@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { main } from "../../src/cli/main.ts";
 import { Chooser } from "../../src/node/reach.ts";
 import { parseSnapshot } from "../../src/node/format.ts";
+import { generateKubeProxy } from "../../src/gen/kubeproxy.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "pktpath-reach-"));
 
@@ -189,5 +190,27 @@ describe("reach on an IPVS node (synthetic snapshot)", () => {
     const cell = JSON.parse(r.out).cells[0];
     expect(cell.branches).toBe(1);
     expect(cell.endpoints).toHaveLength(1);
+  });
+});
+
+describe("reach on generated kube-proxy nodes (pktpath gen)", () => {
+  it("iptables mode: ClusterIPs and NodePorts on every node address, every endpoint", () => {
+    const f = join(dir, "kp-ipt.yaml");
+    writeFileSync(f, generateKubeProxy({ mode: "iptables", services: 2, endpoints: 2, nodePorts: true }).yaml);
+    const r = cli(["reach", f, "--from", "client", "--json"]);
+    expect(r.code).toBe(0);
+    const cells = JSON.parse(r.out).cells as { to: string; what: string; endpoints: string[] }[];
+    const byTo = new Map(cells.map((c) => [c.to, c]));
+    expect(byTo.get("10.96.0.1:80")).toMatchObject({ what: "service", endpoints: ["10.244.1.2:8080", "10.244.1.3:8080"] });
+    expect(byTo.get("192.168.0.10:30001")).toMatchObject({ what: "NodePort", endpoints: ["10.244.1.4:8080", "10.244.1.5:8080"] });
+    expect(cells.filter((c) => c.what === "NodePort").length).toBeGreaterThanOrEqual(2);
+  });
+  it("IPVS mode: the services ipvsadm holds, every real server", () => {
+    const f = join(dir, "kp-ipvs.yaml");
+    writeFileSync(f, generateKubeProxy({ mode: "ipvs", services: 2, endpoints: 2, nodePorts: true }).yaml);
+    const r = cli(["reach", f, "--from", "client", "--json"]);
+    const cells = JSON.parse(r.out).cells as { to: string; what: string; endpoints: string[] }[];
+    expect(cells.find((c) => c.to === "10.96.0.2:80")).toMatchObject({ what: "IPVS rr", endpoints: ["10.244.1.4:8080", "10.244.1.5:8080"] });
+    expect(cells.find((c) => c.to === "192.168.0.10:30000")).toMatchObject({ what: "IPVS rr", endpoints: ["10.244.1.2:8080", "10.244.1.3:8080"] });
   });
 });
