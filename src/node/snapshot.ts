@@ -49,6 +49,6 @@ export const SNAPSHOT_READS: [string, string, string][] = [
 /** The script itself: snapshot.sh beside this file, with the lists above filled in. */
 export function snapshotScript(): string {
   const text = readFileSync(new URL("./snapshot.sh", import.meta.url), "utf8");
-  const reads = SNAPSHOT_READS.map(([, cmd, why]) => `#   ${cmd.padEnd(28)} ${why}`).join("\n");
+  const reads = SNAPSHOT_READS.map(([, cmd, why]) => `#   ${cmd.padEnd(30)} ${why}`).join("\n");
   return text.replace("@@READS@@", reads).replace("@@SYSCTLS@@", SNAPSHOT_SYSCTLS.join(" "));
 }
