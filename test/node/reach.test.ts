@@ -173,6 +173,8 @@ function ipvsSnapshot(scheduler: string, thirdWeight = 0): string {
 describe("reach on an IPVS node (synthetic snapshot)", () => {
   it("rr: every real server with a weight is a branch; a quiesced one (weight 0) is not", () => {
     writeFileSync(join(dir, "ipvs.json"), ipvsSnapshot("rr"));
+    // the fixture behind scenarios/node/imported-ipvs.yaml (checked on the VM's kernel)
+    expect(ipvsSnapshot("rr")).toBe(readFileSync(join(import.meta.dirname, "fixtures", "ipvs-synthetic.json"), "utf8"));
     const imp = cli(["import", join(dir, "ipvs.json"), "--listen", "-o", join(dir, "ipvs.yaml")]);
     expect(imp.code).toBe(0);
     const y = readFileSync(join(dir, "ipvs.yaml"), "utf8");
