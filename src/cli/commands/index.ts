@@ -4,9 +4,11 @@ import type { CliCommand } from "../context.ts";
 import { runCommand } from "./run.ts";
 import { checkCommand } from "./check.ts";
 import { genCommand } from "./gen.ts";
+import { nodeCommands } from "./node.ts";
 
 export const COMMANDS: CliCommand[] = [
   runCommand,
   checkCommand,
   genCommand,
+  nodeCommands,
 ];

@@ -1,0 +1,112 @@
+// pktpath snapshot: the script is POSIX sh, only reads, and (as root, inside namespaces
+// this test creates) captures a node that pktpath import rebuilds.
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { snapshotScript } from "../../src/node/snapshot.ts";
+import { parseSnapshot } from "../../src/node/format.ts";
+import { importSnapshot } from "../../src/node/import.ts";
+import { main } from "../../src/cli/main.ts";
+
+const script = snapshotScript();
+const dir = mkdtempSync(join(tmpdir(), "pktpath-snapshot-"));
+const has = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
+
+describe("the snapshot script", () => {
+  it("is valid POSIX sh (dash -n)", () => {
+    const f = join(dir, "snap.sh");
+    writeFileSync(f, script);
+    const shell = has("dash") ? "dash" : "sh";
+    const r = spawnSync(shell, ["-n", f], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+  it("holds no command that changes the node", () => {
+    const code = script
+      .split("\n")
+      .filter((l) => !/^\s*#/.test(l))
+      .join("\n");
+    const writes = [
+      /\bip (-\S+ )*(link|l|address|addr|a|route|r|neigh|n|netns|rule) (add|del|delete|set|flush|change|replace|append)\b/,
+      /\bbridge (link|fdb|vlan) (set|add|del)\b/,
+      /\bsysctl (-w|--write|-p)\b/,
+      /\bmodprobe\b|\binsmod\b|\brmmod\b/,
+      /\biptables(-legacy|-nft)? (-t \S+ )?-[AIDFXNPRZE]\b/,
+      /\b(iptables|ipset|ip6tables)(-legacy|-nft)?-restore\b|\bipset restore\b/,
+      /\bipset (add|create|del|flush|destroy|rename|swap|-A|-N|-D|-F|-X)\b/,
+      /\bipvsadm (-[AaEeDdCRZ]|--set|--add|--edit|--delete|--clear|--restore)\b/,
+      /\bnft (add|create|insert|replace|delete|destroy|flush|reset|-f)\b/,
+      /\bconntrack (-[DFIU]|--delete|--flush|--create|--update)\b/,
+      /\btee\b|\bdd\b|\bmount\b|\bumount\b|\bunshare\b|\bkill\b/,
+    ];
+    for (const w of writes) expect(code).not.toMatch(w);
+    // The only redirections: the output file, /dev/null and standard error (a number
+    // after ">" is one of awk's comparisons).
+    const targets = [...code.matchAll(/[^<>&2-]>{1,2}\s*("[^"]*"|\S+)/g)].map((m) => m[1]).filter((t) => !/^\d+\)?$/.test(t!));
+    expect(new Set(targets)).toEqual(new Set(['"$OUT"', "/dev/null", '"/dev/stderr"', "&2"]));
+  });
+  it("lists what it reads at its top", () => {
+    for (const cmd of ["ip -j -d link show", "ip -j address show", "ip -j route show table all", "ip -j neigh show", "bridge -j link show", "iptables-save -c", "iptables -V", "ipset save", "ipvsadm -Sn", "ipvsadm -Ln --timeout", "nft list tables", "conntrack -L"]) {
+      expect(script.slice(0, script.indexOf("set -u"))).toContain(`#   ${cmd}`);
+    }
+  });
+  it("pktpath snapshot prints it; -o writes it", () => {
+    let out = "";
+    let err = "";
+    expect(main(["snapshot"], { out: (s) => (out += s), err: (s) => (err += s) })).toBe(0);
+    expect(out).toBe(script);
+    const f = join(dir, "s.sh");
+    expect(main(["snapshot", "-o", f], { out: (s) => (out += s), err: (s) => (err += s) })).toBe(0);
+    expect(readFileSync(f, "utf8")).toBe(script);
+    expect(err).toContain(`pktpath snapshot: wrote ${f}; run it as root on the node`);
+  });
+});
+
+// Runs on this machine's kernel inside namespaces this test creates (root, unshare).
+const canRun = process.getuid?.() === 0 && has("unshare") && has("ip") && has("iptables-save");
+describe.skipIf(!canRun)("the snapshot script on a real kernel (namespaces made here)", () => {
+  it("captures every namespace, veth peers across them, routes and iptables rules", () => {
+    const setup = `set -e
+mkdir -p /run/netns; mount -t tmpfs none /run/netns
+ip link set lo up
+ip link add dev br0 type bridge
+ip address add 10.1.0.1/24 dev br0
+ip link set br0 up
+ip netns add pod
+ip link add dev vpod type veth peer name eth0 netns pod
+ip link set vpod master br0
+ip link set vpod up
+ip -n pod link set eth0 up
+ip -n pod address add 10.1.0.2/24 dev eth0
+ip -n pod route add default via 10.1.0.1
+iptables -t nat -A POSTROUTING -s 10.1.0.0/24 ! -o br0 -j MASQUERADE
+`;
+    writeFileSync(join(dir, "setup.sh"), setup);
+    writeFileSync(join(dir, "snap.sh"), script);
+    const out = join(dir, "node.json");
+    const r = spawnSync("unshare", ["--net", "--mount", "--pid", "--fork", "--mount-proc", "sh", "-c", `sh ${dir}/setup.sh && sh ${dir}/snap.sh ${out}`], { encoding: "utf8", timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(`pktpath-snapshot: wrote ${out}`);
+    const snap = parseSnapshot(out, readFileSync(out, "utf8"));
+    expect(snap.netns.map((n) => n.name)).toEqual(["host", "pod"]);
+    const imp = importSnapshot(snap);
+    expect(imp.yaml).toMatch(/ip link add dev vpod address \S+ type veth peer name eth0 netns pod\n/);
+    expect(imp.yaml).toContain("ip -n pod route add default via 10.1.0.1 dev eth0\n");
+    expect(imp.yaml).toContain("-A POSTROUTING -s 10.1.0.0/24 ! -o br0 -j MASQUERADE\n");
+  }, 90_000);
+  it("names the tools that are missing, and still writes the file", () => {
+    const bin = join(dir, "bin");
+    const tools = ["sh", "awk", "sed", "tr", "grep", "readlink", "ls", "cat", "date", "uname", "head", "ip", "nsenter", "test"];
+    spawnSync("sh", ["-c", `mkdir -p ${bin} && for t in ${tools.join(" ")}; do p=$(command -v $t) && ln -sf "$p" ${bin}/$t; done`]);
+    const out = join(dir, "min.json");
+    const r = spawnSync("unshare", ["--net", "--mount", "--pid", "--fork", "--mount-proc", "env", `PATH=${bin}`, "sh", join(dir, "snap.sh"), out], { encoding: "utf8", timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain("pktpath-snapshot: host: iptables-save: not installed\n");
+    expect(r.stderr).toContain("pktpath-snapshot: host: bridge: not installed\n");
+    const snap = parseSnapshot(out, readFileSync(out, "utf8"));
+    expect(snap.netns[0]!.iptables_save).toBeNull();
+    expect(importSnapshot(snap).notModelled).toContain("the snapshot could not read: host: iptables-save: not installed");
+  }, 90_000);
+});
