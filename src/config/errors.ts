@@ -47,3 +47,28 @@ export class KernelError extends Error {
     this.name = "KernelError";
   }
 }
+
+/** Words longer than this are cut in messages; real names, comments and options are shorter. */
+export const MAX_ECHO_WORD = 256;
+/** A message longer than this keeps its start and says how much was left out. */
+export const MAX_MESSAGE = 4096;
+
+/** One word cut to its start: `aaaa...(10485760 bytes)`. */
+export function shortenWord(word: string, keep = 32): string {
+  if (word.length <= MAX_ECHO_WORD) return word;
+  return `${word.slice(0, keep)}...(${Buffer.byteLength(word)} bytes)`;
+}
+
+/**
+ * A message that echoes its input, made safe to print: every word longer than
+ * MAX_ECHO_WORD is cut with an ellipsis and its size, and the whole stays under
+ * MAX_MESSAGE characters (what was left out is counted).
+ */
+export function shortenMessage(msg: string): string {
+  let out = msg.length > MAX_ECHO_WORD ? msg.replace(/[^\s]{257,}/g, (w) => shortenWord(w)) : msg;
+  if (out.length > MAX_MESSAGE) {
+    const rest = out.slice(MAX_MESSAGE);
+    out = `${out.slice(0, MAX_MESSAGE)}...(${Buffer.byteLength(rest)} more bytes)`;
+  }
+  return out;
+}
