@@ -65,10 +65,39 @@ export function shortenWord(word: string, keep = 32): string {
  * MAX_MESSAGE characters (what was left out is counted).
  */
 export function shortenMessage(msg: string): string {
-  let out = msg.length > MAX_ECHO_WORD ? msg.replace(/[^\s]{257,}/g, (w) => shortenWord(w)) : msg;
+  let out = msg.length > MAX_ECHO_WORD ? cutLongWords(msg) : msg;
   if (out.length > MAX_MESSAGE) {
     const rest = out.slice(MAX_MESSAGE);
     out = `${out.slice(0, MAX_MESSAGE)}...(${Buffer.byteLength(rest)} more bytes)`;
   }
   return out;
+}
+
+const WRAP = `"'\`()[]{}<>,.:;`;
+
+/** Each run of non-blank characters longer than MAX_ECHO_WORD, shortened (a scan: no regex backtracking on megabytes). */
+function cutLongWords(msg: string): string {
+  const parts: string[] = [];
+  let from = 0;
+  let start = -1;
+  for (let i = 0; i <= msg.length; i++) {
+    const c = i < msg.length ? msg.charCodeAt(i) : 32;
+    const blank = c === 32 || c === 9 || c === 10 || c === 13;
+    if (!blank && start < 0) start = i;
+    else if (blank && start >= 0) {
+      if (i - start > MAX_ECHO_WORD) {
+        // Quotes and brackets around the word stay, so the message still reads as it did.
+        let a = start;
+        let b = i;
+        while (a < b && WRAP.includes(msg[a]!)) a++;
+        while (b > a && WRAP.includes(msg[b - 1]!)) b--;
+        parts.push(msg.slice(from, a), shortenWord(msg.slice(a, b)), msg.slice(b, i));
+        from = i;
+      }
+      start = -1;
+    }
+  }
+  if (from === 0) return msg;
+  parts.push(msg.slice(from));
+  return parts.join("");
 }

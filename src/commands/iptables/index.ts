@@ -5,7 +5,7 @@ import { emptyTable, IptError, tableOf, TABLES } from "../../netfilter/tables.ts
 import { ParseError } from "../../netfilter/ext.ts";
 import { saveTable } from "../../netfilter/save.ts";
 import { ToolError, type Tool, type ToolContext } from "../tool.ts";
-import { splitLine } from "../shell.ts";
+import { ShellNotModelled, splitLine } from "../shell.ts";
 import { applyCommand, CommitError } from "./apply.ts";
 import { carryJumpGraph, JumpGraph, jumpGraphOf } from "../../netfilter/loops.ts";
 import { plain } from "../../config/plain.ts";
@@ -223,7 +223,9 @@ export function iptablesRestoreTool(rt: NetfilterRuntime): Tool {
           let words: string[];
           try {
             words = splitLine(text)[0]?.argv ?? [];
-          } catch {
+          } catch (e) {
+            // A here-document's body is expanded by the shell before iptables-restore reads it.
+            if (e instanceof ShellNotModelled) throw new ToolError(`iptables-restore: line ${lineNo}: ${e.message}`);
             throw fail(lineNo, "unterminated quote");
           }
           let c;
