@@ -89,8 +89,8 @@ function cutLongWords(msg: string): string {
         // Quotes and brackets around the word stay, so the message still reads as it did.
         let a = start;
         let b = i;
-        while (a < b && WRAP.includes(msg[a]!)) a++;
-        while (b > a && WRAP.includes(msg[b - 1]!)) b--;
+        while (a < b && a - start < 2 && WRAP.includes(msg[a]!)) a++;
+        while (b > a && i - b < 2 && WRAP.includes(msg[b - 1]!)) b--;
         parts.push(msg.slice(from, a), shortenWord(msg.slice(a, b)), msg.slice(b, i));
         from = i;
       }
