@@ -238,8 +238,14 @@ export function parseSleep(argv: string[]): number {
   const m = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(argv[1] ?? "");
   if (!m || argv.length !== 2) throw new ToolError(`sleep: invalid time interval '${argv[1] ?? ""}'`);
   const unit = { "": 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2]!]!;
-  return Math.round(Number(m[1]) * unit);
+  const ms = Math.round(Number(m[1]) * unit);
+  // The virtual clock counts whole milliseconds in a double: keep it exact.
+  if (!(ms <= SLEEP_LIMIT_MS)) throw new ToolError(`sleep: an interval of ${argv[1]} is not modelled by pktpath (the virtual clock moves at most ${SLEEP_LIMIT_MS / 86_400_000} days at once)`);
+  return ms;
 }
+
+/** The longest `sleep` (ten years): far past every kernel timer, far from the clock's precision. */
+export const SLEEP_LIMIT_MS = 3650 * 86_400_000;
 
 export const curlTool: Tool = (argv, ctx) => {
   const a = parseCurl(argv);

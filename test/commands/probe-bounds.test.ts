@@ -82,3 +82,14 @@ describe("ping sends one request at a time", () => {
     expect(saved).toMatch(/^\[1:84\] -A OUTPUT -p icmp -m icmp --icmp-type 8$/m);
   });
 });
+
+describe("sleep keeps the virtual clock exact", () => {
+  it("an interval past ten years is refused, shortened, and moves nothing", () => {
+    const h = new Host({ layers: defaultLayers() });
+    expect(err(() => h.exec("sleep 9999999999999"))).toBe("sleep: an interval of 9999999999999 is not modelled by pktpath (the virtual clock moves at most 3650 days at once)");
+    expect(err(() => h.exec("sleep " + "9".repeat(400))).length).toBeLessThan(200);
+    expect(h.now).toBe(0);
+    h.exec("sleep 3650d");
+    expect(h.now).toBe(3650 * 86_400_000);
+  });
+});
