@@ -3,16 +3,28 @@
 // emulated packet path.
 import { IPPROTO_TCP, IPPROTO_UDP } from "../wire/packet.ts";
 import { formatIPv4, parseIPv4 } from "../wire/ipv4.ts";
-import type { ProbeKind, ProbeSpec } from "../dataplane/probe.ts";
+import { pingPlan, type ProbeKind, type ProbeSpec } from "../dataplane/probe.ts";
 import type { ServerApp } from "../dataplane/sockets.ts";
 import { ToolError, type Tool, type ToolContext, type ToolOutput } from "./tool.ts";
 
 /** A probe's time limit when the command gives none (real-kernel mode uses the same). */
 export const DEFAULT_PROBE_TIMEOUT_MS = 1000;
+/**
+ * The most a probe may ask for: a day of virtual time, and (ping) echo requests. Beyond
+ * that the emulator's work or its clock's precision would run away, so it refuses.
+ */
+export const MAX_PROBE_MS = 86_400_000;
+export const MAX_PING_REQUESTS = 100_000;
+
+function tooLong(tool: string, what: string): ToolError {
+  return new ToolError(`${tool}: ${what} is not modelled by pktpath (a probe runs for at most ${MAX_PROBE_MS / 1000} s of virtual time)`);
+}
 
 function seconds(opt: string, text: string | undefined, tool: string): number {
   if (text === undefined || !/^\d+(\.\d+)?$/.test(text)) throw new ToolError(`${tool}: option ${opt}: expected a number of seconds`);
-  return Math.round(Number(text) * 1000);
+  const ms = Math.round(Number(text) * 1000);
+  if (!(ms <= MAX_PROBE_MS)) throw tooLong(tool, `option ${opt}: a time limit of ${text} s`);
+  return ms;
 }
 
 function host(text: string, tool: string): number {
@@ -90,7 +102,12 @@ export function parseWget(argv: string[]): HttpArgs {
 export interface PingArgs {
   addr: number;
   count: number;
+  /** -W, or -w when it is given (real-kernel mode's bound). */
   timeoutMs: number;
+  /** -i in ms. */
+  intervalMs: number;
+  /** -w in ms (null: none, or -w 0, which iputils takes as none). */
+  deadlineMs: number | null;
   /** -W / -w as given, null when none was. */
   limit: [string, string] | null;
   /** Options passed on unchanged (-i, -s, -t, -I, -q, -O, -4). */
@@ -98,9 +115,21 @@ export interface PingArgs {
   broadcast: boolean;
 }
 
+/** iputils' strtoll_or_err() range: "out of range" within a long long, ERANGE beyond. */
+function pingInteger(v: string | undefined, min: number, max: string): number {
+  const bad = new ToolError(`ping: invalid argument: '${v ?? ""}'`);
+  if (v === undefined || !/^[+-]?\d+$/.test(v)) throw bad;
+  const n = BigInt(v);
+  if (n > 9223372036854775807n || n < -9223372036854775808n) throw new ToolError(`ping: invalid argument: '${v}': Numerical result out of range`);
+  if (n < BigInt(min) || n > BigInt(max)) throw new ToolError(`ping: invalid argument: '${v}': out of range: ${min} <= value <= ${max}`);
+  return Number(n);
+}
+
 export function parsePing(argv: string[]): PingArgs {
   let count: number | null = null;
   let timeout = DEFAULT_PROBE_TIMEOUT_MS;
+  let interval = 1000;
+  let deadline: number | null = null;
   let limit: [string, string] | null = null;
   let target: string | null = null;
   let broadcast = false;
@@ -109,14 +138,26 @@ export function parsePing(argv: string[]): PingArgs {
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "-c") {
+      count = pingInteger(argv[++i], 1, "9223372036854775807");
+    } else if (a === "-w") {
       const v = argv[++i];
-      if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1) throw bad(v);
-      count = Number(v);
-    } else if (a === "-W" || a === "-w") {
+      const d = pingInteger(v, 0, "2147483647");
+      if (d * 1000 > MAX_PROBE_MS) throw tooLong("ping", `a deadline of ${v} s`);
+      if (d > 0) timeout = deadline = d * 1000;
+      limit = [a, v!];
+    } else if (a === "-W") {
       const v = argv[++i];
+      // iputils: the linger time in ms must fit an int.
+      if (v !== undefined && /^-?\d+(\.\d+)?$/.test(v) && (v.startsWith("-") || Number(v) >= 2147484)) throw new ToolError(`ping: bad linger time: ${v}`);
       timeout = seconds(a, v, "ping");
       limit = [a, v!];
-    } else if (a === "-i" || a === "-s" || a === "-t") {
+    } else if (a === "-i") {
+      const v = argv[++i];
+      if (v === undefined || !/^\d+(\.\d+)?$/.test(v)) throw bad(v);
+      if (Number(v) >= 2147484) throw new ToolError(`ping: bad timing interval: ${v}`);
+      interval = Math.round(Number(v) * 1000);
+      extra.push(a, v);
+    } else if (a === "-s" || a === "-t") {
       const v = argv[++i];
       if (v === undefined || !/^\d+(\.\d+)?$/.test(v)) throw bad(v);
       extra.push(a, v);
@@ -133,7 +174,13 @@ export function parsePing(argv: string[]): PingArgs {
   }
   if (target === null) throw new ToolError("ping: usage error: Destination address required");
   if (count === null) throw new ToolError("ping: give -c N: a ping without a count never ends");
-  return { addr: host(target, "ping"), count, timeoutMs: timeout, limit, extra, broadcast };
+  // What the real ping would do within its limits: -w ends it early; without -w it sends every request.
+  const plan = pingPlan({ kind: "ping", daddr: 0, dport: 0, timeoutMs: timeout, count, intervalMs: interval, deadlineMs: deadline ?? undefined });
+  if (plan.requests > MAX_PING_REQUESTS) {
+    throw new ToolError(`ping: ${plan.requests} echo requests in one probe are not modelled by pktpath (at most ${MAX_PING_REQUESTS}: lower -c, or give a -w deadline)`);
+  }
+  if (plan.untilMs > MAX_PROBE_MS) throw tooLong("ping", `-c ${count} at ${interval / 1000} s intervals (${plan.untilMs / 1000} s)`);
+  return { addr: host(target, "ping"), count, timeoutMs: timeout, intervalMs: interval, deadlineMs: deadline, limit, extra, broadcast };
 }
 
 export type NcArgs =
@@ -191,8 +238,14 @@ export function parseSleep(argv: string[]): number {
   const m = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(argv[1] ?? "");
   if (!m || argv.length !== 2) throw new ToolError(`sleep: invalid time interval '${argv[1] ?? ""}'`);
   const unit = { "": 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2]!]!;
-  return Math.round(Number(m[1]) * unit);
+  const ms = Math.round(Number(m[1]) * unit);
+  // The virtual clock counts whole milliseconds in a double: keep it exact.
+  if (!(ms <= SLEEP_LIMIT_MS)) throw new ToolError(`sleep: an interval of ${argv[1]} is not modelled by pktpath (the virtual clock moves at most ${SLEEP_LIMIT_MS / 86_400_000} days at once)`);
+  return ms;
 }
+
+/** The longest `sleep` (ten years): far past every kernel timer, far from the clock's precision. */
+export const SLEEP_LIMIT_MS = 3650 * 86_400_000;
 
 export const curlTool: Tool = (argv, ctx) => {
   const a = parseCurl(argv);
@@ -213,7 +266,9 @@ export const pingTool: Tool = (argv, ctx) => {
     throw new ToolError("ping: Do you want to ping broadcast? Then -b. If not, check your local firewall rules");
   }
   const target = formatIPv4(a.addr);
-  return runProbe(ctx, { kind: "ping", daddr: a.addr, dport: 0, timeoutMs: a.timeoutMs, count: a.count }, (p) => {
+  const spec: ProbeSpec = { kind: "ping", daddr: a.addr, dport: 0, timeoutMs: a.timeoutMs, count: a.count, intervalMs: a.intervalMs };
+  if (a.deadlineMs !== null) spec.deadlineMs = a.deadlineMs;
+  return runProbe(ctx, spec, (p) => {
     const res = p!.result;
     return `PING ${target} (${target}) 56(84) bytes of data.\n--- ${target} ping statistics ---\n${res.outcome === "reply" ? "replies received" : "no reply"}\n`;
   });

@@ -1,5 +1,8 @@
 // Splitting a scenario line the way a shell would, without ever running a shell:
 // quotes, backslashes, comments, `;`, `&&`, a trailing `&`, pipes and redirections.
+// What bash would run rather than split — command substitution `$(...)` and backticks,
+// arithmetic `$((...))`, process substitution `<(...)`, subshells — is refused as not
+// modelled. The scan is one pass with no recursion, so no nesting can exhaust the stack.
 export interface ShellCommand {
   argv: string[];
   background: boolean;
@@ -8,6 +11,39 @@ export interface ShellCommand {
 }
 
 export class ShellSyntaxError extends Error {}
+/** Shell syntax bash would act on (run a command, open a subshell) that pktpath does not model. */
+export class ShellNotModelled extends ShellSyntaxError {}
+
+/** Characters that end a run of plain word characters. */
+const SPECIAL = new Set([..."'\"\\# \t;&|<>$`()"]);
+
+/** The text of a substitution starting at `i`, for the message (cut when long). */
+function excerpt(line: string, i: number): string {
+  let depth = 0;
+  let j = i;
+  for (; j < line.length && j - i < 64; j++) {
+    const c = line[j];
+    if (c === "(") depth++;
+    else if (c === ")" && --depth <= 0) break;
+    else if (c === "`" && j > i) break;
+  }
+  const text = line.slice(i, j + 1);
+  return j - i >= 64 ? `${text}...` : text;
+}
+
+function notModelled(what: string, line: string, i: number): ShellNotModelled {
+  return new ShellNotModelled(`${what} is not modelled by pktpath: \`${excerpt(line, i)}'`);
+}
+
+/** `$(`, `$((` or a backtick at i (unquoted or inside double quotes): refused. */
+function checkSubstitution(line: string, i: number): void {
+  const c = line[i];
+  if (c === "`") throw notModelled("command substitution `...`", line, i);
+  if (c === "$" && line[i + 1] === "(") {
+    if (line[i + 2] === "(") throw notModelled("arithmetic expansion $((...))", line, i);
+    throw notModelled("command substitution $(...)", line, i);
+  }
+}
 
 export function splitLine(line: string): ShellCommand[] {
   const out: ShellCommand[] = [];
@@ -27,9 +63,17 @@ export function splitLine(line: string): ShellCommand[] {
     argv = [];
     piped = false;
   };
-  for (let i = 0; i < line.length; i++) {
+  const n = line.length;
+  for (let i = 0; i < n; i++) {
     const c = line[i]!;
-    if (c === "'") {
+    if (!SPECIAL.has(c)) {
+      // A run of plain characters, taken in one slice.
+      let j = i + 1;
+      while (j < n && !SPECIAL.has(line[j]!)) j++;
+      word += line.slice(i, j);
+      inWord = true;
+      i = j - 1;
+    } else if (c === "'") {
       const end = line.indexOf("'", i + 1);
       if (end < 0) throw new ShellSyntaxError("unexpected EOF while looking for matching `''");
       word += line.slice(i + 1, end);
@@ -37,15 +81,20 @@ export function splitLine(line: string): ShellCommand[] {
       i = end;
     } else if (c === '"') {
       let j = i + 1;
-      for (; j < line.length && line[j] !== '"'; j++) {
-        if (line[j] === "\\" && j + 1 < line.length && '"\\$`'.includes(line[j + 1]!)) j++;
-        word += line[j];
+      let from = j;
+      for (; j < n && line[j] !== '"'; j++) {
+        const d = line[j]!;
+        if (d === "\\" && j + 1 < n && '"\\$`'.includes(line[j + 1]!)) {
+          word += line.slice(from, j);
+          from = ++j;
+        } else if (d === "$" || d === "`") checkSubstitution(line, j);
       }
-      if (j >= line.length) throw new ShellSyntaxError('unexpected EOF while looking for matching `"\'');
+      if (j >= n) throw new ShellSyntaxError('unexpected EOF while looking for matching `"\'');
+      word += line.slice(from, j);
       inWord = true;
       i = j;
     } else if (c === "\\") {
-      if (i + 1 < line.length) word += line[++i];
+      if (i + 1 < n) word += line[++i];
       inWord = true;
     } else if (c === "#" && !inWord) {
       break;
@@ -65,13 +114,18 @@ export function splitLine(line: string): ShellCommand[] {
       piped = true;
       endWord();
       argv.push("|");
+    } else if (c === "$" || c === "`") {
+      checkSubstitution(line, i);
+      word += c;
+      inWord = true;
+    } else if (c === "(" || c === ")") {
+      if (c === "(" && !inWord && argv.length === 0) throw notModelled("a subshell ( ... )", line, i);
+      throw new ShellSyntaxError(`syntax error near unexpected token \`${c}'`);
     } else if (c === ">" || c === "<") {
+      if (line[i + 1] === "(") throw notModelled(`process substitution ${c}(...)`, line, i);
       piped = true;
       endWord();
       argv.push(c);
-    } else {
-      word += c;
-      inWord = true;
     }
   }
   endCommand(false);

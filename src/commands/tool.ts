@@ -2,10 +2,12 @@
 // printed, or throws ToolError with the real tool's own wording.
 import type { Host } from "../host.ts";
 import type { ProbeResult, ProbeSpec } from "../dataplane/probe.ts";
+import { shortenMessage } from "../config/errors.ts";
 
+/** A tool's failure in its own words; a word of the input echoed in it is cut when huge. */
 export class ToolError extends Error {
   constructor(message: string) {
-    super(message);
+    super(shortenMessage(message));
     this.name = "ToolError";
   }
 }

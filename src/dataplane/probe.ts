@@ -2,6 +2,7 @@
 // loop until the client has its answer or its time limit passes, then let the
 // connection close.
 import type { Dataplane } from "./dataplane.ts";
+import type { NetnsView } from "./view.ts";
 import { type ClientCtx, TcpState } from "./sockets.ts";
 import { tcpConnect } from "./tcp.ts";
 import { udpSend } from "./udp.ts";
@@ -17,6 +18,21 @@ export interface ProbeSpec {
   timeoutMs: number;
   /** ping -c */
   count: number;
+  /** ping -i in ms (1000 when not given). */
+  intervalMs?: number;
+  /** ping -w in ms: the whole probe ends then, however many requests were sent. */
+  deadlineMs?: number;
+}
+
+/** How many echo requests a ping sends, and when it gives up (ms after the first). */
+export function pingPlan(spec: ProbeSpec): { requests: number; untilMs: number } {
+  const interval = spec.intervalMs ?? 1000;
+  if (spec.deadlineMs !== undefined) {
+    // iputils ping -w: requests go out while the deadline has not passed.
+    const fit = interval === 0 ? spec.count : Math.ceil(spec.deadlineMs / interval);
+    return { requests: Math.max(1, Math.min(spec.count, fit)), untilMs: spec.deadlineMs };
+  }
+  return { requests: spec.count, untilMs: (spec.count - 1) * interval + spec.timeoutMs };
 }
 
 export type Outcome = "timeout" | "refused" | "unreachable" | "reply" | "answered";
@@ -43,6 +59,10 @@ export function runProbe(dp: Dataplane, nsName: string, spec: ProbeSpec): ProbeR
   const ns = dp.view.netns.get(nsName);
   if (!ns) throw new Error(`no namespace ${nsName}`);
   const client: ClientCtx = { outcome: "pending", server: null, clientIp: null, error: "", replies: 0 };
+  // ping: requests to send, sent so far, and whether the probe has ended (no more sends).
+  let requests = 1;
+  let sent = 1;
+  let over = false;
   const start = dp.now;
   let until = start + spec.timeoutMs;
   let err: string | null = null;
@@ -56,23 +76,39 @@ export function runProbe(dp: Dataplane, nsName: string, spec: ProbeSpec): ProbeR
       break;
     case "ping": {
       const id = pingIds++;
+      const plan = pingPlan(spec);
+      const interval = spec.intervalMs ?? 1000;
+      requests = plan.requests;
       err = pingSend(dp, ns, spec.daddr, id, 1, client);
-      // ping sends one request a second (-i 1).
-      for (let seq = 2; seq <= spec.count && !err; seq++) {
-        dp.sim.after((seq - 1) * 1000, () => {
-          const cur = dp.view.netns.get(nsName);
-          if (cur) pingSend(dp, cur, spec.daddr, id, seq, client);
-        });
-      }
-      until = start + (spec.count - 1) * 1000 + spec.timeoutMs;
+      // One timer at a time: each request schedules the next (-i apart) until the last.
+      const next = () => {
+        if (over) return;
+        sent++;
+        const cur = dp.view.netns.get(nsName);
+        if (cur) pingSend(dp, cur, spec.daddr, id, sent, client);
+        if (sent < requests) dp.sim.after(interval, next);
+      };
+      if (!err && requests > 1) dp.sim.after(interval, next);
+      until = start + plan.untilMs;
       break;
     }
   }
+  // A ping that -w cut short of its count runs to the deadline, as iputils does.
+  const replies = spec.kind === "ping" && requests < spec.count ? Infinity : requests;
+  try {
+    const r = waitForAnswer(dp, ns, spec, client, err, until, () =>
+      spec.kind === "ping" ? client.replies >= replies || (client.outcome === "unreachable" && sent >= requests) : client.outcome !== "pending",
+    );
+    if (replies === Infinity && !err) dp.sim.now = Math.max(dp.now, until);
+    return r;
+  } finally {
+    over = true;
+  }
+}
+
+/** Runs the event loop until the client has its answer or gives up at `until`. */
+function waitForAnswer(dp: Dataplane, ns: NetnsView, spec: ProbeSpec, client: ClientCtx, err: string | null, until: number, done: () => boolean): ProbeResult {
   if (err) return { outcome: "unreachable", server: null, clientIp: null, error: ROUTE_ERRORS[err] ?? err };
-  const done =
-    spec.kind === "ping"
-      ? () => client.replies >= spec.count || (client.outcome === "unreachable" && dp.now >= start + (spec.count - 1) * 1000)
-      : () => client.outcome !== "pending";
   // The client gives up at its deadline: what would happen at that very instant comes too late.
   dp.run(until - 1, done);
   if (client.outcome === "pending") {

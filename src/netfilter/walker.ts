@@ -4,6 +4,7 @@ import type { Packet } from "../wire/packet.ts";
 import type { HookState } from "../dataplane/hooks.ts";
 import { TV } from "./ext.ts";
 import { type CompiledChain, type CompiledRule, RuleKind } from "./compile.ts";
+import { NFT_JUMP_STACK_SIZE } from "./loops.ts";
 
 export interface WalkTrace {
   (rule: CompiledRule | null, chain: CompiledChain, index: number, verdict: string): void;
@@ -32,11 +33,18 @@ function baseMatch(r: CompiledRule, pkt: Packet, st: HookState): boolean {
 
 const stackChain: CompiledChain[] = [];
 const stackIndex: number[] = [];
+const stackLevel: number[] = [];
 
+/**
+ * The walk goes at most NFT_JUMP_STACK_SIZE - 1 jumps or gotos deep, as the rules the
+ * commands accept allow (loops.ts); deeper, as nft_do_chain() when its jump stack is
+ * full, the packet is dropped, so no table can make the walk run away.
+ */
 export function doTable(start: CompiledChain, pkt: Packet, st: HookState, trace: WalkTrace | null): TV {
   const base = stackChain.length;
   let chain = start;
   let i = 0;
+  let level = 0;
   for (;;) {
     if (i >= chain.rules.length) {
       if (stackChain.length === base) {
@@ -49,6 +57,7 @@ export function doTable(start: CompiledChain, pkt: Packet, st: HookState, trace:
       }
       chain = stackChain.pop()!;
       i = stackIndex.pop()!;
+      level = stackLevel.pop()!;
       continue;
     }
     const r = chain.rules[i++]!;
@@ -58,13 +67,11 @@ export function doTable(start: CompiledChain, pkt: Packet, st: HookState, trace:
     switch (r.kind) {
       case RuleKind.Accept:
         if (trace) trace(r, chain, i, "ACCEPT");
-        stackChain.length = base;
-        stackIndex.length = base;
+        stackChain.length = stackIndex.length = stackLevel.length = base;
         return TV.Accept;
       case RuleKind.Drop:
         if (trace) trace(r, chain, i, "DROP");
-        stackChain.length = base;
-        stackIndex.length = base;
+        stackChain.length = stackIndex.length = stackLevel.length = base;
         return TV.Drop;
       case RuleKind.Return:
         if (trace) trace(r, chain, i, "RETURN");
@@ -75,15 +82,23 @@ export function doTable(start: CompiledChain, pkt: Packet, st: HookState, trace:
         }
         chain = stackChain.pop()!;
         i = stackIndex.pop()!;
+        level = stackLevel.pop()!;
         continue;
       case RuleKind.Jump:
       case RuleKind.Goto:
         if (!r.jump) continue;
+        if (level + 1 >= NFT_JUMP_STACK_SIZE) {
+          if (trace) trace(r, chain, i, "DROP (jump stack full)");
+          stackChain.length = stackIndex.length = stackLevel.length = base;
+          return TV.Drop;
+        }
         if (trace) trace(r, chain, i, `${r.kind === RuleKind.Goto ? "goto" : "jump"} ${r.jump.name}`);
         if (r.kind === RuleKind.Jump) {
           stackChain.push(chain);
           stackIndex.push(i);
+          stackLevel.push(level);
         }
+        level++;
         chain = r.jump;
         i = 0;
         continue;
@@ -99,10 +114,10 @@ export function doTable(start: CompiledChain, pkt: Packet, st: HookState, trace:
           }
           chain = stackChain.pop()!;
           i = stackIndex.pop()!;
+          level = stackLevel.pop()!;
           continue;
         }
-        stackChain.length = base;
-        stackIndex.length = base;
+        stackChain.length = stackIndex.length = stackLevel.length = base;
         return v;
       }
       default:

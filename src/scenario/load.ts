@@ -2,6 +2,7 @@
 // before anything runs.
 import { readFileSync } from "node:fs";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Node, YAMLMap } from "yaml";
+import { MAX_YAML_DEPTH, yamlTooDeep } from "./depth.ts";
 import { ScenarioError, type CommandLine, type ExpectOutcome, type Scenario, type Step } from "./types.ts";
 
 const OUTCOME_WORDS = new Set(["timeout", "refused", "unreachable", "reply"]);
@@ -18,6 +19,8 @@ export function parseDuration(text: string): number | null {
 
 export function loadScenario(file: string, text: string = readFileSync(file, "utf8")): Scenario {
   const lc = new LineCounter();
+  const deep = yamlTooDeep(text);
+  if (deep >= 0) throw new ScenarioError(file, text.slice(0, deep).split("\n").length, `invalid YAML: nested deeper than ${MAX_YAML_DEPTH} levels`);
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   const lineOf = (node: Node | null | undefined): number => (node?.range ? lc.linePos(node.range[0]).line : 1);
   if (doc.errors.length) {

@@ -1,4 +1,5 @@
 // A scenario as loaded from YAML (../shared/SCENARIOS.md): steps with their source lines.
+import { shortenMessage } from "../config/errors.ts";
 
 export interface ExpectOutcome {
   /** A namespace name, timeout, refused, unreachable or reply; null to check only the mapping keys. */
@@ -48,7 +49,7 @@ export class ScenarioError extends Error {
     readonly line: number,
     readonly detail: string,
   ) {
-    super(`${file}:${line}: ${detail}`);
+    super(shortenMessage(`${file}:${line}: ${detail}`));
     this.name = "ScenarioError";
   }
 }

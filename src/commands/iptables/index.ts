@@ -5,8 +5,10 @@ import { emptyTable, IptError, tableOf, TABLES } from "../../netfilter/tables.ts
 import { ParseError } from "../../netfilter/ext.ts";
 import { saveTable } from "../../netfilter/save.ts";
 import { ToolError, type Tool, type ToolContext } from "../tool.ts";
-import { splitLine } from "../shell.ts";
-import { applyCommand } from "./apply.ts";
+import { ShellNotModelled, splitLine } from "../shell.ts";
+import { applyCommand, CommitError } from "./apply.ts";
+import { carryJumpGraph, JumpGraph, jumpGraphOf } from "../../netfilter/loops.ts";
+import { plain } from "../../config/plain.ts";
 import { IPT_VERSION, iptError, parseIptables } from "./parse.ts";
 import { listChains, listRules } from "./list.ts";
 
@@ -69,7 +71,14 @@ export function iptablesTool(rt: NetfilterRuntime): Tool {
       }
       const lookupSet = lookupSetFor(rt, ns);
       const before = ctx.host.config;
-      ctx.host.change((draft) => applyCommand(tableOf(draft.netns[ns]!, c.table), c, lookupSet));
+      const tableBefore = before.netns[ns]!.ext.netfilter?.tables[c.table];
+      const graph = jumpGraphOf(tableBefore, c.table);
+      const version = graph.version;
+      try {
+        ctx.host.change((draft) => applyCommand(tableOf(draft.netns[ns]!, c.table), c, lookupSet, graph));
+      } finally {
+        carryJumpGraph(tableBefore, ctx.host.config.netns[ns]!.ext.netfilter?.tables[c.table], graph, version);
+      }
       rt.syncSetRefs(ns, before, ctx.host.config);
       // A rule given with -c starts with those counters.
       if (c.counters && (c.cmd === "A" || c.cmd === "I" || c.cmd === "R")) {
@@ -151,6 +160,7 @@ export function iptablesRestoreTool(rt: NetfilterRuntime): Tool {
         const nsc = draft.netns[ns]!;
         let table: TableConfig | null = null;
         let tableName: TableName | null = null;
+        let graph = new JumpGraph("filter");
         let lineNo = 0;
         for (const raw of lines) {
           lineNo++;
@@ -162,6 +172,7 @@ export function iptablesRestoreTool(rt: NetfilterRuntime): Tool {
             tableName = name as TableName;
             if (only !== null && only !== name) {
               table = emptyTable(tableName);
+              graph = new JumpGraph(tableName);
               continue;
             }
             table = tableOf(nsc, tableName);
@@ -171,6 +182,7 @@ export function iptablesRestoreTool(rt: NetfilterRuntime): Tool {
               for (const c of [...table.order]) if (table.chains[c]!.policy === null) delete table.chains[c];
               table.order = table.order.filter((c) => table!.chains[c]);
             }
+            graph = JumpGraph.of(plain(table));
             continue;
           }
           if (!table || !tableName) throw fail(lineNo, "no table specified");
@@ -193,6 +205,7 @@ export function iptablesRestoreTool(rt: NetfilterRuntime): Tool {
             } else if (existing) {
               // Declaring an existing user chain flushes it (kube-proxy relies on this with --noflush).
               existing.rules = [];
+              graph.clearChain(chain!);
             } else {
               if (policy !== "-") throw fail(lineNo, `Can't set policy \`${policy}' on \`${chain}' line ${lineNo}: Bad built-in chain name`);
               table.chains[chain!] = { name: chain!, policy: null, rules: [] };
@@ -210,15 +223,19 @@ export function iptablesRestoreTool(rt: NetfilterRuntime): Tool {
           let words: string[];
           try {
             words = splitLine(text)[0]?.argv ?? [];
-          } catch {
+          } catch (e) {
+            // A here-document's body is expanded by the shell before iptables-restore reads it.
+            if (e instanceof ShellNotModelled) throw new ToolError(`iptables-restore: line ${lineNo}: ${e.message}`);
             throw fail(lineNo, "unterminated quote");
           }
           let c;
           try {
             c = parseIptables(words, tableName);
             if (c.cmd === "L" || c.cmd === "S" || c.cmd === "Z" || c.cmd === "C") throw new ParseError(`-${c.cmd} is not allowed in iptables-restore`);
-            applyCommand(table, c, lookupSet);
+            applyCommand(table, c, lookupSet, graph);
           } catch (e) {
+            // A rule the kernel refused in the batch: iptables-nft names the batch message and its line.
+            if (e instanceof CommitError) throw new ToolError(`iptables-restore ${IPT_VERSION}: \nline ${lineNo}: ${e.detail}`);
             if (e instanceof IptError || e instanceof ParseError) throw fail(lineNo, e.message.replace(/^iptables v[^:]*: /, "").split("\n")[0]!);
             throw e;
           }

@@ -7,7 +7,7 @@ import { addDest, addService, clearServices, delDest, delService, editDest, getS
 import type { IpvsRuntime } from "../../ipvs/runtime.ts";
 import { IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT } from "../../ipvs/types.ts";
 import { SCHEDULERS } from "../../ipvs/schedulers/index.ts";
-import { splitLine } from "../shell.ts";
+import { ShellSyntaxError, splitLine } from "../shell.ts";
 
 import { type Cmd, fail, needService, parse, type Parsed } from "./parse.ts";
 import { listConnections, listServices } from "./list.ts";
@@ -177,11 +177,11 @@ function restoreLines(ctx: ToolContext, tool: Tool, stdin: string): void {
     n++;
     const line = raw.trim();
     if (!line || line.startsWith("#")) continue;
-    const words = splitLine(line)[0]?.argv ?? [];
     try {
+      const words = splitLine(line)[0]?.argv ?? [];
       tool(["ipvsadm", ...words], { ...ctx, stdin: null });
     } catch (e) {
-      if (e instanceof ToolError) throw fail(`${e.message}\nipvsadm: line ${n}: ${line}`);
+      if (e instanceof ToolError || e instanceof ShellSyntaxError) throw fail(`${e.message}\nipvsadm: line ${n}: ${line}`);
       throw e;
     }
   }
