@@ -44,6 +44,13 @@ export class NsNetfilter {
   conntrackOn = false;
 }
 
+/** Another layer's nat chain in nf_nat's lookup list (nf_nat_register_fn), e.g. an nft nat base chain. */
+export interface NatLookup {
+  hook: Hook;
+  priority: number;
+  fn: (pkt: Packet, state: HookState) => Verdict;
+}
+
 export type SetResolver = (host: Host, ns: string, name: string) => SetHandle | null;
 
 function isIcmpError(pkt: Packet): boolean {
@@ -58,6 +65,9 @@ export class NetfilterRuntime {
   setRef: ((host: Host, ns: string, name: string, delta: 1 | -1) => void) | null = null;
   /** Extra reasons to track connections in a namespace (IPVS with conntrack=1). */
   readonly conntrackUsers: ((ns: string, config: Config) => boolean)[] = [];
+  /** Other layers' nat chains: they share iptables' nat hooks and its first-binding-wins rule. */
+  readonly natLookups: ((ns: string, config: Config) => NatLookup[])[] = [];
+  private readonly natLists = new Map<string, NatLookup[][]>();
   private seed = 0x9e3779b9;
 
   constructor(readonly host: Host) {}
@@ -144,7 +154,19 @@ export class NetfilterRuntime {
         ops.push({ hook: c.hook, priority: TABLES[name].priority, name, fn: (pkt, hs) => this.runTable(ns, name, chain, pkt, hs) });
       }
     }
+    // nf_nat_register_fn(): the nat hooks exist once any nat chain does; each runs its chains in priority order.
+    const lists: NatLookup[][] = [[], [], [], [], []];
+    for (const f of this.natLookups) for (const l of f(ns, config)) lists[l.hook]!.push(l);
     if (tables.nat) {
+      const nat = (chain: string) => (pkt: Packet, hs: HookState) => this.runTable(ns, "nat", chain, pkt, hs);
+      lists[Hook.PreRouting]!.push({ hook: Hook.PreRouting, priority: TABLES.nat.priority, fn: nat("PREROUTING") });
+      lists[Hook.LocalOut]!.push({ hook: Hook.LocalOut, priority: TABLES.nat.priority, fn: nat("OUTPUT") });
+      lists[Hook.PostRouting]!.push({ hook: Hook.PostRouting, priority: NAT_SRC_PRIORITY, fn: nat("POSTROUTING") });
+      lists[Hook.LocalIn]!.push({ hook: Hook.LocalIn, priority: NAT_SRC_PRIORITY, fn: nat("INPUT") });
+    }
+    for (const l of lists) l.sort((a, b) => a.priority - b.priority);
+    this.natLists.set(ns, lists);
+    if (lists.some((l) => l.length)) {
       // iptable_nat / nf_nat_ipv4_ops: DNAT before routing, SNAT after.
       const nat = (manip: number, chain: string) => (pkt: Packet, hs: HookState) => this.natHook(ns, manip, chain, pkt, hs);
       ops.push({ hook: Hook.PreRouting, priority: TABLES.nat.priority, name: "nat", fn: nat(NF_NAT_MANIP_DST, "PREROUTING") });
@@ -243,8 +265,12 @@ export class NetfilterRuntime {
       return NF_ACCEPT;
     }
     if (pkt.ctinfo === IP_CT_NEW && !natInitialized(ct, manip)) {
-      const v = this.runTable(ns, "nat", chain, pkt, hs);
-      if (v === NF_DROP) return NF_DROP;
+      void chain;
+      for (const l of this.natLists.get(ns)?.[hs.hook] ?? []) {
+        const v = l.fn(pkt, hs);
+        if (v !== NF_ACCEPT) return v;
+        if (natInitialized(ct, manip)) break;
+      }
       if (!natInitialized(ct, manip) && !natNullBinding(ct, manip, this.state(ns).ct, this.now(), () => this.random())) {
         hs.reason = "nat: no unique tuple left";
         return NF_DROP;
