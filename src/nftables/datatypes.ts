@@ -250,7 +250,7 @@ export function parseValue(type: DataType, text: string): NftValue {
 
 /** Prints a value as nft lists it; numeric (-n) prints numbers where nft does. */
 export function formatValue(type: DataType, v: NftValue, numeric = false): string {
-  if (typeof v === "string") return `"${v}"`;
+  if (typeof v === "string") return type === "iface_index" && (v === "missing" || v === "exists") ? v : `"${v}"`;
   switch (type) {
     case "ipv4_addr":
       return formatIPv4(v);

@@ -55,7 +55,7 @@ export function tokenize(text: string): Token[] {
         continue;
       }
       if (/[0-9]/.test(c)) {
-        const m = /^(\d+\.\d+\.\d+\.\d+)(?![\w])/.exec(s.slice(i)) ?? /^(0x[0-9a-fA-F]+|\d+)(?![A-Za-z_])/.exec(s.slice(i));
+        const m = /^(\d+\.\d+\.\d+\.\d+)(?![\w])/.exec(s.slice(i)) ?? /^(0x[0-9a-fA-F]+|\d+)(?![A-Za-z0-9_])/.exec(s.slice(i));
         if (m) {
           const kind = m[1]!.includes(".") ? "addr" : "num";
           out.push({ kind, text: m[1]!, line, col: i + 1, end: i + m[1]!.length });

@@ -71,10 +71,14 @@ function typesOf(e: NftExpr): DataType[] {
   return e.sels.map((s) => SELECTORS[s.name]!.type);
 }
 
+function slashForm(e: NftExpr): boolean {
+  return e.slash === true || (e.mask !== undefined && BITMASK_TYPES.has(typesOf(e)[0]!));
+}
+
 function exprText(e: NftExpr, numeric: boolean): string {
   let t = e.sels.map(selText).join(" . ");
   const ty = typesOf(e)[0]!;
-  if (e.mask !== undefined && !e.slash) t += ` & ${formatValue(ty, e.mask, numeric)}`;
+  if (e.mask !== undefined && !slashForm(e)) t += ` & ${formatValue(ty, e.mask, numeric)}`;
   if (e.or !== undefined) t += ` | ${formatValue(ty, e.or, numeric)}`;
   return t;
 }
@@ -185,10 +189,10 @@ export function stmtText(s: NftStmt, o: ListOpts, counter: { packets: number; by
       const types = typesOf(s.left);
       let op = "";
       if (s.op === "!=") op = "!= ";
-      else if (s.op === "==" && s.left.mask !== undefined && !s.left.slash) op = "== ";
+      else if (s.op === "==" && s.left.mask !== undefined && !slashForm(s.left)) op = "== ";
       else if (s.op !== "implicit" && s.op !== "==") op = `${s.op} `;
       let t = `${exprText(s.left, o.numeric)} ${op}${rhsText(types, s.right, o, null)}`;
-      if (s.left.slash && s.left.mask !== undefined) t += ` / ${formatValue(types[0]!, s.left.mask, o.numeric)}`;
+      if (slashForm(s.left) && s.left.mask !== undefined) t += ` / ${formatValue(types[0]!, s.left.mask, o.numeric)}`;
       return t;
     }
     case "verdict":

@@ -544,7 +544,7 @@ export class Parser {
 
   private setBlock(name: string, isMap: boolean, loc: Loc): SetBlock {
     const b: SetBlock = { name, isMap, keyType: [], dataType: null, flags: [], timeout: 0, elems: null, loc };
-    let elemToks: { start: number } | null = null;
+    let elemToks: { start: number; end: number } | null = null;
     for (;;) {
       this.skipSeps();
       const t = this.peek();
@@ -579,8 +579,9 @@ export class Parser {
         b.timeout = ms;
       } else if (this.eat("elements")) {
         this.expect("=");
-        elemToks = { start: this.i };
+        const start = this.i;
         this.skipBraces();
+        elemToks = { start, end: this.i };
       } else if (this.eat("comment")) {
         b.comment = this.str();
       } else if (this.eat("size") || this.eat("gc-interval")) {
@@ -594,7 +595,7 @@ export class Parser {
     if (!b.keyType.length) throw new NftSyntaxError(`set definition does not specify key`, loc.line, loc.col, loc.end);
     if (isMap && !b.dataType) throw new NftSyntaxError(`map definition does not specify mapping data type`, loc.line, loc.col, loc.end);
     if (elemToks) {
-      const sub = new Parser([...this.toks.slice(elemToks.start, this.i), this.eofAt(this.toks[this.i - 1]!)]);
+      const sub = new Parser([...this.toks.slice(elemToks.start, elemToks.end), this.eofAt(this.toks[elemToks.end - 1]!)]);
       b.elems = sub.elementList(b.keyType as DataType[], b.dataType, b.flags.includes("interval"));
     }
     return b;
@@ -773,12 +774,15 @@ export class Parser {
     if (this.is("&") || this.is("|")) {
       const op = this.next().text;
       const t = this.peek();
-      let v: number;
+      let v = 0;
+      const paren = this.eat("(");
       try {
-        v = parseValue(this.typeOf(e)[0]!, this.next().text) as number;
+        do v |= parseValue(this.typeOf(e)[0]!, this.next().text) as number;
+        while (paren && this.eat("|"));
       } catch (err) {
         return this.valueErr(t, err);
       }
+      if (paren) this.expect(")");
       if (op === "&") e.mask = v;
       else e.or = v;
     }

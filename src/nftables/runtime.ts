@@ -343,6 +343,12 @@ export class NftRuntime {
     const now = () => this.host.now;
     switch (s.k) {
       case "match": {
+        if (s.right.k === "atoms" && s.left.sels[0]!.name.startsWith("fib ") && (s.right.atoms[0] as { v: unknown }).v === "missing") {
+          // fib ... oif missing: no route back (NFT_FIB_RESULT_OIF with no device).
+          const g = getter(this, ns, s.left.sels[0]!);
+          const neg = s.op === "!=";
+          return (p, st) => ((g(p, st) === -1) !== neg ? CONT : BREAK);
+        }
         const load = this.loader(ns, s.left);
         const neg = s.op === "!=";
         const set = this.setIndexOf(ct, s.right, s.left.sels.length);
