@@ -69,7 +69,7 @@ export function tokenize(text: string): Token[] {
         continue;
       }
       if (/[A-Za-z_]/.test(c)) {
-        const w = /^[A-Za-z_][A-Za-z0-9_\-]*/.exec(s.slice(i))![0];
+        const w = /^[A-Za-z_][A-Za-z0-9_\-./]*[A-Za-z0-9_]|^[A-Za-z_]/.exec(s.slice(i))![0];
         out.push({ kind: "word", text: w, line, col: start + 1, end: start + w.length });
         i += w.length;
         continue;

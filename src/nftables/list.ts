@@ -80,6 +80,7 @@ function exprText(e: NftExpr, numeric: boolean): string {
   const ty = typesOf(e)[0]!;
   if (e.mask !== undefined && !slashForm(e)) t += ` & ${formatValue(ty, e.mask, numeric)}`;
   if (e.or !== undefined) t += ` | ${formatValue(ty, e.or, numeric)}`;
+  if (e.xor !== undefined) t += ` ^ ${formatValue(ty, e.xor, numeric)}`;
   return t;
 }
 

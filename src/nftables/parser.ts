@@ -771,8 +771,9 @@ export class Parser {
       sels.push(this.selector());
     }
     const e: NftExpr = { sels };
-    if (this.is("&") || this.is("|")) {
-      const op = this.next().text;
+    if (this.is("&") || this.is("|") || this.is("^") || this.is("and") || this.is("or") || this.is("xor")) {
+      const op = ({ and: "&", or: "|", xor: "^" } as Record<string, string>)[this.peek().text] ?? this.peek().text;
+      this.next();
       const t = this.peek();
       let v = 0;
       const paren = this.eat("(");
@@ -784,7 +785,8 @@ export class Parser {
       }
       if (paren) this.expect(")");
       if (op === "&") e.mask = v;
-      else e.or = v;
+      else if (op === "|") e.or = v;
+      else e.xor = v;
     }
     return e;
   }

@@ -316,6 +316,7 @@ export class NftRuntime {
     const gets = e.sels.map((s) => getter(this, ns, s));
     const mask = e.mask;
     const or = e.or;
+    const xor = e.xor;
     if (gets.length === 1) {
       const g = gets[0]!;
       return (p, st) => {
@@ -324,6 +325,7 @@ export class NftRuntime {
         if (typeof v === "number") {
           if (mask !== undefined) v = (v & mask) >>> 0;
           if (or !== undefined) v = (v | or) >>> 0;
+          if (xor !== undefined) v = (v ^ xor) >>> 0;
         }
         st.buf[0] = v;
         return true;

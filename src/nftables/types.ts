@@ -51,6 +51,8 @@ export interface NftExpr {
   mask?: number;
   /** Bitwise `| bits` (used by `meta mark set meta mark | 0x4000`). */
   or?: number;
+  /** Bitwise `^ bits` (kube-proxy's `meta mark set meta mark xor 0x4000`). */
+  xor?: number;
   /** Written as `VALUE / MASK` (tcp flags syn / syn,ack). */
   slash?: boolean;
 }
