@@ -24,7 +24,7 @@ export class LexError extends Error {
 }
 
 const PUNCT2 = ["==", "!=", "<=", ">="];
-const PUNCT1 = "{};,:.@=!&|^/-<>()*$";
+const PUNCT1 = "{};,:.@=!&|^/-<>()*$+";
 
 /** Splits nft input into tokens; a comment runs from # to the end of its line. */
 export function tokenize(text: string): Token[] {
