@@ -9,10 +9,33 @@ export interface SetHit<D> {
   expires: number;
 }
 
-type Nested<D> = Map<NftValue, Nested<D> | SetHit<D>>;
+interface Slot<D> {
+  key: NftValue[];
+  hit: SetHit<D>;
+  next: Slot<D> | null;
+}
+
+function strHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/** A 32-bit hash of the first n values of buf (jhash-like mixing of numbers). */
+function hashKey(buf: readonly NftValue[], n: number): number {
+  let h = 0x9e3779b9;
+  for (let i = 0; i < n; i++) {
+    const v = buf[i]!;
+    h = Math.imul(h ^ (typeof v === "number" ? v : strHash(v)), 0x85ebca6b);
+    h ^= h >>> 13;
+  }
+  // A small integer (Smi), so that the Map neither boxes nor allocates the key.
+  return h & 0x3fffffff;
+}
 
 export class SetIndex<D> {
-  private readonly exact: Nested<D> = new Map();
+  /** Exact keys by hash, collisions chained (nft_rhash). */
+  private readonly exact = new Map<number, Slot<D>>();
   private lo: number[] = [];
   private hi: number[] = [];
   private hits: SetHit<D>[] = [];
@@ -38,27 +61,53 @@ export class SetIndex<D> {
     this.size = elems.length;
   }
 
-  insert(key: readonly NftValue[], hit: SetHit<D>): void {
-    let m = this.exact;
-    for (let i = 0; i < key.length - 1; i++) {
-      let n = m.get(key[i]!) as Nested<D> | undefined;
-      if (!n) m.set(key[i]!, (n = new Map()));
-      m = n;
+  private find(buf: readonly NftValue[], h: number): Slot<D> | null {
+    let s = this.exact.get(h) ?? null;
+    const n = this.depth;
+    while (s) {
+      let eq = true;
+      for (let i = 0; i < n; i++) {
+        if (s.key[i] !== buf[i]) {
+          eq = false;
+          break;
+        }
+      }
+      if (eq) return s;
+      s = s.next;
     }
-    m.set(key[key.length - 1]!, hit);
+    return null;
+  }
+
+  insert(key: readonly NftValue[], hit: SetHit<D>): void {
+    const h = hashKey(key, this.depth);
+    const found = this.find(key, h);
+    if (found) {
+      found.hit = hit;
+      return;
+    }
+    this.exact.set(h, { key: key.slice(0, this.depth), hit, next: this.exact.get(h) ?? null });
   }
 
   remove(key: readonly NftValue[]): void {
-    let m: Nested<D> | undefined = this.exact;
-    for (let i = 0; i < key.length - 1 && m; i++) m = m.get(key[i]!) as Nested<D> | undefined;
-    m?.delete(key[key.length - 1]!);
+    const h = hashKey(key, this.depth);
+    let s = this.exact.get(h) ?? null;
+    let prev: Slot<D> | null = null;
+    while (s && this.find(key, h) !== s) {
+      prev = s;
+      s = s.next;
+    }
+    if (!s) return;
+    if (prev) prev.next = s.next;
+    else if (s.next) this.exact.set(h, s.next);
+    else this.exact.delete(h);
   }
 
   /** The element holding key (read from buf[0..depth)), or null. */
   lookup(buf: readonly NftValue[], now: number): SetHit<D> | null {
-    let m: Nested<D> | SetHit<D> | undefined = this.exact;
-    for (let i = 0; i < this.depth && m; i++) m = (m as Nested<D>).get(buf[i]!);
-    if (m && (m as SetHit<D>).expires > now) return m as SetHit<D>;
+    if (this.exact.size !== 0) {
+      const s = this.find(buf, hashKey(buf, this.depth));
+      if (s && s.hit.expires > now) return s.hit;
+    }
     if (this.lo.length === 0) return null;
     const v = buf[0] as number;
     // nft_rbtree_lookup(): the last interval starting at or below v.
