@@ -7,6 +7,10 @@ import { applyCmd, NftError } from "./apply.ts";
 import { type Loc, type NftCmd, NftSyntaxError, parseNft } from "./parser.ts";
 import { chainText, type ListOpts, rulesetText, setText, tableText } from "./list.ts";
 import { emptyRuleset, type NftRuleset } from "./types.ts";
+import { iptablesTables, iptablesTableText } from "./iptables.ts";
+import { isTableName } from "../netfilter/tables.ts";
+import type { NetnsConfig } from "../config/types.ts";
+import type { Host } from "../host.ts";
 
 export const NFT_VERSION = "nftables v1.0.6 (Lester Gooch #5)";
 
@@ -118,6 +122,31 @@ function listOpts(rt: NftRuntime, ns: string, a: NftArgs): ListOpts {
   };
 }
 
+/** iptables-nft's tables are nf_tables tables: listed with the ruleset (approximately). */
+function iptablesText(host: Host, ns: string, family: string | null, stateless: boolean): string {
+  if (family !== null && family !== "ip") return "";
+  return iptablesTables(host, ns)
+    .map((t) => iptablesTableText(host, ns, t, { stateless }))
+    .join("");
+}
+
+/** Commands that reach iptables-nft's tables: flush ruleset, delete/flush table ip filter|nat|mangle|raw. */
+function applyIptables(n: NetnsConfig, rs: NftRuleset, c: NftCmd): boolean {
+  const tables = n.ext.netfilter?.tables;
+  if (!tables) return false;
+  if (c.op === "flush" && c.obj === "ruleset") {
+    if (c.family === null || c.family === "ip") for (const k of Object.keys(tables)) delete tables[k as keyof typeof tables];
+    return false;
+  }
+  if ((c.op === "delete" || c.op === "destroy" || c.op === "flush") && c.obj === "table" && c.family === "ip" && isTableName(c.table) && tables[c.table]) {
+    if (rs.tables.some((t) => t.family === "ip" && t.name === c.table)) return false;
+    if (c.op === "flush") for (const ch of Object.values(tables[c.table]!.chains)) ch.rules = [];
+    else delete tables[c.table];
+    return true;
+  }
+  return false;
+}
+
 function list(rt: NftRuntime, ns: string, rs: NftRuleset, c: Extract<NftCmd, { op: "list" }>, input: NftInput): string {
   const o = listOpts(rt, ns, input.args);
   const fail = (loc: Loc): never => {
@@ -125,9 +154,9 @@ function list(rt: NftRuntime, ns: string, rs: NftRuleset, c: Extract<NftCmd, { o
   };
   switch (c.obj) {
     case "ruleset":
-      return rulesetText(rs, o, c.family);
+      return iptablesText(rt.host, ns, c.family, o.stateless) + rulesetText(rs, o, c.family);
     case "tables":
-      return rs.tables
+      return (c.family === null || c.family === "ip" ? iptablesTables(rt.host, ns).map((t) => `table ip ${t.name}\n`).join("") : "") + rs.tables
         .filter((t) => c.family === null || t.family === c.family)
         .map((t) => `table ${t.family} ${t.name}\n`)
         .join("");
@@ -137,6 +166,10 @@ function list(rt: NftRuntime, ns: string, rs: NftRuleset, c: Extract<NftCmd, { o
       return rulesetText(rs, o, c.family, c.obj);
     default: {
       const t = rs.tables.find((x) => x.family === c.family && x.name === c.table);
+      if (!t && c.obj === "table" && c.family === "ip" && isTableName(c.table)) {
+        const ipt = iptablesTables(rt.host, ns).find((x) => x.name === c.table);
+        if (ipt) return iptablesTableText(rt.host, ns, ipt, { stateless: o.stateless });
+      }
       if (!t) return fail(c.tableLoc);
       if (c.obj === "table") return tableText(t, o);
       if (c.obj === "chain") {
@@ -157,24 +190,27 @@ export function nftTool(rt: NftRuntime): Tool {
     if (input.args.version) return { stdout: `${NFT_VERSION}\n` };
     const ns = ctx.ns;
     let out = "";
-    const apply = (rs: NftRuleset) => {
+    const apply = (rs: NftRuleset, n: NetnsConfig | null) => {
       for (const c of input.cmds) {
         if (c.op === "list") out += list(rt, ns, rs, c, input);
-        else applyCmd(rs, c, { now: rt.host.now });
+        else if (!(n && applyIptables(n, rs, c))) applyCmd(rs, c, { now: rt.host.now });
       }
     };
+    const before = ctx.host.config;
     try {
       if (input.cmds.every((c) => c.op === "list")) {
-        apply(ctx.host.config.netns[ns]!.ext.nftables ?? emptyRuleset());
+        apply(ctx.host.config.netns[ns]!.ext.nftables ?? emptyRuleset(), null);
       } else if (input.args.check) {
         // -c: the transaction is checked and thrown away (NFT_BATCH check, nothing committed).
-        apply(structuredClone(ctx.host.config.netns[ns]!.ext.nftables ?? emptyRuleset()));
+        apply(structuredClone(ctx.host.config.netns[ns]!.ext.nftables ?? emptyRuleset()), null);
       } else {
         ctx.host.change((d) => {
           const n = d.netns[ns]!;
           n.ext.nftables ??= emptyRuleset();
-          apply(n.ext.nftables);
+          apply(n.ext.nftables, n);
         });
+        // Rules that used ipsets give their references back (ip_set_nfnl_put).
+        rt.nf().syncSetRefs(ns, before, ctx.host.config);
       }
     } catch (e) {
       if (e instanceof NftError) throw new ToolError(formatError(input.text, input.name, e.kernel ? `Could not process rule: ${e.message}` : e.message, e.loc));

@@ -76,3 +76,16 @@ describe("nft errors as the real nft words them, caret under the token", () => {
     expect(nft(host, "nft add rule ip t c queue").out).toMatch(/not modelled by pktpath/);
   });
 });
+
+describe("iptables is iptables-nft", () => {
+  it("nft list ruleset shows iptables' tables as the real nft translates them; delete table and flush ruleset remove them", () => {
+    const host = new Host({ layers: defaultLayers() });
+    for (const l of read("iptables.txt").split("\n").filter(Boolean)) host.exec(l);
+    expect(nft(host, "nft list ruleset").out).toBe(read("iptables.list"));
+    expect(nft(host, "nft delete table ip nat").rc).toBe(0);
+    expect(nft(host, "nft list tables").out).toBe(read("iptables-after-delete.list"));
+    expect(nft(host, "nft flush ruleset").rc).toBe(0);
+    expect(nft(host, "nft list ruleset").out).toBe(read("iptables-after-flush.list"));
+    expect(nft(host, "iptables -S").out).toBe(read("iptables-after-flush.S"));
+  });
+});
