@@ -295,6 +295,11 @@ export class Parser {
       if (t.text === "ip6" || t.text === "arp" || t.text === "netdev") {
         throw new NftSyntaxError(`family ${t.text} is not modelled by pktpath (IPv4 only: ip, inet)`, t.line, t.col, t.end);
       }
+      if (t.text === "bridge" && !this.is("list", -2) && this.toks[0]?.text !== "list") {
+        // NFPROTO_BRIDGE base chains would sit on the bridge hooks beside br_netfilter (NF_BR_PRI_BRNF);
+        // the dataplane's bridge hooks carry br_netfilter's IPv4 pass only, so nft bridge chains are refused.
+        throw new NftSyntaxError(`family bridge is not modelled by pktpath (bridge-family chains beside br_netfilter are not modelled yet)`, t.line, t.col, t.end);
+      }
       return { family: t.text as NftFamily, explicit: true };
     }
     return { family: "ip", explicit: false };
