@@ -6,7 +6,7 @@ import type { Config } from "../config/types.ts";
 import type { Packet } from "../wire/packet.ts";
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, ICMP_DEST_UNREACH, RTN_LOCAL } from "../wire/packet.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
-import { Hook, NF_ACCEPT, NF_DROP, type HookState, type NfHookOps, type Verdict } from "../dataplane/hooks.ts";
+import { Hook, NF_ACCEPT, NF_DROP, nextHookSeq, type HookState, type NfHookOps, type Verdict } from "../dataplane/hooks.ts";
 import { inetSelectAddr } from "../dataplane/route.ts";
 import { netfilterOf } from "../netfilter/layer.ts";
 import type { NatLookup, NetfilterRuntime } from "../netfilter/runtime.ts";
@@ -229,6 +229,8 @@ export class NftRuntime {
   /** Elements added from the packet path (add/update @set), by namespace/family/table/set. */
   readonly dynamic = new Map<string, Map<string, NftElem>>();
   private seed = 0x2545f491;
+  /** When each base chain was registered (nf_tables_register_hook), shared order with iptables' tables. */
+  private readonly regSeq = new Map<string, number>();
 
   constructor(readonly host: Host) {}
 
@@ -644,8 +646,34 @@ export class NftRuntime {
     this.host.dp.trace(pkt, ns, null, "rule", `nft ${t.family} ${t.name} ${chain.cfg.name} handle ${r.rule.handle}: ${text} (verdict ${verdict})`);
   }
 
+  /** Registration order of the namespace's base chains: new ones get the next number, in creation order. */
+  private baseSeqs(ns: string, config: Config): Map<NftChain, number> {
+    const out = new Map<NftChain, number>();
+    const present = new Set<string>();
+    const fresh: [string, NftChain][] = [];
+    for (const t of this.ruleset(ns, config)?.tables ?? []) {
+      for (const c of t.chains) {
+        if (!c.base || t.flags.includes("dormant")) continue;
+        const k = `${ns}\u0000${t.family}\u0000${t.name}\u0000${c.name}\u0000${c.base.seq}`;
+        present.add(k);
+        const s = this.regSeq.get(k);
+        if (s === undefined) fresh.push([k, c]);
+        else out.set(c, s);
+      }
+    }
+    fresh.sort((a, b) => a[1].base!.seq - b[1].base!.seq);
+    for (const [k, c] of fresh) {
+      const s = nextHookSeq();
+      this.regSeq.set(k, s);
+      out.set(c, s);
+    }
+    for (const k of [...this.regSeq.keys()]) if (k.startsWith(`${ns}\u0000`) && !present.has(k)) this.regSeq.delete(k);
+    return out;
+  }
+
   /** Base chains of every table as hook operations; nat chains go to nf_nat's lookup list. */
   hookOps(ns: string, config: Config): NfHookOps[] {
+    const seqs = this.baseSeqs(ns, config);
     const ops: (NfHookOps & { seq: number })[] = [];
     for (const t of this.ruleset(ns, config)?.tables ?? []) {
       if (t.flags.includes("dormant")) continue;
@@ -654,7 +682,7 @@ export class NftRuntime {
         const hook = HOOK_OF[c.base.hook]!;
         const tbl = t;
         const name = c.name;
-        ops.push({ hook, priority: c.base.prio, seq: c.base.seq, name: `nft ${t.family} ${t.name} ${c.name}`, fn: (pkt, hs) => this.runBase(ns, tbl, name, pkt, hs) });
+        ops.push({ hook, priority: c.base.prio, seq: seqs.get(c) ?? 0, name: `nft ${t.family} ${t.name} ${c.name}`, fn: (pkt, hs) => this.runBase(ns, tbl, name, pkt, hs) });
       }
     }
     // nf_hook_entries_grow(): among equal priorities the later registration runs first.
@@ -663,6 +691,7 @@ export class NftRuntime {
   }
 
   natLookups(ns: string, config: Config): NatLookup[] {
+    const seqs = this.baseSeqs(ns, config);
     const out: (NatLookup & { seq: number })[] = [];
     for (const t of this.ruleset(ns, config)?.tables ?? []) {
       if (t.flags.includes("dormant")) continue;
@@ -670,7 +699,7 @@ export class NftRuntime {
         if (!c.base || c.base.type !== "nat") continue;
         const tbl = t;
         const name = c.name;
-        out.push({ hook: HOOK_OF[c.base.hook]!, priority: c.base.prio, seq: c.base.seq, fn: (pkt, hs) => this.runBase(ns, tbl, name, pkt, hs) });
+        out.push({ hook: HOOK_OF[c.base.hook]!, priority: c.base.prio, seq: seqs.get(c) ?? 0, fn: (pkt, hs) => this.runBase(ns, tbl, name, pkt, hs) });
       }
     }
     out.sort((a, b) => a.priority - b.priority || b.seq - a.seq);
