@@ -351,3 +351,46 @@ export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
       throw new NftError(EINVAL, null);
   }
 }
+
+/**
+ * nf_tables_validate() at commit: from each base chain, every chain it reaches by jump,
+ * goto or verdict map must hold only expressions its type and hook allow (nft_nat_validate,
+ * nft_reject_validate), and no chain may reach itself (nf_tables_check_loops: ELOOP).
+ */
+export function validateRuleset(rs: NftRuleset, loc: Loc | null): void {
+  for (const t of rs.tables) {
+    const byName = new Map(t.chains.map((c) => [c.name, c]));
+    const targets = (c: NftChain): NftChain[] => {
+      const out: NftChain[] = [];
+      for (const r of c.rules) {
+        for (const v of verdictTargets(r.stmts)) if (v.chain !== undefined && byName.get(v.chain)) out.push(byName.get(v.chain)!);
+        for (const s of r.stmts) {
+          if (s.k === "vmap" && s.map.k === "ref") {
+            const m = t.sets.find((x) => x.name === (s.map as { name: string }).name);
+            for (const e of m?.elems ?? []) if (e.data?.k === "verdict" && e.data.v.chain !== undefined && byName.get(e.data.v.chain)) out.push(byName.get(e.data.v.chain)!);
+          }
+        }
+      }
+      return out;
+    };
+    for (const base of t.chains) {
+      if (!base.base) continue;
+      const b = base.base;
+      const seen = new Set<NftChain>();
+      const walk = (c: NftChain, path: Set<NftChain>): void => {
+        // nft_chain_validate(): a loop runs the jump depth past NFT_JUMP_STACK_SIZE (EMLINK).
+        if (path.has(c) || path.size > 16) throw new NftError("Too many links", loc);
+        for (const r of c.rules) {
+          if (hasNat(r.stmts) && b.type !== "nat") throw new NftError(EOPNOTSUPP, loc);
+          if (r.stmts.some((s) => s.k === "reject") && !["input", "forward", "output"].includes(b.hook)) throw new NftError(EOPNOTSUPP, loc);
+        }
+        if (seen.has(c) && !path.size) return;
+        seen.add(c);
+        path.add(c);
+        for (const n of targets(c)) walk(n, path);
+        path.delete(c);
+      };
+      walk(base, new Set());
+    }
+  }
+}

@@ -3,7 +3,7 @@
 // and errors as nft prints them, with the caret line under the offending token.
 import { ToolError, type Tool } from "../commands/tool.ts";
 import type { NftRuntime } from "./runtime.ts";
-import { applyCmd, NftError } from "./apply.ts";
+import { applyCmd, NftError, validateRuleset } from "./apply.ts";
 import { type Loc, type NftCmd, NftSyntaxError, parseNft } from "./parser.ts";
 import { chainText, type ListOpts, rulesetText, setText, tableText } from "./list.ts";
 import { emptyRuleset, type NftRuleset } from "./types.ts";
@@ -194,6 +194,12 @@ export function nftTool(rt: NftRuntime): Tool {
       for (const c of input.cmds) {
         if (c.op === "list") out += list(rt, ns, rs, c, input);
         else if (!(n && applyIptables(n, rs, c))) applyCmd(rs, c, { now: rt.host.now });
+      }
+      const last = [...input.cmds].reverse().find((c) => c.op !== "list");
+      if (last) {
+        // The kernel refuses the batch at commit; nft underlines the whole command.
+        const line = input.text.split("\n")[last.loc.line - 1] ?? "";
+        validateRuleset(rs, { line: last.loc.line, col: last.loc.col, end: line.trimEnd().length + 1 });
       }
     };
     const before = ctx.host.config;

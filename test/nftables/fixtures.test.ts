@@ -54,7 +54,14 @@ describe("nft errors as the real nft words them, caret under the token", () => {
     let got = "";
     for (const line of read("errors.txt").split("\n").filter(Boolean)) {
       got += `$ nft ${line}\n`;
-      const r = nft(host, `nft ${line}`);
+      // As capture.sh runs it: the shell splits the line on spaces, no other quoting.
+      let r: { out: string; rc: number };
+      try {
+        r = { out: host.execArgv(["nft", ...line.split(" ")], "host").stdout, rc: 0 };
+      } catch (e) {
+        if (!(e instanceof ToolError)) throw e;
+        r = { out: e.message + "\n", rc: 1 };
+      }
       got += r.out + `rc=${r.rc}\n`;
     }
     expect(got).toBe(read("errors.out"));
