@@ -36,8 +36,19 @@ function table(rs: NftRuleset, c: { family: NftFamily; table: string; tableLoc: 
   return t;
 }
 
+/** Chains of a table by name, built once per transaction (a lookup per rule, not a scan). */
+const chainIndexes = new WeakMap<NftTable, Map<string, NftChain>>();
+function chainIndex(t: NftTable): Map<string, NftChain> {
+  let m = chainIndexes.get(t);
+  if (!m) chainIndexes.set(t, (m = new Map(t.chains.map((c) => [c.name, c]))));
+  return m;
+}
+function findChain(t: NftTable, name: string): NftChain | undefined {
+  return chainIndex(t).get(name);
+}
+
 function chainOf(t: NftTable, name: string, loc: Loc): NftChain {
-  const c = t.chains.find((x) => x.name === name);
+  const c = findChain(t, name);
   if (!c) throw new NftError(ENOENT, loc);
   return c;
 }
@@ -62,7 +73,7 @@ function addTable(rs: NftRuleset, family: NftFamily, name: string, create: boole
 const NAT_HOOKS = new Set(["prerouting", "input", "output", "postrouting"]);
 
 function addChain(rs: NftRuleset, t: NftTable, name: string, block: ChainBlock | null, create: boolean, loc: Loc): NftChain {
-  let c = t.chains.find((x) => x.name === name);
+  let c = findChain(t, name);
   if (c && create) throw new NftError(EEXIST, loc);
   if (name.length > 255) throw new NftError("Chain name too long", loc);
   const b = block?.base ?? null;
@@ -75,6 +86,8 @@ function addChain(rs: NftRuleset, t: NftTable, name: string, block: ChainBlock |
     c = { name, handle: ++t.hgen, base: null, rules: [] };
     if (b) c.base = { type: b.type, hook: b.hook, prio: b.prio, prioText: b.prioText, policy: b.policy ?? "accept", seq: ++rs.hookSeq };
     t.chains.push(c);
+    c = t.chains[t.chains.length - 1]!;
+    chainIndex(t).set(name, c);
   } else if (b) {
     // nf_tables_updchain(): a base chain's hook cannot change; its policy can.
     if (!c.base || c.base.hook !== b.hook || c.base.type !== b.type || c.base.prio !== b.prio) throw new NftError(EBUSY, loc);
@@ -100,7 +113,7 @@ function hasNat(stmts: NftStmt[]): boolean {
 function makeRule(rs: NftRuleset, t: NftTable, chain: NftChain, pr: ParsedRule, env: ApplyEnv): NftRule {
   for (const v of verdictTargets(pr.stmts)) {
     if (v.chain === undefined) continue;
-    const target = t.chains.find((c) => c.name === v.chain);
+    const target = findChain(t, v.chain);
     if (!target) throw new NftError(ENOENT, pr.loc);
     if (target.base) throw new NftError(EOPNOTSUPP, pr.loc);
     if (target === chain) throw new NftError("Too many levels of symbolic links", pr.loc);
@@ -246,6 +259,7 @@ export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
       if (ch.base) throw new NftError(EOPNOTSUPP, c.chainLoc);
       if (t.chains.some((x) => x.name === c.newName)) throw new NftError(EEXIST, c.loc);
       ch.name = c.newName;
+      chainIndexes.delete(t);
       return;
     }
     default:
@@ -282,6 +296,7 @@ export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
         const ch = t.chains[i]!;
         if (ch.rules.length || chainInUse(t, ch.name)) throw new NftError(EBUSY, c.nameLoc);
         t.chains.splice(i, 1);
+        chainIndexes.delete(t);
       }
       return;
     }
@@ -376,19 +391,19 @@ export function validateRuleset(rs: NftRuleset, loc: Loc | null): void {
     for (const base of t.chains) {
       if (!base.base) continue;
       const b = base.base;
-      const seen = new Set<NftChain>();
+      const done = new Set<NftChain>();
       const walk = (c: NftChain, path: Set<NftChain>): void => {
         // nft_chain_validate(): a loop runs the jump depth past NFT_JUMP_STACK_SIZE (EMLINK).
         if (path.has(c) || path.size > 16) throw new NftError("Too many links", loc);
+        if (done.has(c)) return;
         for (const r of c.rules) {
           if (hasNat(r.stmts) && b.type !== "nat") throw new NftError(EOPNOTSUPP, loc);
           if (r.stmts.some((s) => s.k === "reject") && !["input", "forward", "output"].includes(b.hook)) throw new NftError(EOPNOTSUPP, loc);
         }
-        if (seen.has(c) && !path.size) return;
-        seen.add(c);
         path.add(c);
         for (const n of targets(c)) walk(n, path);
         path.delete(c);
+        done.add(c);
       };
       walk(base, new Set());
     }

@@ -24,6 +24,16 @@ export class LexError extends Error {
 }
 
 const PUNCT2 = ["==", "!=", "<=", ">="];
+// Sticky patterns: matched at a position, no slice of the line per token.
+const ADDR = /(\d+\.\d+\.\d+\.\d+)(?![\w])/y;
+const NUM = /(0x[0-9a-fA-F]+|\d+)(?![A-Za-z0-9_])/y;
+const DIGIT_WORD = /[0-9][A-Za-z0-9_]*/y;
+const WORD = /[A-Za-z_][A-Za-z0-9_\-./]*[A-Za-z0-9_]|[A-Za-z_]/y;
+
+function at(re: RegExp, s: string, i: number): RegExpExecArray | null {
+  re.lastIndex = i;
+  return re.exec(s);
+}
 const PUNCT1 = "{};,:.@=!&|^/-<>()*$+";
 
 /** Splits nft input into tokens; a comment runs from # to the end of its line. */
@@ -42,7 +52,7 @@ export function tokenize(text: string): Token[] {
         continue;
       }
       if (c === "#") break;
-      if (c === "\\" && s.slice(i + 1).trim() === "") {
+      if (c === "\\" && /^\s*$/.test(s.slice(i + 1))) {
         continued = true;
         break;
       }
@@ -54,8 +64,8 @@ export function tokenize(text: string): Token[] {
         i = j + 1;
         continue;
       }
-      if (/[0-9]/.test(c)) {
-        const m = /^(\d+\.\d+\.\d+\.\d+)(?![\w])/.exec(s.slice(i)) ?? /^(0x[0-9a-fA-F]+|\d+)(?![A-Za-z0-9_])/.exec(s.slice(i));
+      if (c >= "0" && c <= "9") {
+        const m = at(ADDR, s, i) ?? at(NUM, s, i);
         if (m) {
           const kind = m[1]!.includes(".") ? "addr" : "num";
           out.push({ kind, text: m[1]!, line, col: i + 1, end: i + m[1]!.length });
@@ -63,13 +73,13 @@ export function tokenize(text: string): Token[] {
           continue;
         }
         // A word starting with a digit (nft: "string"), e.g. 5m, 10s.
-        const w = /^[0-9][A-Za-z0-9_]*/.exec(s.slice(i))![0];
+        const w = at(DIGIT_WORD, s, i)![0];
         out.push({ kind: "word", text: w, line, col: i + 1, end: i + w.length });
         i += w.length;
         continue;
       }
-      if (/[A-Za-z_]/.test(c)) {
-        const w = /^[A-Za-z_][A-Za-z0-9_\-./]*[A-Za-z0-9_]|^[A-Za-z_]/.exec(s.slice(i))![0];
+      if ((c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || c === "_") {
+        const w = at(WORD, s, i)![0];
         out.push({ kind: "word", text: w, line, col: start + 1, end: start + w.length });
         i += w.length;
         continue;
