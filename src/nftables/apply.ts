@@ -114,7 +114,7 @@ function makeRule(rs: NftRuleset, t: NftTable, chain: NftChain, pr: ParsedRule, 
   for (const v of verdictTargets(pr.stmts)) {
     if (v.chain === undefined) continue;
     const target = findChain(t, v.chain);
-    if (!target) throw new NftError(ENOENT, pr.loc);
+    if (!target) throw new NftError(ENOENT, pr.targets?.[v.chain] ?? pr.loc);
     if (target.base) throw new NftError(EOPNOTSUPP, pr.loc);
     if (target === chain) throw new NftError("Too many levels of symbolic links", pr.loc);
   }

@@ -28,6 +28,8 @@ export interface ParsedRule {
   stmts: NftStmt[];
   comment?: string;
   loc: Loc;
+  /** Where each jump/goto target was written (nft underlines a missing chain's name). */
+  targets?: Record<string, Loc>;
 }
 
 export interface ChainBlock {
@@ -213,6 +215,7 @@ export function parseTime(text: string): number | null {
 
 export class Parser {
   private i = 0;
+  private targets: Record<string, Loc> = {};
   constructor(private readonly toks: Token[]) {}
 
   static of(text: string): Parser {
@@ -668,7 +671,11 @@ export class Parser {
   private verdict(): NftVerdict {
     const t = this.next();
     if (t.text === "accept" || t.text === "drop" || t.text === "continue" || t.text === "return") return { code: t.text };
-    if (t.text === "jump" || t.text === "goto") return { code: t.text, chain: this.ident().text };
+    if (t.text === "jump" || t.text === "goto") {
+      const c = this.ident();
+      this.targets[c.text] ??= locOf(c);
+      return { code: t.text, chain: c.text };
+    }
     return this.fail(t);
   }
 
@@ -850,6 +857,7 @@ export class Parser {
   /** A rule: statements up to the end of the line, `;` or `}`. */
   rule(): ParsedRule {
     const first = this.peek();
+    this.targets = {};
     const stmts: NftStmt[] = [];
     let comment: string | undefined;
     while (!this.endOfStmt()) {
@@ -1006,7 +1014,8 @@ export class Parser {
     }
     if (!stmts.length && comment === undefined) this.fail(this.peek());
     const last = this.peek(-1);
-    return { stmts, ...(comment !== undefined ? { comment } : {}), loc: { line: first.line, col: first.col, end: last.line === first.line ? last.end : first.end } };
+    const targets = this.targets;
+    return { stmts, ...(comment !== undefined ? { comment } : {}), loc: { line: first.line, col: first.col, end: last.line === first.line ? last.end : first.end }, ...(Object.keys(targets).length ? { targets } : {}) };
   }
 }
 
