@@ -14,6 +14,7 @@ import {
 import { ToolError } from "../commands/tool.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
 import { parseNftInput } from "../nftables/tool.ts";
+import { rebuildNft } from "../nftables/rebuild.ts";
 import { isProbe } from "../scenario/run.ts";
 import { ScenarioError, type Scenario } from "../scenario/types.ts";
 import { configBuiltIn, linkTypeAvailable, machineFeatures, moduleAvailable, type KernelFeatures } from "./features.ts";
@@ -361,8 +362,12 @@ export function planScenario(s: Scenario, f: KernelFeatures = machineFeatures())
         return;
       }
       default: {
-        // nft: only `-f -` with a here-document, and only once our parser took all of it.
-        if (tool === "nft") shared(() => parseNftInput(inner, stdin));
+        // nft: only `-f -` with a here-document, and only once our parser took all of it;
+        // what nft reads is that input printed back from our parsed form.
+        if (tool === "nft") {
+          const parsed = shared(() => parseNftInput(inner, stdin));
+          if (parsed.args.file !== null) stdin = rebuildNft(parsed.cmds);
+        }
         for (const n of needsOf(inner, f)) needs.add(n);
         binaries.add(tool);
         add({ ...base, kind: "exec", argv: wrapped, stdin, listing });

@@ -292,3 +292,8 @@ export function rulesetText(rs: NftRuleset, o: ListOpts, family: string | null, 
 }
 
 export { BITMASK_TYPES };
+
+/** A named set's elements in nft -f syntax (for rebuilt input). */
+export function elemsForRebuild(_t: NftTable, s: NftSetDef, o: ListOpts): string {
+  return elemsText(s.keyType as DataType[], s.dataType, s.elems, o, false, s.timeout);
+}

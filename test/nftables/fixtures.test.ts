@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { Host } from "../../src/host.ts";
 import { defaultLayers } from "../../src/layers.ts";
 import { ToolError } from "../../src/commands/tool.ts";
+import { rebuildNft } from "../../src/nftables/rebuild.ts";
+import { parseNft } from "../../src/nftables/parser.ts";
 
 const DIR = join(import.meta.dirname, "..", "fixtures", "real-nft");
 const read = (f: string) => readFileSync(join(DIR, f), "utf8");
@@ -43,6 +45,18 @@ describe("nft listings as the real nft prints them", () => {
       const b = new Host({ layers: defaultLayers() });
       expect(nft(b, "nft -f -", noExpires(listing)).rc).toBe(0);
       expect(noExpires(nft(b, "nft list ruleset").out)).toBe(noExpires(listing));
+    }
+  });
+});
+
+describe("rebuilt input (what real-kernel mode gives nft -f -)", () => {
+  it("parses back to the same ruleset as the original", () => {
+    for (const f of ["ruleset.nft", "ruleset2.nft"]) {
+      const a = new Host({ layers: defaultLayers() });
+      nft(a, "nft -f -", read(f));
+      const b = new Host({ layers: defaultLayers() });
+      expect(nft(b, "nft -f -", rebuildNft(parseNft(read(f)))).rc).toBe(0);
+      expect(noExpires(nft(b, "nft -a list ruleset").out)).toBe(noExpires(nft(a, "nft -a list ruleset").out));
     }
   });
 });
