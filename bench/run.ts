@@ -4,6 +4,7 @@ import Benchmark from "benchmark";
 import os from "node:os";
 import { membershipSuite } from "./membership.ts";
 import { nodeSuite } from "./node.ts";
+import { nftablesSuite } from "./nftables.ts";
 import { plotPath } from "./plot.ts";
 import { progressDone, writeResult, type BenchConfig } from "./lib.ts";
 
@@ -32,6 +33,11 @@ if (!suiteArg || suiteArg === "node") {
   process.stdout.write(text + "\n");
   const svg = plotPath(rows, `${started.toISOString().slice(0, 10)}, Node ${process.version}, ${machine.cpus}-core machine, one thread`);
   process.stdout.write(`plot: ${svg}\n`);
+}
+if (!suiteArg || suiteArg === "nftables") {
+  const { text } = nftablesSuite(cfg, quick ? [10, 1000, 100_000] : [10, 100, 1000, 10_000, 100_000]);
+  progressDone();
+  process.stdout.write(text + "\n");
 }
 writeResult("machine", machine);
 process.stdout.write(`done in ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s; results in bench/results/\n`);

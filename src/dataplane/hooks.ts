@@ -69,6 +69,14 @@ export interface NfHookOps {
   /** For the trace: "nat", "filter", "ipvs", "conntrack"... */
   name: string;
   fn: (pkt: Packet, state: HookState) => Verdict;
+  /** Registration order (nextHookSeq); among equal priorities the later one runs first. */
+  seq?: number;
+}
+
+let hookSeq = 0;
+/** nf_register_net_hook order, for nf_hook_entries_grow's placing of equal priorities. */
+export function nextHookSeq(): number {
+  return ++hookSeq;
 }
 
 /** Hook operations sorted by priority, one array per hook point (nf_hook_entries). */
@@ -77,7 +85,8 @@ export type HookTable = NfHookOps[][];
 export function buildHookTable(ops: readonly NfHookOps[]): HookTable {
   const table: HookTable = Array.from({ length: HOOK_COUNT }, () => []);
   for (const op of ops) table[op.hook]!.push(op);
-  for (const entries of table) entries.sort((a, b) => a.priority - b.priority);
+  // nf_hook_entries_grow(): a new entry goes before the first of equal or higher priority.
+  for (const entries of table) entries.sort((a, b) => a.priority - b.priority || (b.seq ?? 0) - (a.seq ?? 0));
   return table;
 }
 

@@ -2,7 +2,7 @@
 import { writeFileSync } from "node:fs";
 import { generateKubeProxy, type KubeProxyMode } from "./kubeproxy.ts";
 
-const GEN_USAGE = "usage: pktpath gen kube-proxy --mode iptables|ipvs --services N --endpoints M [--nodeports] [-o FILE]";
+const GEN_USAGE = "usage: pktpath gen kube-proxy --mode iptables|ipvs|nftables --services N --endpoints M [--nodeports] [-o FILE]";
 
 export function genCommand(args: string[], io: { out: (s: string) => void; err: (s: string) => void }): number {
   const [what, ...rest] = args;

@@ -13,6 +13,8 @@ import {
 } from "../commands/probes.ts";
 import { ToolError } from "../commands/tool.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
+import { parseNftInput } from "../nftables/tool.ts";
+import { rebuildNft } from "../nftables/rebuild.ts";
 import { isProbe } from "../scenario/run.ts";
 import { ScenarioError, type Scenario } from "../scenario/types.ts";
 import { configBuiltIn, linkTypeAvailable, machineFeatures, moduleAvailable, type KernelFeatures } from "./features.ts";
@@ -21,7 +23,7 @@ import type { KernelAction, KernelPlan, KernelProbeSpec, ServerApp } from "./typ
 export const HOST_NS = "host";
 
 /** Tools run as themselves, from their parsed argv (SCENARIOS.md "Commands"). */
-const EXEC_TOOLS = new Set(["ip", "bridge", "sysctl", "iptables", "iptables-save", "iptables-restore", "ipset", "conntrack", "ipvsadm"]);
+const EXEC_TOOLS = new Set(["ip", "bridge", "sysctl", "iptables", "iptables-save", "iptables-restore", "ipset", "conntrack", "ipvsadm", "nft"]);
 /** Same list as the emulator's host.ts: accepted, reported, not run. */
 export const FILE_ONLY = new Set(["mkdir", "echo", "tee", "touch", "cat", "rm", "cp", "mv", "chmod", "ln", "true", ":"]);
 
@@ -360,6 +362,12 @@ export function planScenario(s: Scenario, f: KernelFeatures = machineFeatures())
         return;
       }
       default: {
+        // nft: only `-f -` with a here-document, and only once our parser took all of it;
+        // what nft reads is that input printed back from our parsed form.
+        if (tool === "nft") {
+          const parsed = shared(() => parseNftInput(inner, stdin));
+          if (parsed.args.file !== null) stdin = rebuildNft(parsed.cmds);
+        }
         for (const n of needsOf(inner, f)) needs.add(n);
         binaries.add(tool);
         add({ ...base, kind: "exec", argv: wrapped, stdin, listing });

@@ -6,7 +6,7 @@
 # Usage: npm run kernel:setup   (or: bash src/kernel/setup.sh)
 set -euo pipefail
 
-PACKAGES=(iproute2 iptables ipset conntrack iputils-ping procps kmod util-linux mount
+PACKAGES=(iproute2 iptables ipset conntrack nftables iputils-ping procps kmod util-linux mount
   qemu-system-x86 cpio busybox-static ipvsadm)
 
 if [ "$(id -u)" != 0 ]; then

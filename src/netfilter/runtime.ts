@@ -7,7 +7,7 @@ import { ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_TCP, TCP_A
 import { formatIPv4 } from "../wire/ipv4.ts";
 import type { Dataplane } from "../dataplane/dataplane.ts";
 import type { NetnsView, LinkView } from "../dataplane/view.ts";
-import { Hook, HOOK_NAMES, NF_ACCEPT, NF_DROP, NF_IP_PRI_CONNTRACK, NF_IP_PRI_CONNTRACK_CONFIRM, type HookState, type NfHookOps, type Verdict } from "../dataplane/hooks.ts";
+import { Hook, HOOK_NAMES, nextHookSeq, NF_ACCEPT, NF_DROP, NF_IP_PRI_CONNTRACK, NF_IP_PRI_CONNTRACK_CONFIRM, type HookState, type NfHookOps, type Verdict } from "../dataplane/hooks.ts";
 import { icmpSend } from "../dataplane/icmp.ts";
 import { tcpSendReset } from "../dataplane/tcp.ts";
 import { routeMeHarder } from "../dataplane/ip_output.ts";
@@ -44,6 +44,15 @@ export class NsNetfilter {
   conntrackOn = false;
 }
 
+/** Another layer's nat chain in nf_nat's lookup list (nf_nat_register_fn), e.g. an nft nat base chain. */
+export interface NatLookup {
+  hook: Hook;
+  priority: number;
+  /** Registration order (nextHookSeq): among equal priorities the later one runs first. */
+  seq?: number;
+  fn: (pkt: Packet, state: HookState) => Verdict;
+}
+
 export type SetResolver = (host: Host, ns: string, name: string) => SetHandle | null;
 
 function isIcmpError(pkt: Packet): boolean {
@@ -58,6 +67,22 @@ export class NetfilterRuntime {
   setRef: ((host: Host, ns: string, name: string, delta: 1 | -1) => void) | null = null;
   /** Extra reasons to track connections in a namespace (IPVS with conntrack=1). */
   readonly conntrackUsers: ((ns: string, config: Config) => boolean)[] = [];
+  /** Other layers' nat chains: they share iptables' nat hooks and its first-binding-wins rule. */
+  readonly natLookups: ((ns: string, config: Config) => NatLookup[])[] = [];
+  private readonly natLists = new Map<string, NatLookup[][]>();
+  /** When each table's hooks were registered in a namespace (nf_register_net_hooks order). */
+  private readonly regSeq = new Map<string, number>();
+
+  private seqOf(ns: string, what: string, present: boolean): number {
+    const k = `${ns}\u0000${what}`;
+    if (!present) {
+      this.regSeq.delete(k);
+      return 0;
+    }
+    let s = this.regSeq.get(k);
+    if (s === undefined) this.regSeq.set(k, (s = nextHookSeq()));
+    return s;
+  }
   private seed = 0x9e3779b9;
 
   constructor(readonly host: Host) {}
@@ -128,23 +153,39 @@ export class NetfilterRuntime {
     const ops: NfHookOps[] = [];
     const tables = config.netns[ns]?.ext.netfilter?.tables ?? {};
     st.conntrackOn = this.needsConntrack(ns, config);
+    const ctSeq = this.seqOf(ns, "conntrack", st.conntrackOn);
+    for (const name of ["raw", "mangle", "filter", "nat"] as TableName[]) this.seqOf(ns, name, !!tables[name]);
     if (st.conntrackOn) {
       // nf_conntrack_l3proto_ipv4: in at PRE_ROUTING/LOCAL_OUT, confirm last at LOCAL_IN/POST_ROUTING.
       const ctIn = (pkt: Packet, hs: HookState) => this.conntrackIn(ns, pkt, hs);
       const confirm = (pkt: Packet, hs: HookState) => this.confirm(ns, pkt, hs);
-      ops.push({ hook: Hook.PreRouting, priority: NF_IP_PRI_CONNTRACK, name: "conntrack", fn: ctIn });
-      ops.push({ hook: Hook.LocalOut, priority: NF_IP_PRI_CONNTRACK, name: "conntrack", fn: ctIn });
-      ops.push({ hook: Hook.LocalIn, priority: NF_IP_PRI_CONNTRACK_CONFIRM, name: "conntrack confirm", fn: confirm });
-      ops.push({ hook: Hook.PostRouting, priority: NF_IP_PRI_CONNTRACK_CONFIRM, name: "conntrack confirm", fn: confirm });
+      ops.push({ hook: Hook.PreRouting, priority: NF_IP_PRI_CONNTRACK, name: "conntrack", fn: ctIn, seq: ctSeq });
+      ops.push({ hook: Hook.LocalOut, priority: NF_IP_PRI_CONNTRACK, name: "conntrack", fn: ctIn, seq: ctSeq });
+      ops.push({ hook: Hook.LocalIn, priority: NF_IP_PRI_CONNTRACK_CONFIRM, name: "conntrack confirm", fn: confirm, seq: ctSeq });
+      ops.push({ hook: Hook.PostRouting, priority: NF_IP_PRI_CONNTRACK_CONFIRM, name: "conntrack confirm", fn: confirm, seq: ctSeq });
     }
     for (const name of ["raw", "mangle", "filter"] as TableName[]) {
       if (!tables[name]) continue;
       for (const c of TABLES[name].chains) {
         const chain = c.name;
-        ops.push({ hook: c.hook, priority: TABLES[name].priority, name, fn: (pkt, hs) => this.runTable(ns, name, chain, pkt, hs) });
+        ops.push({ hook: c.hook, priority: TABLES[name].priority, name, fn: (pkt, hs) => this.runTable(ns, name, chain, pkt, hs), seq: this.seqOf(ns, name, true) });
       }
     }
+    // nf_nat_register_fn(): the nat hooks exist once any nat chain does; each runs its chains in priority order.
+    const lists: NatLookup[][] = [[], [], [], [], []];
+    for (const f of this.natLookups) for (const l of f(ns, config)) lists[l.hook]!.push(l);
     if (tables.nat) {
+      const nat = (chain: string) => (pkt: Packet, hs: HookState) => this.runTable(ns, "nat", chain, pkt, hs);
+      const seq = this.seqOf(ns, "nat", true);
+      lists[Hook.PreRouting]!.push({ hook: Hook.PreRouting, priority: TABLES.nat.priority, fn: nat("PREROUTING"), seq });
+      lists[Hook.LocalOut]!.push({ hook: Hook.LocalOut, priority: TABLES.nat.priority, fn: nat("OUTPUT"), seq });
+      lists[Hook.PostRouting]!.push({ hook: Hook.PostRouting, priority: NAT_SRC_PRIORITY, fn: nat("POSTROUTING"), seq });
+      lists[Hook.LocalIn]!.push({ hook: Hook.LocalIn, priority: NAT_SRC_PRIORITY, fn: nat("INPUT"), seq });
+    }
+    // nf_hook_entries_insert_raw(): priority order; equal priorities, the later registration first.
+    for (const l of lists) l.sort((a, b) => a.priority - b.priority || (b.seq ?? 0) - (a.seq ?? 0));
+    this.natLists.set(ns, lists);
+    if (lists.some((l) => l.length)) {
       // iptable_nat / nf_nat_ipv4_ops: DNAT before routing, SNAT after.
       const nat = (manip: number, chain: string) => (pkt: Packet, hs: HookState) => this.natHook(ns, manip, chain, pkt, hs);
       ops.push({ hook: Hook.PreRouting, priority: TABLES.nat.priority, name: "nat", fn: nat(NF_NAT_MANIP_DST, "PREROUTING") });
@@ -243,8 +284,12 @@ export class NetfilterRuntime {
       return NF_ACCEPT;
     }
     if (pkt.ctinfo === IP_CT_NEW && !natInitialized(ct, manip)) {
-      const v = this.runTable(ns, "nat", chain, pkt, hs);
-      if (v === NF_DROP) return NF_DROP;
+      void chain;
+      for (const l of this.natLists.get(ns)?.[hs.hook] ?? []) {
+        const v = l.fn(pkt, hs);
+        if (v !== NF_ACCEPT) return v;
+        if (natInitialized(ct, manip)) break;
+      }
       if (!natInitialized(ct, manip) && !natNullBinding(ct, manip, this.state(ns).ct, this.now(), () => this.random())) {
         hs.reason = "nat: no unique tuple left";
         return NF_DROP;

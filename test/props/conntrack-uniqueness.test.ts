@@ -12,7 +12,7 @@ import { newHost, play, toYaml, type Scenario } from "./world.ts";
 type Nat = "masq" | "masq-ports" | "snat" | "masq-random-fully";
 
 /** Clients c1..cN (10.0.i.2) behind r, which NATs them towards s (192.168.1.2). */
-function world(n: number, nat: Nat, probes: number[], gaps: number[]): Scenario {
+function world(n: number, nat: Nat, probes: number[], gaps: number[], via: "iptables" | "nft" = "iptables"): Scenario {
   const setup = ["ip netns add r", "ip netns add s", "ip netns exec r sysctl -w net.ipv4.ip_forward=1"];
   const leg = (ns: string, rdev: string, raddr: string, addr: string) =>
     setup.push(
@@ -32,7 +32,11 @@ function world(n: number, nat: Nat, probes: number[], gaps: number[]): Scenario 
   }
   setup.push("ip netns exec s nc -l 80 &");
   const target = { masq: "-j MASQUERADE", "masq-ports": "-p tcp -j MASQUERADE --to-ports 40000-40003", snat: "-j SNAT --to-source 192.168.1.1", "masq-random-fully": "-j MASQUERADE --random-fully" }[nat];
-  setup.push(`ip netns exec r iptables -t nat -A POSTROUTING -o rs ${target}`);
+  if (via === "nft") {
+    // The same source NAT from a native nft nat chain (nft_masq / nft_nat: the same nf_nat core).
+    const stmt = { masq: "masquerade", "masq-ports": "meta l4proto tcp masquerade to :40000-40003", snat: "snat to 192.168.1.1", "masq-random-fully": "masquerade fully-random" }[nat];
+    setup.push("ip netns exec r nft add table ip n", "ip netns exec r nft 'add chain ip n post { type nat hook postrouting priority srcnat; }'", `ip netns exec r nft add rule ip n post oifname rs ${stmt}`);
+  } else setup.push(`ip netns exec r iptables -t nat -A POSTROUTING -o rs ${target}`);
   const steps: Scenario["steps"] = [];
   probes.forEach((c, i) => {
     steps.push({ run: `ip netns exec c${(c % n) + 1} curl -m 1 192.168.1.2:80` });
@@ -53,8 +57,9 @@ describe("conntrack-uniqueness", () => {
           fc.constantFrom<Nat>("masq", "masq", "masq-ports", "snat", "masq-random-fully"),
           fc.array(fc.nat(), { minLength: 2, maxLength: 10 }),
           fc.array(fc.constantFrom(0, 0, 0, 500, 5000), { maxLength: 10 }),
-          (n, nat, probes, gaps) => {
-            const s = world(n, nat, probes, gaps);
+          fc.constantFrom<"iptables" | "nft">("iptables", "nft"),
+          (n, nat, probes, gaps, via) => {
+            const s = world(n, nat, probes, gaps, via);
             const host = newHost();
             const played = play(host, s);
             const problems = played.errors.map((e) => `command failed: ${e}`);

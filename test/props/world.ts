@@ -178,6 +178,8 @@ export interface NatConfig {
   ipvs: { proto: "tcp" | "udp"; sched: string; dests: { to: "s1" | "s2"; weight: number }[]; persist: number | null; conntrack: boolean } | null;
   /** Extra filter rules (for tracing-is-free): FORWARD/INPUT drops, rejects, accepts. */
   filter: string[];
+  /** Who writes the DNAT/SNAT rules: iptables, or native nft nat chains (same semantics). */
+  via?: "iptables" | "nft";
 }
 
 export const natConfigArb: fc.Arbitrary<NatConfig> = fc.record({
@@ -200,16 +202,42 @@ export const natConfigArb: fc.Arbitrary<NatConfig> = fc.record({
     { freq: 2 },
   ),
   filter: fc.constant([]),
+  via: fc.constantFrom("iptables" as const, "nft" as const),
 });
+
+/** The same DNAT/SNAT as nft nat base chains (table ip n: pre at dstnat, post at srcnat). */
+function nftNatCommands(c: NatConfig): string[] {
+  const r = "ip netns exec r nft";
+  const lines: string[] = [`${r} add table ip n`];
+  if (c.dnat) {
+    const [ns, port] = c.dnat.to.split(":");
+    lines.push(`${r} 'add chain ip n pre { type nat hook prerouting priority dstnat; }'`);
+    lines.push(`${r} add rule ip n pre ip daddr ${DNAT_VIP} tcp dport ${c.dnat.vport} dnat to ${ns === "s1" ? S1 : S2}:${port}`);
+  }
+  if (c.snat) {
+    const o = c.snat.out ? ` oifname ${c.snat.out}` : "";
+    const src = c.snat.out === "r2" ? "192.168.2.1" : "192.168.1.1";
+    const stmt = {
+      masq: "masquerade",
+      "masq-ports": "meta l4proto tcp masquerade to :40000-40003",
+      "masq-random-fully": "masquerade fully-random",
+      snat: `snat to ${src}`,
+      "snat-range": `meta l4proto tcp snat to ${src}:1024-1027`,
+    }[c.snat.kind];
+    lines.push(`${r} 'add chain ip n post { type nat hook postrouting priority srcnat; }'`);
+    lines.push(`${r} add rule ip n post${o} ${stmt}`);
+  }
+  return lines;
+}
 
 export function natCommands(c: NatConfig): string[] {
   const r = "ip netns exec r";
-  const lines: string[] = [];
-  if (c.dnat) {
+  const lines: string[] = c.via === "nft" ? nftNatCommands(c) : [];
+  if (c.dnat && c.via !== "nft") {
     const [ns, port] = c.dnat.to.split(":");
     lines.push(`${r} iptables -t nat -A PREROUTING -d ${DNAT_VIP} -p tcp --dport ${c.dnat.vport} -j DNAT --to-destination ${ns === "s1" ? S1 : S2}:${port}`);
   }
-  if (c.snat) {
+  if (c.snat && c.via !== "nft") {
     const o = c.snat.out ? ` -o ${c.snat.out}` : "";
     const src = c.snat.out === "r2" ? "192.168.2.1" : "192.168.1.1";
     const target = {

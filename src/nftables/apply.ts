@@ -1,0 +1,411 @@
+// Applying parsed nft commands to a ruleset, as the kernel's transaction does
+// (nf_tables_api.c nf_tables_newtable/newchain/newrule/newset/newsetelem and their
+// delete counterparts): in order, each checked against what the ones before it made.
+import type { Loc, NftCmd, ParsedRule, SetBlock, ChainBlock, TableBlock } from "./parser.ts";
+import { NftSyntaxError, parseElements } from "./parser.ts";
+import type { NftChain, NftElem, NftFamily, NftRule, NftRuleset, NftSetDef, NftStmt, NftTable, NftVerdict } from "./types.ts";
+
+/** An error nft prints with a caret under loc; kernel errors get "Could not process rule: ". */
+export class NftError extends Error {
+  constructor(
+    message: string,
+    readonly loc: Loc | null,
+    readonly kernel = true,
+  ) {
+    super(message);
+  }
+}
+
+const ENOENT = "No such file or directory";
+const EEXIST = "File exists";
+const EBUSY = "Device or resource busy";
+const EOPNOTSUPP = "Operation not supported";
+const EINVAL = "Invalid argument";
+
+export interface ApplyEnv {
+  now: number;
+}
+
+function findTable(rs: NftRuleset, family: NftFamily, name: string): NftTable | undefined {
+  return rs.tables.find((t) => t.family === family && t.name === name);
+}
+
+function table(rs: NftRuleset, c: { family: NftFamily; table: string; tableLoc: Loc }): NftTable {
+  const t = findTable(rs, c.family, c.table);
+  if (!t) throw new NftError(ENOENT, c.tableLoc);
+  return t;
+}
+
+/** Chains of a table by name, built once per transaction (a lookup per rule, not a scan). */
+const chainIndexes = new WeakMap<NftTable, Map<string, NftChain>>();
+function chainIndex(t: NftTable): Map<string, NftChain> {
+  let m = chainIndexes.get(t);
+  if (!m) chainIndexes.set(t, (m = new Map(t.chains.map((c) => [c.name, c]))));
+  return m;
+}
+function findChain(t: NftTable, name: string): NftChain | undefined {
+  return chainIndex(t).get(name);
+}
+
+function chainOf(t: NftTable, name: string, loc: Loc): NftChain {
+  const c = findChain(t, name);
+  if (!c) throw new NftError(ENOENT, loc);
+  return c;
+}
+
+function setOf(t: NftTable, name: string, loc: Loc): NftSetDef {
+  const s = t.sets.find((x) => x.name === name && !x.anonymous);
+  if (!s) throw new NftError(ENOENT, loc);
+  return s;
+}
+
+function addTable(rs: NftRuleset, family: NftFamily, name: string, create: boolean, loc: Loc): NftTable {
+  const t = findTable(rs, family, name);
+  if (t) {
+    if (create) throw new NftError(EEXIST, loc);
+    return t;
+  }
+  const nt: NftTable = { family, name, handle: ++rs.tableHandle, hgen: 0, chains: [], sets: [], flags: [] };
+  rs.tables.push(nt);
+  return nt;
+}
+
+const NAT_HOOKS = new Set(["prerouting", "input", "output", "postrouting"]);
+
+function addChain(rs: NftRuleset, t: NftTable, name: string, block: ChainBlock | null, create: boolean, loc: Loc): NftChain {
+  let c = findChain(t, name);
+  if (c && create) throw new NftError(EEXIST, loc);
+  if (name.length > 255) throw new NftError("Chain name too long", loc);
+  const b = block?.base ?? null;
+  if (b) {
+    if (b.type === "nat" && !NAT_HOOKS.has(b.hook)) throw new NftError(EOPNOTSUPP, block!.loc);
+    if (b.type === "nat" && b.prio <= -200) throw new NftError(EOPNOTSUPP, block!.loc);
+    if (b.type === "route" && b.hook !== "output") throw new NftError(EOPNOTSUPP, block!.loc);
+  }
+  if (!c) {
+    c = { name, handle: ++t.hgen, base: null, rules: [] };
+    if (b) c.base = { type: b.type, hook: b.hook, prio: b.prio, prioText: b.prioText, policy: b.policy ?? "accept", seq: ++rs.hookSeq };
+    t.chains.push(c);
+    c = t.chains[t.chains.length - 1]!;
+    chainIndex(t).set(name, c);
+  } else if (b) {
+    // nf_tables_updchain(): a base chain's hook cannot change; its policy can.
+    if (!c.base || c.base.hook !== b.hook || c.base.type !== b.type || c.base.prio !== b.prio) throw new NftError(EBUSY, loc);
+    if (b.policy) c.base.policy = b.policy;
+  }
+  if (block?.comment !== undefined) c.comment = block.comment;
+  return c;
+}
+
+function verdictTargets(stmts: NftStmt[]): NftVerdict[] {
+  const out: NftVerdict[] = [];
+  for (const s of stmts) {
+    if (s.k === "verdict") out.push(s.v);
+    if (s.k === "vmap" && s.map.k === "set") for (const e of s.map.elems) if (e.data?.k === "verdict") out.push(e.data.v);
+  }
+  return out;
+}
+
+function hasNat(stmts: NftStmt[]): boolean {
+  return stmts.some((s) => s.k === "nat" || s.k === "masquerade" || s.k === "redirect");
+}
+
+function makeRule(rs: NftRuleset, t: NftTable, chain: NftChain, pr: ParsedRule, env: ApplyEnv): NftRule {
+  for (const v of verdictTargets(pr.stmts)) {
+    if (v.chain === undefined) continue;
+    const target = findChain(t, v.chain);
+    if (!target) throw new NftError(ENOENT, pr.targets?.[v.chain] ?? pr.loc);
+    if (target.base) throw new NftError(EOPNOTSUPP, pr.loc);
+    if (target === chain) throw new NftError("Too many levels of symbolic links", pr.loc);
+  }
+  if (hasNat(pr.stmts) && chain.base && chain.base.type !== "nat") throw new NftError(EOPNOTSUPP, pr.loc);
+  for (const s of pr.stmts) {
+    if (s.k === "reject" && chain.base && !["input", "forward", "output"].includes(chain.base.hook)) throw new NftError(EOPNOTSUPP, pr.loc);
+    const ref = s.k === "match" ? s.right : s.k === "vmap" ? s.map : s.k === "nat" && s.map ? s.map.map : null;
+    if (ref?.k === "ref") {
+      const set = t.sets.find((x) => x.name === ref.name && !x.anonymous);
+      if (!set) throw new NftError(ENOENT, pr.loc);
+      const left = s.k === "match" ? s.left : s.k === "vmap" ? s.left : s.k === "nat" ? s.map!.left : null;
+      if (left && left.sels.length !== set.keyType.length) throw new NftError("datatype mismatch", pr.loc, false);
+      if (s.k === "vmap" && set.dataType !== "verdict") throw new NftError("datatype mismatch", pr.loc, false);
+    }
+    if (s.k === "setupd") {
+      const set = t.sets.find((x) => x.name === s.set && !x.anonymous);
+      if (!set) throw new NftError(ENOENT, pr.loc);
+    }
+    // Anonymous sets take a handle of the table (nft_set_alloc_handle) before their rule.
+    if ((s.k === "match" && s.right.k === "set") || (s.k === "vmap" && s.map.k === "set")) t.hgen++;
+  }
+  void rs;
+  stampElems(pr.stmts, env);
+  return { handle: ++t.hgen, stmts: pr.stmts, ...(pr.comment !== undefined ? { comment: pr.comment } : {}) };
+}
+
+function stampElems(stmts: NftStmt[], env: ApplyEnv): void {
+  for (const s of stmts) {
+    const rhs = s.k === "match" ? s.right : s.k === "vmap" ? s.map : null;
+    if (rhs?.k === "set") for (const e of rhs.elems) if (e.timeout) e.expires = env.now + e.timeout;
+  }
+}
+
+function addSet(t: NftTable, b: SetBlock, create: boolean, env: ApplyEnv): NftSetDef {
+  let s = t.sets.find((x) => x.name === b.name && !x.anonymous);
+  if (s) {
+    if (create) throw new NftError(EEXIST, b.loc);
+    if (s.keyType.join(" . ") !== b.keyType.join(" . ") || s.dataType !== b.dataType) throw new NftError(EEXIST, b.loc);
+  } else {
+    if (b.keyType.length > 1 && b.flags.includes("interval")) throw new NftError("interval concatenations (pipapo) are not modelled by pktpath", b.loc, false);
+    s = { name: b.name, handle: ++t.hgen, keyType: b.keyType, dataType: b.dataType, flags: b.flags, timeout: b.timeout, elems: [], anonymous: false, ...(b.comment !== undefined ? { comment: b.comment } : {}) };
+    t.sets.push(s);
+  }
+  if (b.elems) addElems(s, b.elems, false, env, b.loc);
+  return s;
+}
+
+function keyText(e: NftElem): string {
+  return JSON.stringify(e.key.parts);
+}
+
+function addElems(s: NftSetDef, elems: NftElem[], create: boolean, env: ApplyEnv, loc: Loc): void {
+  const have = new Map(s.elems.map((e, i) => [keyText(e), i]));
+  const interval = s.flags.includes("interval");
+  for (const e of elems) {
+    if (!interval && e.key.parts.some((p) => p.k !== "val")) throw new NftError("You must add 'flags interval' to your set declaration if you want to add range elements", loc, false);
+    if (e.timeout === undefined && s.timeout) e.timeout = s.timeout;
+    if (e.timeout && !s.flags.includes("timeout") && !s.timeout) throw new NftError(EOPNOTSUPP, loc);
+    if (e.timeout) e.expires = env.now + e.timeout;
+    const k = keyText(e);
+    const i = have.get(k);
+    if (i !== undefined) {
+      if (create) throw new NftError(EEXIST, loc);
+      continue;
+    }
+    if (interval && e.key.parts.length === 1) {
+      const [lo, hi] = span(e);
+      for (const o of s.elems) {
+        const [olo, ohi] = span(o);
+        if (lo <= ohi && olo <= hi) throw new NftError(EEXIST, loc);
+      }
+    }
+    have.set(k, s.elems.length);
+    s.elems.push(e);
+  }
+}
+
+export function span(e: NftElem): [number, number] {
+  const p = e.key.parts[0]!;
+  if (p.k === "range") return [p.lo, p.hi];
+  if (p.k === "prefix") return [p.v, (p.v | (p.len === 0 ? 0xffffffff : ~((0xffffffff << (32 - p.len)) >>> 0))) >>> 0];
+  return [p.v as number, p.v as number];
+}
+
+function delElems(s: NftSetDef, elems: NftElem[], loc: Loc): void {
+  for (const e of elems) {
+    const k = keyText(e);
+    const i = s.elems.findIndex((x) => keyText(x) === k);
+    if (i < 0) throw new NftError(ENOENT, loc);
+    s.elems.splice(i, 1);
+  }
+}
+
+function chainInUse(t: NftTable, name: string): boolean {
+  for (const c of t.chains) for (const r of c.rules) if (verdictTargets(r.stmts).some((v) => v.chain === name)) return true;
+  for (const s of t.sets) for (const e of s.elems) if (e.data?.k === "verdict" && e.data.v.chain === name) return true;
+  return false;
+}
+
+function setInUse(t: NftTable, name: string): boolean {
+  for (const c of t.chains) {
+    for (const r of c.rules) {
+      for (const s of r.stmts) {
+        if ((s.k === "match" && s.right.k === "ref" && s.right.name === name) || (s.k === "vmap" && s.map.k === "ref" && s.map.name === name)) return true;
+        if (s.k === "setupd" && s.set === name) return true;
+      }
+    }
+  }
+  return false;
+}
+
+function applyTableBlock(rs: NftRuleset, t: NftTable, b: TableBlock, env: ApplyEnv): void {
+  // nft_cmd_expand(): chains, then sets, then every chain's rules.
+  const made: [NftChain, ChainBlock][] = [];
+  for (const c of b.chains) made.push([addChain(rs, t, c.name, c.block, false, c.loc), c.block]);
+  for (const s of b.sets) addSet(t, s, false, env);
+  for (const [chain, block] of made) for (const r of block.rules) chain.rules.push(makeRule(rs, t, chain, r, env));
+  for (const f of b.flags) if (!t.flags.includes(f)) t.flags.push(f);
+  if (b.comment !== undefined) t.comment = b.comment;
+}
+
+/** Applies one command to the ruleset (a draft: the caller throws it away on error). */
+export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
+  switch (c.op) {
+    case "list":
+      return;
+    case "flush":
+      if (c.obj === "ruleset") {
+        rs.tables = rs.tables.filter((t) => c.family !== null && t.family !== c.family);
+        return;
+      }
+      {
+        const t = table(rs, c);
+        if (c.obj === "table") for (const ch of t.chains) ch.rules = [];
+        else if (c.obj === "chain") chainOf(t, c.name, c.nameLoc).rules = [];
+        else setOf(t, c.name, c.nameLoc).elems = [];
+      }
+      return;
+    case "rename": {
+      const t = table(rs, c);
+      const ch = chainOf(t, c.chain, c.chainLoc);
+      if (ch.base) throw new NftError(EOPNOTSUPP, c.chainLoc);
+      if (t.chains.some((x) => x.name === c.newName)) throw new NftError(EEXIST, c.loc);
+      ch.name = c.newName;
+      chainIndexes.delete(t);
+      return;
+    }
+    default:
+      break;
+  }
+  switch (c.obj) {
+    case "table": {
+      if (c.op === "add" || c.op === "create") {
+        const t = addTable(rs, c.family, c.table, c.op === "create", c.tableLoc);
+        if (c.block) applyTableBlock(rs, t, c.block, env);
+        return;
+      }
+      const i = rs.tables.findIndex((t) => t.family === c.family && t.name === c.table);
+      if (i < 0) {
+        if (c.op === "destroy") return;
+        throw new NftError(ENOENT, c.tableLoc);
+      }
+      rs.tables.splice(i, 1);
+      return;
+    }
+    case "chain": {
+      const t = table(rs, c);
+      if (c.op === "add" || c.op === "create") {
+        const chain = addChain(rs, t, c.chain, c.block, c.op === "create", c.chainLoc);
+        for (const r of c.block?.rules ?? []) chain.rules.push(makeRule(rs, t, chain, r, env));
+        return;
+      }
+      if (c.op === "delete" || c.op === "destroy") {
+        const i = t.chains.findIndex((x) => (c.name !== null ? x.name === c.name : x.handle === c.handle));
+        if (i < 0) {
+          if (c.op === "destroy") return;
+          throw new NftError(ENOENT, c.nameLoc);
+        }
+        const ch = t.chains[i]!;
+        if (ch.rules.length || chainInUse(t, ch.name)) throw new NftError(EBUSY, c.nameLoc);
+        t.chains.splice(i, 1);
+        chainIndexes.delete(t);
+      }
+      return;
+    }
+    case "rule": {
+      const t = table(rs, c);
+      const chain = chainOf(t, c.chain, c.chainLoc);
+      if (!("rule" in c)) {
+        const i = chain.rules.findIndex((r) => r.handle === c.handle);
+        if (i < 0) {
+          if (c.op === "destroy") return;
+          throw new NftError(ENOENT, c.handleLoc);
+        }
+        chain.rules.splice(i, 1);
+        return;
+      }
+      let at = c.op === "add" ? chain.rules.length : 0;
+      if (c.pos) {
+        let i: number;
+        if (c.pos.kind === "index") {
+          i = c.pos.n;
+          if (i >= chain.rules.length && !(i === 0 && chain.rules.length === 0)) throw new NftError(ENOENT, c.pos.loc);
+        } else {
+          i = chain.rules.findIndex((r) => r.handle === c.pos!.n);
+          if (i < 0) throw new NftError(ENOENT, c.pos.loc);
+        }
+        at = c.op === "add" ? i + 1 : i;
+      }
+      const rule = makeRule(rs, t, chain, c.rule, env);
+      if (c.op === "replace") chain.rules[at] = rule;
+      else chain.rules.splice(at, 0, rule);
+      return;
+    }
+    case "set":
+    case "map": {
+      const t = table(rs, c);
+      if (c.op === "add" || c.op === "create") {
+        if (c.obj === "set") addSet(t, c.set, c.op === "create", env);
+        return;
+      }
+      if (c.op === "delete" || c.op === "destroy") {
+        const i = t.sets.findIndex((x) => !x.anonymous && (c.name !== null ? x.name === c.name : x.handle === c.handle));
+        if (i < 0) {
+          if (c.op === "destroy") return;
+          throw new NftError(ENOENT, c.nameLoc);
+        }
+        if (setInUse(t, t.sets[i]!.name)) throw new NftError(EBUSY, c.nameLoc);
+        t.sets.splice(i, 1);
+      }
+      return;
+    }
+    case "element": {
+      const t = table(rs, c);
+      const s = t.sets.find((x) => x.name === c.set && !x.anonymous);
+      if (!s) throw new NftError(ENOENT, c.setLoc, false);
+      let elems: NftElem[];
+      try {
+        elems = parseElements(c.elems, s.keyType, c.op === "delete" || c.op === "destroy" ? null : s.dataType, true);
+      } catch (e) {
+        if (e instanceof NftSyntaxError) throw new NftError(e.message, { line: e.line, col: e.col, end: e.end }, false);
+        throw e;
+      }
+      if (c.op === "delete" || c.op === "destroy") delElems(s, elems, c.loc);
+      else addElems(s, elems, c.op === "create", env, c.loc);
+      return;
+    }
+    default:
+      throw new NftError(EINVAL, null);
+  }
+}
+
+/**
+ * nf_tables_validate() at commit: from each base chain, every chain it reaches by jump,
+ * goto or verdict map must hold only expressions its type and hook allow (nft_nat_validate,
+ * nft_reject_validate), and no chain may reach itself (nf_tables_check_loops: ELOOP).
+ */
+export function validateRuleset(rs: NftRuleset, loc: Loc | null): void {
+  for (const t of rs.tables) {
+    const byName = new Map(t.chains.map((c) => [c.name, c]));
+    const targets = (c: NftChain): NftChain[] => {
+      const out: NftChain[] = [];
+      for (const r of c.rules) {
+        for (const v of verdictTargets(r.stmts)) if (v.chain !== undefined && byName.get(v.chain)) out.push(byName.get(v.chain)!);
+        for (const s of r.stmts) {
+          if (s.k === "vmap" && s.map.k === "ref") {
+            const m = t.sets.find((x) => x.name === (s.map as { name: string }).name);
+            for (const e of m?.elems ?? []) if (e.data?.k === "verdict" && e.data.v.chain !== undefined && byName.get(e.data.v.chain)) out.push(byName.get(e.data.v.chain)!);
+          }
+        }
+      }
+      return out;
+    };
+    for (const base of t.chains) {
+      if (!base.base) continue;
+      const b = base.base;
+      const done = new Set<NftChain>();
+      const walk = (c: NftChain, path: Set<NftChain>): void => {
+        // nft_chain_validate(): a loop runs the jump depth past NFT_JUMP_STACK_SIZE (EMLINK).
+        if (path.has(c) || path.size > 16) throw new NftError("Too many links", loc);
+        if (done.has(c)) return;
+        for (const r of c.rules) {
+          if (hasNat(r.stmts) && b.type !== "nat") throw new NftError(EOPNOTSUPP, loc);
+          if (r.stmts.some((s) => s.k === "reject") && !["input", "forward", "output"].includes(b.hook)) throw new NftError(EOPNOTSUPP, loc);
+        }
+        path.add(c);
+        for (const n of targets(c)) walk(n, path);
+        path.delete(c);
+        done.add(c);
+      };
+      walk(base, new Set());
+    }
+  }
+}
