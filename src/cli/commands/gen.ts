@@ -25,13 +25,13 @@ export const genCommand: CliCommand = {
     examples(gen, ["pktpath gen kube-proxy --mode ipvs --services 100 --endpoints 10 --nodeports -o node.yaml"]);
     const kp = gen
       .command("kube-proxy")
-      .summary("a node programmed as kube-proxy programs it (iptables or IPVS mode)")
+      .summary("a node programmed as kube-proxy programs it (iptables, IPVS or nftables mode)")
       .description(
         "Writes a scenario of one kube-proxy node: the node is the root namespace; a client pod " +
           "(10.244.255.2) and up to four pod namespaces hold the endpoints. Service i has ClusterIP " +
           "10.96.0.1+i:80; endpoints listen on 8080. The commands are the ones kube-proxy issues.",
       )
-      .requiredOption("--mode <mode>", "iptables or ipvs")
+      .requiredOption("--mode <mode>", "iptables, ipvs or nftables")
       .requiredOption("--services <n>", "number of services (1 to 1000000)")
       .requiredOption("--endpoints <m>", "endpoints per service (0 to 1000)")
       .option("--nodeports", "give every service a NodePort too")
