@@ -82,7 +82,7 @@ export function formatCheck(c: ScenarioComparison): string {
       ran ? (k?.outcome ?? "-") : "skipped",
       pair(e?.server, k?.server, ran),
       pair(e?.client_ip, k?.client_ip, ran),
-      ran ? (p.agree ? "yes" : "NO") : "-",
+      ran ? (p.agree ? (p.expectation === false ? `yes, both FAIL expect ${e?.expected ?? ""}` : "yes") : "NO") : "-",
     ]);
   }
   if (c.probes.length) out.push(table.toString());

@@ -187,6 +187,12 @@ function check(scenarios: Scenario[], json: boolean, io: Io): number {
       kerBad = e.message;
       ker = refused({ ...blank, mode: "kernel", skipped: null, elapsedMs: 0 }, e.message);
     }
+    // Real-kernel mode refused the scenario before running any of it (the emulator
+    // refused a line, or the line is one it never runs): bad input, exit 2.
+    if (kerBad) {
+      badInput = kerBad;
+      break;
+    }
     const c = compareReports(emu, ker, { emulatorRefused: emuBad !== null, kernelRefused: kerBad !== null });
     comparisons.push(c);
     if (!json) io.out(formatCheck(c) + "\n\n");
@@ -198,6 +204,9 @@ function check(scenarios: Scenario[], json: boolean, io: Io): number {
   }
   const agree = comparisons.reduce((n, c) => n + c.agreements, 0);
   const disagree = comparisons.reduce((n, c) => n + c.disagreements, 0);
+  const passed = comparisons.reduce((n, c) => n + c.passed, 0);
+  const failed = comparisons.reduce((n, c) => n + c.failed, 0);
+  const failedExpect = comparisons.reduce((n, c) => n + c.failedExpectations, 0);
   const skipped = comparisons.filter((c) => c.skipped).length;
   if (json) io.out(JSON.stringify(comparisons, null, 2) + "\n");
   if (badInput) {
@@ -206,10 +215,11 @@ function check(scenarios: Scenario[], json: boolean, io: Io): number {
   }
   if (!json) {
     const secs = ((Date.now() - started) / 1000).toFixed(1);
-    io.out(`check: ${agree} agree, ${disagree} disagree, ${skipped} scenario${skipped === 1 ? "" : "s"} skipped on the kernel side, ${secs} s\n`);
-    io.out(summaryLine(agree, disagree) + "\n");
+    const expectNote = failedExpect ? `, ${failedExpect} agree but fail their expect:` : "";
+    io.out(`check: ${agree} agree${expectNote}, ${disagree} disagree, ${skipped} scenario${skipped === 1 ? "" : "s"} skipped on the kernel side, ${secs} s\n`);
+    io.out(summaryLine(passed, failed) + "\n");
   }
-  return disagree ? 1 : 0;
+  return failed ? 1 : 0;
 }
 
 function jsonReport(r: ScenarioReport) {

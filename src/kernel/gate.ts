@@ -120,6 +120,13 @@ export function sysctlPath(key: string): string[] | null {
   return out;
 }
 
+/** A ".." step in the key, in either spelling (real keys never have one). */
+function hasDotDot(key: string): boolean {
+  const first = /[./]/.exec(key);
+  const k = first && first[0] === "." ? key.replace(/[./]/g, (c) => (c === "." ? "/" : ".")) : key;
+  return k.split("/").includes("..");
+}
+
 const SYSCTL_FLAGS = new Set(["w", "n", "q", "e", "N"]);
 const SYSCTL_LONG = new Set(["--write", "--values", "--quiet", "--ignore", "--names"]);
 
@@ -132,7 +139,7 @@ function checkSysctl(argv: readonly string[]): void {
     } else {
       const key = a.includes("=") ? a.slice(0, a.indexOf("=")).trim() : a;
       const path = sysctlPath(key);
-      if (path === null || path[0] !== "net" || path.length < 2) {
+      if (path === null || path[0] !== "net" || path.length < 2 || hasDotDot(key)) {
         throw new GateRefusal(`sysctl ${short(key)}: it resolves to /proc/sys/${path ? path.join("/") : "<outside /proc/sys>"}, and only net.* keys (the run's own namespace) are read or written`);
       }
     }

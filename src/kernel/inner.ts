@@ -50,7 +50,7 @@ function inNs(ns: string, argv: string[]): string[] {
  * waits on a pipe past that, nor more than PIPE_GRACE_MS past the child's exit (a
  * grandchild holding the pipe is killed with the group).
  */
-function run(argv: string[], timeoutMs: number, stdin: string | null = null): Promise<{ status: number | null; stdout: string; stderr: string; timedOut: boolean }> {
+export function run(argv: string[], timeoutMs: number, stdin: string | null = null): Promise<{ status: number | null; stdout: string; stderr: string; timedOut: boolean }> {
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { env: ENV, stdio: [stdin === null ? "ignore" : "pipe", "pipe", "pipe"], detached: true });
     if (stdin !== null) {
