@@ -163,7 +163,8 @@ function tsxLoader(): string {
   return pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 }
 
-function spawnInner(planned: PlanResult): InnerResult {
+/** Runs a plan on the namespaces backend (inner.ts in fresh namespaces), bounded by its budget. */
+export function spawnInner(planned: PlanResult): InnerResult {
   const innerPath = fileURLToPath(new URL("./inner.ts", import.meta.url));
   const envelope = JSON.stringify({ plan: planned.plan, outerNetns: readlinkSync("/proc/self/ns/net") });
   const argv = [
