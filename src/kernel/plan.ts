@@ -27,18 +27,24 @@ export interface PlanResult {
   binaries: Set<string>;
 }
 
+const acceptedOf = new WeakMap<Scenario, AcceptedCommand[]>();
+
 /**
  * Runs the whole scenario in the emulator and returns the commands it accepted, in
  * order. Bad input (a line the emulator refuses) throws ScenarioError: then nothing of
  * the scenario may run on a kernel.
  */
-export function acceptedCommands(s: Scenario, layers: Layer[] = defaultLayers()): AcceptedCommand[] {
+export function acceptedCommands(s: Scenario, layers?: Layer[]): AcceptedCommand[] {
+  // Planned once per scenario (the VM batch and the run itself both ask).
+  const known = layers ? undefined : acceptedOf.get(s);
+  if (known) return known;
   const out: AcceptedCommand[] = [];
-  const report = runScenario(s, { layers, accepted: (c) => out.push(c) });
+  const report = runScenario(s, { layers: layers ?? defaultLayers(), accepted: (c) => out.push(c) });
   if (report.error !== null) {
     const m = /^(?:.*?):(\d+): ([\s\S]*)$/.exec(report.error.slice(s.file.length));
     throw new ScenarioError(s.file, m ? Number(m[1]) : 0, m ? m[2]! : report.error);
   }
+  if (!layers) acceptedOf.set(s, out);
   return out;
 }
 

@@ -21,6 +21,8 @@ export interface VmRunInfo {
   /** Kernel uptime when the agent started (boot + modules + node), s. */
   agentUptime: number | null;
   scenarios: number;
+  /** Modules the guest could not unload between scenarios (then it booted again). */
+  leftModules: string[];
 }
 
 export interface VmOutcome {
@@ -65,6 +67,7 @@ export function runVmBatch(img: VmImage, plans: KernelPlan[]): Map<string, VmOut
     wallMs: r.wallMs,
     agentUptime: agent && agent.event === "agent" ? agent.uptime : null,
     scenarios: plans.length,
+    leftModules: r.console.events.flatMap((e) => (e.event === "dirty" ? e.modules : [])),
   };
   const why = r.timedOut
     ? `the VM did not finish within ${Math.round((budget + 90_000) / 1000)} s (QEMU killed)`
@@ -92,5 +95,6 @@ export function runVmBatch(img: VmImage, plans: KernelPlan[]): Map<string, VmOut
 export function describeRun(info: VmRunInfo): string {
   const accel = info.accel === "kvm" ? "KVM" : `TCG software emulation${info.accelNote ? `; ${info.accelNote}` : ""}`;
   const boot = info.agentUptime !== null ? `, agent up ${info.agentUptime.toFixed(1)} s after boot` : "";
-  return `ran in the VM backend: Debian kernel ${info.kernel}, ${accel}; one boot for ${info.scenarios} scenario${info.scenarios === 1 ? "" : "s"} took ${(info.wallMs / 1000).toFixed(1)} s${boot}`;
+  const left = info.leftModules.length ? `; could not unload ${info.leftModules.join(", ")} between scenarios` : "";
+  return `ran in the VM backend: Debian kernel ${info.kernel}, ${accel}; one boot for ${info.scenarios} scenario${info.scenarios === 1 ? "" : "s"} took ${(info.wallMs / 1000).toFixed(1)} s${boot}${left}`;
 }

@@ -58,8 +58,9 @@ steps:
       ip netns exec n2 ip link set e2 up
       ip netns exec n2 python3 -m http.server 8080 &
       iptables -P FORWARD DROP
-  - run: ip netns exec n1 curl -m 2 10.0.0.2:8080
+  - run: ip netns exec n1 curl -m 5 10.0.0.2:8080
     expect: n2
+  - run: iptables -nvL FORWARD
 `,
 );
 
@@ -71,6 +72,7 @@ describe.skipIf(why !== null)("VM backend: scenarios are isolated", () => {
         const reports = runKernelScenarios(order);
         const a = reports.find((r) => r.file === "a.yaml")!;
         const b = reports.find((r) => r.file === "b.yaml")!;
+        console.log(`order ${order.map((s) => s.file).join(", ")}: ${b.notes[0]}\n${b.probes.map((p) => `${p.command}: ${p.outcome} ${p.error}`).join("\n")}\n${b.listings.map((l) => l.output).join("\n")}`);
         expect(a.error).toBeNull();
         expect(a.listings[0]?.output).toBe("net.bridge.bridge-nf-call-iptables = 1\n");
         expect(b.error).toBeNull();
