@@ -11,6 +11,7 @@ import { runProbe, type ProbeResult, type ProbeSpec } from "./dataplane/probe.ts
 import { splitLine, ShellSyntaxError } from "./commands/shell.ts";
 import { ToolError, type Tool, type ToolOutput } from "./commands/tool.ts";
 import { coreTools } from "./commands/index.ts";
+import { FILE_ONLY } from "./commands/vocabulary.ts";
 import { brNetfilterProvider } from "./dataplane/br_netfilter.ts";
 
 setAutoFreeze(true);
@@ -19,6 +20,19 @@ setAutoFreeze(true);
 export interface Layer {
   name: string;
   install(host: Host): void;
+}
+
+/** A command the host ran and accepted, as its innermost tool saw it (after sudo and ip netns exec). */
+export interface ExecutedCommand {
+  /** The innermost command's argv (what the tool parsed and accepted). */
+  argv: string[];
+  /** The commands it ran inside (ip netns exec NS ...), outermost first, sudo dropped. */
+  wrappers: string[][];
+  ns: string;
+  background: boolean;
+  piped: boolean;
+  stdin: string | null;
+  output: ToolOutput;
 }
 
 export interface HostOptions {
@@ -30,6 +44,11 @@ export class Host {
   private cfg: Config;
   readonly dp = new Dataplane();
   private readonly tools = new Map<string, Tool>();
+  /** Told of each top-level command that succeeded (real-kernel mode plans from it). */
+  onCommand: ((c: ExecutedCommand) => void) | null = null;
+  private depth = 0;
+  private innermost: Omit<ExecutedCommand, "output" | "wrappers"> | null = null;
+  private chain: string[][] = [];
 
   constructor(options: HostOptions = {}) {
     this.cfg = initialConfig();
@@ -129,6 +148,23 @@ export class Host {
     let args = argv;
     while (args[0] === "sudo") args = args.slice(1);
     if (args.length === 0) return { stdout: "" };
+    // A nested call (ip netns exec NS CMD) runs inside this one and leaves its own
+    // argv as the innermost; only the outermost call reports.
+    if (this.depth === 0) this.chain = [];
+    this.chain.push(args);
+    this.innermost = { argv: args, ns, background, piped, stdin };
+    this.depth++;
+    let output: ToolOutput;
+    try {
+      output = this.dispatch(args, ns, background, piped, stdin);
+    } finally {
+      this.depth--;
+    }
+    if (this.depth === 0 && this.onCommand && this.innermost) this.onCommand({ ...this.innermost, wrappers: this.chain.slice(0, -1), output });
+    return output;
+  }
+
+  private dispatch(args: string[], ns: string, background: boolean, piped: boolean, stdin: string | null): ToolOutput {
     if (piped || FILE_ONLY.has(args[0]!)) {
       if (!FILE_ONLY.has(args[0]!)) throw new ToolError(`${args[0]}: pipes and redirections are modelled only for commands that touch files`);
       return { stdout: "", notModelled: true };
@@ -155,5 +191,3 @@ export class Host {
   }
 }
 
-/** Commands that only touch files: accepted and reported as not modelled. */
-const FILE_ONLY = new Set(["mkdir", "echo", "tee", "touch", "cat", "rm", "cp", "mv", "chmod", "ln", "true", ":"]);

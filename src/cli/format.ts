@@ -138,7 +138,7 @@ export function writeCheck(cmp: ScenarioComparison, line: (s: string) => void, c
       ran ? (k?.outcome ?? "-") : "skipped",
       pair(e?.server, k?.server, ran),
       pair(e?.client_ip, k?.client_ip, ran),
-      ran ? (p.agree ? "yes" : "NO") : "-",
+      ran ? (p.agree ? (p.expectation === false ? `yes, both FAIL expect ${e?.expected ?? ""}` : "yes") : "NO") : "-",
     ]);
   }
   block.flush(line);

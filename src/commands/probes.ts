@@ -59,7 +59,7 @@ function parseUrl(url: string, tool: string): { addr: number; port: number } {
 }
 
 // The probes' and servers' command lines, parsed once for the emulator and for
-// real-kernel mode (src/kernel/plan.ts), which runs its own agents from the result.
+// real-kernel mode (src/kernel/plan.ts), which plans from the emulator's parsed ProbeSpec.
 
 export interface HttpArgs {
   addr: number;
@@ -294,6 +294,8 @@ export const pythonTool: Tool = (argv, ctx) => {
 };
 
 export const sleepTool: Tool = (argv, ctx) => {
-  ctx.host.advance(parseSleep(argv));
+  const ms = parseSleep(argv);
+  // `sleep N &` returns at once: no time passes for the lines after it.
+  if (!ctx.background) ctx.host.advance(ms);
   return { stdout: "" };
 };

@@ -10,6 +10,8 @@ export interface ProbeComparison {
   emulator: ProbeReport | null;
   kernel: ProbeReport | null;
   agree: boolean;
+  /** The step's expect: held on both sides (true), failed on either (false), or there is none (null). */
+  expectation: boolean | null;
 }
 
 export interface ListingComparison {
@@ -36,6 +38,11 @@ export interface ScenarioComparison {
   uncompared: number;
   agreements: number;
   disagreements: number;
+  /** Probes where the two agree but the expectation fails on both. */
+  failedExpectations: number;
+  /** What `check` counts: a probe passes when the two agree AND its expect: holds. */
+  passed: number;
+  failed: number;
 }
 
 export function probesAgree(e: ProbeReport, k: ProbeReport): boolean {
@@ -99,9 +106,12 @@ export function compareReports(emu: ScenarioReport, ker: KernelScenarioReport, o
     uncompared: 0,
     agreements: 0,
     disagreements: 0,
+    failedExpectations: 0,
+    passed: 0,
+    failed: 0,
   };
   if (ker.skipped) {
-    c.probes = emu.probes.map((p) => ({ line: p.line, command: p.command, emulator: p, kernel: null, agree: true }));
+    c.probes = emu.probes.map((p) => ({ line: p.line, command: p.command, emulator: p, kernel: null, agree: true, expectation: p.pass }));
     return c;
   }
   c.errorsAgree = errorLine(emu.error) === errorLine(ker.error) && !!options.emulatorRefused === !!options.kernelRefused;
@@ -116,7 +126,9 @@ export function compareReports(emu: ScenarioReport, ker: KernelScenarioReport, o
   c.uncompared = emu.probes.length + ker.probes.length + emu.listings.length + ker.listings.length;
   for (const [line, e, k] of pairByLine(before(emu.probes), before(ker.probes))) {
     const agree = e !== null && k !== null && probesAgree(e, k);
-    c.probes.push({ line, command: (e ?? k)!.command, emulator: e, kernel: k, agree });
+    const passes = [e?.pass, k?.pass].filter((x): x is boolean => typeof x === "boolean");
+    const expectation = passes.length ? passes.every(Boolean) : null;
+    c.probes.push({ line, command: (e ?? k)!.command, emulator: e, kernel: k, agree, expectation });
   }
   for (const [line, e, k] of pairByLine(before(emu.listings), before(ker.listings))) {
     const command = (e ?? k)!.command;
@@ -131,5 +143,8 @@ export function compareReports(emu: ScenarioReport, ker: KernelScenarioReport, o
     else c.disagreements++;
   }
   if (!c.errorsAgree) c.disagreements++;
+  c.failedExpectations = c.probes.filter((p) => p.agree && p.expectation === false).length;
+  c.passed = c.agreements - c.failedExpectations;
+  c.failed = c.disagreements + c.failedExpectations;
   return c;
 }

@@ -8,8 +8,8 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, readlinkSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { classifyPing } from "./agent/classify.mjs";
-import { EXEC_TIMEOUT_MS, HOST_NS, PROBE_SLACK_MS, SERVER_START_MS, pingIntervalMs } from "./plan.ts";
-import { RESULT_MARKER, type ExecAction, type InnerResult, type KernelPlan, type KernelProbeResult, type ProbeAction, type ServerAction } from "./types.ts";
+import { EXEC_TIMEOUT_MS, HOST_NS, PIPE_GRACE_MS, SERVER_START_MS, probeBoundMs } from "./limits.ts";
+import { AT_MARKER, RESULT_MARKER, type ExecAction, type InnerResult, type KernelPlan, type KernelProbeResult, type ProbeAction, type ServerAction } from "./types.ts";
 
 const AGENT_DIR = fileURLToPath(new URL("./agent/", import.meta.url));
 const MAX_OUTPUT = 16 * 1024 * 1024;
@@ -44,10 +44,15 @@ function inNs(ns: string, argv: string[]): string[] {
   return ns === HOST_NS ? argv : ["ip", "netns", "exec", ns, ...argv];
 }
 
-/** Runs argv (no shell), stdin from the here-document or /dev/null, killed by PID after timeoutMs. */
-function run(argv: string[], timeoutMs: number, stdin: string | null = null): Promise<{ status: number | null; stdout: string; stderr: string; timedOut: boolean }> {
+/**
+ * Runs argv (no shell), stdin from the here-document or /dev/null, in a process group
+ * of its own. After timeoutMs the whole group is killed by its PID; the answer never
+ * waits on a pipe past that, nor more than PIPE_GRACE_MS past the child's exit (a
+ * grandchild holding the pipe is killed with the group).
+ */
+export function run(argv: string[], timeoutMs: number, stdin: string | null = null): Promise<{ status: number | null; stdout: string; stderr: string; timedOut: boolean }> {
   return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env: ENV, stdio: [stdin === null ? "ignore" : "pipe", "pipe", "pipe"] });
+    const child = spawn(argv[0]!, argv.slice(1), { env: ENV, stdio: [stdin === null ? "ignore" : "pipe", "pipe", "pipe"], detached: true });
     if (stdin !== null) {
       child.stdin!.on("error", () => {});
       child.stdin!.end(stdin);
@@ -55,24 +60,43 @@ function run(argv: string[], timeoutMs: number, stdin: string | null = null): Pr
     let stdout = "";
     let stderr = "";
     let timedOut = false;
+    let status: number | null = null;
+    let done = false;
+    const killGroup = () => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // the group is gone already
+      }
+    };
+    const finish = (extra = "") => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      clearTimeout(grace);
+      killGroup();
+      child.stdout!.destroy();
+      child.stderr!.destroy();
+      resolve({ status, stdout, stderr: stderr + extra, timedOut });
+    };
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill("SIGKILL");
+      finish();
     }, timeoutMs);
+    let grace: NodeJS.Timeout | undefined;
     child.stdout!.on("data", (d: Buffer) => {
       if (stdout.length < MAX_OUTPUT) stdout += d.toString("utf8");
     });
     child.stderr!.on("data", (d: Buffer) => {
       if (stderr.length < MAX_OUTPUT) stderr += d.toString("utf8");
     });
-    child.on("error", (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      resolve({ status: null, stdout, stderr: `${argv[0]}: ${e.code ?? e.message}`, timedOut });
+    child.on("error", (e: NodeJS.ErrnoException) => finish(`${argv[0]}: ${e.code ?? e.message}`));
+    child.on("exit", (code) => {
+      status = code;
+      grace = setTimeout(() => finish(), PIPE_GRACE_MS);
     });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ status: code, stdout, stderr, timedOut });
-    });
+    child.on("close", () => finish());
   });
 }
 
@@ -87,6 +111,8 @@ class Inner {
 
   async runAll(): Promise<void> {
     for (const a of this.plan.actions) {
+      // Where the run is, for the outer runner's message if the run's own bound ends it.
+      process.stderr.write(`${AT_MARKER}${a.line}\n`);
       try {
         switch (a.kind) {
           case "exec":
@@ -115,7 +141,7 @@ class Inner {
   }
 
   private async exec(a: ExecAction): Promise<void> {
-    const r = await run(a.argv, EXEC_TIMEOUT_MS, a.stdin);
+    const r = await run(inNs(a.ns, a.argv), EXEC_TIMEOUT_MS, a.stdin);
     if (r.timedOut) throw new RunStop(a.line, `${a.argv[0]}: no answer after ${EXEC_TIMEOUT_MS / 1000} s`);
     if (r.status !== 0) throw new RunStop(a.line, (r.stderr.trim() || r.stdout.trim() || `${a.argv[0]}: exit status ${r.status}`).split("\n").slice(0, 5).join("\n"));
     if (a.listing && r.stdout) this.result.listings.push({ line: a.line, command: a.text, output: r.stdout });
@@ -124,7 +150,8 @@ class Inner {
   private server(a: ServerAction): Promise<void> {
     const spec = JSON.stringify({ name: a.ns, proto: a.proto, bind: a.bind, port: a.port, app: a.app });
     const argv = inNs(a.ns, [process.execPath, `${AGENT_DIR}server.mjs`, spec]);
-    const child = spawn(argv[0]!, argv.slice(1), { env: ENV, stdio: ["ignore", "pipe", "pipe"] });
+    // A process group of its own: stopServers kills it, with anything it started, by PID.
+    const child = spawn(argv[0]!, argv.slice(1), { env: ENV, stdio: ["ignore", "pipe", "pipe"], detached: true });
     this.servers.push(child);
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -164,8 +191,7 @@ class Inner {
     const p = a.probe;
     const base = { line: a.line, rep: a.rep, ns: a.ns, command: a.text };
     if (p.kind === "ping") {
-      const bound = (p.count - 1) * pingIntervalMs(p) + p.timeoutMs + PROBE_SLACK_MS;
-      const r = await run(inNs(a.ns, p.pingArgv), bound);
+      const r = await run(inNs(a.ns, p.pingArgv), probeBoundMs(p));
       const c = r.timedOut ? { outcome: "timeout", error: "ping gave no answer in time" } : classifyPing(r.status, r.stdout, r.stderr);
       if (r.status !== 0 && r.status !== 1 && c.outcome === "timeout" && r.stderr.trim() && !r.timedOut) {
         // ping exits 2 on its own errors (a bad argument, a missing namespace).
@@ -174,8 +200,9 @@ class Inner {
       return { ...base, outcome: c.outcome, server: null, client_ip: null, error: c.error };
     }
     const seq = this.events.length;
-    const spec = JSON.stringify({ kind: p.kind, daddr: p.daddr, dport: p.dport, timeoutMs: p.timeoutMs });
-    const r = await run(inNs(a.ns, [process.execPath, `${AGENT_DIR}probe.mjs`, spec]), p.timeoutMs + PROBE_SLACK_MS);
+    // The whole parsed spec: fields the agent knows (source port, address ...) flow through.
+    const { pingArgv: _ping, ...spec } = p;
+    const r = await run(inNs(a.ns, [process.execPath, `${AGENT_DIR}probe.mjs`, JSON.stringify(spec)]), probeBoundMs(p));
     let out: { outcome: string; server: string | null; client_ip: string | null; error: string; local_port: number | null };
     try {
       out = JSON.parse(r.stdout.trim().split("\n").pop() ?? "");
@@ -202,7 +229,14 @@ class Inner {
   }
 
   stopServers(): void {
-    for (const s of this.servers) if (s.exitCode === null && s.pid !== undefined) s.kill("SIGKILL");
+    for (const s of this.servers) {
+      if (s.pid === undefined) continue;
+      try {
+        process.kill(-s.pid, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
   }
 }
 

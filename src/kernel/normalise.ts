@@ -21,7 +21,7 @@
 //   random hash initval and "Size in memory" (kernel allocation sizes).
 // - trailing blanks on each line (iproute2 prints some after the last word).
 import { splitLine } from "../commands/shell.ts";
-import { unwrap } from "./plan.ts";
+import { unwrap } from "../commands/vocabulary.ts";
 
 const MAC = /\b([0-9a-f]{2})(:[0-9a-f]{2}){5}\b/gi;
 const ROUTE_TYPES = new Set(["unicast", "local", "broadcast", "multicast", "anycast", "unreachable", "prohibit", "blackhole", "throw", "nat"]);

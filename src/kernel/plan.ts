@@ -1,42 +1,25 @@
-// From a loaded scenario to the actions the inner runner executes on a real kernel.
-// Every line goes through splitLine (the only tokenizer); only commands understood here
-// become actions, each rebuilt from its parsed argv and later run with execFile/spawn,
-// never through a shell. Probe and server options are those of commands/probes.ts.
-import { splitLine, ShellSyntaxError, type ShellCommand } from "../commands/shell.ts";
-import {
-  parseCurl as sharedCurl,
-  parseNc as sharedNc,
-  parsePing as sharedPing,
-  parsePython as sharedPython,
-  parseSleep as sharedSleep,
-  parseWget as sharedWget,
-} from "../commands/probes.ts";
-import { ToolError } from "../commands/tool.ts";
+// From a scenario to the actions the inner runner executes on a real kernel. The plan
+// is built from the emulator's own run of the whole scenario: only commands the
+// emulator's parsers accepted become actions (an allow-list by construction), each
+// from its parsed form, and only when the emulator accepted every line. Each tool's
+// argv then passes gate.ts before it may run as root; probes and servers run as
+// real-kernel mode's own agents from their parsed specs. Nothing is handed to a shell.
+import { parseNc, parsePing, parsePython, parseSleep } from "../commands/probes.ts";
+import { FILE_ONLY, HOST_NS, commandKind } from "../commands/vocabulary.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
 import { parseNftInput } from "../nftables/tool.ts";
 import { rebuildNft } from "../nftables/rebuild.ts";
-import { isProbe } from "../scenario/run.ts";
+import type { ProbeSpec } from "../dataplane/probe.ts";
+import { defaultLayers } from "../layers.ts";
+import type { Layer } from "../host.ts";
+import { runScenario, type AcceptedCommand } from "../scenario/run.ts";
 import { ScenarioError, type Scenario } from "../scenario/types.ts";
 import { configBuiltIn, linkTypeAvailable, machineFeatures, moduleAvailable, type KernelFeatures } from "./features.ts";
-import type { KernelAction, KernelPlan, KernelProbeSpec, ServerApp } from "./types.ts";
+import { GateRefusal, checkCommand, checkNsName, checkWrapper } from "./gate.ts";
+import { EXEC_TIMEOUT_MS, MAX_SLEEP_MS, SERVER_START_MS, probeBoundMs } from "./limits.ts";
+import type { KernelAction, KernelPlan, KernelProbeSpec } from "./types.ts";
 
-export const HOST_NS = "host";
-
-/** Tools run as themselves, from their parsed argv (SCENARIOS.md "Commands"). */
-const EXEC_TOOLS = new Set(["ip", "bridge", "sysctl", "iptables", "iptables-save", "iptables-restore", "ipset", "conntrack", "ipvsadm", "nft"]);
-/** Same list as the emulator's host.ts: accepted, reported, not run. */
-export const FILE_ONLY = new Set(["mkdir", "echo", "tee", "touch", "cat", "rm", "cp", "mv", "chmod", "ln", "true", ":"]);
-
-/** Upper bounds the inner runner enforces, summed into the run's budget. */
-export const EXEC_TIMEOUT_MS = 10_000;
-export const SERVER_START_MS = 5_000;
-/** Node's start-up inside `ip netns exec`, on top of a probe's own limit. */
-export const PROBE_SLACK_MS = 3_000;
-/** Longest `advance:` / `sleep` real-kernel mode will sleep through. */
-export const MAX_SLEEP_MS = 15 * 60_000;
-
-/** A command the planner rejects with the real tool's words: the run stops there. */
-class ToolReject extends Error {}
+export { HOST_NS };
 
 export interface PlanResult {
   plan: KernelPlan;
@@ -44,134 +27,40 @@ export interface PlanResult {
   needs: string[];
   /** Executables the run calls (checked before starting). */
   binaries: Set<string>;
-  /** The first command our parsers refused: actions stop before it. */
-  failure: { line: number; message: string } | null;
 }
 
-/** `[sudo] [ip netns exec NS]... CMD` -> the namespace and CMD. */
-export function unwrap(argv: string[]): { ns: string; inner: string[]; wrapped: string[] } {
-  let a = argv;
-  while (a[0] === "sudo") a = a.slice(1);
-  const wrapped = a;
-  let ns = HOST_NS;
-  for (;;) {
-    while (a[0] === "sudo") a = a.slice(1);
-    if (a[0] === "ip" && a[1] === "netns" && a[2] === "exec" && a.length > 4) {
-      ns = a[3]!;
-      a = a.slice(4);
-    } else return { ns, inner: a, wrapped };
-  }
-}
-
-const NS_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
-
-function spec(kind: KernelProbeSpec["kind"], daddr: number, dport: number, timeoutMs: number): KernelProbeSpec {
-  return { kind, daddr: formatIPv4(daddr), dport, timeoutMs, count: 1, pingArgv: [] };
-}
-
-/** The command parsers the emulator's tools use; their errors stop the plan at that line. */
-function shared<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof ToolError) throw new ToolReject(e.message);
-    throw e;
-  }
-}
-
-export function parseCurl(argv: string[]): KernelProbeSpec {
-  const a = shared(() => sharedCurl(argv));
-  return spec("http", a.addr, a.port, a.timeoutMs);
-}
-
-export function parseWget(argv: string[]): KernelProbeSpec {
-  const a = shared(() => sharedWget(argv));
-  return spec("http", a.addr, a.port, a.timeoutMs);
-}
-
-/** ping: the real binary, with its argv rebuilt from what was parsed; -W 1 when no limit is given. */
-export function parsePing(argv: string[]): KernelProbeSpec {
-  const a = shared(() => sharedPing(argv));
-  const daddr = formatIPv4(a.addr);
-  const pingArgv = ["ping", "-n", "-c", String(a.count), ...(a.limit ?? ["-W", String(a.timeoutMs / 1000)]), ...(a.broadcast ? ["-b"] : []), ...a.extra, daddr];
-  return { kind: "ping", daddr, dport: 0, timeoutMs: a.timeoutMs, count: a.count, pingArgv };
-}
-
-/** ping's own interval (-i, 1 s by default) for the run's bound. */
-export function pingIntervalMs(p: KernelProbeSpec): number {
-  const i = p.pingArgv.indexOf("-i");
-  return i >= 0 ? Math.round(Number(p.pingArgv[i + 1]) * 1000) : 1000;
-}
-
-export type NcParse = { mode: "probe"; probe: KernelProbeSpec } | { mode: "listen"; proto: "tcp" | "udp"; bind: string | null; port: number; app: ServerApp };
-
-export function parseNc(argv: string[]): NcParse {
-  const a = shared(() => sharedNc(argv));
-  if (a.mode === "listen") return { mode: "listen", proto: a.proto, bind: a.bind ? formatIPv4(a.bind) : null, port: a.port, app: a.app };
-  return { mode: "probe", probe: spec(a.kind, a.addr, a.port, a.timeoutMs) };
-}
-
-export function parsePython(argv: string[]): { bind: string | null; port: number } {
-  const a = shared(() => sharedPython(argv));
-  return { bind: a.bind ? formatIPv4(a.bind) : null, port: a.port };
-}
-
-function parseSleep(argv: string[]): number {
-  return shared(() => sharedSleep(argv));
-}
-
-function checkNsName(v: string | undefined): void {
-  // Only names under the run's own /run/netns: never a PID or a path (PID 1 or
-  // /proc/1/ns/net would be the machine's own namespace).
-  if (v === undefined || !NS_NAME.test(v) || /^\d+$/.test(v)) {
-    throw new ToolReject(`pktpath: real-kernel mode uses only namespaces the scenario made by name, not "${v ?? ""}"`);
-  }
-}
-
-/** One `ip` invocation, and the one it execs (ip netns exec NS ip ...). */
-function checkIp(a: string[]): void {
-  let i = 1;
-  for (; i < a.length && a[i]!.startsWith("-"); i++) {
-    const o = a[i]!;
-    if (o === "-n" || o === "-netns" || o === "--netns") checkNsName(a[++i]);
-    else if (o === "-b" || o === "-batch" || o === "--batch") throw new ToolReject("pktpath: real-kernel mode does not run ip -batch (commands from a file)");
-    else if (o === "-f" || o === "-family" || o === "-rc" || o === "-rcvbuf" || o === "-l" || o === "-loops") i++;
-  }
-  if (a[i] === "netns") {
-    const sub = a[i + 1];
-    if (sub === "attach" || sub === "set") throw new ToolReject(`pktpath: real-kernel mode does not run "ip netns ${sub}" (it names a process's namespace)`);
-    if (sub === "exec" || sub === "add" || sub === "del" || sub === "delete") checkNsName(a[i + 2]);
-    if (sub === "exec" && a[i + 3] === "ip") checkIp(a.slice(i + 3));
-    return;
-  }
-  for (let j = i + 1; j < a.length; j++) if (a[j] === "netns") checkNsName(a[j + 1]);
-}
+const acceptedOf = new WeakMap<Scenario, AcceptedCommand[]>();
 
 /**
- * Safety checks on a tool's argv (wrappers included) before it may run as root:
- * nothing may reach outside the run's namespaces or run another program.
+ * Runs the whole scenario in the emulator and returns the commands it accepted, in
+ * order. Bad input (a line the emulator refuses) throws ScenarioError: then nothing of
+ * the scenario may run on a kernel.
  */
-export function checkSafety(wrapped: string[], inner: string[]): void {
-  if (wrapped[0] === "ip") checkIp(wrapped);
-  const tool = inner[0]!;
-  if (tool === "bridge" && inner.some((a) => a === "-b" || a === "-batch" || a === "--batch")) {
-    throw new ToolReject("pktpath: real-kernel mode does not run bridge -batch (commands from a file)");
+export function acceptedCommands(s: Scenario, layers?: Layer[]): AcceptedCommand[] {
+  // Planned once per scenario (the VM batch and the run itself both ask).
+  const known = layers ? undefined : acceptedOf.get(s);
+  if (known) return known;
+  const out: AcceptedCommand[] = [];
+  const report = runScenario(s, { layers: layers ?? defaultLayers(), accepted: (c) => out.push(c) });
+  if (report.error !== null) {
+    const m = /^(?:.*?):(\d+): ([\s\S]*)$/.exec(report.error.slice(s.file.length));
+    throw new ScenarioError(s.file, m ? Number(m[1]) : 0, m ? m[2]! : report.error);
   }
-  if (tool.startsWith("iptables") && inner.some((a) => a.startsWith("--modprobe") || a === "-M")) {
-    throw new ToolReject(`pktpath: real-kernel mode does not run ${tool} --modprobe (it runs another program)`);
-  }
-  if (tool === "sysctl") {
-    for (let i = 1; i < inner.length; i++) {
-      const a = inner[i]!;
-      if (a === "-p" || a === "--load" || a.startsWith("--load=") || a === "--system" || a === "-f") {
-        throw new ToolReject(`pktpath: real-kernel mode does not run sysctl ${a} (it reads settings from files)`);
-      }
-      if (a === "-r" || a === "--pattern") i++;
-      else if (!a.startsWith("-") && a.includes("=") && !/^net[./]/.test(a)) {
-        throw new ToolReject(`pktpath: real-kernel mode writes only net.* sysctls (they belong to the run's namespace), not ${a}`);
-      }
-    }
-  }
+  if (!layers) acceptedOf.set(s, out);
+  return out;
+}
+
+/** The emulator's parsed probe, every field, addresses as text. */
+export function kernelProbe(spec: ProbeSpec, pingArgv: string[] = []): KernelProbeSpec {
+  const out: Record<string, unknown> = { pingArgv };
+  for (const [k, v] of Object.entries(spec)) out[k] = k.endsWith("addr") && typeof v === "number" ? formatIPv4(v) : v;
+  return out as KernelProbeSpec;
+}
+
+/** ping: the real binary, argv rebuilt from what was parsed; -W 1 when no limit is given. */
+export function pingArgv(argv: string[]): string[] {
+  const a = parsePing(argv);
+  return ["ping", "-n", "-c", String(a.count), ...(a.limit ?? ["-W", String(a.timeoutMs / 1000)]), ...(a.broadcast ? ["-b"] : []), ...a.extra, formatIPv4(a.addr)];
 }
 
 /** What the namespaces backend cannot do for this command (empty: it can). */
@@ -198,54 +87,20 @@ function modprobeNames(argv: string[]): { names: string[]; remove: boolean } {
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "-r" || a === "--remove") remove = true;
-    else if (["-a", "--all", "-q", "--quiet", "-v", "--verbose", "-b"].includes(a)) continue;
-    else if (a.startsWith("-")) throw new ToolReject(`modprobe: ERROR: unknown option ${a}`);
+    else if (a.startsWith("-")) continue;
     else {
       names.push(a.replace(/-/g, "_"));
       if (!argv.includes("-a") && !argv.includes("--all")) break;
     }
   }
-  if (!names.length) throw new ToolReject("modprobe: ERROR: missing parameters. See -h.");
   return { names, remove };
 }
 
-/** Checks as scenario/run.ts validateScenario does: shell syntax and where expect may stand. */
-function splitChecked(file: string, line: number, text: string): ShellCommand[] {
-  try {
-    return splitLine(text);
-  } catch (e) {
-    if (e instanceof ShellSyntaxError) throw new ScenarioError(file, line, `syntax error: ${e.message}`);
-    throw e;
-  }
-}
-
-function known(name: string): boolean {
-  return EXEC_TOOLS.has(name) || FILE_ONLY.has(name) || ["modprobe", "sleep", "curl", "wget", "nc", "netcat", "ping", "python3", "python"].includes(name);
-}
-
-export function planScenario(s: Scenario, f: KernelFeatures = machineFeatures()): PlanResult {
-  // First pass: what the emulator's validateScenario rejects before anything runs.
-  for (const step of s.steps) {
-    if (step.kind !== "run") continue;
-    let probes = 0;
-    let commands = 0;
-    for (const cl of step.commands) {
-      for (const c of splitChecked(s.file, cl.line, cl.text)) {
-        commands++;
-        const name = unwrap(c.argv).inner[0] ?? "";
-        if (!c.piped && !known(name)) throw new ScenarioError(s.file, cl.line, `${name}: command not found`);
-        if (isProbe(c.argv)) probes++;
-      }
-    }
-    if ((step.expect || step.repeat > 1) && (commands !== 1 || probes !== 1)) {
-      throw new ScenarioError(s.file, step.line, `${step.expect ? "expect:" : "repeat:"} needs a run: of exactly one probe command (curl, wget, nc, ping)`);
-    }
-  }
-
+/** Builds the plan; throws ScenarioError (FILE:LINE:) for bad input and for what the gate refuses. */
+export function planScenario(s: Scenario, f: KernelFeatures = machineFeatures(), accepted: AcceptedCommand[] = acceptedCommands(s)): PlanResult {
   const actions: KernelAction[] = [];
   const needs = new Set<string>();
   const binaries = new Set<string>(["unshare", "mount", "ip"]);
-  let failure: PlanResult["failure"] = null;
   let budget = 10_000;
 
   const add = (a: KernelAction) => {
@@ -253,10 +108,7 @@ export function planScenario(s: Scenario, f: KernelFeatures = machineFeatures())
     if (a.kind === "exec") budget += EXEC_TIMEOUT_MS;
     else if (a.kind === "server") budget += SERVER_START_MS;
     else if (a.kind === "sleep") budget += a.ms;
-    else if (a.kind === "probe") {
-      const p = a.probe;
-      budget += p.kind === "ping" ? (p.count - 1) * pingIntervalMs(p) + p.timeoutMs + PROBE_SLACK_MS : p.timeoutMs + PROBE_SLACK_MS + 1000;
-    }
+    else if (a.kind === "probe") budget += probeBoundMs(a.probe) + 1000;
   };
 
   // A kernel with br_netfilter built in has bridge-nf-call-iptables=1 in every namespace
@@ -265,121 +117,123 @@ export function planScenario(s: Scenario, f: KernelFeatures = machineFeatures())
   const brnfBuiltin = moduleAvailable("br_netfilter", f) && !f.onDemand?.has("br_netfilter");
   let brnfLoaded = false;
   const namespaces: string[] = [];
-  const brnf = (ns: string | null, on: boolean, line: number) => {
-    const set = ["sysctl", "-q", "-w", `net.bridge.bridge-nf-call-iptables=${on ? 1 : 0}`];
-    add({ kind: "exec", line, text: `(br_netfilter is built in: bridge-nf-call-iptables=${on ? 1 : 0}${ns ? ` in ${ns}` : ""})`, ns: ns ?? HOST_NS, argv: ns ? ["ip", "netns", "exec", ns, ...set] : set, stdin: null, listing: false });
+  const brnf = (ns: string, on: boolean, line: number) => {
+    const text = `(br_netfilter is built in: bridge-nf-call-iptables=${on ? 1 : 0}${ns !== HOST_NS ? ` in ${ns}` : ""})`;
+    add({ kind: "exec", line, text, ns, argv: ["sysctl", "-q", "-w", `net.bridge.bridge-nf-call-iptables=${on ? 1 : 0}`], stdin: null, listing: false });
   };
 
-  outer: for (const step of s.steps) {
-    if (step.kind === "advance") {
-      if (step.ms > MAX_SLEEP_MS) needs.add(`advance: ${step.text} is longer than real-kernel mode sleeps (${MAX_SLEEP_MS / 60_000}m)`);
-      add({ kind: "sleep", line: step.line, text: `advance: ${step.text}`, ns: HOST_NS, ms: step.ms });
-      continue;
+  // Steps are interleaved with the commands by line: an advance: sleeps where it stands.
+  const advances = s.steps.filter((st) => st.kind === "advance");
+  let nextAdvance = 0;
+  const advanceUpTo = (line: number) => {
+    while (nextAdvance < advances.length && advances[nextAdvance]!.line < line) {
+      const st = advances[nextAdvance++]!;
+      if (st.kind !== "advance") continue;
+      if (st.ms > MAX_SLEEP_MS) needs.add(`advance: ${st.text} is longer than real-kernel mode sleeps (${MAX_SLEEP_MS / 60_000}m)`);
+      add({ kind: "sleep", line: st.line, text: `advance: ${st.text}`, ns: HOST_NS, ms: st.ms });
     }
-    for (const cl of step.commands) {
-      for (let rep = 0; rep < step.repeat; rep++) {
-        for (const c of splitChecked(s.file, cl.line, cl.text)) {
-          try {
-            planCommand(c, cl.line, cl.text, rep, step.commands.length === 1, cl.stdin ?? null);
-          } catch (e) {
-            if (!(e instanceof ToolReject)) throw e;
-            failure = { line: cl.line, message: e.message };
-            break outer;
-          }
-        }
-      }
+  };
+
+  for (const c of accepted) {
+    advanceUpTo(c.line);
+    try {
+      planCommand(c);
+    } catch (e) {
+      if (e instanceof GateRefusal) throw new ScenarioError(s.file, c.line, e.message);
+      throw e;
     }
   }
+  advanceUpTo(Infinity);
 
-  function planCommand(c: ShellCommand, line: number, text: string, rep: number, listing: boolean, stdin: string | null): void {
-    const { ns, inner, wrapped } = unwrap(c.argv);
-    const tool = inner[0];
-    if (tool === undefined) return;
-    if (ns !== HOST_NS) binaries.add("ip");
+  function planCommand(c: AcceptedCommand): void {
+    const base = { line: c.line, text: c.text, ns: c.ns };
+    const tool = c.argv[0]!;
     if (c.piped || FILE_ONLY.has(tool)) {
-      if (!FILE_ONLY.has(tool)) throw new ToolReject(`${tool}: pipes and redirections are modelled only for commands that touch files`);
-      add({ kind: "note", line, text, ns, note: `not run (touches only files): ${text}` });
+      add({ ...base, kind: "note", note: `not run (touches only files): ${c.text}` });
       return;
     }
-    checkSafety(wrapped, inner);
-    const base = { line, text, ns };
-    switch (tool) {
-      case "curl":
-      case "wget":
-      case "ping":
-      case "nc":
-      case "netcat": {
-        let probe: KernelProbeSpec;
-        if (tool === "curl") probe = parseCurl(inner);
-        else if (tool === "wget") probe = parseWget(inner);
-        else if (tool === "ping") probe = parsePing(inner);
-        else {
-          const p = parseNc(inner);
-          if (p.mode === "listen") {
-            add({ ...base, kind: "server", proto: p.proto, bind: p.bind, port: p.port, app: p.app, tool: "nc" });
-            return;
-          }
-          probe = p.probe;
-        }
-        if (c.background) throw new ToolReject(`a probe cannot run in the background (drop the trailing "&")`);
-        if (tool === "ping") binaries.add("ping");
-        add({ ...base, kind: "probe", rep, probe });
+    for (const w of c.wrappers) checkWrapper(w);
+    if (c.ns !== HOST_NS) {
+      checkNsName(c.ns);
+      binaries.add("ip");
+    }
+    switch (commandKind(c.argv, () => true)) {
+      case "probe": {
+        const spec = c.output.probe?.spec;
+        if (!spec) throw new GateRefusal(`${tool}: the emulator ran no probe for it`);
+        const ping = spec.kind === "ping";
+        if (ping) binaries.add("ping");
+        add({ ...base, kind: "probe", rep: c.rep, probe: kernelProbe(spec, ping ? pingArgv(c.argv) : []) });
         return;
       }
-      case "python3":
-      case "python": {
-        const p = parsePython(inner);
-        add({ ...base, kind: "server", proto: "tcp", bind: p.bind, port: p.port, app: "http", tool: "python3" });
+      case "server": {
+        if (tool === "nc" || tool === "netcat") {
+          const p = parseNc(c.argv);
+          if (p.mode !== "listen") throw new GateRefusal(`${tool}: not a listener`);
+          add({ ...base, kind: "server", proto: p.proto, bind: p.bind ? formatIPv4(p.bind) : null, port: p.port, app: p.app, tool: "nc" });
+        } else {
+          const p = parsePython(c.argv);
+          add({ ...base, kind: "server", proto: "tcp", bind: p.bind ? formatIPv4(p.bind) : null, port: p.port, app: "http", tool: "python3" });
+        }
         return;
       }
       case "sleep": {
-        const ms = parseSleep(inner);
-        if (ms > MAX_SLEEP_MS) needs.add(`sleep ${inner[1]} is longer than real-kernel mode sleeps (${MAX_SLEEP_MS / 60_000}m)`);
+        const ms = parseSleep(c.argv);
+        // `sleep N &` returns at once: nothing waits, nothing runs.
+        if (c.background) return add({ ...base, kind: "note", note: `not run (a background sleep changes nothing): ${c.text}` });
+        if (ms > MAX_SLEEP_MS) needs.add(`sleep ${c.argv[1]} is longer than real-kernel mode sleeps (${MAX_SLEEP_MS / 60_000}m)`);
         add({ ...base, kind: "sleep", ms });
         return;
       }
-      case "modprobe": {
-        const { names, remove } = modprobeNames(inner);
-        if (remove) {
-          needs.add(`modprobe -r ${names.join(" ")}: unloading would change the machine's own kernel`);
-          return;
-        }
-        // The VM backend loads what its image carries for loading (br_netfilter): the
-        // scenario's modprobe runs there, rebuilt from the parsed names.
-        const load = names.filter((n) => !moduleAvailable(n, f) && f.onDemand?.has(n));
-        const missing = names.filter((n) => !moduleAvailable(n, f) && !load.includes(n));
-        for (const n of missing) needs.add(`module ${n}: not built into this kernel, and real-kernel mode loads none on the machine`);
-        if (missing.length) return;
-        if (load.length) {
-          binaries.add("modprobe");
-          add({ ...base, kind: "exec", argv: load.length > 1 ? ["modprobe", "-a", ...load] : ["modprobe", load[0]!], stdin: null, listing: false });
-        } else add({ ...base, kind: "note", note: `${text}: built into this kernel, nothing loaded` });
-        if (brnfBuiltin && !brnfLoaded && names.includes("br_netfilter")) {
-          // What loading the module does: bridge-nf-call-iptables=1 in every namespace.
-          brnfLoaded = true;
-          for (const n of namespaces) brnf(n === HOST_NS ? null : n, true, line);
-        }
-        return;
-      }
-      default: {
-        // nft: only `-f -` with a here-document, and only once our parser took all of it;
-        // what nft reads is that input printed back from our parsed form.
-        if (tool === "nft") {
-          const parsed = shared(() => parseNftInput(inner, stdin));
-          if (parsed.args.file !== null) stdin = rebuildNft(parsed.cmds);
-        }
-        for (const n of needsOf(inner, f)) needs.add(n);
-        binaries.add(tool);
-        add({ ...base, kind: "exec", argv: wrapped, stdin, listing });
-        // The first bridge of a namespace: from then on its bridge-nf setting matters.
-        if (brnfBuiltin && tool === "ip" && inner.includes("bridge") && inner[inner.indexOf("bridge") - 1] === "type" && !namespaces.includes(ns)) {
-          namespaces.push(ns);
-          binaries.add("sysctl");
-          if (!brnfLoaded) brnf(ns === HOST_NS ? null : ns, false, line);
-        }
-      }
+      case "modprobe":
+        return planModprobe(c, base);
+      default:
+        return planTool(c, base);
     }
   }
 
-  return { plan: { file: s.file, actions, budgetMs: budget }, needs: [...needs], binaries, failure };
+  function planModprobe(c: AcceptedCommand, base: { line: number; text: string; ns: string }): void {
+    const { names, remove } = modprobeNames(c.argv);
+    if (remove) {
+      needs.add(`modprobe -r ${names.join(" ")}: unloading would change the machine's own kernel`);
+      return;
+    }
+    // The VM backend loads what its image carries for loading (br_netfilter): the
+    // scenario's modprobe runs there, rebuilt from the parsed names.
+    const load = names.filter((n) => !moduleAvailable(n, f) && f.onDemand?.has(n));
+    const missing = names.filter((n) => !moduleAvailable(n, f) && !load.includes(n));
+    for (const n of missing) needs.add(`module ${n}: not built into this kernel, and real-kernel mode loads none on the machine`);
+    if (missing.length) return;
+    if (load.length) {
+      binaries.add("modprobe");
+      add({ ...base, ns: HOST_NS, kind: "exec", argv: load.length > 1 ? ["modprobe", "-a", ...load] : ["modprobe", load[0]!], stdin: null, listing: false });
+    } else add({ ...base, kind: "note", note: `${c.text}: built into this kernel, nothing loaded` });
+    if (brnfBuiltin && !brnfLoaded && names.includes("br_netfilter")) {
+      // What loading the module does: bridge-nf-call-iptables=1 in every namespace.
+      brnfLoaded = true;
+      for (const n of namespaces) brnf(n, true, c.line);
+    }
+  }
+
+  function planTool(c: AcceptedCommand, base: { line: number; text: string; ns: string }): void {
+    const inner = c.argv;
+    checkCommand(inner, c.stdin);
+    // nft -f -: what nft reads is the input printed back from our parsed form.
+    let stdin = c.stdin;
+    if (inner[0] === "nft") {
+      const parsed = parseNftInput(inner, stdin);
+      if (parsed.args.file !== null) stdin = rebuildNft(parsed.cmds);
+    }
+    for (const n of needsOf(inner, f)) needs.add(n);
+    binaries.add(inner[0]!);
+    add({ ...base, kind: "exec", argv: inner, stdin, listing: c.alone });
+    // The first bridge of a namespace: from then on its bridge-nf setting matters.
+    if (brnfBuiltin && inner[0] === "ip" && inner.includes("bridge") && inner[inner.indexOf("bridge") - 1] === "type" && !namespaces.includes(c.ns)) {
+      namespaces.push(c.ns);
+      binaries.add("sysctl");
+      if (!brnfLoaded) brnf(c.ns, false, c.line);
+    }
+  }
+
+  return { plan: { file: s.file, actions, budgetMs: budget }, needs: [...needs], binaries };
 }

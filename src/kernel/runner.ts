@@ -16,9 +16,9 @@ import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { checkExpect, describeExpect, type ProbeReport } from "../scenario/run.ts";
 import type { RunStep, Scenario } from "../scenario/types.ts";
-import { planScenario, type PlanResult } from "./plan.ts";
+import { acceptedCommands, planScenario, type PlanResult } from "./plan.ts";
 import { machineFeatures, type KernelFeatures } from "./features.ts";
-import { RESULT_MARKER, type InnerResult, type KernelScenarioReport } from "./types.ts";
+import { AT_MARKER, RESULT_MARKER, type InnerResult, type KernelScenarioReport } from "./types.ts";
 import { loadImage, vmFeatures, type VmImage } from "./vm/image.ts";
 import { describeRun, partitionBoots, planId, runVmBatch, type VmOutcome } from "./vm/backend.ts";
 import { QEMU } from "./vm/qemu.ts";
@@ -83,12 +83,15 @@ type Choice =
 
 /** Per scenario: namespaces when this kernel can run it, else the VM, else why neither can. */
 export function chooseBackend(s: Scenario, options: KernelRunOptions = {}): Choice {
-  const planned = planScenario(s, options.features ?? machineFeatures());
+  // The emulator runs the whole scenario first: a line it refuses is bad input, and
+  // then nothing of the scenario runs on any kernel.
+  const accepted = acceptedCommands(s);
+  const planned = planScenario(s, options.features ?? machineFeatures(), accepted);
   if (!planned.needs.length) return { backend: "namespaces", planned };
   const vm = options.vm === undefined ? vmBackend() : options.vm;
   if (vm === null) return { backend: "none", why: `${VM_SKIP}: ${planned.needs.join("; ")}` };
   if ("missing" in vm) return { backend: "none", why: `${VM_SKIP} (${planned.needs.join("; ")}), but ${vm.missing}` };
-  const inVm = planScenario(s, vm.features);
+  const inVm = planScenario(s, vm.features, accepted);
   if (inVm.needs.length) return { backend: "none", why: `neither backend can run it: ${inVm.needs.join("; ")}` };
   return { backend: "vm", planned: inVm, img: vm.img };
 }
@@ -160,7 +163,8 @@ function tsxLoader(): string {
   return pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 }
 
-function spawnInner(planned: PlanResult): InnerResult {
+/** Runs a plan on the namespaces backend (inner.ts in fresh namespaces), bounded by its budget. */
+export function spawnInner(planned: PlanResult): InnerResult {
   const innerPath = fileURLToPath(new URL("./inner.ts", import.meta.url));
   const envelope = JSON.stringify({ plan: planned.plan, outerNetns: readlinkSync("/proc/self/ns/net") });
   const argv = [
@@ -177,6 +181,12 @@ function spawnInner(planned: PlanResult): InnerResult {
     env: { PATH: PATH_DIRS.join(":"), LANG: "C", LC_ALL: "C" },
   });
   const line = (r.stdout ?? "").split("\n").find((l) => l.startsWith(RESULT_MARKER));
+  if (!line && (r.error as NodeJS.ErrnoException | undefined)?.code === "ETIMEDOUT") {
+    // The run's own bound (the sum of every action's) ran out: say at which line.
+    const at = (r.stderr ?? "").split("\n").filter((l) => l.startsWith(AT_MARKER)).pop();
+    const atLine = at ? Number(at.slice(AT_MARKER.length)) : 0;
+    return { probes: [], listings: [], notes: [], error: { line: atLine, message: `real-kernel mode stopped the run: its time limit (${Math.round(planned.plan.budgetMs / 1000)} s) ran out while this line ran` } };
+  }
   if (!line) {
     const why = r.error ? String(r.error.message) : (r.stderr ?? "").trim().split("\n").slice(-5).join("\n") || `exit status ${r.status}`;
     throw new KernelUnavailable(`real-kernel run of ${planned.plan.file} failed: ${why}`);
@@ -210,7 +220,7 @@ export function buildReport(s: Scenario, planned: PlanResult, inner: InnerResult
   }
   report.listings = inner.listings;
   report.notes = inner.notes;
-  const err = inner.error ?? planned.failure;
+  const err = inner.error;
   report.error = err ? `${s.file}:${err.line}: ${err.message}` : null;
   return report;
 }

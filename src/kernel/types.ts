@@ -1,22 +1,24 @@
 // Real-kernel mode's data: the plan the outer runner hands to the inner one (JSON over
 // a pipe), what the inner one hands back, and the report the CLI prints.
 import type { ScenarioReport } from "../scenario/run.ts";
+import type { ProbeSpec } from "../dataplane/probe.ts";
 
 /** Marks the inner runner's one result line on its stdout. */
 export const RESULT_MARKER = "PKTPATH-KERNEL-RESULT ";
+/** Marks the inner runner's progress on its stderr: the line of the action it starts. */
+export const AT_MARKER = "PKTPATH-KERNEL-AT ";
 
-/** A probe as the kernel-side client runs it (daddr stays text: it crosses a pipe). */
-export interface KernelProbeSpec {
-  kind: "http" | "tcp" | "udp" | "ping";
-  daddr: string;
-  dport: number;
-  /** curl -m, wget -T, nc -w, ping -W; 1 s when the command gives none. */
-  timeoutMs: number;
-  /** ping -c */
-  count: number;
+/**
+ * A probe as the kernel-side client runs it: the emulator's whole parsed ProbeSpec
+ * (commands/probes.ts), every field through, addresses (fields named ...addr) as text
+ * since they cross a pipe; plus ping's argv, rebuilt from its parsed options.
+ */
+export type KernelProbeSpec = {
+  [K in keyof ProbeSpec]: K extends `${string}addr` ? string : ProbeSpec[K];
+} & {
   /** ping only: the real ping's argv, rebuilt from the parsed options (bounded). */
   pingArgv: string[];
-}
+};
 
 export type ServerApp = "http" | "nc" | "nc-udp";
 
@@ -29,9 +31,10 @@ interface ActionBase {
   ns: string;
 }
 
-/** A tool run as itself (ip, bridge, sysctl, iptables, ipset, conntrack) from its parsed argv. */
+/** A tool run as itself (ip, bridge, sysctl, iptables, ipset, conntrack) from the argv the emulator accepted. */
 export interface ExecAction extends ActionBase {
   kind: "exec";
+  /** The innermost command; inner.ts puts `ip netns exec NS` in front outside the host. */
   argv: string[];
   /** Standard input: the line's here-document (iptables-restore <<EOF), or null (/dev/null). */
   stdin: string | null;

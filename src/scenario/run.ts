@@ -1,14 +1,13 @@
 // Running a scenario in the emulator: every command through the host's tools, every
 // probe checked against its expectation, results as data for the views in cli/.
-import { Host, type Layer } from "../host.ts";
+import { Host, type ExecutedCommand, type Layer } from "../host.ts";
 import { splitLine, ShellSyntaxError } from "../commands/shell.ts";
+import { commandKind, isProbe, unwrap } from "../commands/vocabulary.ts";
 import { ToolError } from "../commands/tool.ts";
 import type { ProbeResult } from "../dataplane/probe.ts";
 import type { TraceEvent } from "../dataplane/trace.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
 import { ScenarioError, type ExpectOutcome, type Scenario } from "./types.ts";
-
-export const PROBE_TOOLS = new Set(["curl", "wget", "ping", "nc", "netcat"]);
 
 export interface ProbeReport {
   line: number;
@@ -45,23 +44,6 @@ export interface ScenarioReport {
   error: string | null;
 }
 
-/** The command a line finally runs (after sudo, ip netns exec NS, ip -n NS). */
-export function innermostCommand(argv: string[]): string[] {
-  let a = argv;
-  for (;;) {
-    while (a[0] === "sudo") a = a.slice(1);
-    if (a[0] === "ip" && a[1] === "netns" && a[2] === "exec" && a.length > 4) a = a.slice(4);
-    else return a;
-  }
-}
-
-export function isProbe(argv: string[]): boolean {
-  const a = innermostCommand(argv);
-  if (!PROBE_TOOLS.has(a[0] ?? "")) return false;
-  if (a[0] === "nc" || a[0] === "netcat") return !a.slice(1).some((x) => /^-[a-zA-Z]*l/.test(x));
-  return true;
-}
-
 /** Checks what can be checked before running: shell syntax and where expect may stand. */
 export function validateScenario(s: Scenario, host: Host): void {
   for (const step of s.steps) {
@@ -78,9 +60,9 @@ export function validateScenario(s: Scenario, host: Host): void {
       }
       for (const c of cmds) {
         commands++;
-        const inner = innermostCommand(c.argv);
-        const name = inner[0] ?? "";
-        if (!c.piped && !host.tool(name) && !host.isFileOnly(name)) throw new ScenarioError(s.file, cl.line, `${name}: command not found`);
+        if (!c.piped && commandKind(c.argv, (n) => host.tool(n) !== undefined) === null) {
+          throw new ScenarioError(s.file, cl.line, `${unwrap(c.argv).inner[0] ?? ""}: command not found`);
+        }
         if (isProbe(c.argv)) probes++;
       }
     }
@@ -109,15 +91,30 @@ export function checkExpect(e: ExpectOutcome, outcome: string, server: string | 
   return true;
 }
 
+/** A command of the scenario that the emulator ran and accepted, where it stands. */
+export interface AcceptedCommand extends ExecutedCommand {
+  line: number;
+  /** Repetition index (repeat: N). */
+  rep: number;
+  /** The command line as written. */
+  text: string;
+  /** The step is a single command line (its output is a listing). */
+  alone: boolean;
+}
+
 export interface RunOptions {
   trace?: boolean;
   layers?: Layer[];
+  /** Told of each command the emulator accepted, in order (real-kernel mode plans from these). */
+  accepted?: (c: AcceptedCommand) => void;
 }
 
 export function runScenario(s: Scenario, options: RunOptions = {}): ScenarioReport {
   const host = new Host({ trace: options.trace ?? false, layers: options.layers ?? [] });
   const report: ScenarioReport = { file: s.file, name: s.name, mode: "emulator", probes: [], passed: 0, failed: 0, notes: [], listings: [], error: null };
   validateScenario(s, host);
+  const ran: ExecutedCommand[] = [];
+  if (options.accepted) host.onCommand = (c) => ran.push(c);
   for (const step of s.steps) {
     if (step.kind === "advance") {
       host.advance(step.ms);
@@ -134,6 +131,7 @@ export function runScenario(s: Scenario, options: RunOptions = {}): ScenarioRepo
           report.error = new ScenarioError(s.file, cl.line, e.message).message;
           return report;
         }
+        for (const c of ran.splice(0)) options.accepted?.({ ...c, line: cl.line, rep, text: cl.text, alone: step.commands.length === 1 });
         for (const o of outputs) {
           if (o.notModelled) report.notes.push(`${s.file}:${cl.line}: not modelled (touches only files): ${cl.text}`);
           if (o.probe) {

@@ -65,4 +65,11 @@ describe("check", () => {
     expect(formatCheck(c)).toContain("kernel: skipped: needs the VM backend (not built yet): IPVS");
     expect(formatCheck(c)).toMatch(/ 5 +curl 10\.0\.0\.5:8080 +a +skipped/);
   });
+
+  it("a probe where both sides agree but contradict expect: fails, and is shown", () => {
+    const failing = (p: ProbeReport): ProbeReport => ({ ...p, expected: "refused", pass: false });
+    const c = compareReports(emu([failing(probe(5, "timeout")), probe(7, "a", "a")]), ker([failing(probe(5, "timeout")), probe(7, "a", "a")]));
+    expect([c.agreements, c.disagreements, c.failedExpectations, c.passed, c.failed]).toEqual([2, 0, 1, 1, 1]);
+    expect(formatCheck(c)).toMatch(/ 5 +curl 10\.0\.0\.5:8080 +timeout +timeout .*yes, both FAIL expect refused/);
+  });
 });

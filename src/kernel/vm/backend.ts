@@ -21,6 +21,8 @@ export interface VmRunInfo {
   /** Kernel uptime when the agent started (boot + modules + node), s. */
   agentUptime: number | null;
   scenarios: number;
+  /** Modules the guest could not unload between scenarios (then it booted again). */
+  leftModules: string[];
 }
 
 export interface VmOutcome {
@@ -43,23 +45,13 @@ export function modulesLoaded(plan: KernelPlan): string[] {
   return out;
 }
 
-/** Splits plans into boots: a plan joins the current boot when it loads every module loaded there so far. */
+/**
+ * Splits plans into boots: one boot for all. Each plan starts from the boot's kernel
+ * state because the guest unloads what a plan loaded before the next one (guest.mjs);
+ * runVmBatch boots again for the rest when it could not.
+ */
 export function partitionBoots(plans: KernelPlan[]): KernelPlan[][] {
-  const boots: KernelPlan[][] = [];
-  let cur: KernelPlan[] = [];
-  let loaded = new Set<string>();
-  for (const p of plans) {
-    const mine = new Set(modulesLoaded(p));
-    if (cur.length && ![...loaded].every((m) => mine.has(m))) {
-      boots.push(cur);
-      cur = [];
-      loaded = new Set();
-    }
-    cur.push(p);
-    for (const m of mine) loaded.add(m);
-  }
-  if (cur.length) boots.push(cur);
-  return boots;
+  return plans.length ? [plans] : [];
 }
 
 /** Boots the VM once for these plans; one outcome per plan (by planId). */
@@ -75,6 +67,7 @@ export function runVmBatch(img: VmImage, plans: KernelPlan[]): Map<string, VmOut
     wallMs: r.wallMs,
     agentUptime: agent && agent.event === "agent" ? agent.uptime : null,
     scenarios: plans.length,
+    leftModules: r.console.events.flatMap((e) => (e.event === "dirty" ? e.modules : [])),
   };
   const why = r.timedOut
     ? `the VM did not finish within ${Math.round((budget + 90_000) / 1000)} s (QEMU killed)`
@@ -82,7 +75,15 @@ export function runVmBatch(img: VmImage, plans: KernelPlan[]): Map<string, VmOut
       ? `the VM's agent never started (${r.console.noAgent ? "no agent in the initramfs" : r.error ?? `QEMU exit ${r.status}`}; console: ${r.console.tail.join(" | ")})`
       : "the VM stopped before this scenario ran";
   const out = new Map<string, VmOutcome>();
+  // A module the guest could not unload: the plans after it run in a boot of their own.
+  const dirty = r.console.events.find((e) => e.event === "dirty" && e.after !== "");
+  if (dirty && dirty.event === "dirty") {
+    const at = items.findIndex((it) => it.id === dirty.after);
+    const rest = plans.slice(at + 1);
+    if (at >= 0 && rest.length) for (const [id, o] of runVmBatch(img, rest)) out.set(id, o);
+  }
   for (const it of items) {
+    if (out.has(it.id)) continue;
     const ev = r.console.events.find((e) => (e.event === "result" || e.event === "failed") && e.id === it.id);
     if (ev && ev.event === "result") out.set(it.id, { id: it.id, result: ev.result, error: null, elapsedMs: ev.elapsedMs, info });
     else if (ev && ev.event === "failed") out.set(it.id, { id: it.id, result: null, error: ev.message, elapsedMs: ev.elapsedMs, info });
@@ -94,5 +95,6 @@ export function runVmBatch(img: VmImage, plans: KernelPlan[]): Map<string, VmOut
 export function describeRun(info: VmRunInfo): string {
   const accel = info.accel === "kvm" ? "KVM" : `TCG software emulation${info.accelNote ? `; ${info.accelNote}` : ""}`;
   const boot = info.agentUptime !== null ? `, agent up ${info.agentUptime.toFixed(1)} s after boot` : "";
-  return `ran in the VM backend: Debian kernel ${info.kernel}, ${accel}; one boot for ${info.scenarios} scenario${info.scenarios === 1 ? "" : "s"} took ${(info.wallMs / 1000).toFixed(1)} s${boot}`;
+  const left = info.leftModules.length ? `; could not unload ${info.leftModules.join(", ")} between scenarios` : "";
+  return `ran in the VM backend: Debian kernel ${info.kernel}, ${accel}; one boot for ${info.scenarios} scenario${info.scenarios === 1 ? "" : "s"} took ${(info.wallMs / 1000).toFixed(1)} s${boot}${left}`;
 }

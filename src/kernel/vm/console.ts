@@ -9,6 +9,7 @@ export type GuestEvent =
   | { event: "agent"; uptime: number | null; kernel: string }
   | { event: "result"; id: string; elapsedMs: number; result: InnerResult }
   | { event: "failed"; id: string; elapsedMs: number; message: string }
+  | { event: "dirty"; after: string; modules: string[] }
   | { event: "done"; uptime: number | null };
 
 export interface ConsoleReport {

@@ -1,0 +1,27 @@
+// The bounds real-kernel mode puts on every process it starts, shared by the planner
+// (which sums them into the run's budget) and the inner runner (which enforces them).
+import type { KernelProbeSpec } from "./types.ts";
+
+export { HOST_NS } from "../commands/vocabulary.ts";
+
+/** One tool run (ip, iptables ...), killed with its process group after this. */
+export const EXEC_TIMEOUT_MS = 10_000;
+/** A server's start, up to its "listening". */
+export const SERVER_START_MS = 5_000;
+/** Node's start-up inside `ip netns exec`, on top of a probe's own limit. */
+export const PROBE_SLACK_MS = 3_000;
+/** Longest `advance:` / `sleep` real-kernel mode will sleep through. */
+export const MAX_SLEEP_MS = 15 * 60_000;
+/** After a child exits, how long its output pipe may stay open (a grandchild holding it). */
+export const PIPE_GRACE_MS = 500;
+
+/** ping's own interval (-i, 1 s by default) for the run's bound. */
+export function pingIntervalMs(p: KernelProbeSpec): number {
+  const i = p.pingArgv.indexOf("-i");
+  return i >= 0 ? Math.round(Number(p.pingArgv[i + 1]) * 1000) : 1000;
+}
+
+/** A probe's bound: its own limit, ping's interval per extra packet, node's start-up. */
+export function probeBoundMs(p: KernelProbeSpec): number {
+  return p.kind === "ping" ? (p.count - 1) * pingIntervalMs(p) + p.timeoutMs + PROBE_SLACK_MS : p.timeoutMs + PROBE_SLACK_MS;
+}
