@@ -95,7 +95,7 @@ export function showAddr(view: View, link: LinkConfig, family: number): string[]
   for (const a of link.addrs) {
     const brd = a.broadcast ? ` brd ${formatIPv4(a.broadcast)}` : "";
     const sec = a.secondary ? " secondary" : "";
-    lines.push(`    inet ${formatIPv4(a.addr)}/${a.plen}${brd} scope ${a.scope}${sec} ${link.name}`);
+    lines.push(`    inet ${formatIPv4(a.addr)}/${a.plen}${brd} scope ${a.scope}${sec} ${a.label ?? link.name}`);
     lines.push("       valid_lft forever preferred_lft forever");
   }
   return lines;
