@@ -14,9 +14,11 @@ function wrap<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof IptError) throw new ToolError(e.message);
-    // An extension's own complaint gets iptables' prefix and hint, as xtables_error() prints it.
-    if (e instanceof ParseError) throw new ToolError(e.message.startsWith("iptables") ? e.message : iptError(e.message, true, e.blank).message);
+    // nft's "... failed (errno)" exits 4 (RESOURCE_PROBLEM), the kernel's other answers 1.
+    if (e instanceof IptError) throw new ToolError(e.message, / failed \(/.test(e.message) ? 4 : 1);
+    // An extension's own complaint gets iptables' prefix and hint, as xtables_error() prints it;
+    // a PARAMETER_PROBLEM exits 2.
+    if (e instanceof ParseError) throw new ToolError(e.message.startsWith("iptables") ? e.message : iptError(e.message, true, e.blank).message, 2);
     throw e;
   }
 }

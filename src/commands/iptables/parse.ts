@@ -28,43 +28,76 @@ export interface IptCommand {
   counters: [number, number] | null;
 }
 
-const LONG: Record<string, string> = {
-  "--append": "-A",
-  "--insert": "-I",
-  "--delete": "-D",
-  "--replace": "-R",
-  "--new-chain": "-N",
-  "--new": "-N",
-  "--delete-chain": "-X",
-  "--flush": "-F",
-  "--zero": "-Z",
-  "--policy": "-P",
-  "--rename-chain": "-E",
-  "--list": "-L",
-  "--list-rules": "-S",
-  "--check": "-C",
-  "--table": "-t",
-  "--numeric": "-n",
-  "--verbose": "-v",
-  "--exact": "-x",
-  "--jump": "-j",
-  "--goto": "-g",
-  "--source": "-s",
-  "--src": "-s",
-  "--destination": "-d",
-  "--dst": "-d",
-  "--protocol": "-p",
-  "--in-interface": "-i",
-  "--out-interface": "-o",
-  "--match": "-m",
-  "--wait": "-w",
-  "--wait-interval": "-W",
-  "--set-counters": "-c",
-  "--fragment": "-f",
-  "--ipv4": "-4",
-};
+// iptables.c original_opts[], in its order: getopt_long takes any unambiguous prefix.
+const LONG: [string, string][] = [
+  ["append", "-A"],
+  ["delete", "-D"],
+  ["check", "-C"],
+  ["insert", "-I"],
+  ["replace", "-R"],
+  ["list", "-L"],
+  ["list-rules", "-S"],
+  ["flush", "-F"],
+  ["zero", "-Z"],
+  ["new-chain", "-N"],
+  ["delete-chain", "-X"],
+  ["rename-chain", "-E"],
+  ["policy", "-P"],
+  ["source", "-s"],
+  ["destination", "-d"],
+  ["src", "-s"],
+  ["dst", "-d"],
+  ["protocol", "-p"],
+  ["in-interface", "-i"],
+  ["jump", "-j"],
+  ["table", "-t"],
+  ["match", "-m"],
+  ["numeric", "-n"],
+  ["out-interface", "-o"],
+  ["verbose", "-v"],
+  ["wait", "-w"],
+  ["wait-interval", "-W"],
+  ["exact", "-x"],
+  ["fragments", "-f"],
+  ["version", "-V"],
+  ["help", "-h"],
+  ["line-numbers", "--line-numbers"],
+  ["modprobe", "-M"],
+  ["set-counters", "-c"],
+  ["goto", "-g"],
+  ["ipv4", "-4"],
+  ["ipv6", "-6"],
+];
+
+/** One entry of the option table getopt_long searches: a base option or an extension's. */
+interface LongOpt {
+  name: string;
+  /** The short form of a base option, or null for an extension's. */
+  short: string | null;
+  /** The extension: "target", or the index of the loaded match. */
+  owner: "base" | "target" | number;
+}
+
+/**
+ * getopt_long(): an exact name wins; otherwise the one option the word is a prefix of.
+ * Several with different meanings is ambiguous, which iptables (opterr = 0) reports as
+ * an unknown option. Entries with the same short form are the same option (--src, --source).
+ */
+function resolveLong(word: string, table: LongOpt[]): LongOpt | null {
+  const exact = table.find((o) => o.name === word);
+  if (exact) return exact;
+  const hits = table.filter((o) => o.name.startsWith(word));
+  if (!hits.length) return null;
+  const first = hits[0]!;
+  const same = (o: LongOpt) => o.owner === first.owner && (o === first || (o.short !== null && o.short === first.short));
+  return hits.every(same) ? first : null;
+}
 
 const PROTOS: Record<string, number> = { all: 0, tcp: 6, udp: 17, icmp: 1, sctp: 132, udplite: 136, dccp: 33, gre: 47, esp: 50, ah: 51, ipencap: 4 };
+
+function protoName(proto: number): string | null {
+  return Object.keys(PROTOS).find((k) => PROTOS[k] === proto) ?? null;
+}
 
 export function iptError(msg: string, usageHint = true, blank = false): ParseError {
   return new ParseError(`iptables ${IPT_VERSION}: ${msg}${usageHint ? `${blank ? "\n" : ""}\nTry \`iptables -h' or 'iptables --help' for more information.` : ""}`);
@@ -121,8 +154,9 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
   };
   let cmdSet = false;
   let inv = false;
-  const loaded: { name: string; spec: MatchSpec }[] = [];
+  const loaded: { name: string; spec: MatchSpec; at: number }[] = [];
   let target: TargetSpec | null = null;
+  let targetAt = 0;
   const setCmd = (cmd: IptCmd) => {
     if (cmdSet) throw iptError("Cannot use -" + cmd + " with -" + c.cmd);
     c.cmd = cmd;
@@ -139,6 +173,21 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
     if (seen.has(opt)) throw iptError(`multiple ${opt} flags not allowed`);
     seen.add(opt);
   };
+  // The option table getopt_long searches: the base options, then each extension's as it was loaded.
+  const optionTable = (withProto: boolean): LongOpt[] => {
+    const t: LongOpt[] = LONG.map(([name, short]) => ({ name, short, owner: "base" as const }));
+    const order: { at: number; opts: LongOpt[] }[] = [];
+    loaded.forEach((l, k) => order.push({ at: l.at, opts: Object.keys(MATCHES.get(l.name)!.options).map((name) => ({ name, short: null, owner: k })) }));
+    const targetExt = target ? TARGETS.get(target.name) : undefined;
+    if (targetExt) order.push({ at: targetAt, opts: Object.keys(targetExt.options).map((name) => ({ name, short: null, owner: "target" as const })) });
+    order.sort((x, y) => x.at - y.at);
+    for (const o of order) t.push(...o.opts);
+    const pname = protoName(c.rule.proto);
+    if (withProto && c.rule.proto && !c.rule.protoInv && pname && MATCHES.get(pname) && !loaded.some((l) => l.name === pname)) {
+      t.push(...Object.keys(MATCHES.get(pname)!.options).map((name) => ({ name, short: null, owner: loaded.length })));
+    }
+    return t;
+  };
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i]!;
     if (a === "!") {
@@ -146,12 +195,20 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
       inv = true;
       continue;
     }
-    if (a.startsWith("--")) {
+    // A long option: resolved against the base options and those of the extensions loaded so far.
+    let extOpt: LongOpt | null = null;
+    if (a.startsWith("--") && a.length > 2) {
       const eq = a.indexOf("=");
-      const key = eq > 0 ? a.slice(0, eq) : a;
-      if (LONG[key]) {
-        if (eq > 0) argv = [...argv.slice(0, i), key, a.slice(eq + 1), ...argv.slice(i + 1)];
-        a = LONG[key]!;
+      const word = eq > 0 ? a.slice(2, eq) : a.slice(2);
+      const table = optionTable(false);
+      // command_default(): an unknown option first loads -p's protocol match, then is looked up again.
+      const hit = resolveLong(word, table) ?? resolveLong(word, optionTable(true));
+      if (!hit) throw iptError(`unknown option "${eq > 0 ? a.slice(0, eq) : a}"`);
+      if (eq > 0) argv = [...argv.slice(0, i), a.slice(0, eq), a.slice(eq + 1), ...argv.slice(i + 1)];
+      if (hit.owner === "base") a = hit.short!;
+      else {
+        extOpt = hit;
+        a = "--" + hit.name;
       }
     }
     if (a === "--line-numbers") {
@@ -264,7 +321,7 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
         const ext = MATCHES.get(name);
         if (!ext) throw iptError(`Couldn't load match \`${name}':No such file or directory`, true, true);
         const spec: MatchSpec = { name, opts: {} };
-        loaded.push({ name, spec });
+        loaded.push({ name, spec, at: i });
         c.rule.matches.push(spec);
         c.hasRule = true;
         continue;
@@ -274,14 +331,15 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
         const name = needValue(++i, a);
         if (target) throw iptError("multiple -j flags not allowed");
         target = { name, opts: {}, goto: a === "-g" };
+        targetAt = i;
         c.rule.target = target;
         c.hasRule = true;
         continue;
       }
     }
     if (!a.startsWith("-")) throw iptError(`Bad argument \`${a}'`);
-    // An extension option: the target's first, then the matches loaded last first, then -p's implicit match.
-    const opt = a.replace(/^--?/, "");
+    if (extOpt === null) throw iptError(`unknown option "${a}"`);
+    const opt = extOpt.name;
     let handled = false;
     const take = (def: OptionDef): string | null => {
       if (inv && !def.invertible) throw iptError(`cannot have ! before --${opt}`);
@@ -290,30 +348,22 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
       if (def.twoArgs) return `${v} ${needValue(++i, a)}`;
       return v;
     };
-    const targetExt = target ? TARGETS.get(target.name) : undefined;
-    if (targetExt && targetExt.options[opt]) {
-      const def = targetExt.options[opt]!;
-      targetExt.parse(target!, opt, take(def), inv);
+    if (extOpt.owner === "target") {
+      const targetExt = TARGETS.get(target!.name)!;
+      targetExt.parse(target!, opt, take(targetExt.options[opt]!), inv);
       handled = true;
-    }
-    for (let k = loaded.length - 1; k >= 0 && !handled; k--) {
-      const ext = MATCHES.get(loaded[k]!.name)!;
-      const def = ext.options[opt];
-      if (def) {
-        ext.parse(loaded[k]!.spec, opt, take(def), inv, c.rule);
-        handled = true;
-      }
-    }
-    if (!handled && c.rule.proto && !c.rule.protoInv) {
-      const pname = Object.keys(PROTOS).find((k) => PROTOS[k] === c.rule.proto);
-      const ext = pname ? MATCHES.get(pname) : undefined;
-      if (ext && ext.options[opt] && !loaded.some((l) => l.name === pname)) {
-        const spec: MatchSpec = { name: pname!, opts: {} };
-        loaded.push({ name: pname!, spec });
+    } else if (typeof extOpt.owner === "number") {
+      if (extOpt.owner === loaded.length) {
+        // The implicit protocol match, loaded now.
+        const pname = protoName(c.rule.proto)!;
+        const spec: MatchSpec = { name: pname, opts: {} };
+        loaded.push({ name: pname, spec, at: i });
         c.rule.matches.push(spec);
-        ext.parse(spec, opt, take(ext.options[opt]!), inv, c.rule);
-        handled = true;
       }
+      const l = loaded[extOpt.owner]!;
+      const ext = MATCHES.get(l.name)!;
+      ext.parse(l.spec, opt, take(ext.options[opt]!), inv, c.rule);
+      handled = true;
     }
     if (!handled) throw iptError(`unknown option "${a}"`);
     inv = false;
