@@ -36,6 +36,7 @@ interface LinkAttrs {
   nomaster: boolean;
   promisc: boolean | null;
   type: string | null;
+  lower: string | null;
 }
 
 // Keywords of iplink_parse() pktpath does not model: [keyword, matched by prefix, takes a value, on/off].
@@ -87,13 +88,14 @@ function unmodelled(w: string, table: [string, boolean, boolean, boolean][], arg
   if (takesValue) {
     const v = args.value();
     if (onOff && v !== "on" && v !== "off") parseOnOff(k, v);
+    if ((k === "broadcast" || k === "brd") && !/^[0-9a-fA-F]{1,2}([:.][0-9a-fA-F]{1,2})*$/.test(v)) throw new ToolError(`"${v}" is invalid lladdr.`);
   }
   throw new ToolError(`Error: pktpath does not model "${k}" on links yet.`);
 }
 
 // ip/iplink.c iplink_parse(): the keywords in its order (the first one the word matches wins).
 function parseLinkAttrs(args: Args, ctx: IpContext, create: boolean): LinkAttrs {
-  const a: LinkAttrs = { dev: null, name: null, up: null, mtu: null, mac: null, netns: null, master: null, nomaster: false, promisc: null, type: null };
+  const a: LinkAttrs = { dev: null, name: null, up: null, mtu: null, mac: null, netns: null, master: null, nomaster: false, promisc: null, type: null, lower: null };
   while (!args.done) {
     const w = args.next();
     if (w === "up") a.up = true;
@@ -104,8 +106,11 @@ function parseLinkAttrs(args: Args, ctx: IpContext, create: boolean): LinkAttrs 
       if (!validIfname(v)) throw invarg('"name" not a valid ifname', v);
       a.name = v;
       if (a.dev === null) a.dev = v;
-    } else if (unmodelled(w, UNMODELLED_ATTRS.slice(0, 2), args)) {
+    } else if (unmodelled(w, UNMODELLED_ATTRS.slice(0, 1), args)) {
       // refused above
+    } else if (matches(w, "link")) {
+      // The lower device, which only link types pktpath does not model use; refused once the device is known.
+      a.lower = args.value();
     } else if (matches(w, "address")) {
       const text = args.value();
       a.mac = parseLladdr(text, create);
@@ -147,6 +152,7 @@ function parseLinkAttrs(args: Args, ctx: IpContext, create: boolean): LinkAttrs 
       a.dev = v;
     }
   }
+  if (a.lower !== null && (a.dev !== null || create)) throw new ToolError('Error: pktpath does not model "link" (a lower device) yet.');
   if (create && a.name !== null && a.dev !== a.name && a.dev !== null) {
     throw new ToolError('both "name" and "dev" cannot be used when creating devices.', 255);
   }

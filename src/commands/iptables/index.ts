@@ -7,7 +7,7 @@ import { saveTable } from "../../netfilter/save.ts";
 import { ToolError, type Tool, type ToolContext } from "../tool.ts";
 import { splitLine } from "../shell.ts";
 import { applyCommand } from "./apply.ts";
-import { IPT_VERSION, iptError, parseIptables } from "./parse.ts";
+import { expandRules, IPT_VERSION, iptError, parseIptables } from "./parse.ts";
 import { listChains, listRules } from "./list.ts";
 
 function wrap<T>(fn: () => T): T {
@@ -48,7 +48,9 @@ export function iptablesTool(rt: NetfilterRuntime): Tool {
         const t = readTable(ctx, c.table);
         const chain = t.chains[c.chain!];
         if (!chain) throw new IptError("iptables: No chain/target/match by that name.");
-        if (!chain.rules.some((r) => JSON.stringify(r) === JSON.stringify(c.rule))) throw new IptError("iptables: Bad rule (does a matching rule exist in that chain?).");
+        for (const rule of expandRules(c)) {
+          if (!chain.rules.some((r) => JSON.stringify(r) === JSON.stringify(rule))) throw new IptError("iptables: Bad rule (does a matching rule exist in that chain?).");
+        }
         return { stdout: "" };
       }
       if (c.cmd === "Z") {
@@ -71,7 +73,11 @@ export function iptablesTool(rt: NetfilterRuntime): Tool {
       }
       const lookupSet = lookupSetFor(rt, ns);
       const before = ctx.host.config;
-      ctx.host.change((draft) => applyCommand(tableOf(draft.netns[ns]!, c.table), c, lookupSet));
+      // A comma list of addresses is one rule per address, each applied as its own command.
+      const rules = c.hasRule ? expandRules(c) : [c.rule];
+      ctx.host.change((draft) => {
+        for (const rule of rules) applyCommand(tableOf(draft.netns[ns]!, c.table), { ...c, rule }, lookupSet);
+      });
       rt.syncSetRefs(ns, before, ctx.host.config);
       // A rule given with -c starts with those counters.
       if (c.counters && (c.cmd === "A" || c.cmd === "I" || c.cmd === "R")) {

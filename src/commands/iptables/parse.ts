@@ -1,7 +1,7 @@
 // iptables' command line (iptables/xshared.c do_parse): commands, the rule's base
 // options, -m matches and -j targets with their own options, "!" inversion.
 import { parsePrefix } from "../../wire/ipv4.ts";
-import type { MatchSpec, RuleConfig, TableName, TargetSpec } from "../../netfilter/types.ts";
+import type { AddrMatch, MatchSpec, RuleConfig, TableName, TargetSpec } from "../../netfilter/types.ts";
 import { isTableName } from "../../netfilter/tables.ts";
 import { MATCHES } from "../../netfilter/matches/index.ts";
 import { TARGETS } from "../../netfilter/targets/index.ts";
@@ -26,6 +26,9 @@ export interface IptCommand {
   exact: boolean;
   lineNumbers: boolean;
   counters: [number, number] | null;
+  /** -s / -d given as comma lists (one rule each); empty when a single address or none. */
+  srcs: AddrMatch[];
+  dsts: AddrMatch[];
 }
 
 // iptables.c original_opts[], in its order: getopt_long takes any unambiguous prefix.
@@ -95,6 +98,33 @@ function resolveLong(word: string, table: LongOpt[]): LongOpt | null {
 
 const PROTOS: Record<string, number> = { all: 0, tcp: 6, udp: 17, icmp: 1, sctp: 132, udplite: 136, dccp: 33, gre: 47, esp: 50, ah: 51, ipencap: 4 };
 
+/** One address of -s/-d: "A", "A/len" or "A/dotted.mask" (xtables_ipparse_multiple). */
+function parseAddrItem(item: string, inv: boolean): AddrMatch {
+  let v = item;
+  // A dotted netmask (192.168.0.0/255.255.0.0) is a prefix length in disguise.
+  const dotted = /^([0-9.]+)\/(\d+\.\d+\.\d+\.\d+)$/.exec(v);
+  if (dotted) {
+    const m = parsePrefix(dotted[2]!);
+    const bits = m ? m.addr.toString(2).replace(/0+$/, "") : "x";
+    if (!m || /0/.test(bits)) throw iptError(`invalid mask \`${dotted[2]}' specified`);
+    v = `${dotted[1]}/${m.addr === 0 ? 0 : bits.length}`;
+  }
+  const slash = v.indexOf("/");
+  if (slash >= 0 && /^\d+$/.test(v.slice(slash + 1)) && Number(v.slice(slash + 1)) > 32) throw iptError(`invalid mask \`${v.slice(slash + 1)}' specified`);
+  const p = parsePrefix(v);
+  if (!p) throw iptError(`host/network \`${v.slice(0, slash >= 0 ? slash : undefined)}' not found`);
+  return { addr: (p.addr & (p.plen ? (0xffffffff << (32 - p.plen)) >>> 0 : 0)) >>> 0, plen: p.plen, inv };
+}
+
+/** The rules a command stands for: one per source, times one per destination, in iptables' order. */
+export function expandRules(c: IptCommand): RuleConfig[] {
+  const srcs = c.srcs.length ? c.srcs : [c.rule.src];
+  const dsts = c.dsts.length ? c.dsts : [c.rule.dst];
+  const out: RuleConfig[] = [];
+  for (const s of srcs) for (const d of dsts) out.push({ ...structuredClone(c.rule), src: s, dst: d });
+  return out;
+}
+
 function protoName(proto: number): string | null {
   return Object.keys(PROTOS).find((k) => PROTOS[k] === proto) ?? null;
 }
@@ -151,6 +181,8 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
     exact: false,
     lineNumbers: false,
     counters: null,
+    srcs: [],
+    dsts: [],
   };
   let cmdSet = false;
   let inv = false;
@@ -272,22 +304,17 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
       case "-s":
       case "-d": {
         once(a);
-        let v = needValue(++i, a);
-        // A dotted netmask (192.168.0.0/255.255.0.0) is a prefix length in disguise.
-        const dotted = /^([0-9.]+)\/(\d+\.\d+\.\d+\.\d+)$/.exec(v);
-        if (dotted) {
-          const m = parsePrefix(dotted[2]!);
-          const bits = m ? m.addr.toString(2).replace(/0+$/, "") : "x";
-          if (!m || /0/.test(bits)) throw iptError(`invalid mask \`${dotted[2]}' specified`);
-          v = `${dotted[1]}/${m.addr === 0 ? 0 : bits.length}`;
+        // xtables_ipparse_multiple(): a comma list gives one rule per address (and per pair with -d).
+        const list = needValue(++i, a)
+          .split(",")
+          .map((item) => parseAddrItem(item, inv));
+        if (a === "-s") {
+          c.rule.src = list[0]!;
+          c.srcs = list;
+        } else {
+          c.rule.dst = list[0]!;
+          c.dsts = list;
         }
-        const slash = v.indexOf("/");
-        if (slash >= 0 && /^\d+$/.test(v.slice(slash + 1)) && Number(v.slice(slash + 1)) > 32) throw iptError(`invalid mask \`${v.slice(slash + 1)}' specified`);
-        const p = parsePrefix(v);
-        if (!p) throw iptError(`host/network \`${v.slice(0, slash >= 0 ? slash : undefined)}' not found`);
-        const m = { addr: (p.addr & (p.plen ? (0xffffffff << (32 - p.plen)) >>> 0 : 0)) >>> 0, plen: p.plen, inv };
-        if (a === "-s") c.rule.src = m;
-        else c.rule.dst = m;
         c.hasRule = true;
         inv = false;
         continue;
@@ -370,6 +397,20 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
   }
   if (inv) throw iptError("unexpected ! flag");
   if (!cmdSet) throw iptError("no command specified");
+  if (c.srcs.length > 1 || c.dsts.length > 1) {
+    if (c.rule.src?.inv || c.rule.dst?.inv) throw iptError("! not allowed with multiple source or destination IP addresses");
+    if (c.cmd === "R") throw iptError("Replacement rule does not specify a unique address");
+  }
+  if ((c.cmd === "N" || c.cmd === "E") && c.chain !== null) {
+    // XT_EXTENSION_MAXNAMELEN counts bytes, the name's NUL included.
+    const name = c.cmd === "E" ? (c.arg2 ?? "") : c.chain;
+    if (Buffer.byteLength(name, "utf8") > 28) throw iptError(`chain name \`${name}' too long (must be under 29 chars)`);
+  }
+  if ("AIDRC".includes(c.cmd) && c.chain !== null) {
+    // do_parse(): no output interface before routing, no input interface after it.
+    if ((c.chain === "PREROUTING" || c.chain === "INPUT") && c.rule.outIface) throw iptError(`Can't use -o with ${c.chain}\n`);
+    if ((c.chain === "POSTROUTING" || c.chain === "OUTPUT") && c.rule.inIface) throw iptError(`Can't use -i with ${c.chain}\n`);
+  }
   return c;
 }
 
