@@ -89,3 +89,13 @@ function findLong(prog: string, word: string, longs: LongOption[]): LongOption {
   if (hits.every((o) => o.val === first.val && o.hasArg === first.hasArg)) return first;
   throw new GetoptError(`${prog}: option '--${word}' is ambiguous; possibilities:${hits.map((o) => ` '--${o.name}'`).join("")}`);
 }
+
+/** getopt_long's lookup alone: the option, or why there is none. */
+export function resolveLongOption(word: string, longs: LongOption[]): LongOption | "unknown" | "ambiguous" {
+  try {
+    return findLong("", word, longs);
+  } catch (e) {
+    if (e instanceof GetoptError) return /ambiguous/.test(e.message) ? "ambiguous" : "unknown";
+    throw e;
+  }
+}
