@@ -26,6 +26,7 @@ interface AddrArgs {
   scope: Scope | null;
   label: string | null;
   warnings: string[];
+  otherScope: number | null;
 }
 
 // ipaddress.c ifa_flag_data[]: [name, read-only, IPv6 only].
@@ -48,7 +49,7 @@ const IFA_FLAGS: [string, boolean, boolean][] = [
 
 // ipaddress.c ipaddr_modify(): the keywords in its order.
 function parseAddrArgs(args: Args): AddrArgs {
-  const r: AddrArgs = { local: null, dev: null, brd: null, scope: null, label: null, warnings: [] };
+  const r: AddrArgs = { local: null, dev: null, brd: null, scope: null, label: null, warnings: [], otherScope: null };
   while (!args.done) {
     const w = args.next();
     if (w === "peer" || w === "remote" || w === "anycast") {
@@ -61,8 +62,13 @@ function parseAddrArgs(args: Args): AddrArgs {
     } else if (w === "scope") {
       const s = args.value();
       const scope = SCOPES[s] ?? (/^\d+$/.test(s) ? NUMERIC_SCOPES[Number(s)] : undefined);
-      if (!scope) throw invarg("invalid scope value.", s);
-      r.scope = scope;
+      if (!scope && /^\d+$/.test(s) && Number(s) < 256) {
+        // A scope number pktpath has no name for: only the kernel's refusal of a scope that
+        // differs from the subnet's is modelled (checked in addrAdd).
+        r.scope = null;
+        r.otherScope = Number(s);
+      } else if (!scope) throw invarg("invalid scope value.", s);
+      else r.scope = scope;
     } else if (w === "dev") r.dev = args.value();
     else if (w === "label") r.label = args.value();
     else if (matches(w, "metric") || matches(w, "priority") || matches(w, "preference")) {
@@ -114,6 +120,11 @@ function addrAdd(args: Args, ctx: IpContext, cmd: string): ToolOutput {
     const b = parseIPv4(a.brd);
     if (b === null) throw new ToolError(`Error: inet address is expected rather than "${a.brd}".`);
     broadcast = b;
+  }
+  if (a.otherScope !== null) {
+    const net = (x: number) => (plen === 0 ? 0 : (x >>> (32 - plen)) >>> 0);
+    if (link.addrs.some((x) => x.plen === plen && net(x.addr) === net(addr))) throw new ToolError("Error: ipv4: Invalid scope value.", 2);
+    throw new ToolError(`Error: pktpath does not model address scope ${a.otherScope} yet.`);
   }
   const scope: Scope = a.scope ?? ((addr >>> 24) === 127 ? "host" : "global");
   const replace = !matches(cmd, "add");

@@ -1,7 +1,7 @@
 // ip link: add, delete, set, show (ip/iplink.c).
 import type { LinkConfig, LinkKind } from "../../config/types.ts";
 import { addLink, delLink, setHairpin, setMaster, setNetns, setUp, recalcBridgeMac } from "../../config/links.ts";
-import { findLink, linksOf } from "../../config/netns.ts";
+import { allocIfindex, findLink, linksOf } from "../../config/netns.ts";
 import { KernelError } from "../../config/errors.ts";
 import { parseMac } from "../../wire/mac.ts";
 import { ToolError, type ToolOutput } from "../tool.ts";
@@ -222,13 +222,22 @@ function linkAdd(args: Args, ctx: IpContext): ToolOutput {
   if (a.nomaster) throw new ToolError('Error: pktpath does not model "nomaster" when creating a link yet.');
   const ns = a.netns ?? ctx.opts.ns;
   const master = a.master !== null ? findLink(ctx.host.config, ctx.opts.ns, a.master)! : null;
+  if (peer?.up) {
+    // veth_newlink(): the peer is registered and opened first; an up peer whose other end is
+    // not yet there is refused (ENOTCONN) after it took an ifindex.
+    netlink(ctx, (c) => {
+      checkKernelName(a.dev);
+      checkKernelName(peer.dev);
+      const pns = peer.netns ?? ns;
+      allocIfindex(c, pns);
+    });
+    throw new ToolError("RTNETLINK answers: Transport endpoint is not connected", 2);
+  }
   netlink(ctx, (c) => {
     checkKernelName(a.dev);
     checkKernelName(peer?.dev ?? null);
     if (a.mtu !== null) checkMtu(kind, a.mtu, true);
     if (peer?.mtu != null) checkMtu(kind, peer.mtu, true);
-    // veth_newlink(): the peer is registered and configured first; an up peer whose other end is not is refused.
-    if (peer?.up) throw new KernelError("ENOTCONN");
     const link = addLink(c, ns, { name: a.dev, kind, peerName: peer?.dev ?? null, peerNetns: peer?.netns ?? (a.netns !== null ? ns : null), mac: a.mac });
     if (a.mtu !== null) link.mtu = a.mtu;
     if (link.peer !== null) {
