@@ -143,6 +143,60 @@ const UDP_OPTS: LongOption[] = [...PORT_OPTS, { name: "sport", hasArg: 1, val: "
 const PROTOCOLS: Record<string, number> = { tcp: 6, udp: 17, udplite: 136, sctp: 132, dccp: 33, icmp: 1, icmpv6: 58, gre: 47, unknown: 0 };
 const STATUS_BITS: Record<string, number> = { EXPECTED: 1, SEEN_REPLY: 2, ASSURED: 4, CONFIRMED: 8, SRC_NAT: 16, DST_NAT: 32, FIXED_TIMEOUT: 1024, UNSET: 0 };
 
+/** conntrack -h, printed also when no command is given (exit 0). */
+const HELP = `Command line interface for the connection tracking system. Version 1.4.7
+Usage: conntrack [commands] [options]
+
+Commands:
+  -L [table] [options]		List conntrack or expectation table
+  -G [table] parameters		Get conntrack or expectation
+  -D [table] parameters		Delete conntrack or expectation
+  -I [table] parameters		Create a conntrack or expectation
+  -U [table] parameters		Update a conntrack
+  -E [table] [options]		Show events
+  -F [table]			Flush table
+  -C [table]			Show counter
+  -S				Show statistics
+
+Tables: conntrack, expect, dying, unconfirmed
+
+Conntrack parameters and options:
+  -n, --src-nat ip			source NAT ip
+  -g, --dst-nat ip			destination NAT ip
+  -j, --any-nat ip			source or destination NAT ip
+  -m, --mark mark			Set mark
+  -c, --secmark secmark			Set selinux secmark
+  -e, --event-mask eventmask		Event mask, eg. NEW,DESTROY
+  -z, --zero 				Zero counters while listing
+  -o, --output type[,...]		Output format, eg. xml
+  -l, --label label[,...]		conntrack labels
+
+Expectation parameters and options:
+  --tuple-src ip	Source address in expect tuple
+  --tuple-dst ip	Destination address in expect tuple
+
+Updating parameters and options:
+  --label-add label	Add label
+  --label-del label	Delete label
+
+Common parameters and options:
+  -s, --src, --orig-src ip		Source address from original direction
+  -d, --dst, --orig-dst ip		Destination address from original direction
+  -r, --reply-src ip		Source addres from reply direction
+  -q, --reply-dst ip		Destination address from reply direction
+  -p, --protonum proto		Layer 4 Protocol, eg. 'tcp'
+  -f, --family proto		Layer 3 Protocol, eg. 'ipv6'
+  -t, --timeout timeout		Set timeout
+  -u, --status status		Set status, eg. ASSURED
+  -w, --zone value		Set conntrack zone
+  --orig-zone value		Set zone for original direction
+  --reply-zone value		Set zone for reply direction
+  -b, --buffer-size		Netlink socket buffer size
+  --mask-src ip			Source mask address
+  --mask-dst ip			Destination mask address
+
+`;
+
 function usageError(msg: string): ToolError {
   return new ToolError(`${VERSION}: ${msg}\nTry \`conntrack -h' or 'conntrack --help' for more information.`, 2);
 }
@@ -185,8 +239,9 @@ export function conntrackTool(rt: NetfilterRuntime): Tool {
     const setCmd = (c: string) => {
       if (cmd !== null) throw usageError("Invalid commands combination");
       if (c === "E" || c === "S" || c === "I" || c === "U" || c === "G" || c === "A") throw new ToolError(`${VERSION}: pktpath does not model conntrack -${c} yet`);
-      if (c === "h" || c === "V") throw new ToolError(`${VERSION}: pktpath does not model conntrack -${c} yet`);
+      if (c === "V") throw new ToolError(`${VERSION}: pktpath does not model conntrack -${c} yet`);
       cmd = c as "L" | "F" | "D" | "C";
+      if (c === "h") cmd = "h" as never;
     };
     const shortArg = (ch: string): 0 | 1 | 2 | null => {
       const k = SHORT.indexOf(ch);
@@ -329,7 +384,7 @@ export function conntrackTool(rt: NetfilterRuntime): Tool {
           throw new ToolError(`${VERSION}: pktpath does not model conntrack --${long} yet`);
       }
     }
-    if (cmd === null) throw new ToolError(`${VERSION}: no command given (conntrack prints its help here, which pktpath does not model)`, 2);
+    if (cmd === null || (cmd as string) === "h") return { stdout: HELP };
     // commands_v_options: -C and -F take no filter.
     if ((cmd === "C" || cmd === "F") && filters.length) throw usageError(`Illegal option \`--${filters[0]}' with this command`);
     if (f.tcpState !== null && f.proto !== 6) throw usageError("unknown option `--state'");

@@ -22,7 +22,11 @@ export const ipsetTool: Tool = (argv, ctx) => {
     const stdout = ipsetCommand(ctx.host, ctx.ns, argv.slice(1), session);
     return session.status ? { stdout, status: session.status } : { stdout };
   } catch (e) {
-    if (e instanceof IpsetError) throw new ToolError(ipsetErrorText(e));
+    if (e instanceof IpsetError) {
+      // -q (-quiet) silences ipset's error messages too; the exit status stays.
+      if (argv.some((a) => a === "-q" || a === "-quiet" || a === "--quiet")) return { stdout: "", status: e.kind === "parameter" ? 2 : 1 };
+      throw new ToolError(ipsetErrorText(e), e.kind === "parameter" ? 2 : 1);
+    }
     throw e;
   }
 };

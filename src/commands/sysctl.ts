@@ -108,36 +108,51 @@ export const sysctlTool: Tool = (argv, ctx) => {
   const lines: string[] = [];
   // -N (NameOnly) wins over -n (no names); -b drops the newline.
   const show = (key: string, v: string) => (namesOnly ? key : valuesOnly || binary ? v : `${key} = ${v}`);
+  // procps reports a bad item and goes on with the next; the exit status is then 1.
+  let failed = false;
+  const fail = (msg: string) => {
+    lines.push(msg);
+    failed = true;
+  };
   for (const item of items) {
     const eq = item.indexOf("=");
     if (write || eq >= 0) {
-      if (eq <= 0) throw new ToolError("sysctl: command line(0): invalid syntax, continuing...");
+      if (eq <= 0) {
+        fail("sysctl: command line(0): invalid syntax, continuing...");
+        continue;
+      }
       const key = item.slice(0, eq).trim().replace(/\//g, ".");
       const value = item.slice(eq + 1).trim();
       const found = resolveSysctl(ctx.host.config, ctx.ns, key);
       if (!found) {
-        if (ignore) continue;
-        throw new ToolError(`sysctl: cannot stat ${sysctlPath(key)}: No such file or directory`);
+        if (!ignore) fail(`sysctl: cannot stat ${sysctlPath(key)}: No such file or directory`);
+        continue;
       }
       let norm: string;
       try {
         norm = normaliseSysctl(found.def, value);
       } catch (e) {
-        if (e instanceof KernelError) throw new ToolError(`sysctl: setting key "${key}": Invalid argument`);
+        if (e instanceof KernelError) {
+          fail(`sysctl: setting key "${key}": Invalid argument`);
+          continue;
+        }
         throw e;
       }
       ctx.host.change((c) => writeSysctl(c.netns[ctx.ns]!, key, norm));
-      if (!quiet) lines.push(show(key, value));
+      // After a write, -N (like -n and -b) prints the value alone.
+      if (!quiet) lines.push(valuesOnly || binary || namesOnly ? value : `${key} = ${value}`);
     } else {
       const key = item.replace(/\//g, ".");
       const found = resolveSysctl(ctx.host.config, ctx.ns, key);
       if (!found) {
-        if (ignore) continue;
-        throw new ToolError(`sysctl: cannot stat ${sysctlPath(key)}: No such file or directory`);
+        if (!ignore) fail(`sysctl: cannot stat ${sysctlPath(key)}: No such file or directory`);
+        continue;
       }
       const v = readSysctl(ctx.host.config.netns[ctx.ns]!, key, found.dev, found.def);
       lines.push(show(key, v));
     }
   }
-  return { stdout: lines.map((l) => l + (binary ? "" : "\n")).join("") };
+  const text = lines.map((l) => l + (binary && !l.startsWith("sysctl: ") ? "" : "\n")).join("");
+  if (failed) throw new ToolError(text.replace(/\n$/, ""), 1);
+  return { stdout: text };
 };

@@ -38,6 +38,8 @@ export interface MatchExt {
   options: Record<string, OptionDef>;
   /** Records one option into spec.opts; throws ParseError with iptables' wording. */
   parse(spec: MatchSpec, opt: string, value: string | null, inv: boolean, rule: RuleConfig): void;
+  /** xtables' final check of the options alone (XTOPT_MAND): at parse time, before the table is read. */
+  final?(spec: MatchSpec): void;
   /** Checks the whole match once all options are read. */
   check?(spec: MatchSpec, rule: RuleConfig, ctx: CheckCtx): void;
   /** iptables-save form of the options, after "-m NAME". */

@@ -180,7 +180,7 @@ function routeGet(args: Args, ctx: IpContext): ToolOutput {
       EACCES: "Permission denied",
       EINVAL: "Invalid argument",
     };
-    throw new ToolError(`RTNETLINK answers: ${words[r.error!]}`);
+    throw new ToolError(`RTNETLINK answers: ${words[r.error!]}`, 2);
   }
   const dev = ns.byId.get(r.dst.dev)!;
   const d = formatIPv4(p.dst.addr);

@@ -71,6 +71,11 @@ export function iptablesTool(rt: NetfilterRuntime): Tool {
         }
         return { stdout: "" };
       }
+      // iptables-nft makes a table on its first rule or chain: replacing or deleting in one
+      // that was never made finds no chain.
+      if ((c.cmd === "R" || c.cmd === "D") && !ctx.host.config.netns[ns]!.ext.netfilter?.tables[c.table]) {
+        throw new IptError("iptables: No chain/target/match by that name.");
+      }
       const lookupSet = lookupSetFor(rt, ns);
       const before = ctx.host.config;
       // A comma list of addresses is one rule per address, each applied as its own command.

@@ -185,6 +185,7 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
     dsts: [],
   };
   let cmdSet = false;
+  let badTable: string | null = null;
   let inv = false;
   const loaded: { name: string; spec: MatchSpec; at: number }[] = [];
   let target: TargetSpec | null = null;
@@ -275,8 +276,9 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
     switch (a) {
       case "-t": {
         const t = needValue(++i, a);
-        if (!isTableName(t)) throw iptError(`table '${t}' does not exist\nPerhaps iptables or your kernel needs to be upgraded.`, false);
-        c.table = t;
+        // Checked once the whole line is parsed, as iptables finds out only when it opens the table.
+        if (!isTableName(t)) badTable = t;
+        else c.table = t;
         continue;
       }
       case "-n":
@@ -397,6 +399,14 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
   }
   if (inv) throw iptError("unexpected ! flag");
   if (!cmdSet) throw iptError("no command specified");
+  // Checks iptables makes while parsing the target's options: a NAT port needs -p.
+  const tgt = c.rule.target;
+  const to = tgt?.opts["to"] as number[] | undefined;
+  if (tgt && to && to[2]! >= 0 && ["DNAT", "SNAT", "REDIRECT", "MASQUERADE"].includes(tgt.name) && (c.rule.protoInv || ![6, 17, 132, 33, 136].includes(c.rule.proto))) {
+    throw iptError("Need TCP, UDP, SCTP or DCCP with port specification");
+  }
+  // The extensions' final checks (options they require).
+  for (const m of c.rule.matches) MATCHES.get(m.name)!.final?.(m);
   if (c.srcs.length > 1 || c.dsts.length > 1) {
     if (c.rule.src?.inv || c.rule.dst?.inv) throw iptError("! not allowed with multiple source or destination IP addresses");
     if (c.cmd === "R") throw iptError("Replacement rule does not specify a unique address");
@@ -411,6 +421,7 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
     if ((c.chain === "PREROUTING" || c.chain === "INPUT") && c.rule.outIface) throw iptError(`Can't use -o with ${c.chain}\n`);
     if ((c.chain === "POSTROUTING" || c.chain === "OUTPUT") && c.rule.inIface) throw iptError(`Can't use -i with ${c.chain}\n`);
   }
+  if (badTable !== null) throw iptError(`table '${badTable}' does not exist\nPerhaps iptables or your kernel needs to be upgraded.`, false);
   return c;
 }
 

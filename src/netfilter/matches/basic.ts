@@ -30,7 +30,7 @@ export const markMatch: MatchExt = {
     if (inv) spec.opts["!mark"] = true;
   },
   // xtables_option_mfcall(): XTOPT_MAND.
-  check(spec) {
+  final(spec) {
     if (!spec.opts["mark"]) throw new ParseError(`mark: option "--mark" must be specified\n`);
   },
   save(spec) {

@@ -85,8 +85,8 @@ export const conntrackMatch: MatchExt = {
     }
     if (inv) spec.opts["!" + opt] = true;
   },
-  // conntrack_mt_check(): libxt_conntrack's final check.
-  check(spec) {
+  // libxt_conntrack's final check.
+  final(spec) {
     if (!Object.keys(spec.opts).length) throw new ParseError("conntrack: At least one option is required");
   },
   save(spec) {
