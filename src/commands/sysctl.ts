@@ -108,11 +108,11 @@ export const sysctlTool: Tool = (argv, ctx) => {
   const lines: string[] = [];
   // -N (NameOnly) wins over -n (no names); -b drops the newline.
   const show = (key: string, v: string) => (namesOnly ? key : valuesOnly || binary ? v : `${key} = ${v}`);
-  // procps reports a bad item and goes on with the next; the exit status is then 1.
-  let failed = false;
+  // procps reports a bad item and goes on with the next; the exit status counts the bad items.
+  let failed = 0;
   const fail = (msg: string) => {
     lines.push(msg);
-    failed = true;
+    failed++;
   };
   for (const item of items) {
     const eq = item.indexOf("=");
@@ -153,6 +153,6 @@ export const sysctlTool: Tool = (argv, ctx) => {
     }
   }
   const text = lines.map((l) => l + (binary && !l.startsWith("sysctl: ") ? "" : "\n")).join("");
-  if (failed) throw new ToolError(text.replace(/\n$/, ""), 1);
+  if (failed) throw new ToolError(text.replace(/\n$/, ""), Math.min(failed, 255));
   return { stdout: text };
 };

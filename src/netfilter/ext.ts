@@ -11,6 +11,8 @@ export class ParseError extends Error {
   constructor(
     message: string,
     readonly blank = false,
+    /** iptables' exit status: PARAMETER_PROBLEM (2), or OTHER_PROBLEM (3) for a missing table. */
+    readonly status = 2,
   ) {
     super(message);
   }

@@ -37,6 +37,8 @@ interface LinkAttrs {
   promisc: boolean | null;
   type: string | null;
   lower: string | null;
+  /** Bytes of the last `address`, checked against the device's once it is found. */
+  macLen: number | null;
 }
 
 // Keywords of iplink_parse() pktpath does not model: [keyword, matched by prefix, takes a value, on/off].
@@ -95,7 +97,7 @@ function unmodelled(w: string, table: [string, boolean, boolean, boolean][], arg
 
 // ip/iplink.c iplink_parse(): the keywords in its order (the first one the word matches wins).
 function parseLinkAttrs(args: Args, ctx: IpContext, create: boolean): LinkAttrs {
-  const a: LinkAttrs = { dev: null, name: null, up: null, mtu: null, mac: null, netns: null, master: null, nomaster: false, promisc: null, type: null, lower: null };
+  const a: LinkAttrs = { dev: null, name: null, up: null, mtu: null, mac: null, netns: null, master: null, nomaster: false, promisc: null, type: null, lower: null, macLen: null };
   while (!args.done) {
     const w = args.next();
     if (w === "up") a.up = true;
@@ -113,7 +115,11 @@ function parseLinkAttrs(args: Args, ctx: IpContext, create: boolean): LinkAttrs 
       a.lower = args.value();
     } else if (matches(w, "address")) {
       const text = args.value();
-      a.mac = parseLladdr(text, create);
+      const bytes = lladdrBytes(text);
+      a.macLen = bytes;
+      a.mac = bytes === 6 ? parseLladdr(text, create) : null;
+      // ip link add: the kernel refuses another length (validate_linkmsg).
+      if (bytes !== 6 && create) throw new ToolError("RTNETLINK answers: Invalid argument", 2);
     } else if (unmodelled(w, UNMODELLED_ATTRS.slice(2), args)) {
       // refused above
     } else if (w === "mtu") {
@@ -161,6 +167,13 @@ function parseLinkAttrs(args: Args, ctx: IpContext, create: boolean): LinkAttrs 
 
 function usageLink(): never {
   throw new ToolError("Usage: ip link add [link DEV | parentdev NAME] [ name ] NAME\n\t\t    [ txqueuelen PACKETS ]\n\t\t    [ address LLADDR ]", 255);
+}
+
+/** ll_addr_a2n(): the number of bytes, or iproute2's error for text that is not an address. */
+function lladdrBytes(text: string): number {
+  const parts = text.split(/[:.]/);
+  if (parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p)) || parts.length > 32) throw new ToolError(`"${text}" is invalid lladdr.`);
+  return parts.length;
 }
 
 /** ll_addr_a2n(): hex bytes separated by ':' (or '.'), each at most two digits. */
@@ -289,6 +302,9 @@ function linkSet(args: Args, ctx: IpContext): ToolOutput {
   }
   if (a.dev === null) throw new ToolError('Not enough information: "dev" argument is required.', 255);
   const link = findLink(ctx.host.config, ctx.opts.ns, a.dev);
+  // iplink_parse(): the address length is checked against the device's (nl_get_ll_addr_len) before the lookup.
+  const halen = link ? 6 : -1; // every link type pktpath models has a 6-byte address
+  if (a.macLen !== null && halen >= 0 && a.macLen !== halen) throw new ToolError(`Invalid address length ${a.macLen} - must be ${halen} bytes`);
   if (!link) throw cannotFindDevice(a.dev);
   const rename = a.name !== null && a.name !== a.dev ? a.name : null;
   const master = a.master !== null ? findLink(ctx.host.config, ctx.opts.ns, a.master)! : null;

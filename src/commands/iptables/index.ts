@@ -18,7 +18,7 @@ function wrap<T>(fn: () => T): T {
     if (e instanceof IptError) throw new ToolError(e.message, / failed \(/.test(e.message) ? 4 : 1);
     // An extension's own complaint gets iptables' prefix and hint, as xtables_error() prints it;
     // a PARAMETER_PROBLEM exits 2.
-    if (e instanceof ParseError) throw new ToolError(e.message.startsWith("iptables") ? e.message : iptError(e.message, true, e.blank).message, 2);
+    if (e instanceof ParseError) throw new ToolError(/^(iptables|Bad argument)/.test(e.message) ? e.message : iptError(e.message, true, e.blank).message, e.status);
     throw e;
   }
 }
@@ -73,6 +73,7 @@ export function iptablesTool(rt: NetfilterRuntime): Tool {
       }
       // iptables-nft makes a table on its first rule or chain: replacing or deleting in one
       // that was never made finds no chain.
+      if (c.cmd === "P" && !TABLES[c.table].chains.some((h) => h.name === c.chain)) throw new IptError("iptables: Bad built-in chain name.");
       if ((c.cmd === "R" || c.cmd === "D") && !ctx.host.config.netns[ns]!.ext.netfilter?.tables[c.table]) {
         throw new IptError("iptables: No chain/target/match by that name.");
       }

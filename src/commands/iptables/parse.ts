@@ -366,7 +366,8 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
         continue;
       }
     }
-    if (!a.startsWith("-")) throw iptError(`Bad argument \`${a}'`);
+    // do_parse(): printed without iptables' prefix.
+    if (!a.startsWith("-")) throw new ParseError(`Bad argument \`${a}'\nTry \`iptables -h' or 'iptables --help' for more information.`);
     if (extOpt === null) throw iptError(`unknown option "${a}"`);
     const opt = extOpt.name;
     let handled = false;
@@ -411,17 +412,16 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
     if (c.rule.src?.inv || c.rule.dst?.inv) throw iptError("! not allowed with multiple source or destination IP addresses");
     if (c.cmd === "R") throw iptError("Replacement rule does not specify a unique address");
   }
-  if ((c.cmd === "N" || c.cmd === "E") && c.chain !== null) {
-    // XT_EXTENSION_MAXNAMELEN counts bytes, the name's NUL included.
-    const name = c.cmd === "E" ? (c.arg2 ?? "") : c.chain;
-    if (Buffer.byteLength(name, "utf8") > 28) throw iptError(`chain name \`${name}' too long (must be under 29 chars)`);
+  // XT_EXTENSION_MAXNAMELEN counts bytes, the name's NUL included; every chain argument is checked.
+  for (const name of [c.chain, c.cmd === "E" ? c.arg2 : null]) {
+    if (name !== null && Buffer.byteLength(name, "utf8") > 28) throw iptError(`chain name \`${name}' too long (must be under 29 chars)`);
   }
   if ("AIDRC".includes(c.cmd) && c.chain !== null) {
     // do_parse(): no output interface before routing, no input interface after it.
     if ((c.chain === "PREROUTING" || c.chain === "INPUT") && c.rule.outIface) throw iptError(`Can't use -o with ${c.chain}\n`);
     if ((c.chain === "POSTROUTING" || c.chain === "OUTPUT") && c.rule.inIface) throw iptError(`Can't use -i with ${c.chain}\n`);
   }
-  if (badTable !== null) throw iptError(`table '${badTable}' does not exist\nPerhaps iptables or your kernel needs to be upgraded.`, false);
+  if (badTable !== null) throw new ParseError(iptError(`table '${badTable}' does not exist\nPerhaps iptables or your kernel needs to be upgraded.`, false).message, false, 3);
   return c;
 }
 
