@@ -384,6 +384,7 @@ export function conntrackTool(rt: NetfilterRuntime): Tool {
           throw new ToolError(`${VERSION}: pktpath does not model conntrack --${long} yet`);
       }
     }
+    if (cmd === null && filters.length) throw usageError(`Illegal option \`--${filters[0]}' with this command`);
     if (cmd === null || (cmd as string) === "h") return { stdout: HELP };
     // commands_v_options: -C and -F take no filter.
     if ((cmd === "C" || cmd === "F") && filters.length) throw usageError(`Illegal option \`--${filters[0]}' with this command`);

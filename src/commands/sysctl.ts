@@ -108,11 +108,14 @@ export const sysctlTool: Tool = (argv, ctx) => {
   const lines: string[] = [];
   // -N (NameOnly) wins over -n (no names); -b drops the newline.
   const show = (key: string, v: string) => (namesOnly ? key : valuesOnly || binary ? v : `${key} = ${v}`);
-  // procps reports a bad item and goes on with the next; the exit status counts the bad items.
+  // procps reports a bad item and goes on with the next; main() ORs a write's failure into
+  // its return code and adds a read's (measured on procps-ng 4.0.2).
   let failed = 0;
-  const fail = (msg: string) => {
+  let errors = 0;
+  const fail = (msg: string, read = false) => {
     lines.push(msg);
-    failed++;
+    errors++;
+    failed = read ? failed + 1 : failed | 1;
   };
   for (const item of items) {
     const eq = item.indexOf("=");
@@ -145,7 +148,7 @@ export const sysctlTool: Tool = (argv, ctx) => {
       const key = item.replace(/\//g, ".");
       const found = resolveSysctl(ctx.host.config, ctx.ns, key);
       if (!found) {
-        if (!ignore) fail(`sysctl: cannot stat ${sysctlPath(key)}: No such file or directory`);
+        if (!ignore) fail(`sysctl: cannot stat ${sysctlPath(key)}: No such file or directory`, true);
         continue;
       }
       const v = readSysctl(ctx.host.config.netns[ctx.ns]!, key, found.dev, found.def);
@@ -153,6 +156,6 @@ export const sysctlTool: Tool = (argv, ctx) => {
     }
   }
   const text = lines.map((l) => l + (binary && !l.startsWith("sysctl: ") ? "" : "\n")).join("");
-  if (failed) throw new ToolError(text.replace(/\n$/, ""), Math.min(failed, 255));
+  if (errors) throw new ToolError(text.replace(/\n$/, ""), Math.min(failed, 255));
   return { stdout: text };
 };

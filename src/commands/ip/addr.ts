@@ -62,11 +62,13 @@ function parseAddrArgs(args: Args): AddrArgs {
     } else if (w === "scope") {
       const s = args.value();
       const scope = SCOPES[s] ?? (/^\d+$/.test(s) ? NUMERIC_SCOPES[Number(s)] : undefined);
-      if (!scope && /^\d+$/.test(s) && Number(s) < 256) {
+      // rt_scopes names pktpath has no Scope for.
+      const other = s === "nowhere" ? "255" : s === "site" ? "200" : s;
+      if (!scope && /^\d+$/.test(other) && Number(other) < 256) {
         // A scope number pktpath has no name for: only the kernel's refusal of a scope that
         // differs from the subnet's is modelled (checked in addrAdd).
         r.scope = null;
-        r.otherScope = Number(s);
+        r.otherScope = Number(other);
       } else if (!scope) throw invarg("invalid scope value.", s);
       else r.scope = scope;
     } else if (w === "dev") r.dev = args.value();

@@ -227,6 +227,8 @@ function linkAdd(args: Args, ctx: IpContext): ToolOutput {
       throw new ToolError(`Garbage instead of arguments "${args.next()} ...". Try "ip link help".`);
     }
   }
+  // rtnl_newlink(): an existing name is refused (NLM_F_EXCL) before the kind is looked up.
+  if (a.dev !== null && findLink(ctx.host.config, a.netns ?? ctx.opts.ns, a.dev)) throw new ToolError("RTNETLINK answers: File exists", 2);
   const kind = KINDS[type];
   if (!kind) {
     if (KNOWN_UNMODELLED.has(type)) throw new ToolError(`Error: pktpath does not model links of type "${type}" yet.`);

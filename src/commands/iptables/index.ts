@@ -47,7 +47,8 @@ export function iptablesTool(rt: NetfilterRuntime): Tool {
       if (c.cmd === "C") {
         const t = readTable(ctx, c.table);
         const chain = t.chains[c.chain!];
-        if (!chain) throw new IptError("iptables: No chain/target/match by that name.");
+        // iptables-nft answers a missing chain as a rule it did not find.
+        if (!chain) throw new IptError("iptables: Bad rule (does a matching rule exist in that chain?).");
         for (const rule of expandRules(c)) {
           if (!chain.rules.some((r) => JSON.stringify(r) === JSON.stringify(rule))) throw new IptError("iptables: Bad rule (does a matching rule exist in that chain?).");
         }

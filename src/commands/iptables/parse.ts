@@ -412,10 +412,8 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
     if (c.rule.src?.inv || c.rule.dst?.inv) throw iptError("! not allowed with multiple source or destination IP addresses");
     if (c.cmd === "R") throw iptError("Replacement rule does not specify a unique address");
   }
-  // XT_EXTENSION_MAXNAMELEN counts bytes, the name's NUL included; every chain argument is checked.
-  for (const name of [c.chain, c.cmd === "E" ? c.arg2 : null]) {
-    if (name !== null && Buffer.byteLength(name, "utf8") > 28) throw iptError(`chain name \`${name}' too long (must be under 29 chars)`);
-  }
+  // XT_EXTENSION_MAXNAMELEN counts bytes, the name's NUL included; -E's new name is not checked.
+  if (c.chain !== null && Buffer.byteLength(c.chain, "utf8") > 28) throw iptError(`chain name \`${c.chain}' too long (must be under 29 chars)`);
   if ("AIDRC".includes(c.cmd) && c.chain !== null) {
     // do_parse(): no output interface before routing, no input interface after it.
     if ((c.chain === "PREROUTING" || c.chain === "INPUT") && c.rule.outIface) throw iptError(`Can't use -o with ${c.chain}\n`);
