@@ -400,7 +400,7 @@ export function conntrackTool(rt: NetfilterRuntime): Tool {
         return { stdout: `${conns.length}\n` };
       case "F":
         st.ct.flush();
-        return { stdout: "" };
+        return { stdout: `${VERSION}: connection tracking table has been emptied.\n` };
       case "D":
         if (!conns.length) throw new ToolError(`${VERSION}: 0 flow entries have been deleted.`);
         for (const c of conns) st.ct.remove(c);

@@ -101,7 +101,8 @@ export function parsePortRange(text: string, what = "port", proto: string | null
   if (!m) throw new ParseError(`invalid ${what}/service \`${text}' specified`);
   const one = (p: string): number => {
     if (/^\d+$/.test(p) && Number(p) <= 65535) return Number(p);
-    const n = proto !== null ? serviceByName(p, proto) : null;
+    // xtables_service_to_port(): the protocol's entry, else (as measured) any protocol's.
+    const n = proto !== null ? (serviceByName(p, proto) ?? serviceByName(p, "tcp") ?? serviceByName(p, "udp")) : null;
     if (n === null) throw new ParseError(`invalid ${what}/service \`${p}' specified`);
     return n;
   };

@@ -27,6 +27,8 @@ interface AddrArgs {
   label: string | null;
   warnings: string[];
   otherScope: number | null;
+  /** The address as typed (without "/len" it is a wildcard for `ip address del`). */
+  localText: string | null;
 }
 
 // ipaddress.c ifa_flag_data[]: [name, read-only, IPv6 only].
@@ -49,7 +51,7 @@ const IFA_FLAGS: [string, boolean, boolean][] = [
 
 // ipaddress.c ipaddr_modify(): the keywords in its order.
 function parseAddrArgs(args: Args): AddrArgs {
-  const r: AddrArgs = { local: null, dev: null, brd: null, scope: null, label: null, warnings: [], otherScope: null };
+  const r: AddrArgs = { local: null, dev: null, brd: null, scope: null, label: null, warnings: [], otherScope: null, localText: null };
   while (!args.done) {
     const w = args.next();
     if (w === "peer" || w === "remote" || w === "anycast") {
@@ -93,6 +95,7 @@ function parseAddrArgs(args: Args): AddrArgs {
       const p = parsePrefix(text);
       if (!p) throw new ToolError(`Error: any valid prefix is expected rather than "${text}".`);
       r.local = p;
+      r.localText = text;
     }
   }
   return r;
@@ -151,6 +154,13 @@ function addrDel(args: Args, ctx: IpContext): ToolOutput {
     return { stdout: "Warning: Executing wildcard deletion to stay compatible with old scripts.\n         Explicitly specify the prefix length (10.0.0.1/24) to avoid this warning.\n         This special behaviour is likely to disappear in further releases,\n         fix your scripts!\n" };
   }
   const { addr, plen } = a.local;
+  if (!a.localText!.includes("/")) {
+    // ipaddr_modify(): no prefix length given: iproute2 warns and the kernel deletes the address whatever its length.
+    netlink(ctx, (c) => delAddress(c, c.links[link.id]!, addr, null));
+    return {
+      stdout: `Warning: Executing wildcard deletion to stay compatible with old scripts.\n         Explicitly specify the prefix length (${a.localText}/32) to avoid this warning.\n         This special behaviour is likely to disappear in further releases,\n         fix your scripts!\n`,
+    };
+  }
   netlink(ctx, (c) => delAddress(c, c.links[link.id]!, addr, plen));
   return { stdout: "" };
 }

@@ -90,6 +90,7 @@ function unmodelled(w: string, table: [string, boolean, boolean, boolean][], arg
   if (takesValue) {
     const v = args.value();
     if (onOff && v !== "on" && v !== "off") parseOnOff(k, v);
+    if ((k === "txqueuelen" || k === "qlen" || k === "txqlen") && !/^(0x[0-9a-fA-F]+|\d+)$/.test(v)) throw invarg('Invalid "txqueuelen" value\n', v);
     if ((k === "broadcast" || k === "brd") && !/^[0-9a-fA-F]{1,2}([:.][0-9a-fA-F]{1,2})*$/.test(v)) throw new ToolError(`"${v}" is invalid lladdr.`);
   }
   throw new ToolError(`Error: pktpath does not model "${k}" on links yet.`);

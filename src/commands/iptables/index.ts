@@ -74,6 +74,7 @@ export function iptablesTool(rt: NetfilterRuntime): Tool {
       }
       // iptables-nft makes a table on its first rule or chain: replacing or deleting in one
       // that was never made finds no chain.
+      if (c.cmd === "P" && c.arg2 !== "ACCEPT" && c.arg2 !== "DROP") throw new IptError("iptables: Bad policy name. Run `dmesg' for more information.");
       if (c.cmd === "P" && !TABLES[c.table].chains.some((h) => h.name === c.chain)) throw new IptError("iptables: Bad built-in chain name.");
       if ((c.cmd === "R" || c.cmd === "D") && !ctx.host.config.netns[ns]!.ext.netfilter?.tables[c.table]) {
         throw new IptError("iptables: No chain/target/match by that name.");

@@ -25,6 +25,7 @@ export const markMatch: MatchExt = {
   options: { mark: { arg: true, invertible: true } },
   parse(spec, _opt, value, inv) {
     const v = parseMarkValue(value!);
+    if (!v && !/^(0x[0-9a-f]|\d)/i.test(value!)) throw new ParseError(`mark: bad integer value for option "--mark", or out of range.\n`);
     if (!v) throw new ParseError(`mark: trailing garbage after value for option "--mark".`, true);
     spec.opts["mark"] = v;
     if (inv) spec.opts["!mark"] = true;
