@@ -197,6 +197,12 @@ Common parameters and options:
 
 `;
 
+/** conntrack.c optflags[]: the name an option is reported by (--orig-src is "src"). */
+function optflag(long: string): string {
+  const names: Record<string, string> = { "orig-src": "src", "orig-dst": "dst" };
+  return names[long] ?? long;
+}
+
 function usageError(msg: string): ToolError {
   return new ToolError(`${VERSION}: ${msg}\nTry \`conntrack -h' or 'conntrack --help' for more information.`, 2);
 }
@@ -384,10 +390,10 @@ export function conntrackTool(rt: NetfilterRuntime): Tool {
           throw new ToolError(`${VERSION}: pktpath does not model conntrack --${long} yet`);
       }
     }
-    if (cmd === null && filters.length) throw usageError(`Illegal option \`--${filters[0]}' with this command`);
+    if (cmd === null && filters.length) throw usageError(`Illegal option \`--${optflag(filters[0]!)}' with this command`);
     if (cmd === null || (cmd as string) === "h") return { stdout: HELP };
     // commands_v_options: -C and -F take no filter.
-    if ((cmd === "C" || cmd === "F") && filters.length) throw usageError(`Illegal option \`--${filters[0]}' with this command`);
+    if ((cmd === "C" || cmd === "F") && filters.length) throw usageError(`Illegal option \`--${optflag(filters[0]!)}' with this command`);
     if (f.tcpState !== null && f.proto !== 6) throw usageError("unknown option `--state'");
     const st = rt.state(ctx.ns);
     const now = ctx.host.now;

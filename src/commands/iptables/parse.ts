@@ -419,6 +419,10 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
     if ((c.chain === "PREROUTING" || c.chain === "INPUT") && c.rule.outIface) throw iptError(`Can't use -o with ${c.chain}\n`);
     if ((c.chain === "POSTROUTING" || c.chain === "OUTPUT") && c.rule.inIface) throw iptError(`Can't use -i with ${c.chain}\n`);
   }
+  // do_parse(): no DROP in the nat table, as a rule's target or a chain's policy.
+  if (badTable === null && c.table === "nat" && ((c.cmd === "P" && c.arg2 === "DROP") || ("AIRDC".includes(c.cmd) && c.rule.target?.name === "DROP"))) {
+    throw iptError(`\nThe "nat" table is not intended for filtering, the use of DROP is therefore inhibited.\n\n`);
+  }
   if (badTable !== null) throw new ParseError(iptError(`table '${badTable}' does not exist\nPerhaps iptables or your kernel needs to be upgraded.`, false).message, false, 3);
   return c;
 }
