@@ -127,6 +127,10 @@ function routeModify(args: Args, ctx: IpContext, op: "add" | "replace" | "del"):
   if (p.dev !== null && !dev) throw cannotFindDevice(p.dev);
   const table = p.table ?? (p.type === "local" || p.type === "broadcast" ? RT_TABLE_LOCAL : RT_TABLE_MAIN);
   const { addr, plen } = p.dst;
+  // fib_check_nh(): onlink without a gateway is refused whatever the device.
+  if (op !== "del" && p.onlink && p.via === null && (p.type === "unicast" || p.type === "local")) {
+    throw new ToolError("Error: Invalid flags for nexthop - PERVASIVE and ONLINK can not be set.", 2);
+  }
   netlink(ctx, (c) => {
     const d = dev ? c.links[dev.id]! : null;
     if (op === "del") delRoute(c, ctx.opts.ns, { table, dst: addr, plen, dev: d, via: p.via, metric: p.metric });
