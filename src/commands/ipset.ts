@@ -12,16 +12,21 @@ export function ipsetErrorText(e: IpsetError): string {
 }
 
 /**
- * `ipset test` prints "X is in set S." or "X is NOT in set S." as a normal result: the
- * real tool exits 1 on a miss, which would stop a scenario, so pktpath reports it instead.
+ * `ipset test` prints "X is in set S." or "X is NOT in set S."; on a miss the real tool
+ * exits 1, which the output's status carries (the line is an answer, not an error).
  */
 export const ipsetTool: Tool = (argv, ctx) => {
   try {
     const session = newSession();
     session.stdin = ctx.stdin;
-    return { stdout: ipsetCommand(ctx.host, ctx.ns, argv.slice(1), session) };
+    const stdout = ipsetCommand(ctx.host, ctx.ns, argv.slice(1), session);
+    return session.status ? { stdout, status: session.status } : { stdout };
   } catch (e) {
-    if (e instanceof IpsetError) throw new ToolError(ipsetErrorText(e));
+    if (e instanceof IpsetError) {
+      // -q (-quiet) silences ipset's error messages too; the exit status stays.
+      if (argv.some((a) => a === "-q" || a === "-quiet" || a === "--quiet")) return { stdout: "", status: e.kind === "parameter" ? 2 : 1 };
+      throw new ToolError(ipsetErrorText(e), e.kind === "parameter" ? 2 : 1);
+    }
     throw e;
   }
 };

@@ -6,9 +6,12 @@ import { shortenMessage } from "../config/errors.ts";
 
 /** A tool's failure in its own words; a word of the input echoed in it is cut when huge. */
 export class ToolError extends Error {
-  constructor(message: string) {
+  /** The real tool's exit status for this error (iproute2's invarg() exits 255, iptables' parameter problems 2). */
+  readonly status: number;
+  constructor(message: string, status = 1) {
     super(shortenMessage(message));
     this.name = "ToolError";
+    this.status = status;
   }
 }
 
@@ -24,6 +27,11 @@ export interface ToolOutput {
   probe?: ProbeRecord;
   /** The command only touches files: accepted, reported as not modelled. */
   notModelled?: boolean;
+  /**
+   * A non-zero exit status that is an answer, not an error (`ipset test` of a missing
+   * element exits 1 after printing its line). Absent means 0.
+   */
+  status?: number;
 }
 
 export interface ToolContext {

@@ -67,17 +67,31 @@ export interface AddrSpec {
   plen: number;
   broadcast: number;
   scope: Scope;
+  label?: string;
 }
+
+/** rt_scope_t: RT_SCOPE_UNIVERSE 0, RT_SCOPE_LINK 253, RT_SCOPE_HOST 254. */
+const SCOPE_ORDER: Record<Scope, number> = { global: 0, link: 253, host: 254 };
 
 export function addAddress(config: Config, link: LinkConfig, spec: AddrSpec): void {
   const addrs = plain(link.addrs);
   if (addrs.some((a) => a.addr === spec.addr && a.plen === spec.plen)) throw new KernelError("EEXIST", "ipv4: Address already assigned.");
   const prefix = networkOf(spec.addr, spec.plen);
-  // __inet_insert_ifa(): an address in the subnet of an existing primary becomes secondary.
-  const secondary = addrs.some((a) => !a.secondary && a.plen === spec.plen && networkOf(a.addr, a.plen) === prefix);
+  // __inet_insert_ifa(): an address in the subnet of an existing one becomes secondary and
+  // must have its scope; a primary goes after the last primary of a wider or equal scope.
+  let secondary = false;
+  let lastPrimary = 0;
+  addrs.forEach((a, i) => {
+    if (!a.secondary && SCOPE_ORDER[spec.scope] <= SCOPE_ORDER[a.scope]) lastPrimary = i + 1;
+    if (a.plen === spec.plen && networkOf(a.addr, a.plen) === prefix) {
+      if (a.scope !== spec.scope) throw new KernelError("EINVAL", "ipv4: Invalid scope value.");
+      secondary = true;
+    }
+  });
   const ifa: AddressConfig = { ...spec, secondary };
-  link.addrs.push(ifa);
-  fibAddIfaddr(config, link, link.addrs[link.addrs.length - 1]!);
+  const at = secondary ? link.addrs.length : lastPrimary;
+  link.addrs.splice(at, 0, ifa);
+  fibAddIfaddr(config, link, link.addrs[at]!);
 }
 
 export function delAddress(config: Config, link: LinkConfig, addr: number, plen: number | null): void {

@@ -15,7 +15,8 @@ export type Errno =
   | "EADDRNOTAVAIL"
   | "EOPNOTSUPP"
   | "ELOOP"
-  | "ENOTSUP";
+  | "ENOTSUP"
+  | "ENOTCONN";
 
 const STRERROR: Record<Errno, string> = {
   EPERM: "Operation not permitted",
@@ -32,6 +33,7 @@ const STRERROR: Record<Errno, string> = {
   EOPNOTSUPP: "Operation not supported",
   ELOOP: "Too many levels of symbolic links",
   ENOTSUP: "Operation not supported",
+  ENOTCONN: "Transport endpoint is not connected",
 };
 
 export function strerror(errno: Errno): string {

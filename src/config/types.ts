@@ -13,6 +13,8 @@ export interface AddressConfig {
   scope: Scope;
   /** IFA_F_SECONDARY: another primary already covers this subnet. */
   secondary: boolean;
+  /** IFA_LABEL when one was given (`label lo:1`); absent: the device's name. */
+  label?: string;
 }
 
 export interface LinkConfig {

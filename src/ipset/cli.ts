@@ -30,10 +30,12 @@ export interface Session {
   tx: Txn | null;
   /** Standard input (a here-document), what `ipset restore` reads. */
   stdin: string | null;
+  /** The exit status of an answer that is not an error: 1 after `ipset test` of a missing element. */
+  status: number;
 }
 
 export function newSession(): Session {
-  return { exist: false, sorted: false, quiet: false, names: false, terse: false, mode: null, line: 0, tx: null, stdin: null };
+  return { exist: false, sorted: false, quiet: false, names: false, terse: false, mode: null, line: 0, tx: null, stdin: null, status: 0 };
 }
 
 type Cmd = "create" | "add" | "del" | "test" | "destroy" | "list" | "save" | "restore" | "flush" | "rename" | "swap" | "help" | "version" | "quit";
@@ -222,7 +224,7 @@ export function ipsetCommand(host: Host, ns: string, argv: string[], s: Session)
     let type: SetType;
     let index = -1;
     if (cmd === "create") {
-      if (arg1!.length > C.IPSET_MAXNAMELEN - 1) throw syntaxError(`typename '${arg1}' is longer than ${C.IPSET_MAXNAMELEN - 1} characters`);
+      if (Buffer.byteLength(arg1!, "utf8") > C.IPSET_MAXNAMELEN - 1) throw syntaxError(`typename '${arg1}' is longer than ${C.IPSET_MAXNAMELEN - 1} characters`);
       const t = findType(arg1!);
       if (!t) {
         if (isUnmodelledType(arg1!)) throw notModelled(`set type ${arg1}`);
@@ -253,6 +255,8 @@ export function ipsetCommand(host: Host, ns: string, argv: string[], s: Session)
       const ret = adtSet(tx, index, d, cmd === "add" ? C.IPSET_ADD : cmd === "del" ? C.IPSET_DEL : C.IPSET_TEST, flags);
       if (cmd === "test") {
         if (!s.quiet) out += ret > 0 ? `Warning: ${printElem(type, d)} is in set ${set.name}.\n` : `${printElem(type, d)} is NOT in set ${set.name}.\n`;
+        // ipset.c: a test that misses exits 1 (after printing its line).
+        if (ret <= 0) s.status = 1;
       } else if (ret) kernel(ret, cmd, type);
     }
   } else {

@@ -4,12 +4,15 @@ import type { Packet } from "../wire/packet.ts";
 import type { HookState } from "../dataplane/hooks.ts";
 import type { MatchSpec, RuleConfig, TableName, TargetSpec } from "./types.ts";
 import type { NetfilterRuntime } from "./runtime.ts";
+import { serviceByName } from "../ipset/user/netdb.ts";
 
 export class ParseError extends Error {
   /** xtables_error() from an extension prints an empty line before the usage hint. */
   constructor(
     message: string,
     readonly blank = false,
+    /** iptables' exit status: PARAMETER_PROBLEM (2), or OTHER_PROBLEM (3) for a missing table. */
+    readonly status = 2,
   ) {
     super(message);
   }
@@ -37,6 +40,8 @@ export interface MatchExt {
   options: Record<string, OptionDef>;
   /** Records one option into spec.opts; throws ParseError with iptables' wording. */
   parse(spec: MatchSpec, opt: string, value: string | null, inv: boolean, rule: RuleConfig): void;
+  /** xtables' final check of the options alone (XTOPT_MAND): at parse time, before the table is read. */
+  final?(spec: MatchSpec): void;
   /** Checks the whole match once all options are read. */
   check?(spec: MatchSpec, rule: RuleConfig, ctx: CheckCtx): void;
   /** iptables-save form of the options, after "-m NAME". */
@@ -86,14 +91,28 @@ export function num(v: unknown): number {
   return typeof v === "number" ? v : Number(v);
 }
 
-/** "80", "80:90", ":90", "80:" -> [lo, hi], as xtables_parse_port/range. */
-export function parsePortRange(text: string, what = "port"): [number, number] {
-  const m = /^(\d*)(?::(\d*))?$/.exec(text);
-  const bad = () => new ParseError(`invalid ${what}/service \`${text}' specified`);
-  if (!m) throw bad();
-  const lo = m[1] === "" ? 0 : Number(m[1]);
-  const hi = m[2] === undefined ? lo : m[2] === "" ? 65535 : Number(m[2]);
-  if (lo > 65535 || hi > 65535) throw bad();
+/**
+ * "80", "80:90", ":90", "80:", "ssh", "ssh:http" -> [lo, hi], as xtables_parse_port() and
+ * parse_tcp_ports(): a number, else a service name of `proto` (getservbyname); with
+ * `ordered`, a range whose low end is above its high end is refused.
+ */
+export function parsePortRange(text: string, what = "port", proto: string | null = null, ordered = false): [number, number] {
+  const m = /^([^:]*)(?::([^:]*))?$/.exec(text);
+  if (!m) throw new ParseError(`invalid ${what}/service \`${text}' specified`);
+  const one = (p: string): number => {
+    if (/^\d+$/.test(p) && Number(p) <= 65535) return Number(p);
+    // xtables_service_to_port(): the protocol's entry, else (as measured) any protocol's.
+    const n = proto !== null ? (serviceByName(p, proto) ?? serviceByName(p, "tcp") ?? serviceByName(p, "udp")) : null;
+    if (n === null) throw new ParseError(`invalid ${what}/service \`${p}' specified`);
+    return n;
+  };
+  if (m[2] === undefined) {
+    const p = one(m[1]!);
+    return [p, p];
+  }
+  const lo = m[1] === "" ? 0 : one(m[1]!);
+  const hi = m[2] === "" ? 65535 : one(m[2]!);
+  if (ordered && lo > hi) throw new ParseError("invalid portrange (min > max)");
   return [lo, hi];
 }
 

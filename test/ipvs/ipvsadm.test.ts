@@ -141,3 +141,27 @@ ip netns exec netns_leah sysctl -w net.ipv4.conf.all.arp_announce=2`,
     expect(out(h, "ipvsadm -Ln")).toContain("Route");
   });
 });
+
+// ipvsadm.c parse_service(): a port that is not a number is a service name of the
+// service's protocol (getservbyname with "tcp" or "udp"), as the seed 003 demo types it.
+describe("ipvsadm service names", () => {
+  it("takes VIP:http and RIP:http-alt and deletes a server by name", () => {
+    const h = world();
+    h.exec("ipvsadm -A -t 10.100.100.100:http -s rr");
+    h.exec("ipvsadm -a -t 10.100.100.100:http -r 10.0.0.11:http-alt -m");
+    h.exec("ipvsadm -a -t 10.100.100.100:80 -r 10.0.0.21:8080 -m");
+    expect(out(h, "ipvsadm -Ln")).toContain("TCP  10.100.100.100:80 rr\n  -> 10.0.0.11:8080");
+    h.exec("ipvsadm -d -t 100.100.100.100:http -r 10.0.0.11:8080".replace("100.100.100.100", "10.100.100.100"));
+    expect(out(h, "ipvsadm -Ln")).not.toContain("10.0.0.11:8080");
+    expect(out(h, "ipvsadm -Ln")).toContain("10.0.0.21:8080");
+  });
+  it("looks UDP services up in the udp entries", () => {
+    const h = world();
+    h.exec("ipvsadm -A -u 10.100.100.100:domain -s rr");
+    expect(out(h, "ipvsadm -Ln")).toContain("UDP  10.100.100.100:53 rr");
+  });
+  it("refuses an unknown service name as ipvsadm does", () => {
+    const h = world();
+    expect(err(h, "ipvsadm -A -t 10.100.100.100:nosuchservice -s rr")).toMatch(/illegal virtual server address\[:port\] specified/);
+  });
+});

@@ -16,7 +16,7 @@ ip link set ra netns r
 ip link set ar netns a
 ip link add rb type veth peer name br
 ip link set rb netns r
-ip link set br netns b
+ip link set dev br netns b
 ip link add rs type veth peer name sr
 ip link set rs netns r
 ip link set sr netns s
@@ -31,7 +31,7 @@ ip netns exec a ip addr add 10.0.1.2/24 dev ar
 ip netns exec a ip link set ar up
 ip netns exec a ip route add default via 10.0.1.1
 ip netns exec b ip addr add 10.0.2.2/24 dev br
-ip netns exec b ip link set br up
+ip netns exec b ip link set dev br up
 ip netns exec b ip route add default via 10.0.2.1
 ip netns exec s ip addr add 192.168.0.2/24 dev sr
 ip netns exec s ip link set sr up

@@ -38,7 +38,7 @@ export class Args {
   }
   /** NEXT_ARG(): the value after a keyword, or iproute2's "Command line is not complete." */
   value(): string {
-    if (this.i >= this.argv.length) throw new ToolError("Command line is not complete. Try option \"help\"");
+    if (this.i >= this.argv.length) throw new ToolError("Command line is not complete. Try option \"help\"", 255);
     return this.argv[this.i++]!;
   }
   rest(): string[] {
@@ -58,8 +58,40 @@ export function requireLink(config: Config, ns: string, name: string): LinkConfi
   return link;
 }
 
+/** duparg2(): exits 255. */
 export function duplicateArg(key: string, value: string): ToolError {
-  return new ToolError(`Error: either "${key}" is duplicate, or "${value}" is a garbage.`);
+  return new ToolError(`Error: either "${key}" is duplicate, or "${value}" is a garbage.`, 255);
+}
+
+/** duparg(): exits 255. */
+export function duparg(key: string, value: string): ToolError {
+  return new ToolError(`Error: duplicate "${key}": "${value}" is the second value.`, 255);
+}
+
+/** invarg(): exits 255. */
+export function invarg(msg: string, arg: string): ToolError {
+  return new ToolError(`Error: argument "${arg}" is wrong: ${msg}`, 255);
+}
+
+const IFNAMSIZ = 16;
+const ALTIFNAMSIZ = 128;
+
+/** Bytes, as the kernel counts a name against IFNAMSIZ. */
+export function byteLength(s: string): number {
+  return Buffer.byteLength(s, "utf8");
+}
+
+/** iproute2's check_ifname() / check_altifname(): not empty, no '/' or white space, shorter than the size. */
+export function validIfname(name: string, size: number = IFNAMSIZ): boolean {
+  return name.length > 0 && byteLength(name) < size && !/[/\s]/.test(name);
+}
+export function validAltIfname(name: string): boolean {
+  return validIfname(name, ALTIFNAMSIZ);
+}
+
+/** dev_valid_name() (and the IFLA_IFNAME policy, IFNAMSIZ - 1 bytes): what the kernel accepts as a name. */
+export function kernelIfnameOk(name: string): boolean {
+  return byteLength(name) < IFNAMSIZ;
 }
 
 /** Runs a configuration change; a kernel error becomes iproute2's RTNETLINK message. */
@@ -67,7 +99,7 @@ export function netlink(ctx: ToolContext, fn: (draft: Config) => void): void {
   try {
     ctx.host.change(fn);
   } catch (e) {
-    if (e instanceof KernelError) throw new ToolError(e.extack ? `Error: ${e.extack}` : `RTNETLINK answers: ${strerror(e.errno)}`);
+    if (e instanceof KernelError) throw new ToolError(e.extack ? `Error: ${e.extack}` : `RTNETLINK answers: ${strerror(e.errno)}`, 2);
     throw e;
   }
 }
@@ -75,5 +107,5 @@ export function netlink(ctx: ToolContext, fn: (draft: Config) => void): void {
 export function parseOnOff(key: string, value: string): boolean {
   if (value === "on") return true;
   if (value === "off") return false;
-  throw new ToolError(`Error: argument of "${key}" must be "on" or "off", not "${value}"`);
+  throw new ToolError(`Error: argument of "${key}" must be "on" or "off", not "${value}"`, 1);
 }

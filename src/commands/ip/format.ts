@@ -95,7 +95,7 @@ export function showAddr(view: View, link: LinkConfig, family: number): string[]
   for (const a of link.addrs) {
     const brd = a.broadcast ? ` brd ${formatIPv4(a.broadcast)}` : "";
     const sec = a.secondary ? " secondary" : "";
-    lines.push(`    inet ${formatIPv4(a.addr)}/${a.plen}${brd} scope ${a.scope}${sec} ${link.name}`);
+    lines.push(`    inet ${formatIPv4(a.addr)}/${a.plen}${brd} scope ${a.scope}${sec} ${a.label ?? link.name}`);
     lines.push("       valid_lft forever preferred_lft forever");
   }
   return lines;
@@ -134,7 +134,8 @@ export function routeLine(view: View, r: RouteConfig, showTable: boolean): strin
   if (r.metric) line += `metric ${r.metric} `;
   if (r.onlink) line += "onlink ";
   const lv: LinkView | undefined = dev ? view.links.get(dev.id) : undefined;
-  if (lv && !lv.carrier && r.type === "unicast") line += "linkdown ";
+  // fib_sync_down_dev(): RTNH_F_LINKDOWN on unicast and broadcast nexthops, not on local ones.
+  if (lv && !lv.carrier && (r.type === "unicast" || r.type === "broadcast")) line += "linkdown ";
   return line;
 }
 

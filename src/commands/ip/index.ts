@@ -57,7 +57,7 @@ export const ipTool: Tool = (argv, ctx) => {
     else if (matches(o, "-netns") || o === "-n") {
       const ns = argv[++i];
       if (ns === undefined) throw new ToolError("Command line is not complete. Try option \"help\"");
-      if (!ctx.host.config.netns[ns] || ns === ROOT_NETNS) throw new ToolError(`Cannot open network namespace "${ns}": No such file or directory`);
+      if (!ctx.host.config.netns[ns] || ns === ROOT_NETNS) throw new ToolError(`Cannot open network namespace "${ns}": No such file or directory`, 255);
       opts.ns = ns;
     } else if (matches(o, "-color") || o.startsWith("-color=") || o === "-c") {
       // colours are off when not on a terminal

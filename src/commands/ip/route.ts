@@ -12,14 +12,21 @@ import { dumpOrder, routeLine } from "./format.ts";
 export function ipRoute(args: Args, ctx: IpContext): ToolOutput {
   if (args.done) return routeShow(args, ctx);
   const cmd = args.next();
+  // iproute.c do_iproute(): the first keyword the word is a prefix of, in this order.
   if (matches(cmd, "add")) return routeModify(args, ctx, "add");
+  if (matches(cmd, "change") || cmd === "chg") return routeModify(args, ctx, "replace");
   if (matches(cmd, "replace")) return routeModify(args, ctx, "replace");
-  if (matches(cmd, "change")) return routeModify(args, ctx, "replace");
-  if (matches(cmd, "delete") || cmd === "del") return routeModify(args, ctx, "del");
-  if (matches(cmd, "show") || matches(cmd, "list") || matches(cmd, "lst")) return routeShow(args, ctx);
+  for (const k of ["prepend", "append", "test"]) {
+    if (matches(cmd, k)) throw new ToolError(`Error: pktpath does not model "ip route ${k}" yet.`);
+  }
+  if (matches(cmd, "delete")) return routeModify(args, ctx, "del");
+  if (matches(cmd, "list") || matches(cmd, "show") || matches(cmd, "lst")) return routeShow(args, ctx);
   if (matches(cmd, "get")) return routeGet(args, ctx);
   if (matches(cmd, "flush")) return routeFlush(args, ctx);
-  throw new ToolError(`Command "${cmd}" is unknown, try "ip route help".`);
+  for (const k of ["save", "restore", "showdump"]) {
+    if (matches(cmd, k)) throw new ToolError(`Error: pktpath does not model "ip route ${k}" yet.`);
+  }
+  throw new ToolError(`Command "${cmd}" is unknown, try "ip route help".`, 255);
 }
 
 const TYPES = new Set<RouteType>(["unicast", "local", "broadcast", "blackhole", "unreachable", "prohibit"]);
@@ -52,7 +59,8 @@ interface Parsed {
   onlink: boolean;
 }
 
-function parseRouteArgs(args: Args): Parsed {
+/** iproute_modify() matches "metric"/"priority" before "protocol"; the listing checks "protocol" first. */
+function parseRouteArgs(args: Args, list = false): Parsed {
   const p: Parsed = { type: "unicast", dst: null, via: null, dev: null, src: null, table: null, scope: null, proto: "boot", metric: null, onlink: false };
   while (!args.done) {
     const w = args.next();
@@ -68,18 +76,27 @@ function parseRouteArgs(args: Args): Parsed {
       const s = parseIPv4(v);
       if (s === null) throw new ToolError(`Error: inet address is expected rather than "${v}".`);
       p.src = s;
-    } else if (w === "table") p.table = parseTable(args.value());
-    else if (w === "scope") {
+    } else if (!list && (matches(w, "metric") || matches(w, "priority") || w === "preference")) {
+      const v = args.value();
+      if (!/^\d+$/.test(v)) throw new ToolError(`Error: argument "${v}" is wrong: "metric" value is invalid\n`, 255);
+      p.metric = Number(v);
+    } else if (matches(w, "table")) p.table = parseTable(args.value());
+    else if (list && w !== "to" && matches(w, "type")) {
+      const v = args.value();
+      if (!TYPES.has(v as RouteType)) throw new ToolError(`Error: argument "${v}" is wrong: node type value is invalid\n`, 255);
+      p.type = v as RouteType;
+    }
+    else if (w === "scope" || (list && matches(w, "scope"))) {
       const v = args.value();
       const s = SCOPES[v];
       if (!s) throw new ToolError(`Error: argument "${v}" is wrong: invalid "scope" value`);
       p.scope = s;
-    } else if (w === "proto" || w === "protocol") {
+    } else if (matches(w, "protocol")) {
       const v = args.value();
       const pr = PROTOS[v];
       if (!pr) throw new ToolError(`Error: argument "${v}" is wrong: "protocol" value is invalid`);
       p.proto = pr;
-    } else if (w === "metric" || w === "priority" || w === "preference") {
+    } else if (matches(w, "metric") || matches(w, "priority") || w === "preference") {
       const v = args.value();
       if (!/^\d+$/.test(v)) throw new ToolError(`Error: argument "${v}" is wrong: "metric" value is invalid`);
       p.metric = Number(v);
@@ -110,6 +127,10 @@ function routeModify(args: Args, ctx: IpContext, op: "add" | "replace" | "del"):
   if (p.dev !== null && !dev) throw cannotFindDevice(p.dev);
   const table = p.table ?? (p.type === "local" || p.type === "broadcast" ? RT_TABLE_LOCAL : RT_TABLE_MAIN);
   const { addr, plen } = p.dst;
+  // fib_check_nh(): onlink without a gateway is refused whatever the device.
+  if (op !== "del" && p.onlink && p.via === null && (p.type === "unicast" || p.type === "local")) {
+    throw new ToolError("Error: Invalid flags for nexthop - PERVASIVE and ONLINK can not be set.", 2);
+  }
   netlink(ctx, (c) => {
     const d = dev ? c.links[dev.id]! : null;
     if (op === "del") delRoute(c, ctx.opts.ns, { table, dst: addr, plen, dev: d, via: p.via, metric: p.metric });
@@ -129,7 +150,7 @@ function routeModify(args: Args, ctx: IpContext, op: "add" | "replace" | "del"):
 }
 
 function routeShow(args: Args, ctx: IpContext): ToolOutput {
-  const p = parseRouteArgs(args);
+  const p = parseRouteArgs(args, true);
   const nsc = ctx.host.config.netns[ctx.opts.ns]!;
   const all = p.table === 0;
   const table = p.table ?? RT_TABLE_MAIN;
@@ -163,7 +184,7 @@ function routeGet(args: Args, ctx: IpContext): ToolOutput {
       EACCES: "Permission denied",
       EINVAL: "Invalid argument",
     };
-    throw new ToolError(`RTNETLINK answers: ${words[r.error!]}`);
+    throw new ToolError(`RTNETLINK answers: ${words[r.error!]}`, 2);
   }
   const dev = ns.byId.get(r.dst.dev)!;
   const d = formatIPv4(p.dst.addr);
@@ -174,7 +195,7 @@ function routeGet(args: Args, ctx: IpContext): ToolOutput {
 }
 
 function routeFlush(args: Args, ctx: IpContext): ToolOutput {
-  const p = parseRouteArgs(args);
+  const p = parseRouteArgs(args, true);
   const table = p.table ?? RT_TABLE_MAIN;
   const dev = p.dev !== null ? findLink(ctx.host.config, ctx.opts.ns, p.dev) : null;
   if (p.dev !== null && !dev) throw cannotFindDevice(p.dev);

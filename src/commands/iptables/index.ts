@@ -9,16 +9,18 @@ import { ShellNotModelled, splitLine } from "../shell.ts";
 import { applyCommand, CommitError } from "./apply.ts";
 import { carryJumpGraph, JumpGraph, jumpGraphOf } from "../../netfilter/loops.ts";
 import { plain } from "../../config/plain.ts";
-import { IPT_VERSION, iptError, parseIptables } from "./parse.ts";
+import { expandRules, IPT_VERSION, iptError, parseIptables } from "./parse.ts";
 import { listChains, listRules } from "./list.ts";
 
 function wrap<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof IptError) throw new ToolError(e.message);
-    // An extension's own complaint gets iptables' prefix and hint, as xtables_error() prints it.
-    if (e instanceof ParseError) throw new ToolError(e.message.startsWith("iptables") ? e.message : iptError(e.message, true, e.blank).message);
+    // nft's "... failed (errno)" exits 4 (RESOURCE_PROBLEM), the kernel's other answers 1.
+    if (e instanceof IptError) throw new ToolError(e.message, / failed \(/.test(e.message) ? 4 : 1);
+    // An extension's own complaint gets iptables' prefix and hint, as xtables_error() prints it;
+    // a PARAMETER_PROBLEM exits 2.
+    if (e instanceof ParseError) throw new ToolError(/^(iptables|Bad argument)/.test(e.message) ? e.message : iptError(e.message, true, e.blank).message, e.status);
     throw e;
   }
 }
@@ -47,8 +49,11 @@ export function iptablesTool(rt: NetfilterRuntime): Tool {
       if (c.cmd === "C") {
         const t = readTable(ctx, c.table);
         const chain = t.chains[c.chain!];
-        if (!chain) throw new IptError("iptables: No chain/target/match by that name.");
-        if (!chain.rules.some((r) => JSON.stringify(r) === JSON.stringify(c.rule))) throw new IptError("iptables: Bad rule (does a matching rule exist in that chain?).");
+        // iptables-nft answers a missing chain as a rule it did not find.
+        if (!chain) throw new IptError("iptables: Bad rule (does a matching rule exist in that chain?).");
+        for (const rule of expandRules(c)) {
+          if (!chain.rules.some((r) => JSON.stringify(r) === JSON.stringify(rule))) throw new IptError("iptables: Bad rule (does a matching rule exist in that chain?).");
+        }
         return { stdout: "" };
       }
       if (c.cmd === "Z") {
@@ -69,13 +74,24 @@ export function iptablesTool(rt: NetfilterRuntime): Tool {
         }
         return { stdout: "" };
       }
+      // iptables-nft makes a table on its first rule or chain: replacing or deleting in one
+      // that was never made finds no chain.
+      if (c.cmd === "P" && c.arg2 !== "ACCEPT" && c.arg2 !== "DROP") throw new IptError("iptables: Bad policy name. Run `dmesg' for more information.");
+      if (c.cmd === "P" && !TABLES[c.table].chains.some((h) => h.name === c.chain)) throw new IptError("iptables: Bad built-in chain name.");
+      if ((c.cmd === "R" || c.cmd === "D") && !ctx.host.config.netns[ns]!.ext.netfilter?.tables[c.table]) {
+        throw new IptError("iptables: No chain/target/match by that name.");
+      }
       const lookupSet = lookupSetFor(rt, ns);
       const before = ctx.host.config;
       const tableBefore = before.netns[ns]!.ext.netfilter?.tables[c.table];
       const graph = jumpGraphOf(tableBefore, c.table);
       const version = graph.version;
+      // A comma list of addresses is one rule per address, each applied as its own command.
+      const rules = c.hasRule ? expandRules(c) : [c.rule];
       try {
-        ctx.host.change((draft) => applyCommand(tableOf(draft.netns[ns]!, c.table), c, lookupSet, graph));
+        ctx.host.change((draft) => {
+          for (const rule of rules) applyCommand(tableOf(draft.netns[ns]!, c.table), { ...c, rule }, lookupSet, graph);
+        });
       } finally {
         carryJumpGraph(tableBefore, ctx.host.config.netns[ns]!.ext.netfilter?.tables[c.table], graph, version);
       }

@@ -1,7 +1,7 @@
 // iptables' command line (iptables/xshared.c do_parse): commands, the rule's base
 // options, -m matches and -j targets with their own options, "!" inversion.
 import { parsePrefix } from "../../wire/ipv4.ts";
-import type { MatchSpec, RuleConfig, TableName, TargetSpec } from "../../netfilter/types.ts";
+import type { AddrMatch, MatchSpec, RuleConfig, TableName, TargetSpec } from "../../netfilter/types.ts";
 import { isTableName } from "../../netfilter/tables.ts";
 import { MATCHES } from "../../netfilter/matches/index.ts";
 import { TARGETS } from "../../netfilter/targets/index.ts";
@@ -26,45 +26,108 @@ export interface IptCommand {
   exact: boolean;
   lineNumbers: boolean;
   counters: [number, number] | null;
+  /** -s / -d given as comma lists (one rule each); empty when a single address or none. */
+  srcs: AddrMatch[];
+  dsts: AddrMatch[];
 }
 
-const LONG: Record<string, string> = {
-  "--append": "-A",
-  "--insert": "-I",
-  "--delete": "-D",
-  "--replace": "-R",
-  "--new-chain": "-N",
-  "--new": "-N",
-  "--delete-chain": "-X",
-  "--flush": "-F",
-  "--zero": "-Z",
-  "--policy": "-P",
-  "--rename-chain": "-E",
-  "--list": "-L",
-  "--list-rules": "-S",
-  "--check": "-C",
-  "--table": "-t",
-  "--numeric": "-n",
-  "--verbose": "-v",
-  "--exact": "-x",
-  "--jump": "-j",
-  "--goto": "-g",
-  "--source": "-s",
-  "--src": "-s",
-  "--destination": "-d",
-  "--dst": "-d",
-  "--protocol": "-p",
-  "--in-interface": "-i",
-  "--out-interface": "-o",
-  "--match": "-m",
-  "--wait": "-w",
-  "--wait-interval": "-W",
-  "--set-counters": "-c",
-  "--fragment": "-f",
-  "--ipv4": "-4",
-};
+// iptables.c original_opts[], in its order: getopt_long takes any unambiguous prefix.
+const LONG: [string, string][] = [
+  ["append", "-A"],
+  ["delete", "-D"],
+  ["check", "-C"],
+  ["insert", "-I"],
+  ["replace", "-R"],
+  ["list", "-L"],
+  ["list-rules", "-S"],
+  ["flush", "-F"],
+  ["zero", "-Z"],
+  ["new-chain", "-N"],
+  ["delete-chain", "-X"],
+  ["rename-chain", "-E"],
+  ["policy", "-P"],
+  ["source", "-s"],
+  ["destination", "-d"],
+  ["src", "-s"],
+  ["dst", "-d"],
+  ["protocol", "-p"],
+  ["in-interface", "-i"],
+  ["jump", "-j"],
+  ["table", "-t"],
+  ["match", "-m"],
+  ["numeric", "-n"],
+  ["out-interface", "-o"],
+  ["verbose", "-v"],
+  ["wait", "-w"],
+  ["wait-interval", "-W"],
+  ["exact", "-x"],
+  ["fragments", "-f"],
+  ["version", "-V"],
+  ["help", "-h"],
+  ["line-numbers", "--line-numbers"],
+  ["modprobe", "-M"],
+  ["set-counters", "-c"],
+  ["goto", "-g"],
+  ["ipv4", "-4"],
+  ["ipv6", "-6"],
+];
+
+/** One entry of the option table getopt_long searches: a base option or an extension's. */
+interface LongOpt {
+  name: string;
+  /** The short form of a base option, or null for an extension's. */
+  short: string | null;
+  /** The extension: "target", or the index of the loaded match. */
+  owner: "base" | "target" | number;
+}
+
+/**
+ * getopt_long(): an exact name wins; otherwise the one option the word is a prefix of.
+ * Several with different meanings is ambiguous, which iptables (opterr = 0) reports as
+ * an unknown option. Entries with the same short form are the same option (--src, --source).
+ */
+function resolveLong(word: string, table: LongOpt[]): LongOpt | null {
+  const exact = table.find((o) => o.name === word);
+  if (exact) return exact;
+  const hits = table.filter((o) => o.name.startsWith(word));
+  if (!hits.length) return null;
+  const first = hits[0]!;
+  const same = (o: LongOpt) => o.owner === first.owner && (o === first || (o.short !== null && o.short === first.short));
+  return hits.every(same) ? first : null;
+}
 
 const PROTOS: Record<string, number> = { all: 0, tcp: 6, udp: 17, icmp: 1, sctp: 132, udplite: 136, dccp: 33, gre: 47, esp: 50, ah: 51, ipencap: 4 };
+
+/** One address of -s/-d: "A", "A/len" or "A/dotted.mask" (xtables_ipparse_multiple). */
+function parseAddrItem(item: string, inv: boolean): AddrMatch {
+  let v = item;
+  // A dotted netmask (192.168.0.0/255.255.0.0) is a prefix length in disguise.
+  const dotted = /^([0-9.]+)\/(\d+\.\d+\.\d+\.\d+)$/.exec(v);
+  if (dotted) {
+    const m = parsePrefix(dotted[2]!);
+    const bits = m ? m.addr.toString(2).replace(/0+$/, "") : "x";
+    if (!m || /0/.test(bits)) throw iptError(`invalid mask \`${dotted[2]}' specified`);
+    v = `${dotted[1]}/${m.addr === 0 ? 0 : bits.length}`;
+  }
+  const slash = v.indexOf("/");
+  if (slash >= 0 && /^\d+$/.test(v.slice(slash + 1)) && Number(v.slice(slash + 1)) > 32) throw iptError(`invalid mask \`${v.slice(slash + 1)}' specified`);
+  const p = parsePrefix(v);
+  if (!p) throw iptError(`host/network \`${v.slice(0, slash >= 0 ? slash : undefined)}' not found`);
+  return { addr: (p.addr & (p.plen ? (0xffffffff << (32 - p.plen)) >>> 0 : 0)) >>> 0, plen: p.plen, inv };
+}
+
+/** The rules a command stands for: one per source, times one per destination, in iptables' order. */
+export function expandRules(c: IptCommand): RuleConfig[] {
+  const srcs = c.srcs.length ? c.srcs : [c.rule.src];
+  const dsts = c.dsts.length ? c.dsts : [c.rule.dst];
+  const out: RuleConfig[] = [];
+  for (const s of srcs) for (const d of dsts) out.push({ ...structuredClone(c.rule), src: s, dst: d });
+  return out;
+}
+
+function protoName(proto: number): string | null {
+  return Object.keys(PROTOS).find((k) => PROTOS[k] === proto) ?? null;
+}
 
 export function iptError(msg: string, usageHint = true, blank = false): ParseError {
   return new ParseError(`iptables ${IPT_VERSION}: ${msg}${usageHint ? `${blank ? "\n" : ""}\nTry \`iptables -h' or 'iptables --help' for more information.` : ""}`);
@@ -118,11 +181,15 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
     exact: false,
     lineNumbers: false,
     counters: null,
+    srcs: [],
+    dsts: [],
   };
   let cmdSet = false;
+  let badTable: string | null = null;
   let inv = false;
-  const loaded: { name: string; spec: MatchSpec }[] = [];
+  const loaded: { name: string; spec: MatchSpec; at: number }[] = [];
   let target: TargetSpec | null = null;
+  let targetAt = 0;
   const setCmd = (cmd: IptCmd) => {
     if (cmdSet) throw iptError("Cannot use -" + cmd + " with -" + c.cmd);
     c.cmd = cmd;
@@ -139,6 +206,21 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
     if (seen.has(opt)) throw iptError(`multiple ${opt} flags not allowed`);
     seen.add(opt);
   };
+  // The option table getopt_long searches: the base options, then each extension's as it was loaded.
+  const optionTable = (withProto: boolean): LongOpt[] => {
+    const t: LongOpt[] = LONG.map(([name, short]) => ({ name, short, owner: "base" as const }));
+    const order: { at: number; opts: LongOpt[] }[] = [];
+    loaded.forEach((l, k) => order.push({ at: l.at, opts: Object.keys(MATCHES.get(l.name)!.options).map((name) => ({ name, short: null, owner: k })) }));
+    const targetExt = target ? TARGETS.get(target.name) : undefined;
+    if (targetExt) order.push({ at: targetAt, opts: Object.keys(targetExt.options).map((name) => ({ name, short: null, owner: "target" as const })) });
+    order.sort((x, y) => x.at - y.at);
+    for (const o of order) t.push(...o.opts);
+    const pname = protoName(c.rule.proto);
+    if (withProto && c.rule.proto && !c.rule.protoInv && pname && MATCHES.get(pname) && !loaded.some((l) => l.name === pname)) {
+      t.push(...Object.keys(MATCHES.get(pname)!.options).map((name) => ({ name, short: null, owner: loaded.length })));
+    }
+    return t;
+  };
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i]!;
     if (a === "!") {
@@ -146,12 +228,20 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
       inv = true;
       continue;
     }
-    if (a.startsWith("--")) {
+    // A long option: resolved against the base options and those of the extensions loaded so far.
+    let extOpt: LongOpt | null = null;
+    if (a.startsWith("--") && a.length > 2) {
       const eq = a.indexOf("=");
-      const key = eq > 0 ? a.slice(0, eq) : a;
-      if (LONG[key]) {
-        if (eq > 0) argv = [...argv.slice(0, i), key, a.slice(eq + 1), ...argv.slice(i + 1)];
-        a = LONG[key]!;
+      const word = eq > 0 ? a.slice(2, eq) : a.slice(2);
+      const table = optionTable(false);
+      // command_default(): an unknown option first loads -p's protocol match, then is looked up again.
+      const hit = resolveLong(word, table) ?? resolveLong(word, optionTable(true));
+      if (!hit) throw iptError(`unknown option "${eq > 0 ? a.slice(0, eq) : a}"`);
+      if (eq > 0) argv = [...argv.slice(0, i), a.slice(0, eq), a.slice(eq + 1), ...argv.slice(i + 1)];
+      if (hit.owner === "base") a = hit.short!;
+      else {
+        extOpt = hit;
+        a = "--" + hit.name;
       }
     }
     if (a === "--line-numbers") {
@@ -186,8 +276,9 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
     switch (a) {
       case "-t": {
         const t = needValue(++i, a);
-        if (!isTableName(t)) throw iptError(`table '${t}' does not exist\nPerhaps iptables or your kernel needs to be upgraded.`, false);
-        c.table = t;
+        // Checked once the whole line is parsed, as iptables finds out only when it opens the table.
+        if (!isTableName(t)) badTable = t;
+        else c.table = t;
         continue;
       }
       case "-n":
@@ -215,22 +306,17 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
       case "-s":
       case "-d": {
         once(a);
-        let v = needValue(++i, a);
-        // A dotted netmask (192.168.0.0/255.255.0.0) is a prefix length in disguise.
-        const dotted = /^([0-9.]+)\/(\d+\.\d+\.\d+\.\d+)$/.exec(v);
-        if (dotted) {
-          const m = parsePrefix(dotted[2]!);
-          const bits = m ? m.addr.toString(2).replace(/0+$/, "") : "x";
-          if (!m || /0/.test(bits)) throw iptError(`invalid mask \`${dotted[2]}' specified`);
-          v = `${dotted[1]}/${m.addr === 0 ? 0 : bits.length}`;
+        // xtables_ipparse_multiple(): a comma list gives one rule per address (and per pair with -d).
+        const list = needValue(++i, a)
+          .split(",")
+          .map((item) => parseAddrItem(item, inv));
+        if (a === "-s") {
+          c.rule.src = list[0]!;
+          c.srcs = list;
+        } else {
+          c.rule.dst = list[0]!;
+          c.dsts = list;
         }
-        const slash = v.indexOf("/");
-        if (slash >= 0 && /^\d+$/.test(v.slice(slash + 1)) && Number(v.slice(slash + 1)) > 32) throw iptError(`invalid mask \`${v.slice(slash + 1)}' specified`);
-        const p = parsePrefix(v);
-        if (!p) throw iptError(`host/network \`${v.slice(0, slash >= 0 ? slash : undefined)}' not found`);
-        const m = { addr: (p.addr & (p.plen ? (0xffffffff << (32 - p.plen)) >>> 0 : 0)) >>> 0, plen: p.plen, inv };
-        if (a === "-s") c.rule.src = m;
-        else c.rule.dst = m;
         c.hasRule = true;
         inv = false;
         continue;
@@ -264,7 +350,7 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
         const ext = MATCHES.get(name);
         if (!ext) throw iptError(`Couldn't load match \`${name}':No such file or directory`, true, true);
         const spec: MatchSpec = { name, opts: {} };
-        loaded.push({ name, spec });
+        loaded.push({ name, spec, at: i });
         c.rule.matches.push(spec);
         c.hasRule = true;
         continue;
@@ -274,14 +360,16 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
         const name = needValue(++i, a);
         if (target) throw iptError("multiple -j flags not allowed");
         target = { name, opts: {}, goto: a === "-g" };
+        targetAt = i;
         c.rule.target = target;
         c.hasRule = true;
         continue;
       }
     }
-    if (!a.startsWith("-")) throw iptError(`Bad argument \`${a}'`);
-    // An extension option: the target's first, then the matches loaded last first, then -p's implicit match.
-    const opt = a.replace(/^--?/, "");
+    // do_parse(): printed without iptables' prefix.
+    if (!a.startsWith("-")) throw new ParseError(`Bad argument \`${a}'\nTry \`iptables -h' or 'iptables --help' for more information.`);
+    if (extOpt === null) throw iptError(`unknown option "${a}"`);
+    const opt = extOpt.name;
     let handled = false;
     const take = (def: OptionDef): string | null => {
       if (inv && !def.invertible) throw iptError(`cannot have ! before --${opt}`);
@@ -290,36 +378,52 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
       if (def.twoArgs) return `${v} ${needValue(++i, a)}`;
       return v;
     };
-    const targetExt = target ? TARGETS.get(target.name) : undefined;
-    if (targetExt && targetExt.options[opt]) {
-      const def = targetExt.options[opt]!;
-      targetExt.parse(target!, opt, take(def), inv);
+    if (extOpt.owner === "target") {
+      const targetExt = TARGETS.get(target!.name)!;
+      targetExt.parse(target!, opt, take(targetExt.options[opt]!), inv);
       handled = true;
-    }
-    for (let k = loaded.length - 1; k >= 0 && !handled; k--) {
-      const ext = MATCHES.get(loaded[k]!.name)!;
-      const def = ext.options[opt];
-      if (def) {
-        ext.parse(loaded[k]!.spec, opt, take(def), inv, c.rule);
-        handled = true;
-      }
-    }
-    if (!handled && c.rule.proto && !c.rule.protoInv) {
-      const pname = Object.keys(PROTOS).find((k) => PROTOS[k] === c.rule.proto);
-      const ext = pname ? MATCHES.get(pname) : undefined;
-      if (ext && ext.options[opt] && !loaded.some((l) => l.name === pname)) {
-        const spec: MatchSpec = { name: pname!, opts: {} };
-        loaded.push({ name: pname!, spec });
+    } else if (typeof extOpt.owner === "number") {
+      if (extOpt.owner === loaded.length) {
+        // The implicit protocol match, loaded now.
+        const pname = protoName(c.rule.proto)!;
+        const spec: MatchSpec = { name: pname, opts: {} };
+        loaded.push({ name: pname, spec, at: i });
         c.rule.matches.push(spec);
-        ext.parse(spec, opt, take(ext.options[opt]!), inv, c.rule);
-        handled = true;
       }
+      const l = loaded[extOpt.owner]!;
+      const ext = MATCHES.get(l.name)!;
+      ext.parse(l.spec, opt, take(ext.options[opt]!), inv, c.rule);
+      handled = true;
     }
     if (!handled) throw iptError(`unknown option "${a}"`);
     inv = false;
   }
   if (inv) throw iptError("unexpected ! flag");
   if (!cmdSet) throw iptError("no command specified");
+  // Checks iptables makes while parsing the target's options: a NAT port needs -p.
+  const tgt = c.rule.target;
+  const to = tgt?.opts["to"] as number[] | undefined;
+  if (tgt && to && to[2]! >= 0 && ["DNAT", "SNAT", "REDIRECT", "MASQUERADE"].includes(tgt.name) && (c.rule.protoInv || ![6, 17, 132, 33, 136].includes(c.rule.proto))) {
+    throw iptError("Need TCP, UDP, SCTP or DCCP with port specification");
+  }
+  // The extensions' final checks (options they require).
+  for (const m of c.rule.matches) MATCHES.get(m.name)!.final?.(m);
+  if (c.srcs.length > 1 || c.dsts.length > 1) {
+    if (c.rule.src?.inv || c.rule.dst?.inv) throw iptError("! not allowed with multiple source or destination IP addresses");
+    if (c.cmd === "R") throw iptError("Replacement rule does not specify a unique address");
+  }
+  // XT_EXTENSION_MAXNAMELEN counts bytes, the name's NUL included; -E's new name is not checked.
+  if (c.chain !== null && Buffer.byteLength(c.chain, "utf8") > 28) throw iptError(`chain name \`${c.chain}' too long (must be under 29 chars)`);
+  if ("AIDRC".includes(c.cmd) && c.chain !== null) {
+    // do_parse(): no output interface before routing, no input interface after it.
+    if ((c.chain === "PREROUTING" || c.chain === "INPUT") && c.rule.outIface) throw iptError(`Can't use -o with ${c.chain}\n`);
+    if ((c.chain === "POSTROUTING" || c.chain === "OUTPUT") && c.rule.inIface) throw iptError(`Can't use -i with ${c.chain}\n`);
+  }
+  // do_parse(): no DROP in the nat table, as a rule's target or a chain's policy.
+  if (badTable === null && c.table === "nat" && ((c.cmd === "P" && c.arg2 === "DROP") || ("AIRDC".includes(c.cmd) && c.rule.target?.name === "DROP"))) {
+    throw iptError(`\nThe "nat" table is not intended for filtering, the use of DROP is therefore inhibited.\n\n`);
+  }
+  if (badTable !== null) throw new ParseError(iptError(`table '${badTable}' does not exist\nPerhaps iptables or your kernel needs to be upgraded.`, false).message, false, 3);
   return c;
 }
 

@@ -2,6 +2,7 @@
 import { ToolError } from "../tool.ts";
 import { serviceKey } from "../../ipvs/config.ts";
 import { parseIPv4 } from "../../wire/ipv4.ts";
+import { serviceByName } from "../../ipset/user/netdb.ts";
 import { IPPROTO_TCP, IPPROTO_UDP } from "../../wire/packet.ts";
 import { IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3, type FwdMethod } from "../../ipvs/types.ts";
 
@@ -72,12 +73,18 @@ const LONG: Record<string, string> = {
 
 export const fail = (msg: string) => new ToolError(msg);
 
-function hostPort(text: string, what: string, needPort: boolean): [number, number] {
-  const m = /^([0-9.]+)(?::(\d+))?$/.exec(text);
+// ipvsadm.c parse_service(): the port is a number, else a service name of the service's
+// protocol (service_to_port(), getservbyname).
+function hostPort(text: string, what: string, needPort: boolean, proto: number = IPPROTO_TCP): [number, number] {
+  const m = /^([0-9.]+)(?::([^:]+))?$/.exec(text);
   const addr = m ? parseIPv4(m[1]!) : null;
   if (!m || addr === null) throw fail(`illegal ${what} address[:port] specified`);
-  const port = m[2] !== undefined ? Number(m[2]) : 0;
-  if (port > 65535) throw fail(`illegal ${what} address[:port] specified`);
+  let port = 0;
+  if (m[2] !== undefined) {
+    const named = /^\d+$/.test(m[2]) ? null : serviceByName(m[2], proto === IPPROTO_UDP ? "udp" : "tcp");
+    port = /^\d+$/.test(m[2]) ? Number(m[2]) : (named ?? -1);
+  }
+  if (port < 0 || port > 65535) throw fail(`illegal ${what} address[:port] specified`);
   if (needPort && m[2] === undefined) return [addr, 0];
   return [addr, port];
 }
@@ -158,7 +165,7 @@ export function parse(argv: string[]): Parsed {
       case "-t":
       case "-u":
       case "--sctp-service": {
-        const [addr, port] = hostPort(val(), "virtual server", true);
+        const [addr, port] = hostPort(val(), "virtual server", true, a === "-u" ? IPPROTO_UDP : IPPROTO_TCP);
         p.proto = a === "-t" ? IPPROTO_TCP : a === "-u" ? IPPROTO_UDP : 132;
         p.vaddr = addr;
         p.vport = port;
@@ -206,7 +213,7 @@ export function parse(argv: string[]): Parsed {
         p.ops = true;
         break;
       case "-r": {
-        const [addr, port] = hostPort(val(), "server", false);
+        const [addr, port] = hostPort(val(), "server", false, p.proto || IPPROTO_TCP);
         p.raddr = addr;
         p.rport = port;
         break;

@@ -267,13 +267,13 @@ export function parseIface(d: UserData, _opt: Opt, str: string): void {
     name = str.slice(8);
     d.setCadt(Opt.PHYSDEV);
   }
-  if (name.length > IFNAMSIZ - 1) throw syntaxError(`interface name '${name}' is longer than ${IFNAMSIZ - 1} characters`);
+  if (Buffer.byteLength(name, "utf8") > IFNAMSIZ - 1) throw syntaxError(`interface name '${name}' is longer than ${IFNAMSIZ - 1} characters`);
   d.iface = name;
   d.flag(Opt.IFACE);
 }
 
 function checkSetname(str: string): void {
-  if (str.length > IPSET_MAXNAMELEN - 1) throw syntaxError(`setname '${str}' is longer than ${IPSET_MAXNAMELEN - 1} characters`);
+  if (Buffer.byteLength(str, "utf8") > IPSET_MAXNAMELEN - 1) throw syntaxError(`setname '${str}' is longer than ${IPSET_MAXNAMELEN - 1} characters`);
 }
 
 /** ipset_parse_setname() into SETNAME, SETNAME2 or NAME. */
@@ -349,7 +349,7 @@ export function parseNetmask(d: UserData, _opt: Opt, str: string): void {
 /** ipset_parse_comment() */
 export function parseComment(d: UserData, _opt: Opt, str: string): void {
   if (str.includes('"')) throw syntaxError('" character is not permitted in comments');
-  if (str.length > IPSET_MAX_COMMENT_SIZE) throw syntaxError(`Comment is longer than the maximum allowed ${IPSET_MAX_COMMENT_SIZE} characters`);
+  if (Buffer.byteLength(str, "utf8") > IPSET_MAX_COMMENT_SIZE) throw syntaxError(`Comment is longer than the maximum allowed ${IPSET_MAX_COMMENT_SIZE} characters`);
   d.comment = str;
   d.flag(Opt.ADT_COMMENT);
 }

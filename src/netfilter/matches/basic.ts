@@ -7,11 +7,15 @@ export const commentMatch: MatchExt = {
   name: "comment",
   options: { comment: { arg: true } },
   parse(spec, _opt, value) {
-    if (value!.length > 255) throw new ParseError("COMMENT must be shorter than 256 characters");
-    spec.opts["comment"] = value!;
+    // iptables-nft 1.8.9 keeps the first XT_MAX_COMMENT_LEN - 1 bytes (the kernel's 256, NUL included).
+    const buf = Buffer.from(value!, "utf8");
+    spec.opts["comment"] = buf.length > 255 ? buf.subarray(0, 255).toString("utf8") : value!;
   },
-  // iptables-nft always quotes the comment.
-  save: (spec) => `--comment "${String(spec.opts["comment"]).replace(/(["\\])/g, "\\$1")}"`,
+  // xtables_save_string(): bare when only [_-0-9A-Za-z], else quoted with " \ ' escaped.
+  save: (spec) => {
+    const c = String(spec.opts["comment"]);
+    return /^[-_0-9A-Za-z]+$/.test(c) ? `--comment ${c}` : `--comment "${c.replace(/(["\\'])/g, "\\$1")}"`;
+  },
   list: (spec) => `/* ${spec.opts["comment"]} */`,
   compile: () => () => true,
 };
@@ -21,9 +25,14 @@ export const markMatch: MatchExt = {
   options: { mark: { arg: true, invertible: true } },
   parse(spec, _opt, value, inv) {
     const v = parseMarkValue(value!);
+    if (!v && !/^(0x[0-9a-f]|\d)/i.test(value!)) throw new ParseError(`mark: bad integer value for option "--mark", or out of range.\n`);
     if (!v) throw new ParseError(`mark: trailing garbage after value for option "--mark".`, true);
     spec.opts["mark"] = v;
     if (inv) spec.opts["!mark"] = true;
+  },
+  // xtables_option_mfcall(): XTOPT_MAND.
+  final(spec) {
+    if (!spec.opts["mark"]) throw new ParseError(`mark: option "--mark" must be specified\n`);
   },
   save(spec) {
     const [v, m] = spec.opts["mark"] as number[];
@@ -54,7 +63,8 @@ export const multiportMatch: MatchExt = {
       throw new ParseError("multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'");
     }
     const key = opt.startsWith("s") ? "sports" : opt.startsWith("d") ? "dports" : "ports";
-    const list = value!.split(",").map((p) => parsePortRange(p));
+    const pname = rule.proto === IPPROTO_TCP ? "tcp" : rule.proto === IPPROTO_UDP ? "udp" : "sctp";
+    const list = value!.split(",").map((p) => parsePortRange(p, "port", pname));
     if (list.length > 15) throw new ParseError("too many ports specified");
     spec.opts[key] = list.map((r) => formatPortRange(r));
     if (inv) spec.opts["!" + key] = true;

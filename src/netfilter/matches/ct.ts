@@ -85,6 +85,10 @@ export const conntrackMatch: MatchExt = {
     }
     if (inv) spec.opts["!" + opt] = true;
   },
+  // libxt_conntrack's final check.
+  final(spec) {
+    if (!Object.keys(spec.opts).length) throw new ParseError("conntrack: At least one option is required");
+  },
   save(spec) {
     const parts: string[] = [];
     const inv = (o: string) => (spec.opts["!" + o] ? "! " : "");

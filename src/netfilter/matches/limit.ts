@@ -10,7 +10,7 @@ const UNITS: [string, number][] = [
 
 function parseRate(text: string): [number, string] {
   const m = /^(\d+)(?:\/(s|sec|second|m|min|minute|h|hour|d|day))?$/.exec(text);
-  if (!m || Number(m[1]) === 0) throw new ParseError(`bad rate \`${text}'`);
+  if (!m || Number(m[1]) === 0) throw new ParseError(`bad rate "${text}"'`);
   const u = (m[2] ?? "sec")[0];
   const unit = u === "s" ? "sec" : u === "m" ? "min" : u === "h" ? "hour" : "day";
   return [Number(m[1]), unit];

@@ -64,7 +64,7 @@ function portExt(name: "tcp" | "udp", proto: number): MatchExt {
       if (opt === "sport" || opt === "source-port" || opt === "dport" || opt === "destination-port") {
         const key = opt.startsWith("s") ? "sport" : "dport";
         if (spec.opts[key]) throw new ParseError(`multiple --${key} flags not allowed`);
-        spec.opts[key] = parsePortRange(value!);
+        spec.opts[key] = parsePortRange(value!, "port", name, true);
         if (inv) spec.opts["!" + key] = true;
       } else if (opt === "syn") {
         spec.opts["flagsMask"] = TCP_FIN | TCP_SYN | TCP_RST | TCP_ACK;

@@ -8,8 +8,20 @@ import { type NatRange, NF_NAT_MANIP_DST, NF_NAT_MANIP_SRC } from "../nat.ts";
 import type { Conn } from "../conntrack.ts";
 import { inetSelectAddr } from "../../dataplane/route.ts";
 import { Hook } from "../../dataplane/hooks.ts";
+import { serviceByName } from "../../ipset/user/netdb.ts";
+
+/** getservbyname(name, NULL): the first protocol that has the name. */
+export function anyServicePort(name: string): number | null {
+  return serviceByName(name, "tcp") ?? serviceByName(name, "udp") ?? serviceByName(name, "sctp");
+}
 
 function parseAddrRange(text: string, opt: string): { min: number; max: number; ports: [number, number] | null } {
+  // libxt_NAT parse_ports(): a port that is not a number is looked up as a service name.
+  const colon = text.indexOf(":");
+  if (colon >= 0 && !/^\d/.test(text.slice(colon + 1))) {
+    const port = anyServicePort(text.slice(colon + 1));
+    if (port !== null) text = `${text.slice(0, colon)}:${port}`;
+  }
   const m = /^([0-9.]*)(?:-([0-9.]+))?(?::(\d+)(?:[-:](\d+))?)?$/.exec(text);
   const bad = () => new ParseError(`Bad IP address "${text}"`);
   if (!m) throw bad();
