@@ -226,7 +226,8 @@ export function planScenario(s: Scenario, f: KernelFeatures = machineFeatures(),
     }
     for (const n of needsOf(inner, f)) needs.add(n);
     binaries.add(inner[0]!);
-    add({ ...base, kind: "exec", argv: inner, stdin, listing: c.alone });
+    const status = c.output.status ?? 0;
+    add({ ...base, kind: "exec", argv: inner, stdin, listing: c.alone, ...(status ? { status } : {}) });
     // The first bridge of a namespace: from then on its bridge-nf setting matters.
     if (brnfBuiltin && inner[0] === "ip" && inner.includes("bridge") && inner[inner.indexOf("bridge") - 1] === "type" && !namespaces.includes(c.ns)) {
       namespaces.push(c.ns);

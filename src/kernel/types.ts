@@ -40,6 +40,8 @@ export interface ExecAction extends ActionBase {
   stdin: string | null;
   /** Its output is a listing the report shows (a step of one command line). */
   listing: boolean;
+  /** The exit status the emulator answered with (1 after `ipset test` of a missing element); 0 when absent. */
+  status?: number;
 }
 
 export interface ServerAction extends ActionBase {
