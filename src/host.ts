@@ -8,7 +8,7 @@ import { Dataplane } from "./dataplane/dataplane.ts";
 import { Tracer, type TraceEvent } from "./dataplane/trace.ts";
 import type { HookProvider } from "./dataplane/hooks.ts";
 import { runProbe, type ProbeResult, type ProbeSpec } from "./dataplane/probe.ts";
-import { splitLine, ShellSyntaxError } from "./commands/shell.ts";
+import { splitLine, ShellNotModelled, ShellSyntaxError } from "./commands/shell.ts";
 import { ToolError, type Tool, type ToolOutput } from "./commands/tool.ts";
 import { coreTools } from "./commands/index.ts";
 import { FILE_ONLY } from "./commands/vocabulary.ts";
@@ -136,7 +136,7 @@ export class Host {
     try {
       commands = splitLine(line);
     } catch (e) {
-      if (e instanceof ShellSyntaxError) throw new ToolError(`syntax error: ${e.message}`);
+      if (e instanceof ShellSyntaxError) throw new ToolError(e instanceof ShellNotModelled ? e.message : `syntax error: ${e.message}`);
       throw e;
     }
     const outputs: ToolOutput[] = [];

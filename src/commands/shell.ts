@@ -35,17 +35,48 @@ function notModelled(what: string, line: string, i: number): ShellNotModelled {
   return new ShellNotModelled(`${what} is not modelled by pktpath: \`${excerpt(line, i)}'`);
 }
 
-/** `$(`, `$((` or a backtick at i (unquoted or inside double quotes): refused. */
+/** What follows `$` for bash to expand a parameter: a name, `{`, a digit or a special parameter. */
+const PARAM_START = /[A-Za-z_{0-9?$!#@*-]/;
+
+/** `$(`, `$((`, `$NAME`, `${...}` or a backtick at i (unquoted or inside double quotes): refused. */
 function checkSubstitution(line: string, i: number): void {
   const c = line[i];
   if (c === "`") throw notModelled("command substitution `...`", line, i);
-  if (c === "$" && line[i + 1] === "(") {
+  if (c !== "$") return;
+  const d = line[i + 1];
+  if (d === "(") {
     if (line[i + 2] === "(") throw notModelled("arithmetic expansion $((...))", line, i);
     throw notModelled("command substitution $(...)", line, i);
   }
+  if (d !== undefined && PARAM_START.test(d)) {
+    const m = /^\$(\{[^}]{0,60}\}?|[A-Za-z_][A-Za-z0-9_]{0,60}|.)/.exec(line.slice(i, i + 64));
+    throw new ShellNotModelled(`parameter expansion ${m ? m[0] : "$"} is not modelled by pktpath (shell variables are not kept): write the value`);
+  }
 }
 
-export function splitLine(line: string): ShellCommand[] {
+/**
+ * The body of a here-document whose delimiter is not quoted (`<<EOF`): bash expands
+ * `$...` and backticks in it before the command reads it. Refuses what it would expand;
+ * returns nothing when the body reads as written. A backslash keeps `$`, `` ` `` and `\`.
+ */
+export function checkHereDocument(body: string): void {
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (c === "\\") i++;
+    else if (c === "$" || c === "`") checkSubstitution(body, i);
+  }
+}
+
+export interface SplitOptions {
+  /**
+   * The text is a tool's own input, read as written (a here-document with a quoted
+   * delimiter, or already checked by checkHereDocument): `$` and backticks are plain.
+   */
+  literal?: boolean;
+}
+
+export function splitLine(line: string, options: SplitOptions = {}): ShellCommand[] {
+  const literal = options.literal === true;
   const out: ShellCommand[] = [];
   let argv: string[] = [];
   let word = "";
@@ -87,7 +118,7 @@ export function splitLine(line: string): ShellCommand[] {
         if (d === "\\" && j + 1 < n && '"\\$`'.includes(line[j + 1]!)) {
           word += line.slice(from, j);
           from = ++j;
-        } else if (d === "$" || d === "`") checkSubstitution(line, j);
+        } else if ((d === "$" || d === "`") && !literal) checkSubstitution(line, j);
       }
       if (j >= n) throw new ShellSyntaxError('unexpected EOF while looking for matching `"\'');
       word += line.slice(from, j);
@@ -115,7 +146,7 @@ export function splitLine(line: string): ShellCommand[] {
       endWord();
       argv.push("|");
     } else if (c === "$" || c === "`") {
-      checkSubstitution(line, i);
+      if (!literal) checkSubstitution(line, i);
       word += c;
       inWord = true;
     } else if (c === "(" || c === ")") {

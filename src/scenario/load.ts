@@ -3,6 +3,8 @@
 import { readFileSync } from "node:fs";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Node, YAMLMap } from "yaml";
 import { MAX_YAML_DEPTH, yamlTooDeep } from "./depth.ts";
+import { checkHereDocument, ShellSyntaxError } from "../commands/shell.ts";
+import { SLEEP_LIMIT_MS } from "../commands/probes.ts";
 import { ScenarioError, type CommandLine, type ExpectOutcome, type Scenario, type Step } from "./types.ts";
 
 const OUTCOME_WORDS = new Set(["timeout", "refused", "unreachable", "reply"]);
@@ -62,6 +64,8 @@ function loadStep(file: string, node: Node, lc: LineCounter, lineOf: (n: Node | 
     const text = isScalar(adv) ? String(adv.value) : "";
     const ms = parseDuration(text);
     if (ms === null) throw new ScenarioError(file, lineOf(adv), `advance: "${text}" is not a duration like 500ms, 90s or 15m`);
+    // As sleep: far past every kernel timer, and far from where the clock loses precision.
+    if (ms > SLEEP_LIMIT_MS) throw new ScenarioError(file, lineOf(adv), `advance: "${text}" is longer than pktpath's clock models (ten years)`);
     if (map.has("expect") || map.has("repeat")) throw new ScenarioError(file, line, "advance: takes no expect or repeat");
     return { kind: "advance", line: lineOf(adv), ms, text };
   }
@@ -129,8 +133,9 @@ export class HeredocError extends Error {
   constructor(
     readonly line: number,
     readonly end: string,
+    message = `here-document not terminated: no line "${end}" before the end of the run: block`,
   ) {
-    super(`here-document not terminated: no line "${end}" before the end of the run: block`);
+    super(message);
   }
 }
 
@@ -144,7 +149,7 @@ function commandLines(node: Scalar<string>, lc: LineCounter): CommandLine[] {
   const out: CommandLine[] = [];
   let pending = "";
   let pendingLine = 0;
-  let heredoc: { end: string; strip: boolean; lines: string[]; cmd: CommandLine } | null = null;
+  let heredoc: { end: string; strip: boolean; expands: boolean; lines: string[]; cmd: CommandLine } | null = null;
   raw.forEach((text, i) => {
     const line = first + i;
     if (heredoc) {
@@ -153,7 +158,18 @@ function commandLines(node: Scalar<string>, lc: LineCounter): CommandLine[] {
         heredoc.cmd.stdin = heredoc.lines.map((l) => l + "\n").join("");
         out.push(heredoc.cmd);
         heredoc = null;
-      } else heredoc.lines.push(t);
+      } else {
+        // <<EOF (delimiter not quoted): bash expands the body first; <<'EOF' keeps it as written.
+        if (heredoc.expands) {
+          try {
+            checkHereDocument(t);
+          } catch (e) {
+            if (e instanceof ShellSyntaxError) throw new HeredocError(line, heredoc.end, `${e.message} (in a here-document; quote its delimiter, <<'${heredoc.end}', to keep the text as written)`);
+            throw e;
+          }
+        }
+        heredoc.lines.push(t);
+      }
       return;
     }
     if (!pending) pendingLine = line;
@@ -167,7 +183,7 @@ function commandLines(node: Scalar<string>, lc: LineCounter): CommandLine[] {
     // A here-document: the lines up to its terminator are the command's standard input.
     const hd = /^(.*?)\s*<<(-?)\s*(['"]?)([A-Za-z_][A-Za-z0-9_]*)\3\s*$/.exec(full);
     if (hd && !full.startsWith("#")) {
-      heredoc = { end: hd[4]!, strip: hd[2] === "-", lines: [], cmd: { line: pendingLine, text: hd[1]!.trim() } };
+      heredoc = { end: hd[4]!, strip: hd[2] === "-", expands: hd[3] === "", lines: [], cmd: { line: pendingLine, text: hd[1]!.trim() } };
       return;
     }
     if (full && !full.startsWith("#")) out.push({ line: pendingLine, text: full });

@@ -1,7 +1,8 @@
 // Running a scenario in the emulator: every command through the host's tools, every
 // probe checked against its expectation, results as data for the views in cli/.
 import { Host, type ExecutedCommand, type Layer } from "../host.ts";
-import { splitLine, ShellSyntaxError } from "../commands/shell.ts";
+import { splitLine, ShellNotModelled, ShellSyntaxError } from "../commands/shell.ts";
+import { shortenMessage } from "../config/errors.ts";
 import { commandKind, isProbe, unwrap } from "../commands/vocabulary.ts";
 import { ToolError } from "../commands/tool.ts";
 import type { ProbeResult } from "../dataplane/probe.ts";
@@ -55,7 +56,7 @@ export function validateScenario(s: Scenario, host: Host): void {
       try {
         cmds = splitLine(cl.text);
       } catch (e) {
-        if (e instanceof ShellSyntaxError) throw new ScenarioError(s.file, cl.line, `syntax error: ${e.message}`);
+        if (e instanceof ShellSyntaxError) throw new ScenarioError(s.file, cl.line, e instanceof ShellNotModelled ? e.message : `syntax error: ${e.message}`);
         throw e;
       }
       for (const c of cmds) {
@@ -133,7 +134,7 @@ export function runScenario(s: Scenario, options: RunOptions = {}): ScenarioRepo
         }
         for (const c of ran.splice(0)) options.accepted?.({ ...c, line: cl.line, rep, text: cl.text, alone: step.commands.length === 1 });
         for (const o of outputs) {
-          if (o.notModelled) report.notes.push(`${s.file}:${cl.line}: not modelled (touches only files): ${cl.text}`);
+          if (o.notModelled) report.notes.push(`${s.file}:${cl.line}: not modelled (touches only files): ${shortenMessage(cl.text)}`);
           if (o.probe) {
             const r = o.probe.result;
             const outcome = outcomeOf(r);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { loadScenario } from "../../src/scenario/load.ts";
 import { splitLine, ShellNotModelled, ShellSyntaxError } from "../../src/commands/shell.ts";
 import { Host } from "../../src/host.ts";
 import { defaultLayers } from "../../src/layers.ts";
@@ -45,15 +46,25 @@ describe("what bash would run rather than split is refused as not modelled", () 
   it("single quotes and backslashes keep them literal, as in bash", () => {
     expect(splitLine("ip link add '$(whoami)' type dummy")[0]!.argv[3]).toBe("$(whoami)");
     expect(splitLine("echo '`id`' \\$\\(x\\) \"\\$(y)\" '(a)'")[0]!.argv).toEqual(["echo", "`id`", "$(x)", "$(y)", "(a)"]);
-    expect(splitLine("echo $HOME a$ $")[0]!.argv).toEqual(["echo", "$HOME", "a$", "$"]);
+    expect(splitLine("echo a$ $ '$HOME'")[0]!.argv).toEqual(["echo", "a$", "$", "$HOME"]);
+    // A variable bash would expand is refused, not taken literally.
+    expect(() => splitLine("ipvsadm -A -t $VIP:80")).toThrow(/^parameter expansion \$VIP is not modelled by pktpath/);
+    expect(() => splitLine('echo "${X}"')).toThrow(/^parameter expansion \$\{X\} is not modelled/);
   });
   it("a refused line names its line and changes nothing", () => {
     const h = new Host({ layers: defaultLayers() });
     const before = h.config;
     expect(() => h.exec("ip link add $(whoami) type dummy")).toThrow(/not modelled by pktpath/);
     expect(h.config).toBe(before);
-    expect(() => h.exec("iptables-restore", "host", "*filter\n-A INPUT -m comment --comment \"$(id)\" -j ACCEPT\nCOMMIT\n")).toThrow(/^iptables-restore: line 2: command substitution/);
-    expect(h.config).toBe(before);
+  });
+  it("a here-document is expanded by bash only when its delimiter is not quoted", () => {
+    const doc = (q: string) => `name: t\nsteps:\n  - run: |\n      iptables-restore <<${q}EOF${q}\n      *filter\n      -A INPUT -m comment --comment "$(id)" -j ACCEPT\n      COMMIT\n      EOF\n`;
+    expect(() => loadScenario("t.yaml", doc(""))).toThrow(/^t\.yaml:6: command substitution \$\(\.\.\.\) is not modelled by pktpath.*quote its delimiter/);
+    const s = loadScenario("t.yaml", doc("'"));
+    const h = new Host({ layers: defaultLayers() });
+    const cl = (s.steps[0] as { commands: { text: string; stdin?: string }[] }).commands[0]!;
+    h.exec(cl.text, "host", cl.stdin ?? null);
+    expect(h.exec("iptables -S INPUT")[0]!.stdout).toContain('--comment "$(id)"');
   });
 });
 

@@ -238,7 +238,7 @@ export function iptablesRestoreTool(rt: NetfilterRuntime): Tool {
           }
           let words: string[];
           try {
-            words = splitLine(text)[0]?.argv ?? [];
+            words = splitLine(text, { literal: true })[0]?.argv ?? [];
           } catch (e) {
             // A here-document's body is expanded by the shell before iptables-restore reads it.
             if (e instanceof ShellNotModelled) throw new ToolError(`iptables-restore: line ${lineNo}: ${e.message}`);

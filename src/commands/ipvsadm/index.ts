@@ -178,7 +178,7 @@ function restoreLines(ctx: ToolContext, tool: Tool, stdin: string): void {
     const line = raw.trim();
     if (!line || line.startsWith("#")) continue;
     try {
-      const words = splitLine(line)[0]?.argv ?? [];
+      const words = splitLine(line, { literal: true })[0]?.argv ?? [];
       tool(["ipvsadm", ...words], { ...ctx, stdin: null });
     } catch (e) {
       if (e instanceof ToolError || e instanceof ShellSyntaxError) throw fail(`${e.message}\nipvsadm: line ${n}: ${line}`);
