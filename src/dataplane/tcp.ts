@@ -48,6 +48,7 @@ export function tcpConnect(dp: Dataplane, ns: NetnsView, daddr: number, dport: n
 
 const TCP_TIMEOUT_INIT_MS = 1000;
 const TCP_SYN_RETRIES = 6;
+const TCP_TIMEWAIT_LEN_MS = 60_000;
 
 // tcp_retransmit_timer(): the SYN again after 1 s, 2 s, 4 s... (exponential backoff).
 function scheduleSynRetransmit(dp: Dataplane, nsName: string, s: TcpSock, rto: number, attempt: number): void {
@@ -147,6 +148,10 @@ function tcpStateProcess(dp: Dataplane, ns: NetnsView, s: TcpSock, pkt: Packet):
       }
       return;
     case TcpState.SynRecv:
+      if (f & TCP_SYN && !(f & TCP_ACK)) {
+        // tcp_check_req(): a retransmitted SYN gets the SYN-ACK again (inet_rtx_syn_ack).
+        return send(dp, ns, s, TCP_SYN | TCP_ACK, { kind: "response", server: ns.name, clientIp: s.raddr, clientPort: s.rport });
+      }
       if (!(f & TCP_ACK)) return;
       s.state = TcpState.Established;
       if (pkt.payload || f & TCP_FIN) tcpStateProcess(dp, ns, s, pkt);
@@ -175,12 +180,30 @@ function tcpStateProcess(dp: Dataplane, ns: NetnsView, s: TcpSock, pkt: Packet):
     case TcpState.FinWait2:
       if (f & TCP_FIN) {
         send(dp, ns, s, TCP_ACK, null);
-        return close(dp, ns, s); // TIME_WAIT is not kept: every probe takes a fresh port.
+        if (s.client) return close(dp, ns, s);
+        // tcp_time_wait(): the server closed first and keeps the 4-tuple for TCP_TIMEWAIT_LEN.
+        s.state = TcpState.TimeWait;
+        dp.sim.after(TCP_TIMEWAIT_LEN_MS, () => {
+          const now = dp.view.netns.get(ns.name);
+          if (now && s.state === TcpState.TimeWait) close(dp, now, s);
+        });
+        return;
       }
       if (f & TCP_ACK) s.state = TcpState.FinWait2;
       return;
+    case TcpState.TimeWait:
+      // tcp_timewait_state_process(): a retransmitted FIN is acknowledged again.
+      if (f & TCP_FIN) send(dp, ns, s, TCP_ACK, null);
+      return;
     case TcpState.LastAck:
-      if (f & TCP_ACK) close(dp, ns, s);
+      if (!(f & TCP_ACK)) return;
+      // tcp_done(): segments that found the socket in the same instant (its backlog) are
+      // discarded in TCP_CLOSE, not answered with a RST; then it goes.
+      s.state = TcpState.Closed;
+      dp.sim.after(0, () => {
+        const now = dp.view.netns.get(ns.name);
+        if (now) dp.state(now).sockets.removeTcp(s);
+      });
       return;
     default:
       return;
