@@ -7,6 +7,7 @@ import { formatIPv4 } from "../wire/ipv4.ts";
 import type { Dataplane } from "./dataplane.ts";
 import type { LinkView, NetnsView } from "./view.ts";
 import { type ClientCtx, type TcpSock, TcpState } from "./sockets.ts";
+import type { LocalBind } from "./probe.ts";
 import { ipLocalOut, routeLocal } from "./ip_output.ts";
 import { routeOutput } from "./route.ts";
 import { neighConfirm } from "./neigh.ts";
@@ -34,10 +35,23 @@ function send(dp: Dataplane, ns: NetnsView, s: TcpSock, flags: number, payload: 
 }
 
 /** connect(): returns the route error, or null with the SYN on its way. */
-export function tcpConnect(dp: Dataplane, ns: NetnsView, daddr: number, dport: number, client: ClientCtx, request: boolean): string | null {
-  const syn = segment(ns, 0, dp.ephemeralPort(ns), daddr, dport, TCP_SYN, null);
+export function tcpConnect(dp: Dataplane, ns: NetnsView, daddr: number, dport: number, client: ClientCtx, request: boolean, bind: LocalBind): string | null {
+  const syn = segment(ns, bind.saddr, 0, daddr, dport, TCP_SYN, null);
+  // ip_route_connect(): the source address first, then the port for that 4-tuple.
   const err = routeLocal(dp, ns, syn);
   if (err) return err;
+  const socks = dp.state(ns).sockets;
+  if (bind.sport) {
+    // bind(): the first port of the range no listener holds; connect(): a unique 4-tuple.
+    let p = bind.sport;
+    while (p <= bind.sportMax && socks.lookupListener(IPPROTO_TCP, syn.saddr, p)) p++;
+    if (p > bind.sportMax) return "EADDRINUSE";
+    if (socks.lookupTcp(syn.saddr, p, daddr, dport)) return "EADDRNOTAVAIL";
+    syn.sport = p;
+  } else {
+    syn.sport = dp.tcpConnectPort(ns, syn.saddr, daddr, dport);
+    if (!syn.sport) return "EADDRNOTAVAIL";
+  }
   const s: TcpSock = { state: TcpState.SynSent, laddr: syn.saddr, lport: syn.sport, raddr: daddr, rport: dport, client, request, app: null };
   dp.state(ns).sockets.addTcp(s);
   client.sock = s;
@@ -90,7 +104,12 @@ export function tcpSendReset(dp: Dataplane, ns: NetnsView, pkt: Packet): void {
 // tcp_v4_rcv(): established socket, else listener for a SYN, else RST.
 export function tcpRcv(dp: Dataplane, ns: NetnsView, pkt: Packet, inDev: LinkView): void {
   const socks = dp.state(ns).sockets;
-  const s = socks.lookupTcp(pkt.daddr, pkt.dport, pkt.saddr, pkt.sport);
+  let s = socks.lookupTcp(pkt.daddr, pkt.dport, pkt.saddr, pkt.sport);
+  if (s && s.state === TcpState.TimeWait && (pkt.tcpFlags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN) {
+    // tcp_timewait_state_process(): TCP_TW_SYN, a new connection on the same 4-tuple ends the TIME_WAIT.
+    close(dp, ns, s);
+    s = undefined;
+  }
   if (s) return tcpStateProcess(dp, ns, s, pkt);
   if ((pkt.tcpFlags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN) {
     const l = socks.lookupListener(IPPROTO_TCP, pkt.daddr, pkt.dport);

@@ -174,7 +174,7 @@ class Inner {
       return { ...base, outcome: c.outcome, server: null, client_ip: null, error: c.error };
     }
     const seq = this.events.length;
-    const spec = JSON.stringify({ kind: p.kind, daddr: p.daddr, dport: p.dport, timeoutMs: p.timeoutMs });
+    const spec = JSON.stringify({ kind: p.kind, daddr: p.daddr, dport: p.dport, timeoutMs: p.timeoutMs, saddr: p.saddr, sport: p.sport, sportMax: p.sportMax, iface: p.iface });
     const r = await run(inNs(a.ns, [process.execPath, `${AGENT_DIR}probe.mjs`, spec]), p.timeoutMs + PROBE_SLACK_MS);
     let out: { outcome: string; server: string | null; client_ip: string | null; error: string; local_port: number | null };
     try {

@@ -12,6 +12,7 @@ import {
   parseWget as sharedWget,
 } from "../commands/probes.ts";
 import { ToolError } from "../commands/tool.ts";
+import type { BindArgs } from "../commands/probes.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
 import { isProbe } from "../scenario/run.ts";
 import { ScenarioError, type Scenario } from "../scenario/types.ts";
@@ -63,8 +64,14 @@ export function unwrap(argv: string[]): { ns: string; inner: string[]; wrapped: 
 
 const NS_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 
-function spec(kind: KernelProbeSpec["kind"], daddr: number, dport: number, timeoutMs: number): KernelProbeSpec {
-  return { kind, daddr: formatIPv4(daddr), dport, timeoutMs, count: 1, pingArgv: [] };
+function spec(kind: KernelProbeSpec["kind"], daddr: number, dport: number, timeoutMs: number, bind: BindArgs = {}): KernelProbeSpec {
+  const s: KernelProbeSpec = { kind, daddr: formatIPv4(daddr), dport, timeoutMs, count: 1, pingArgv: [] };
+  // Where the client binds (nc -s/-p, curl --interface/--local-port), as the emulator's ProbeSpec has it.
+  if (bind.saddr !== undefined) s.saddr = formatIPv4(bind.saddr);
+  if (bind.sport !== undefined) s.sport = bind.sport;
+  if (bind.sportMax !== undefined) s.sportMax = bind.sportMax;
+  if (bind.iface !== undefined) s.iface = bind.iface;
+  return s;
 }
 
 /** The command parsers the emulator's tools use; their errors stop the plan at that line. */
@@ -79,7 +86,7 @@ function shared<T>(fn: () => T): T {
 
 export function parseCurl(argv: string[]): KernelProbeSpec {
   const a = shared(() => sharedCurl(argv));
-  return spec("http", a.addr, a.port, a.timeoutMs);
+  return spec("http", a.addr, a.port, a.timeoutMs, a);
 }
 
 export function parseWget(argv: string[]): KernelProbeSpec {
@@ -106,7 +113,7 @@ export type NcParse = { mode: "probe"; probe: KernelProbeSpec } | { mode: "liste
 export function parseNc(argv: string[]): NcParse {
   const a = shared(() => sharedNc(argv));
   if (a.mode === "listen") return { mode: "listen", proto: a.proto, bind: a.bind ? formatIPv4(a.bind) : null, port: a.port, app: a.app };
-  return { mode: "probe", probe: spec(a.kind, a.addr, a.port, a.timeoutMs) };
+  return { mode: "probe", probe: spec(a.kind, a.addr, a.port, a.timeoutMs, a) };
 }
 
 export function parsePython(argv: string[]): { bind: string | null; port: number } {

@@ -16,6 +16,13 @@ export interface KernelProbeSpec {
   count: number;
   /** ping only: the real ping's argv, rebuilt from the parsed options (bounded). */
   pingArgv: string[];
+  /** nc -s, curl --interface ADDR: the address the client binds. */
+  saddr?: string;
+  /** nc -p, curl --local-port N[-M]: the ports the client may bind, first free one wins. */
+  sport?: number;
+  sportMax?: number;
+  /** curl --interface NAME: bind to that interface's first IPv4 address. */
+  iface?: string;
 }
 
 export type ServerApp = "http" | "nc" | "nc-udp";
