@@ -177,7 +177,9 @@ function tcpStateProcess(dp: Dataplane, ns: NetnsView, s: TcpSock, pkt: Packet):
       return;
     case TcpState.Established:
       if (pkt.payload && pkt.payload.kind === "request" && s.app) {
-        // The server answers with its namespace and the client address it saw, then closes.
+        // The request is acknowledged at once (quickack mode: the connection is young),
+        // then the server answers with its namespace and the client address it saw, and closes.
+        send(dp, ns, s, TCP_ACK, null);
         send(dp, ns, s, TCP_PSH | TCP_ACK, { kind: "response", server: ns.name, clientIp: s.raddr, clientPort: s.rport });
         send(dp, ns, s, TCP_FIN | TCP_ACK, null);
         s.state = TcpState.FinWait1;
@@ -187,6 +189,8 @@ function tcpStateProcess(dp: Dataplane, ns: NetnsView, s: TcpSock, pkt: Packet):
         s.client.server = pkt.payload.server;
         s.client.clientIp = pkt.payload.clientIp;
         finish(s.client, "answered", "");
+        // __tcp_ack_snd_check(): data in quickack mode is acknowledged at once.
+        if (!(f & TCP_FIN)) send(dp, ns, s, TCP_ACK, null);
       }
       if (f & TCP_FIN) {
         // Peer closed: acknowledge and close our side at once (CLOSE_WAIT -> LAST_ACK).
