@@ -164,7 +164,8 @@ async function shrink(root: string, s: Scenario): Promise<Scenario> {
   return best;
 }
 
-describe("differential-kernel", () => {
+// The two batches run side by side: each mostly waits on probes and servers.
+describe.concurrent("differential-kernel", () => {
   it.skipIf(why !== null)(
     `${COUNT} generated two-pod scenarios: the emulator and the kernel agree probe by probe`,
     async () => {
