@@ -409,8 +409,9 @@ export function conntrackTool(rt: NetfilterRuntime): Tool {
         return { stdout: `${VERSION}: connection tracking table has been emptied.\n` };
       case "D":
         if (!conns.length) throw new ToolError(`${VERSION}: 0 flow entries have been deleted.`);
+        // Each deleted entry is printed as -L prints it (the count goes to stderr).
         for (const c of conns) st.ct.remove(c);
-        return { stdout: "" };
+        return { stdout: conns.map((c) => formatConn(c, now) + "\n").join("") };
     }
     return { stdout: "" };
   };

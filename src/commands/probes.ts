@@ -61,18 +61,48 @@ function parseUrl(url: string, tool: string): { addr: number; port: number } {
 // The probes' and servers' command lines, parsed once for the emulator and for
 // real-kernel mode (src/kernel/plan.ts), which plans from the emulator's parsed ProbeSpec.
 
-export interface HttpArgs {
+/** Where the client binds (nc -s/-p, curl --interface/--local-port); absent: the kernel chooses. */
+export interface BindArgs {
+  saddr?: number;
+  sport?: number;
+  sportMax?: number;
+  iface?: string;
+}
+
+export interface HttpArgs extends BindArgs {
   addr: number;
   port: number;
   timeoutMs: number;
 }
 
+// curl --local-port <num>[-num] (tool_getparam.c C_LOCAL_PORT): PARAM_BAD_USE otherwise.
+function localPortRange(text: string | undefined): { sport: number; sportMax: number } {
+  const m = /^(\d+)(?:\s*-\s*(\d{1,6}))?$/.exec(text ?? "");
+  const lo = m ? Number(m[1]) : NaN;
+  const hi = m && m[2] !== undefined ? Number(m[2]) : lo;
+  if (!m || lo < 1 || lo > 65535 || hi > 65535 || hi < lo) throw new ToolError(`curl: option --local-port: is badly used here`);
+  return { sport: lo, sportMax: hi };
+}
+
+// curl --interface <name|address>: an IPv4 address binds that address, anything else names an interface.
+function curlInterface(text: string | undefined): BindArgs {
+  if (text === undefined || text === "") throw new ToolError("curl: option --interface: requires parameter");
+  const v = text.replace(/^(if|host)!/, "");
+  const a = parseIPv4(v);
+  if (a !== null && !text.startsWith("if!")) return { saddr: a };
+  if (!/^[A-Za-z0-9_.@:-]{1,15}$/.test(v)) throw new ToolError(`curl: (45) Couldn't bind to '${v}'`);
+  return { iface: v };
+}
+
 export function parseCurl(argv: string[]): HttpArgs {
   let timeout = DEFAULT_PROBE_TIMEOUT_MS;
   let url: string | null = null;
+  let bind: BindArgs = {};
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "-m" || a === "--max-time" || a === "--connect-timeout") timeout = seconds(a, argv[++i], "curl");
+    else if (a === "--local-port") bind = { ...bind, ...localPortRange(argv[++i]) };
+    else if (a === "--interface") bind = { ...bind, ...curlInterface(argv[++i]) };
     else if (a === "-o" || a === "--output" || a === "-w" || a === "--write-out" || a === "-H" || a === "--header") i++;
     else if (/^-[sSvifLk]+$/.test(a) || ["--silent", "--show-error", "--verbose", "--include", "--fail", "--location", "--insecure", "--no-keepalive", "-4"].includes(a)) continue;
     else if (a.startsWith("-")) throw new ToolError(`curl: option ${a}: is unknown`);
@@ -80,7 +110,7 @@ export function parseCurl(argv: string[]): HttpArgs {
     else throw new ToolError("curl: pktpath probes one URL at a time");
   }
   if (url === null) throw new ToolError("curl: no URL specified!");
-  return { ...parseUrl(url, "curl"), timeoutMs: timeout };
+  return { ...parseUrl(url, "curl"), timeoutMs: timeout, ...bind };
 }
 
 export function parseWget(argv: string[]): HttpArgs {
@@ -185,7 +215,7 @@ export function parsePing(argv: string[]): PingArgs {
 
 export type NcArgs =
   | { mode: "listen"; proto: "tcp" | "udp"; bind: number; port: number; app: ServerApp }
-  | { mode: "probe"; kind: ProbeKind; addr: number; port: number; timeoutMs: number };
+  | ({ mode: "probe"; kind: ProbeKind; addr: number; port: number; timeoutMs: number } & BindArgs);
 
 export function parseNc(argv: string[]): NcArgs {
   let listenMode = false;
@@ -193,12 +223,13 @@ export function parseNc(argv: string[]): NcArgs {
   let zero = false;
   let timeout = DEFAULT_PROBE_TIMEOUT_MS;
   let lport: string | null = null;
+  let saddr: string | null = null;
   const pos: string[] = [];
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "-w") timeout = seconds(a, argv[++i], "nc");
     else if (a === "-p") lport = argv[++i] ?? null;
-    else if (a === "-s") i++;
+    else if (a === "-s") saddr = argv[++i] ?? null;
     else if (/^-[lukvnzkN]+$/.test(a)) {
       if (a.includes("l")) listenMode = true;
       if (a.includes("u")) udp = true;
@@ -213,7 +244,10 @@ export function parseNc(argv: string[]): NcArgs {
     return { mode: "listen", proto: udp ? "udp" : "tcp", bind, port: port(p, "nc"), app: udp ? "nc-udp" : "nc" };
   }
   if (pos.length !== 2) throw new ToolError("nc: missing hostname and port");
-  return { mode: "probe", kind: udp ? "udp" : zero ? "tcp" : "http", addr: host(pos[0]!, "nc"), port: port(pos[1]!, "nc"), timeoutMs: timeout };
+  const bind: BindArgs = {};
+  if (lport !== null) bind.sport = bind.sportMax = port(lport, "nc");
+  if (saddr !== null) bind.saddr = host(saddr, "nc");
+  return { mode: "probe", kind: udp ? "udp" : zero ? "tcp" : "http", addr: host(pos[0]!, "nc"), port: port(pos[1]!, "nc"), timeoutMs: timeout, ...bind };
 }
 
 export function parsePython(argv: string[]): { bind: number; port: number } {
@@ -247,9 +281,18 @@ export function parseSleep(argv: string[]): number {
 /** The longest `sleep` (ten years): far past every kernel timer, far from the clock's precision. */
 export const SLEEP_LIMIT_MS = 3650 * 86_400_000;
 
+function bindSpec(a: BindArgs): BindArgs {
+  const b: BindArgs = {};
+  if (a.saddr !== undefined) b.saddr = a.saddr;
+  if (a.sport !== undefined) b.sport = a.sport;
+  if (a.sportMax !== undefined) b.sportMax = a.sportMax;
+  if (a.iface !== undefined) b.iface = a.iface;
+  return b;
+}
+
 export const curlTool: Tool = (argv, ctx) => {
   const a = parseCurl(argv);
-  return runProbe(ctx, { kind: "http", daddr: a.addr, dport: a.port, timeoutMs: a.timeoutMs, count: 1 }, answerBody);
+  return runProbe(ctx, { kind: "http", daddr: a.addr, dport: a.port, timeoutMs: a.timeoutMs, count: 1, ...bindSpec(a) }, answerBody);
 };
 
 export const wgetTool: Tool = (argv, ctx) => {
@@ -285,7 +328,7 @@ function listen(ctx: ToolContext, proto: number, addr: number, p: number, app: S
 export const ncTool: Tool = (argv, ctx) => {
   const a = parseNc(argv);
   if (a.mode === "listen") return listen(ctx, a.proto === "udp" ? IPPROTO_UDP : IPPROTO_TCP, a.bind, a.port, a.app, "nc");
-  return runProbe(ctx, { kind: a.kind, daddr: a.addr, dport: a.port, timeoutMs: a.timeoutMs, count: 1 }, answerBody);
+  return runProbe(ctx, { kind: a.kind, daddr: a.addr, dport: a.port, timeoutMs: a.timeoutMs, count: 1, ...bindSpec(a) }, answerBody);
 };
 
 export const pythonTool: Tool = (argv, ctx) => {

@@ -49,6 +49,7 @@ export function brNetfilterProvider(dp: Dataplane): HookProvider {
       }
       // Routed elsewhere: up the stack through the bridge device.
       pkt.ethDst = br.cfg.mac;
+      pkt.brHost = true;
     } else {
       pkt.dst = null;
     }

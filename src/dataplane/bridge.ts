@@ -41,47 +41,63 @@ function fdbLearn(dp: Dataplane, br: LinkView, port: LinkView, mac: number): voi
   if (dp.tracer) dp.trace(null, br.ns, br, "fdb", `learned ${formatMac(mac)} on ${port.name}`);
 }
 
-// br_handle_frame(): a frame arrives on a port.
+// br_handle_frame(): a frame arrives on a port; one addressed to the bridge (or to the
+// port itself, by eth_type_trans) is PACKET_HOST from here on.
 export function brHandleFrame(dp: Dataplane, port: LinkView, pkt: Packet): void {
   const br = port.master!;
   if (!portForwarding(port)) return dp.drop(pkt, port.ns, port, `bridge port ${port.name} is not forwarding`);
   pkt.physIn = port.id;
+  pkt.brHost = pkt.ethDst === br.cfg.mac || pkt.ethDst === port.cfg.mac;
   dp.nfHook(Hook.BrPreRouting, br.ns, pkt, port, null, brHandleFrameFinish);
 }
 
-// br_handle_frame_finish()
+// br_handle_frame_finish(): local_rcv when the bridge device is IFF_PROMISC, so a frame
+// forwarded (or flooded, or refused by should_deliver) is also passed up as a clone.
 export function brHandleFrameFinish(dp: Dataplane, ns: NetnsView, pkt: Packet, port: LinkView | null): void {
   const ingress = port!;
   const br = ingress.master!;
+  const promisc = br.cfg.promisc;
   fdbLearn(dp, br, ingress, pkt.ethSrc);
   if (isMulticastMac(pkt.ethDst)) {
+    const up = clonePacket(pkt);
     brFlood(dp, br, pkt, ingress);
-    passFrameUp(dp, ns, br, clonePacket(pkt));
+    passFrameUp(dp, ns, br, up, promisc);
     return;
   }
   if (br.brLocalMacs!.has(pkt.ethDst)) {
     if (dp.tracer) dp.trace(pkt, ns, br, "bridge", `${formatMac(pkt.ethDst)} is local: up to ${br.name}`);
-    return passFrameUp(dp, ns, br, pkt);
+    return passFrameUp(dp, ns, br, pkt, false);
   }
+  const up = promisc ? clonePacket(pkt) : null;
   const to = fdbFind(dp, br, pkt.ethDst);
   if (!to) {
     if (dp.tracer) dp.trace(pkt, ns, br, "bridge", `${formatMac(pkt.ethDst)} unknown: flood`);
-    return brFlood(dp, br, pkt, ingress);
-  }
-  if (!shouldDeliver(to, ingress)) {
+    brFlood(dp, br, pkt, ingress);
+  } else if (!shouldDeliver(to, ingress)) {
     const why = to === ingress ? `${formatMac(pkt.ethDst)} is behind the ingress port ${to.name} and hairpin mode is off` : `port ${to.name} is not forwarding`;
-    return dp.drop(pkt, ns, br, why);
+    dp.drop(pkt, ns, br, why);
+  } else {
+    if (dp.tracer) dp.trace(pkt, ns, br, "bridge", `${formatMac(pkt.ethDst)} on ${to.name}${to === ingress ? " (hairpin)" : ""}`);
+    brForward(dp, to, pkt, ingress);
   }
-  if (dp.tracer) dp.trace(pkt, ns, br, "bridge", `${formatMac(pkt.ethDst)} on ${to.name}${to === ingress ? " (hairpin)" : ""}`);
-  brForward(dp, to, pkt, ingress);
+  if (up) {
+    if (dp.tracer) dp.trace(up, ns, br, "bridge", `${br.name} is promiscuous: a copy goes up to its own stack`);
+    passFrameUp(dp, ns, br, up, true);
+  }
 }
 
 // br_pass_frame_up(): NF_BR_LOCAL_IN, then the bridge device receives it.
-function passFrameUp(dp: Dataplane, ns: NetnsView, br: LinkView, pkt: Packet): void {
+function passFrameUp(dp: Dataplane, ns: NetnsView, br: LinkView, pkt: Packet, promisc: boolean): void {
+  // br_nf_local_in() (Linux 6.10+): a promiscuous copy leaves its conntrack entry behind.
+  if (promisc && pkt.nfct) {
+    pkt.nfct = null;
+    pkt.ctinfo = 0;
+  }
   dp.nfHook(Hook.BrLocalIn, ns, pkt, br, null, passUpFinish);
 }
 function passUpFinish(dp: Dataplane, _ns: NetnsView, pkt: Packet, br: LinkView | null): void {
-  protocolReceive(dp, br!, pkt);
+  // br_netif_receive_skb(): no eth_type_trans again; the pkt_type of the port stays.
+  protocolReceive(dp, br!, pkt, pkt.brHost);
 }
 
 // br_flood(): a copy out of every forwarding port but the ingress (unless hairpin).

@@ -10,6 +10,7 @@ import { Sim } from "./sim.ts";
 import { NeighTable } from "./neigh.ts";
 import { SocketTable } from "./sockets.ts";
 import { netifReceive } from "./dev.ts";
+import { inetHashConnect, nsRandom, seedFor, udpGetPort } from "./ports.ts";
 
 export type Okfn = (dp: Dataplane, ns: NetnsView, pkt: Packet, inDev: LinkView | null, outDev: LinkView | null) => void;
 
@@ -17,7 +18,20 @@ export type Okfn = (dp: Dataplane, ns: NetnsView, pkt: Packet, inDev: LinkView |
 export class NetnsState {
   readonly neigh = new NeighTable();
   readonly sockets = new SocketTable();
-  nextPort = 0;
+  /** Ports for connect(): table_perturb and the seeded secrets of src/dataplane/ports.ts. */
+  readonly perturb = new Map<number, number>();
+  portSeed: number;
+  readonly secret: number;
+  constructor(name: string) {
+    this.portSeed = seedFor(name);
+    this.secret = nsRandom(this);
+  }
+  /** get_random_sleepable_once(table_perturb): each slot starts random. */
+  perturbInit(index: number): number {
+    const v = nsRandom(this);
+    this.perturb.set(index, v);
+    return v;
+  }
   /** inet_peer ICMP rate limiting (ip_error, icmp_send), by peer address. */
   readonly icmpPeers = new Map<number, { tokens: number; last: number }>();
 }
@@ -50,7 +64,7 @@ export class Dataplane {
       this.views.set(config, view);
     }
     this.view = view;
-    for (const name of view.netns.keys()) if (!this.ns.has(name)) this.ns.set(name, new NetnsState());
+    for (const name of view.netns.keys()) if (!this.ns.has(name)) this.ns.set(name, new NetnsState(name));
     for (const name of [...this.ns.keys()]) if (!view.netns.has(name)) this.ns.delete(name);
     for (const id of [...this.fdb.keys()]) if (!view.links.has(id)) this.fdb.delete(id);
   }
@@ -120,12 +134,13 @@ export class Dataplane {
     this.sim.now = until;
   }
 
-  /** The next ephemeral port of a namespace (inet_hash_connect, made deterministic). */
-  ephemeralPort(ns: NetnsView): number {
-    const st = this.state(ns);
-    const span = ns.portHigh - ns.portLow + 1;
-    const port = ns.portLow + (st.nextPort % span);
-    st.nextPort += 1;
-    return port;
+  /** A TCP source port for connect() to daddr:dport from saddr (0: none free). */
+  tcpConnectPort(ns: NetnsView, saddr: number, daddr: number, dport: number): number {
+    return inetHashConnect(ns, this.state(ns), saddr, daddr, dport);
+  }
+
+  /** A UDP source port for an unbound socket's first send (0: none free). */
+  udpPort(ns: NetnsView): number {
+    return udpGetPort(ns, this.state(ns));
   }
 }

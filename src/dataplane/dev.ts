@@ -20,6 +20,7 @@ function scrub(pkt: Packet, xnet: boolean): void {
   pkt.physOut = 0;
   pkt.brnfDone = false;
   pkt.bridgedDnat = false;
+  pkt.brHost = false;
   if (xnet) pkt.mark = 0;
 }
 
@@ -55,9 +56,12 @@ export function netifReceive(dp: Dataplane, dev: LinkView, pkt: Packet): void {
   protocolReceive(dp, dev, pkt);
 }
 
-/** Delivery to the stack of dev (also used by the bridge for frames passed up). */
-export function protocolReceive(dp: Dataplane, dev: LinkView, pkt: Packet): void {
-  if (dev.cfg.kind !== "loopback" && pkt.ethDst !== dev.cfg.mac && !isMulticastMac(pkt.ethDst)) {
+/**
+ * Delivery to the stack of dev (also used by the bridge for frames passed up). A frame
+ * a promiscuous bridge passes up keeps the pkt_type the bridge port gave it (hostFrame).
+ */
+export function protocolReceive(dp: Dataplane, dev: LinkView, pkt: Packet, hostFrame = false): void {
+  if (dev.cfg.kind !== "loopback" && !hostFrame && pkt.ethDst !== dev.cfg.mac && !isMulticastMac(pkt.ethDst)) {
     // eth_type_trans(): PACKET_OTHERHOST; ip_rcv drops it.
     return dp.drop(pkt, dev.ns, dev, "frame addressed to another host (PACKET_OTHERHOST)");
   }

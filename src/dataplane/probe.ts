@@ -22,6 +22,13 @@ export interface ProbeSpec {
   intervalMs?: number;
   /** ping -w in ms: the whole probe ends then, however many requests were sent. */
   deadlineMs?: number;
+  /** nc -s ADDR, curl --interface ADDR: the source address the socket binds (0 or absent: any). */
+  saddr?: number;
+  /** nc -p PORT, curl --local-port N[-M]: the source ports it may bind, first free one wins (0 or absent: ephemeral). */
+  sport?: number;
+  sportMax?: number;
+  /** curl --interface NAME: bind to that interface's first IPv4 address. */
+  iface?: string;
 }
 
 /** How many echo requests a ping sends, and when it gives up (ms after the first). */
@@ -33,6 +40,13 @@ export function pingPlan(spec: ProbeSpec): { requests: number; untilMs: number }
     return { requests: Math.max(1, Math.min(spec.count, fit)), untilMs: spec.deadlineMs };
   }
   return { requests: spec.count, untilMs: (spec.count - 1) * interval + spec.timeoutMs };
+}
+
+/** Where a client socket binds before it connects (bind(2)); zeros for the kernel's choice. */
+export interface LocalBind {
+  saddr: number;
+  sport: number;
+  sportMax: number;
 }
 
 export type Outcome = "timeout" | "refused" | "unreachable" | "reply" | "answered";
@@ -51,9 +65,24 @@ const ROUTE_ERRORS: Record<string, string> = {
   EACCES: "Permission denied",
   EINVAL: "Invalid argument",
   EPERM: "Operation not permitted",
+  EADDRNOTAVAIL: "Cannot assign requested address",
+  EADDRINUSE: "Address already in use",
 };
 
 let pingIds = 0x1000;
+
+// bind(2) before connect: the address must be local (inet_bind: EADDRNOTAVAIL); an
+// interface name stands for its first IPv4 address (curl's Curl_if2ip).
+function localBind(ns: NetnsView, spec: ProbeSpec): LocalBind | string {
+  let saddr = spec.saddr ?? 0;
+  if (spec.iface !== undefined) {
+    const addr = ns.byName.get(spec.iface)?.cfg.addrs[0];
+    if (!addr) return "EADDRNOTAVAIL";
+    saddr = addr.addr;
+  }
+  if (saddr && !ns.local.has(saddr)) return "EADDRNOTAVAIL";
+  return { saddr, sport: spec.sport ?? 0, sportMax: spec.sportMax || spec.sport || 0 };
+}
 
 export function runProbe(dp: Dataplane, nsName: string, spec: ProbeSpec): ProbeResult {
   const ns = dp.view.netns.get(nsName);
@@ -66,13 +95,15 @@ export function runProbe(dp: Dataplane, nsName: string, spec: ProbeSpec): ProbeR
   const start = dp.now;
   let until = start + spec.timeoutMs;
   let err: string | null = null;
+  const bind = localBind(ns, spec);
+  if (typeof bind === "string") return { outcome: "unreachable", server: null, clientIp: null, error: ROUTE_ERRORS[bind] ?? bind };
   switch (spec.kind) {
     case "http":
     case "tcp":
-      err = tcpConnect(dp, ns, spec.daddr, spec.dport, client, spec.kind === "http");
+      err = tcpConnect(dp, ns, spec.daddr, spec.dport, client, spec.kind === "http", bind);
       break;
     case "udp":
-      err = udpSend(dp, ns, spec.daddr, spec.dport, client);
+      err = udpSend(dp, ns, spec.daddr, spec.dport, client, bind);
       break;
     case "ping": {
       const id = pingIds++;

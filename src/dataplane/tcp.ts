@@ -7,6 +7,7 @@ import { formatIPv4 } from "../wire/ipv4.ts";
 import type { Dataplane } from "./dataplane.ts";
 import type { LinkView, NetnsView } from "./view.ts";
 import { type ClientCtx, type TcpSock, TcpState } from "./sockets.ts";
+import type { LocalBind } from "./probe.ts";
 import { ipLocalOut, routeLocal } from "./ip_output.ts";
 import { routeOutput } from "./route.ts";
 import { neighConfirm } from "./neigh.ts";
@@ -34,10 +35,23 @@ function send(dp: Dataplane, ns: NetnsView, s: TcpSock, flags: number, payload: 
 }
 
 /** connect(): returns the route error, or null with the SYN on its way. */
-export function tcpConnect(dp: Dataplane, ns: NetnsView, daddr: number, dport: number, client: ClientCtx, request: boolean): string | null {
-  const syn = segment(ns, 0, dp.ephemeralPort(ns), daddr, dport, TCP_SYN, null);
+export function tcpConnect(dp: Dataplane, ns: NetnsView, daddr: number, dport: number, client: ClientCtx, request: boolean, bind: LocalBind): string | null {
+  const syn = segment(ns, bind.saddr, 0, daddr, dport, TCP_SYN, null);
+  // ip_route_connect(): the source address first, then the port for that 4-tuple.
   const err = routeLocal(dp, ns, syn);
   if (err) return err;
+  const socks = dp.state(ns).sockets;
+  if (bind.sport) {
+    // bind(): the first port of the range no listener holds; connect(): a unique 4-tuple.
+    let p = bind.sport;
+    while (p <= bind.sportMax && socks.lookupListener(IPPROTO_TCP, syn.saddr, p)) p++;
+    if (p > bind.sportMax) return "EADDRINUSE";
+    if (socks.lookupTcp(syn.saddr, p, daddr, dport)) return "EADDRNOTAVAIL";
+    syn.sport = p;
+  } else {
+    syn.sport = dp.tcpConnectPort(ns, syn.saddr, daddr, dport);
+    if (!syn.sport) return "EADDRNOTAVAIL";
+  }
   const s: TcpSock = { state: TcpState.SynSent, laddr: syn.saddr, lport: syn.sport, raddr: daddr, rport: dport, client, request, app: null };
   dp.state(ns).sockets.addTcp(s);
   client.sock = s;
@@ -48,6 +62,7 @@ export function tcpConnect(dp: Dataplane, ns: NetnsView, daddr: number, dport: n
 
 const TCP_TIMEOUT_INIT_MS = 1000;
 const TCP_SYN_RETRIES = 6;
+const TCP_TIMEWAIT_LEN_MS = 60_000;
 
 // tcp_retransmit_timer(): the SYN again after 1 s, 2 s, 4 s... (exponential backoff).
 function scheduleSynRetransmit(dp: Dataplane, nsName: string, s: TcpSock, rto: number, attempt: number): void {
@@ -89,7 +104,12 @@ export function tcpSendReset(dp: Dataplane, ns: NetnsView, pkt: Packet): void {
 // tcp_v4_rcv(): established socket, else listener for a SYN, else RST.
 export function tcpRcv(dp: Dataplane, ns: NetnsView, pkt: Packet, inDev: LinkView): void {
   const socks = dp.state(ns).sockets;
-  const s = socks.lookupTcp(pkt.daddr, pkt.dport, pkt.saddr, pkt.sport);
+  let s = socks.lookupTcp(pkt.daddr, pkt.dport, pkt.saddr, pkt.sport);
+  if (s && s.state === TcpState.TimeWait && (pkt.tcpFlags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN) {
+    // tcp_timewait_state_process(): TCP_TW_SYN, a new connection on the same 4-tuple ends the TIME_WAIT.
+    close(dp, ns, s);
+    s = undefined;
+  }
   if (s) return tcpStateProcess(dp, ns, s, pkt);
   if ((pkt.tcpFlags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN) {
     const l = socks.lookupListener(IPPROTO_TCP, pkt.daddr, pkt.dport);
@@ -147,13 +167,19 @@ function tcpStateProcess(dp: Dataplane, ns: NetnsView, s: TcpSock, pkt: Packet):
       }
       return;
     case TcpState.SynRecv:
+      if (f & TCP_SYN && !(f & TCP_ACK)) {
+        // tcp_check_req(): a retransmitted SYN gets the SYN-ACK again (inet_rtx_syn_ack).
+        return send(dp, ns, s, TCP_SYN | TCP_ACK, { kind: "response", server: ns.name, clientIp: s.raddr, clientPort: s.rport });
+      }
       if (!(f & TCP_ACK)) return;
       s.state = TcpState.Established;
       if (pkt.payload || f & TCP_FIN) tcpStateProcess(dp, ns, s, pkt);
       return;
     case TcpState.Established:
       if (pkt.payload && pkt.payload.kind === "request" && s.app) {
-        // The server answers with its namespace and the client address it saw, then closes.
+        // The request is acknowledged at once (quickack mode: the connection is young),
+        // then the server answers with its namespace and the client address it saw, and closes.
+        send(dp, ns, s, TCP_ACK, null);
         send(dp, ns, s, TCP_PSH | TCP_ACK, { kind: "response", server: ns.name, clientIp: s.raddr, clientPort: s.rport });
         send(dp, ns, s, TCP_FIN | TCP_ACK, null);
         s.state = TcpState.FinWait1;
@@ -163,6 +189,8 @@ function tcpStateProcess(dp: Dataplane, ns: NetnsView, s: TcpSock, pkt: Packet):
         s.client.server = pkt.payload.server;
         s.client.clientIp = pkt.payload.clientIp;
         finish(s.client, "answered", "");
+        // __tcp_ack_snd_check(): data in quickack mode is acknowledged at once.
+        if (!(f & TCP_FIN)) send(dp, ns, s, TCP_ACK, null);
       }
       if (f & TCP_FIN) {
         // Peer closed: acknowledge and close our side at once (CLOSE_WAIT -> LAST_ACK).
@@ -175,12 +203,30 @@ function tcpStateProcess(dp: Dataplane, ns: NetnsView, s: TcpSock, pkt: Packet):
     case TcpState.FinWait2:
       if (f & TCP_FIN) {
         send(dp, ns, s, TCP_ACK, null);
-        return close(dp, ns, s); // TIME_WAIT is not kept: every probe takes a fresh port.
+        if (s.client) return close(dp, ns, s);
+        // tcp_time_wait(): the server closed first and keeps the 4-tuple for TCP_TIMEWAIT_LEN.
+        s.state = TcpState.TimeWait;
+        dp.sim.after(TCP_TIMEWAIT_LEN_MS, () => {
+          const now = dp.view.netns.get(ns.name);
+          if (now && s.state === TcpState.TimeWait) close(dp, now, s);
+        });
+        return;
       }
       if (f & TCP_ACK) s.state = TcpState.FinWait2;
       return;
+    case TcpState.TimeWait:
+      // tcp_timewait_state_process(): a retransmitted FIN is acknowledged again.
+      if (f & TCP_FIN) send(dp, ns, s, TCP_ACK, null);
+      return;
     case TcpState.LastAck:
-      if (f & TCP_ACK) close(dp, ns, s);
+      if (!(f & TCP_ACK)) return;
+      // tcp_done(): segments that found the socket in the same instant (its backlog) are
+      // discarded in TCP_CLOSE, not answered with a RST; then it goes.
+      s.state = TcpState.Closed;
+      dp.sim.after(0, () => {
+        const now = dp.view.netns.get(ns.name);
+        if (now) dp.state(now).sockets.removeTcp(s);
+      });
       return;
     default:
       return;

@@ -7,6 +7,7 @@ import { formatIPv4 } from "../wire/ipv4.ts";
 import type { Dataplane } from "./dataplane.ts";
 import type { LinkView, NetnsView } from "./view.ts";
 import type { ClientCtx } from "./sockets.ts";
+import type { LocalBind } from "./probe.ts";
 import { ipLocalOut, routeLocal } from "./ip_output.ts";
 import { icmpSend } from "./icmp.ts";
 
@@ -19,15 +20,26 @@ function datagram(ns: NetnsView, saddr: number, sport: number, daddr: number, dp
   p.dport = dport;
   p.payload = payload;
   p.ttl = ns.defaultTtl;
-  p.len = 28 + 100;
+  // The probe's datagram ("pktpath probe\n") and the server's answer ({"server":...,"client_ip":...}\n).
+  p.len = 28 + (payload && payload.kind === "response" ? 29 + payload.server.length + formatIPv4(payload.clientIp).length : 14);
   return p;
 }
 
 /** sendto() from a fresh client socket; returns the route error or null. */
-export function udpSend(dp: Dataplane, ns: NetnsView, daddr: number, dport: number, client: ClientCtx): string | null {
-  const p = datagram(ns, 0, dp.ephemeralPort(ns), daddr, dport, { kind: "request", path: "" });
+export function udpSend(dp: Dataplane, ns: NetnsView, daddr: number, dport: number, client: ClientCtx, bind: LocalBind): string | null {
+  const p = datagram(ns, bind.saddr, 0, daddr, dport, { kind: "request", path: "" });
   const err = routeLocal(dp, ns, p);
   if (err) return err;
+  if (bind.sport) {
+    // bind(): the first port of the range no listener holds (udp_lib_get_port with a port).
+    let port = bind.sport;
+    while (port <= bind.sportMax && dp.state(ns).sockets.lookupListener(IPPROTO_UDP, p.saddr, port)) port++;
+    if (port > bind.sportMax) return "EADDRINUSE";
+    p.sport = port;
+  } else {
+    p.sport = dp.udpPort(ns);
+    if (!p.sport) return "EAGAIN";
+  }
   dp.state(ns).sockets.udpClients.set(p.sport, client);
   dp.nfDropped = null;
   ipLocalOut(dp, ns, p);

@@ -154,11 +154,21 @@ export class IpvsConnTable {
   remove(c: IpvsConn): void {
     if (!this.all.delete(c)) return;
     if (c.flags & IP_VS_CONN_F_TEMPLATE) {
-      this.templates.delete(templateKey(c.proto, c.caddr, c.vaddr, c.vport));
+      const k = templateKey(c.proto, c.caddr, c.vaddr, c.vport);
+      if (this.templates.get(k) === c) this.templates.delete(k);
       return;
     }
     IpvsConnTable.del(this.byIn, c.caddr * 65536 + c.cport, (c.vaddr * 65536 + c.vport) * 4 + protoIdx(c.proto), c);
     IpvsConnTable.del(this.byOut, outKey(c), (c.caddr * 65536 + c.cport) * 4 + protoIdx(c.proto), c);
+  }
+
+  /** ip_vs_check_template(): unhash, set cport 0 and vport/dport 65535, hash again (out of lookups' way). */
+  invalidateTemplate(c: IpvsConn): void {
+    if (c.vport === 0xffff) return;
+    if (this.templates.get(templateKey(c.proto, c.caddr, c.vaddr, c.vport)) === c) this.templates.delete(templateKey(c.proto, c.caddr, c.vaddr, c.vport));
+    c.cport = 0;
+    c.vport = 0xffff;
+    c.dport = 0xffff;
   }
 
   template(proto: number, caddr: number, vaddr: number, vport: number): IpvsConn | undefined {

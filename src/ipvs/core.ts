@@ -93,8 +93,14 @@ export class IpvsCore {
     const vaddr = svc.fwmark ? svc.fwmark : pkt.daddr;
     let tmpl = st.conns.template(pkt.proto, caddr, vaddr, vport);
     if (tmpl) templateTimer(tmpl, now);
-    if (tmpl && (tmpl.expires <= now || !tmpl.dest || !(tmpl.dest.flags & IP_VS_DEST_F_AVAILABLE) || (tmpl.dest.weight === 0 && this.rt.sysctl(st.name, "expire_quiescent_template")))) {
+    if (tmpl && tmpl.expires <= now) {
       this.expire(st, tmpl);
+      tmpl = undefined;
+    }
+    if (tmpl && (!tmpl.dest || !(tmpl.dest.flags & IP_VS_DEST_F_AVAILABLE) || (tmpl.dest.weight === 0 && this.rt.sysctl(st.name, "expire_quiescent_template")))) {
+      // ip_vs_check_template(): the template is invalidated, re-hashed with ports 65535 so
+      // that no lookup finds it, and left to its timer (-Lc still shows it).
+      st.conns.invalidateTemplate(tmpl);
       tmpl = undefined;
     }
     if (tmpl) {

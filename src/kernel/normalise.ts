@@ -117,6 +117,9 @@ export function normaliseListing(command: string, output: string): string[] {
           l
             .replace(/^(\S+\s+\d+\s+)\d+/, "$1*")
             .replace(/\s+use=\d+/, "")
+            // A reply port that is not the original source port was picked by source NAT
+            // (nf_nat_l4proto_unique_tuple: at random on a kernel).
+            .replace(/( sport=(\d+) dport=\d+ .*? sport=\d+ dport=)(\d+)/, (m, head: string, orig: string, reply: string) => (orig === reply ? m : `${head}*`))
             .replace(/\b(sport|dport)=(\d+)/g, (m, k: string, p: string) => (Number(p) >= 32768 ? `${k}=*` : m)),
         )
         .sort();

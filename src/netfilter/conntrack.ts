@@ -89,6 +89,10 @@ export function invert(t: Tuple): Tuple {
   return { src: t.dst, dst: t.src, sport: t.dport, dport: t.sport, proto: t.proto };
 }
 
+export function tupleEqual(a: Tuple, b: Tuple): boolean {
+  return a.src === b.src && a.dst === b.dst && a.sport === b.sport && a.dport === b.dport && a.proto === b.proto;
+}
+
 interface Slot {
   conn: Conn;
   dir: number;
@@ -121,10 +125,15 @@ export class ConntrackTable {
     return s;
   }
 
-  /** nf_conntrack_tuple_taken(): is this tuple already some live connection's? */
+  /**
+   * nf_conntrack_tuple_taken(): is this tuple already some live connection's? Not when
+   * that connection has the same original tuple (the same flow: confirm resolves it).
+   */
   taken(t: Tuple, now: number, except: Conn | null): boolean {
     const s = this.lookup(t, now);
-    return !!s && s.conn !== except;
+    if (!s || s.conn === except) return false;
+    if (except && tupleEqual(s.conn.tuple[0], except.tuple[0])) return false;
+    return true;
   }
 
   create(pkt: Packet, now: number): Conn {
@@ -141,6 +150,15 @@ export class ConntrackTable {
       packets: [0, 0],
       bytes: [0, 0],
     };
+  }
+
+  /** The live connection that already holds one of c's tuples (expired ones are removed). */
+  clashOf(c: Conn, now: number): Conn | null {
+    for (let dir = 0; dir < 2; dir++) {
+      const s = this.lookup(c.tuple[dir]!, now);
+      if (s && s.conn !== c) return s.conn;
+    }
+    return null;
   }
 
   insert(c: Conn): boolean {

@@ -3,7 +3,7 @@
 // directions (nf_nat_packet).
 import type { Packet } from "../wire/packet.ts";
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from "../wire/packet.ts";
-import { type Conn, ConntrackTable, invert, IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_SRC_NAT, IPS_SRC_NAT_DONE, type Tuple } from "./conntrack.ts";
+import { type Conn, ConntrackTable, invert, IPS_DST_NAT, TcpCt, IPS_DST_NAT_DONE, IPS_SRC_NAT, IPS_SRC_NAT_DONE, type Tuple } from "./conntrack.ts";
 
 export const NF_NAT_MANIP_SRC = 0;
 export const NF_NAT_MANIP_DST = 1;
@@ -35,50 +35,90 @@ function portBased(proto: number): boolean {
   return proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_ICMP;
 }
 
-// get_unique_tuple(): keep what we can; change the port only on a clash or when asked.
-function uniqueTuple(tuple: Tuple, range: NatRange, manip: number, ct: Conn, table: ConntrackTable, now: number, rand: () => number): Tuple | null {
+/** NF_NAT_MAX_ATTEMPTS and NF_NAT_HARDER_THRESH of nf_nat_core.c. */
+const NF_NAT_MAX_ATTEMPTS = 128;
+const NF_NAT_HARDER_THRESH = NF_NAT_MAX_ATTEMPTS / 4;
+
+/** nf_nat_used_tuple(): would this tuple's reply clash with another live connection? */
+function usedTuple(t: Tuple, ct: Conn, table: ConntrackTable, now: number): boolean {
+  return table.taken(invert(t), now, ct);
+}
+
+// nf_nat_used_tuple_harder() (Linux 6.4+): in the last attempts of a SYN's search, a
+// colliding SNATed entry in TIME_WAIT or CLOSE is evicted and its port reused.
+function usedTupleHarder(t: Tuple, ct: Conn, table: ConntrackTable, now: number, attemptsLeft: number): boolean {
+  if (attemptsLeft > NF_NAT_HARDER_THRESH || t.proto !== IPPROTO_TCP || ct.tcp !== TcpCt.SynSent) return usedTuple(t, ct, table, now);
+  const slot = table.lookup(invert(t), now);
+  if (!slot || slot.conn === ct) return false;
+  const old = slot.conn;
+  // nf_nat_may_kill(): a closing SNATed entry; nf_seq_has_advanced() is taken as true.
+  if (slot.dir !== 1 || old.tcp < TcpCt.TimeWait || !(old.status & IPS_SRC_NAT)) return true;
+  table.remove(old);
+  return false;
+}
+
+// get_unique_tuple(): keep what we can. A taken tuple is not an error here: the clash
+// is found (and the packet dropped) at confirm time, unless a later SNAT moves the port.
+function uniqueTuple(tuple: Tuple, range: NatRange, manip: number, ct: Conn, table: ConntrackTable, now: number, rand: () => number): Tuple {
+  const randomAll = range.random || range.fully;
+  const key: "sport" | "dport" = manip === NF_NAT_MANIP_SRC ? "sport" : "dport";
+  const inRange = (t: Tuple) =>
+    (!range.mapIps || ((manip === NF_NAT_MANIP_SRC ? t.src : t.dst) >= range.minIp && (manip === NF_NAT_MANIP_SRC ? t.src : t.dst) <= range.maxIp)) &&
+    (!range.protoSpecified || (t[key] >= range.minPort && t[key] <= range.maxPort));
+  // 1) Source NAT: the original tuple itself when it is in range and unused.
+  if (manip === NF_NAT_MANIP_SRC && !randomAll && inRange(tuple) && !usedTuple(tuple, ct, table, now)) return { ...tuple };
+  // 2) find_best_ips_proto(): a hash of the addresses picks within the range.
   const t: Tuple = { ...tuple };
   if (range.mapIps) {
     const span = range.maxIp - range.minIp + 1;
-    // find_best_ips_proto(): a hash of the addresses picks within the range.
     const pick = span > 1 ? range.minIp + (hashTuple({ ...tuple, sport: 0, dport: 0 }) % span) : range.minIp;
     if (manip === NF_NAT_MANIP_SRC) t.src = pick;
     else t.dst = pick;
   }
-  const key: "sport" | "dport" = manip === NF_NAT_MANIP_SRC ? "sport" : "dport";
-  const inRange = !range.protoSpecified || (t[key] >= range.minPort && t[key] <= range.maxPort);
-  const randomize = range.random || range.fully;
-  if (!randomize && inRange && !table.taken(invert(t), now, ct)) return t;
-  if (!portBased(t.proto)) return table.taken(invert(t), now, ct) ? null : t;
+  // 3) Keep the port when it is in range and unique (or the range is one port).
+  if (!randomAll) {
+    if (range.protoSpecified) {
+      if (t[key] >= range.minPort && t[key] <= range.maxPort && (range.minPort === range.maxPort || !usedTuple(t, ct, table, now))) return t;
+    } else if (!usedTuple(t, ct, table, now)) return t;
+  }
+  if (!portBased(t.proto)) return t;
   // nf_nat_l4proto_unique_tuple()
   let min: number;
   let size: number;
-  if (range.protoSpecified) {
-    min = range.minPort;
-    size = range.maxPort - range.minPort + 1;
-  } else if (t.proto === IPPROTO_ICMP) {
+  const k: "sport" | "dport" = t.proto === IPPROTO_ICMP ? "sport" : key;
+  if (t.proto === IPPROTO_ICMP && !range.protoSpecified) {
     min = 0;
     size = 65536;
-  } else if (t[key] < 1024) {
-    min = t[key] < 512 ? 1 : 600;
-    size = t[key] < 512 ? 511 : 424;
+  } else if (range.protoSpecified) {
+    min = range.minPort;
+    size = range.maxPort - range.minPort + 1;
+  } else if (manip === NF_NAT_MANIP_DST) {
+    return t; // a destination's port is never changed unless a range was given
+  } else if (t[k] < 1024) {
+    min = t[k] < 512 ? 1 : 600;
+    size = t[k] < 512 ? 511 : 424;
   } else {
     min = 1024;
     size = 65535 - 1024 + 1;
   }
-  let off = range.fully ? rand() % size : hashTuple(t) % size;
-  for (let i = 0; i < size; i++, off++) {
-    t[key] = min + (off % size);
-    if (!table.taken(invert(t), now, ct)) return t;
+  let off = randomAll || manip !== NF_NAT_MANIP_DST ? rand() % 65536 : 0;
+  let attempts = Math.min(size, NF_NAT_MAX_ATTEMPTS);
+  // Ever smaller windows from new random offsets, so that a full range stays bounded.
+  for (;;) {
+    for (let i = 0; i < attempts; i++, off++) {
+      t[k] = min + (off % size);
+      if (manip === NF_NAT_MANIP_SRC ? !usedTupleHarder(t, ct, table, now, attempts - i) : !usedTuple(t, ct, table, now)) return t;
+    }
+    if (attempts >= size || attempts < 16) return t;
+    attempts = Math.floor(attempts / 2);
+    off = rand() % 65536;
   }
-  return null;
 }
 
-/** nf_nat_setup_info(): bind the connection; false when no unique tuple exists. */
+/** nf_nat_setup_info(): bind the connection (always: a clash is confirm's business). */
 export function natSetupInfo(ct: Conn, range: NatRange, manip: number, table: ConntrackTable, now: number, rand: () => number): boolean {
   const curr = invert(ct.tuple[1]);
   const next = uniqueTuple(curr, range, manip, ct, table, now, rand);
-  if (!next) return false;
   const changed = next.src !== curr.src || next.dst !== curr.dst || next.sport !== curr.sport || next.dport !== curr.dport;
   if (changed) {
     ct.tuple[1] = invert(next);

@@ -3,7 +3,7 @@
 import type { Host } from "../host.ts";
 import type { Config } from "../config/types.ts";
 import type { Packet } from "../wire/packet.ts";
-import { ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/packet.ts";
+import { ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/packet.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
 import type { Dataplane } from "../dataplane/dataplane.ts";
 import type { NetnsView, LinkView } from "../dataplane/view.ts";
@@ -31,8 +31,12 @@ import {
   IP_CT_RELATED,
   IP_CT_UNTRACKED,
   IPS_CONFIRMED,
+  IPS_DST_NAT_DONE,
+  IPS_SRC_NAT_DONE,
   IPS_SEEN_REPLY,
   packetTuple,
+  TcpCt,
+  tupleEqual,
 } from "./conntrack.ts";
 import { natInitialized, natIcmpError, natNullBinding, natPacket, type NatRange, natSetupInfo, NF_NAT_MANIP_DST, NF_NAT_MANIP_SRC } from "./nat.ts";
 import { saveRule } from "./save.ts";
@@ -239,7 +243,13 @@ export class NetfilterRuntime {
       return NF_ACCEPT;
     }
     const t = packetTuple(pkt);
-    const slot = table.lookup(t, now);
+    let slot = table.lookup(t, now);
+    if (slot && pkt.proto === IPPROTO_TCP && (pkt.tcpFlags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && slot.conn.tcp >= TcpCt.TimeWait) {
+      // tcp_packet(): a SYN reopening a closed connection kills it; nf_conntrack_in looks up again (NF_REPEAT).
+      if (dp.tracer) dp.trace(pkt, ns, null, "conntrack", `SYN reopens closed connection ${slot.conn.id}: a new one replaces it`);
+      table.remove(slot.conn);
+      slot = undefined;
+    }
     let ct: Conn;
     let dir: number;
     if (slot) {
@@ -263,15 +273,26 @@ export class NetfilterRuntime {
     return NF_ACCEPT;
   }
 
-  // __nf_conntrack_confirm()
+  // __nf_conntrack_confirm(): a tuple already in the table is a clash for
+  // nf_ct_resolve_clash(): UDP joins an entry for the same flow (or one without NAT);
+  // anything else is dropped (insert_failed).
   private confirm(ns: string, pkt: Packet, hs: HookState): Verdict {
     const ct = pkt.nfct as Conn | null;
     if (!ct || ct.status & IPS_CONFIRMED || pkt.ctinfo !== IP_CT_NEW) return NF_ACCEPT;
-    if (!this.state(ns).ct.insert(ct)) {
-      hs.reason = "conntrack: the tuple clashes with a confirmed connection";
-      return NF_DROP;
+    const table = this.state(ns).ct;
+    const other = table.clashOf(ct, this.now());
+    if (!other) {
+      table.insert(ct);
+      return NF_ACCEPT;
     }
-    return NF_ACCEPT;
+    const sameFlow = tupleEqual(other.tuple[0], ct.tuple[0]) && tupleEqual(other.tuple[1], ct.tuple[1]);
+    if (ct.tuple[0].proto === IPPROTO_UDP && (sameFlow || !(other.status & (IPS_SRC_NAT_DONE | IPS_DST_NAT_DONE)))) {
+      pkt.nfct = other;
+      return NF_ACCEPT;
+    }
+    const t = ct.tuple[1];
+    hs.reason = `conntrack: insert failed: reply tuple ${formatIPv4(t.src)}:${t.sport} -> ${formatIPv4(t.dst)}:${t.dport} belongs to connection ${other.id}`;
+    return NF_DROP;
   }
 
   // nf_nat_inet_fn(): the nat table is consulted only for a connection's first packet.

@@ -49,17 +49,17 @@ export function splitPackets(events: TraceEvent[], clientNs: string): { first: T
   return { first: events.filter((e) => e.pkt === first && first !== null), reply: events.filter((e) => e.pkt === reply && reply !== null) };
 }
 
-/** Runs one probe on a loaded host with tracing on; --sport sets the next ephemeral port. */
+/** Runs one probe on a loaded host with tracing on; --sport binds the client's port (as nc -p). */
 export function traceProbe(host: Host, ns: string, proto: Proto, addr: number, port: number, sport: number | null): TraceResult {
-  const nsv = host.dp.view.netns.get(ns)!;
+  const spec = probeSpec(proto, addr, port);
   if (sport !== null) {
     if (proto === "icmp") throw new Error("--sport: ICMP has no ports");
-    if (sport < nsv.portLow || sport > nsv.portHigh) throw new Error(`--sport ${sport}: outside ${ns}'s net.ipv4.ip_local_port_range (${nsv.portLow}-${nsv.portHigh})`);
-    host.dp.state(nsv).nextPort = sport - nsv.portLow;
+    if (sport < 1 || sport > 65535) throw new Error(`--sport ${sport}: a port from 1 to 65535`);
+    spec.sport = sport;
   }
   host.setTracing(true);
   host.takeTrace();
-  const r: ProbeResult = host.probe(ns, probeSpec(proto, addr, port));
+  const r: ProbeResult = host.probe(ns, spec);
   const events = host.takeTrace();
   host.setTracing(false);
   const { first, reply } = splitPackets(events, ns);

@@ -97,6 +97,8 @@ export interface Packet {
   brnfDone: boolean;
   /** br_netfilter: a DNATed frame waiting for its neighbour before it is bridged on. */
   bridgedDnat: boolean;
+  /** skb->pkt_type == PACKET_HOST as br_handle_frame() set it: the frame came addressed to the bridge. */
+  brHost: boolean;
 }
 
 export const RTN_UNICAST = 1;
@@ -165,6 +167,7 @@ export function blankPacket(): Packet {
     physOut: 0,
     brnfDone: false,
     bridgedDnat: false,
+    brHost: false,
   };
 }
 

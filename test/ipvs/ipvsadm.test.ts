@@ -124,6 +124,24 @@ describe("IPVS in the packet path", () => {
     h.advance(61_000);
     expect(out(h, "ipvsadm -Ln --persistent-conn")).toMatch(/ 0 +0 +0/);
   });
+  it("-L -t SVC prints no banner (list_service); --persistent-conn keeps the scheduler line", () => {
+    const h = world();
+    run(h, "ipvsadm -A -t 10.100.100.100:8080 -s rr -p 60\nipvsadm -a -t 10.100.100.100:8080 -r 10.0.0.11:8080 -m");
+    expect(out(h, "ipvsadm -Ln -t 10.100.100.100:8080").split("\n")[0]).toBe("Prot LocalAddress:Port Scheduler Flags");
+    expect(out(h, "ipvsadm -Ln --persistent-conn").split("\n")[3]).toBe("TCP  10.100.100.100:8080 rr persistent 60");
+  });
+  it("expire_quiescent_template: the template is re-keyed to port 65535 and stays until its timer ends", () => {
+    const h = world();
+    run(h, "ipvsadm -A -t 10.100.100.100:8080 -s rr -p 60\nipvsadm -a -t 10.100.100.100:8080 -r 10.0.0.11:8080 -m\nipvsadm -a -t 10.100.100.100:8080 -r 10.0.0.21:8080 -m");
+    const first = curl(h, "host", "10.100.100.100:8080").server;
+    const firstAddr = first === "netns_dustin" ? "10.0.0.11" : "10.0.0.21";
+    run(h, `sysctl -w net.ipv4.vs.expire_quiescent_template=1\nipvsadm -e -t 10.100.100.100:8080 -r ${firstAddr}:8080 -m -w 0`);
+    expect(curl(h, "host", "10.100.100.100:8080").server).not.toBe(first);
+    const conns = out(h, "ipvsadm -Lcn");
+    expect(conns).toMatch(new RegExp(`:0\\s+10\\.100\\.100\\.100:65535 ${firstAddr.replace(/\./g, "\\.")}:65535`));
+    h.advance(121_000);
+    expect(out(h, "ipvsadm -Lcn")).not.toMatch(/65535/);
+  });
   it("DR mode: the real server holds the VIP on lo and answers the client directly", () => {
     const h = world();
     run(

@@ -54,15 +54,15 @@ describe("MASQUERADE behind a router", () => {
   });
   it("keeps the source port unless it clashes, then picks another (nf_nat_l4proto_unique_tuple)", () => {
     const h = world();
-    // Both clients use the first ephemeral port of their namespace: 32768.
-    expect(curl(h, "a", "192.168.0.2:80").outcome).toBe("answered");
-    expect(curl(h, "b", "192.168.0.2:80").outcome).toBe("answered");
+    // Both clients bind source port 40000 (curl --local-port 40000).
+    expect(h.exec("ip netns exec a curl --local-port 40000 192.168.0.2:80")[0]!.probe!.result.outcome).toBe("answered");
+    expect(h.exec("ip netns exec b curl --local-port 40000 192.168.0.2:80")[0]!.probe!.result.outcome).toBe("answered");
     const conns = netfilterOf(h)!.connections("r");
     expect(conns.length).toBe(2);
-    expect(conns[0]!.tuple[0].sport).toBe(32768);
-    expect(conns[1]!.tuple[0].sport).toBe(32768);
-    expect(conns[0]!.tuple[1].dport).toBe(32768);
-    expect(conns[1]!.tuple[1].dport).not.toBe(32768);
+    expect(conns[0]!.tuple[0].sport).toBe(40000);
+    expect(conns[1]!.tuple[0].sport).toBe(40000);
+    expect(conns[0]!.tuple[1].dport).toBe(40000);
+    expect(conns[1]!.tuple[1].dport).not.toBe(40000);
     // No two live connections share a reply tuple.
     const replies = conns.map((c) => JSON.stringify(c.tuple[1]));
     expect(new Set(replies).size).toBe(replies.length);
@@ -71,8 +71,8 @@ describe("MASQUERADE behind a router", () => {
     const h = world();
     curl(h, "a", "192.168.0.2:80");
     const out = h.exec("ip netns exec r conntrack -L")[0]!.stdout;
-    expect(out).toBe(
-      "tcp      6 120 TIME_WAIT src=10.0.1.2 dst=192.168.0.2 sport=32768 dport=80 src=192.168.0.2 dst=192.168.0.1 sport=80 dport=32768 [ASSURED] mark=0 use=1\n",
+    expect(out).toMatch(
+      /^tcp {6}6 120 TIME_WAIT src=10\.0\.1\.2 dst=192\.168\.0\.2 sport=(\d+) dport=80 src=192\.168\.0\.2 dst=192\.168\.0\.1 sport=80 dport=\1 \[ASSURED\] mark=0 use=1\n$/,
     );
     h.advance(121_000);
     expect(h.exec("ip netns exec r conntrack -L")[0]!.stdout).toBe("");
@@ -92,5 +92,40 @@ describe("MASQUERADE behind a router", () => {
     expect(curl(h, "a", "192.168.0.2:81").outcome).toBe("refused");
     expect(curl(h, "a", "192.168.0.2:82").outcome).toBe("refused");
     expect(curl(h, "a", "192.168.0.2:83").outcome).toBe("timeout");
+  });
+});
+
+describe("NAT clashes (nf_nat_core.c, __nf_conntrack_confirm)", () => {
+  it("a DNAT keeps a taken reply tuple; the null binding in POSTROUTING moves the source port", () => {
+    const h = world();
+    h.exec("ip netns exec r iptables -t nat -F POSTROUTING");
+    h.exec("ip netns exec r iptables -t nat -A PREROUTING -d 10.9.9.9 -p tcp -j DNAT --to-destination 192.168.0.2:80");
+    h.exec("ip netns exec s ip route add default via 192.168.0.1");
+    expect(h.exec("ip netns exec a curl --local-port 40000 192.168.0.2:80")[0]!.probe!.result.outcome).toBe("answered");
+    expect(h.exec("ip netns exec a curl --local-port 40000 10.9.9.9:80")[0]!.probe!.result.outcome).toBe("answered");
+    const conns = netfilterOf(h)!.connections("r");
+    expect(conns.length).toBe(2);
+    expect(conns[1]!.tuple[1].dport).not.toBe(40000);
+  });
+  it("an SNAT to one taken port is dropped at confirm time, not at the SNAT", () => {
+    const h = world();
+    h.exec("ip netns exec r iptables -t nat -F POSTROUTING");
+    h.exec("ip netns exec r iptables -t nat -A POSTROUTING -s 10.0.2.2 -p tcp -j SNAT --to-source 10.0.1.2:40000");
+    h.exec("ip netns exec s ip route add default via 192.168.0.1");
+    expect(h.exec("ip netns exec a curl --local-port 40000 192.168.0.2:80")[0]!.probe!.result.outcome).toBe("answered");
+    // b's reply tuple would be a's, whose entry was never SNATed: nothing may evict it.
+    expect(curl(h, "b", "192.168.0.2:80").outcome).toBe("timeout");
+    expect(netfilterOf(h)!.connections("r").length).toBe(1);
+  });
+  it("Linux 6.4+: a SYN evicts a TIME_WAIT entry that holds the last free port (nf_nat_used_tuple_harder)", () => {
+    const h = world();
+    h.exec("ip netns exec r iptables -t nat -I POSTROUTING -p tcp -j SNAT --to-source 192.168.0.1:50000-50001");
+    // Both ports end up held by TIME_WAIT entries; every SYN still gets one.
+    for (let i = 0; i < 4; i++) expect(curl(h, i % 2 ? "b" : "a", "192.168.0.2:80").outcome).toBe("answered");
+    const conns = netfilterOf(h)!.connections("r");
+    expect(conns.length).toBeLessThanOrEqual(2);
+    const ports = conns.map((c) => c.tuple[1].dport);
+    expect(new Set(ports).size).toBe(ports.length);
+    for (const p of ports) expect([50000, 50001]).toContain(p);
   });
 });

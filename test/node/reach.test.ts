@@ -89,6 +89,11 @@ describe("pktpath trace", () => {
     expect(text).toMatch(/nat +PREROUTING DNAT 10\.96\.0\.1:80 -> 10\.0\.0\.[234]:8080/);
     expect(text).toContain("\nreply:\n");
   });
+  it("--sport binds the client's port as nc -p does, inside the ephemeral range or not", () => {
+    const r = cli(["trace", pods, "--from", "pod3", "--to", "10.0.0.2:8080", "--sport", "80"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("send TCP 10.0.0.3:80 > 10.0.0.2:8080 [SYN]");
+  });
   it("--json and --all-packets; a source given by address", () => {
     const r = cli(["trace", pods, "--from", "10.0.0.3", "--to", "10.0.0.2:8080", "--json", "--all-packets"]);
     const j = JSON.parse(r.out);
@@ -103,7 +108,8 @@ describe("pktpath trace", () => {
     expect(cli(["trace", pods, "--from", "10.9.9.9", "--to", "10.0.0.2:8080"]).err).toBe("pktpath trace: --from 10.9.9.9: no namespace of this node holds that address\n");
     expect(cli(["trace", pods, "--from", "pod2", "--to", "10.0.0.2"]).err).toBe('pktpath trace: "10.0.0.2": expected ADDR:PORT\n');
     expect(cli(["trace", pods, "--from", "pod2", "--to", "10.0.0.2:80", "-p", "sctp"]).err).toBe('pktpath trace: protocol "sctp": tcp, udp or icmp\n');
-    expect(cli(["trace", pods, "--from", "pod2", "--to", "10.0.0.2:80", "--sport", "80"]).err).toBe("pktpath trace: --sport 80: outside pod2's net.ipv4.ip_local_port_range (32768-60999)\n");
+    expect(cli(["trace", pods, "--from", "pod2", "--to", "10.0.0.2:80", "--sport", "70000"]).err).toBe("pktpath trace: --sport 70000: a port from 1 to 65535\n");
+    expect(cli(["trace", pods, "--from", "pod2", "--to", "10.0.0.2:80", "-p", "icmp", "--sport", "80"]).err).toBe("pktpath trace: --sport: ICMP has no ports\n");
     expect(cli(["trace", pods, "--to", "10.0.0.2:80"]).code).toBe(2);
     expect(cli(["trace", join(dir, "nosuch.yaml"), "--from", "a", "--to", "1.2.3.4:5"])).toMatchObject({ code: 2, err: `${join(dir, "nosuch.yaml")}: no such file or folder\n` });
     expect(cli(["reach", dir]).err).toContain(`${dir}: not a scenario file\n`);

@@ -42,6 +42,14 @@ export function natedTuple(host: Host, t: Tuple): { tuple: Tuple; from: string }
   return { tuple: t, from: "no NAT" };
 }
 
+/** Does a live entry's reply tuple say a later connection now owns what the server saw? */
+function evictedBy(host: Host, seenAtServer: Tuple): boolean {
+  const r = reversed(seenAtServer);
+  return netfilterOf(host)!
+    .connections("r")
+    .some((c) => sameTuple({ src: c.tuple[1].src, sport: c.tuple[1].sport, dst: c.tuple[1].dst, dport: c.tuple[1].dport, proto: c.tuple[1].proto }, r));
+}
+
 /** The violations of nat-symmetry for one probe, as sentences; empty when it holds. */
 export function violations(host: Host, seen: Seen[], client: string, server: string | null): string[] {
   const out: string[] = [];
@@ -58,6 +66,8 @@ export function violations(host: Host, seen: Seen[], client: string, server: str
   const atServer = seen.filter((p) => p.dir === "got" && p.ns !== client && ids.has(p.id));
   if (server && !atServer.some((p) => p.ns === server)) out.push(`server ${server} got none of the client's packets`);
   for (const p of atServer) {
+    // A later SYN may have evicted this closed entry and taken its tuple (nf_nat_used_tuple_harder).
+    if (!sameTuple(p.t, nat.tuple) && evictedBy(host, p.t)) continue;
     if (!sameTuple(p.t, nat.tuple)) out.push(`${p.ns} got ${showTuple(p.t)}, the router's entry (${nat.from}) says ${showTuple(nat.tuple)}`);
   }
   return out;

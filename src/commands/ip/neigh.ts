@@ -46,7 +46,8 @@ export function ipNeigh(args: Args, ctx: IpContext): ToolOutput {
     if (!dev) continue;
     const state = neighStateNow(e, dp.now);
     const ll = state === NUD_INCOMPLETE || state === NUD_FAILED ? "" : `lladdr ${formatMac(e.mac)} `;
-    lines.push(`${formatIPv4(e.ip)} dev ${dev.name} ${ll}${STATE_WORD[state]} \n`);
+    // print_neigh(): the device is left out when the listing was filtered by it (filter.index).
+    lines.push(`${formatIPv4(e.ip)} ${devId !== null ? "" : `dev ${dev.name} `}${ll}${STATE_WORD[state]} \n`);
   }
   return { stdout: lines.join("") };
 }

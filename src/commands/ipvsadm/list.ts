@@ -65,7 +65,8 @@ export function listServices(rt: IpvsRuntime, ctx: ToolContext, p: Parsed, rule:
   const lines: string[] = [];
   const numeric = p.numeric || rule;
   if (!rule) {
-    lines.push(`IP Virtual Server version 1.2.1 (size=4096)`);
+    // list_all() prints the version banner; list_service() (-t/-u/-f given) does not.
+    if (!p.hasService) lines.push(`IP Virtual Server version 1.2.1 (size=4096)`);
     if (p.stats) lines.push("Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes", "  -> RemoteAddress:Port");
     else if (p.rate) lines.push("Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS", "  -> RemoteAddress:Port");
     else if (p.thresholds) lines.push("Prot LocalAddress:Port", "  -> RemoteAddress:Port            Uthreshold Lthreshold ActiveConn InActConn");
@@ -87,9 +88,8 @@ export function listServices(rt: IpvsRuntime, ctx: ToolContext, p: Parsed, rule:
       const stt = srt?.stats ?? { conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0 };
       const v = p.stats ? [stt.conns, stt.inpkts, stt.outpkts, stt.inbytes, stt.outbytes] : [0, 0, 0, 0, 0];
       head = name.padEnd(33) + v.map((x) => largenum(x, p.exact)).join("");
-    } else if (p.thresholds || p.persistentConn) {
-      head = name;
     } else {
+      // print_service_entry(): every format but rule/stats/rate prints the scheduler line.
       head = `${name} ${s.scheduler}`;
       const f = schedFlags(s.flags, s.scheduler);
       if (f) head += ` (${f})`;

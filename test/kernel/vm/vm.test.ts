@@ -45,9 +45,9 @@ describe("VM backend", () => {
       expect(r.skipped).toBeNull();
       expect(r.error).toBeNull();
       expect(r.notes[0]).toMatch(/ran in the VM backend: Debian kernel \S+, (KVM|TCG)/);
-      expect(r.probes.length).toBe(15);
+      expect(r.probes.length).toBe(16);
       expect(r.failed).toBe(0);
-      expect(r.passed).toBe(15);
+      expect(r.passed).toBe(16);
       const ipvs = r.listings.find((l) => l.command === "ipvsadm --list --numeric");
       expect(ipvs?.output).toMatch(/TCP  10\.100\.100\.100:8080 rr/);
       // Nothing left behind: no QEMU, no temp dir.
