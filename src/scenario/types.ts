@@ -1,4 +1,4 @@
-// A scenario as loaded from YAML (../shared/SCENARIOS.md): steps with their source lines.
+// A scenario as loaded from YAML (docs/scenarios.md): steps with their source lines.
 import { shortenMessage } from "../config/errors.ts";
 
 export interface ExpectOutcome {

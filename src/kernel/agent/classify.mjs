@@ -1,4 +1,4 @@
-// Outcome vocabulary of SCENARIOS.md for what a real client saw: shared by the probe
+// Outcome vocabulary of docs/scenarios.md for what a real client saw: shared by the probe
 // client (probe.mjs), the server (server.mjs) and the inner runner. Plain JS: these
 // run as short-lived processes inside the run's namespaces, where start-up time counts.
 
