@@ -5,6 +5,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Node, 
 import { MAX_YAML_DEPTH, yamlTooDeep } from "./depth.ts";
 import { checkHereDocument, ShellSyntaxError } from "../commands/shell.ts";
 import { SLEEP_LIMIT_MS } from "../commands/probes.ts";
+import { parseIPv4 } from "../wire/ipv4.ts";
 import { ScenarioError, type CommandLine, type ExpectOutcome, type Scenario, type Step } from "./types.ts";
 
 const OUTCOME_WORDS = new Set(["timeout", "refused", "unreachable", "reply"]);
@@ -116,7 +117,7 @@ function parseExpect(file: string, node: Node, lineOf: (n: Node | null | undefin
       if (!isScalar(v) || typeof v.value !== "string") throw new ScenarioError(file, lineOf(v ?? (pair.key as Node)), `expect: ${k} must be a string`);
       if (k === "server") out.server = v.value;
       else if (k === "client_ip") {
-        if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(v.value)) throw new ScenarioError(file, lineOf(v), `expect: client_ip "${v.value}" is not an IPv4 address`);
+        if (parseIPv4(v.value) === null) throw new ScenarioError(file, lineOf(v), `expect: client_ip "${v.value}" is not an IPv4 address`);
         out.clientIp = v.value;
       } else throw new ScenarioError(file, lineOf(pair.key as Node), `expect: unknown key "${k}" (expected server, client_ip)`);
     }

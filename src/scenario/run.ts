@@ -110,6 +110,16 @@ export interface RunOptions {
   accepted?: (c: AcceptedCommand) => void;
 }
 
+const OUTCOMES = new Set(["timeout", "refused", "unreachable", "reply"]);
+
+/** The namespace an expectation names that the host does not have when the probe runs, or null. */
+function unknownNamespace(exp: ExpectOutcome, host: Host): string | null {
+  for (const name of [exp.outcome, exp.server]) {
+    if (name !== null && !OUTCOMES.has(name) && host.config.netns[name] === undefined) return name;
+  }
+  return null;
+}
+
 export function runScenario(s: Scenario, options: RunOptions = {}): ScenarioReport {
   const host = new Host({ trace: options.trace ?? false, layers: options.layers ?? [] });
   const report: ScenarioReport = { file: s.file, name: s.name, mode: "emulator", probes: [], passed: 0, failed: 0, notes: [], listings: [], error: null };
@@ -141,6 +151,12 @@ export function runScenario(s: Scenario, options: RunOptions = {}): ScenarioRepo
             const server = r.outcome === "answered" ? r.server : null;
             const clientIp = r.clientIp !== null ? formatIPv4(r.clientIp) : null;
             const exp = step.expect ? step.expect[rep]! : null;
+            const unknown = exp ? unknownNamespace(exp, host) : null;
+            if (unknown !== null) {
+              // A misspelt outcome (`refsued`) is bad input, not a failed probe.
+              report.error = new ScenarioError(s.file, cl.line, `expect: "${shortenMessage(unknown)}" is neither an outcome (timeout, refused, unreachable, reply) nor a namespace of this scenario`).message;
+              return report;
+            }
             const pass = exp ? checkExpect(exp, outcome, server, clientIp) : null;
             if (pass === true) report.passed++;
             if (pass === false) report.failed++;

@@ -50,3 +50,19 @@ describe("loading scenarios", () => {
     ]);
   });
 });
+
+describe("expectations that cannot hold are bad input, not failed probes", () => {
+  it("a misspelt outcome or a namespace the scenario never made: exit 2 at its line, nothing after it runs", () => {
+    const r = runScenario(loadScenario("s.yaml", "name: t\nsteps:\n  - run: ip link set lo up\n  - run: curl 127.0.0.1:80\n    expect: refsued\n  - run: curl 127.0.0.1:81\n"));
+    expect(r.error).toBe('s.yaml:4: expect: "refsued" is neither an outcome (timeout, refused, unreachable, reply) nor a namespace of this scenario');
+    expect(r.probes).toEqual([]);
+    const s = runScenario(loadScenario("s.yaml", "name: t\nsteps:\n  - run: ip netns add a\n  - run: curl 127.0.0.1:80\n    expect: {server: b}\n"));
+    expect(s.error).toMatch(/^s\.yaml:4: expect: "b" is neither an outcome/);
+    // A namespace that exists is an outcome like any other (the probe fails, exit 1).
+    const ok = runScenario(loadScenario("s.yaml", "name: t\nsteps:\n  - run: ip netns add a\n  - run: curl 127.0.0.1:80\n    expect: a\n"));
+    expect(ok).toMatchObject({ error: null, failed: 1 });
+  });
+  it("client_ip must be an IPv4 address", () => {
+    expect(loadError("name: t\nsteps:\n  - run: curl 127.0.0.1:80\n    expect: {client_ip: 999.1.1.1}\n")).toBe('s.yaml:4: expect: client_ip "999.1.1.1" is not an IPv4 address');
+  });
+});
