@@ -3,6 +3,7 @@
 // delete counterparts): in order, each checked against what the ones before it made.
 import type { Loc, NftCmd, ParsedRule, SetBlock, ChainBlock, TableBlock } from "./parser.ts";
 import { NftSyntaxError, parseElements } from "./parser.ts";
+import { isDraft, original } from "immer";
 import type { NftChain, NftElem, NftFamily, NftRule, NftRuleset, NftSetDef, NftStmt, NftTable, NftVerdict } from "./types.ts";
 
 /** An error nft prints with a caret under loc; kernel errors get "Could not process rule: ". */
@@ -162,12 +163,75 @@ function addSet(t: NftTable, b: SetBlock, create: boolean, env: ApplyEnv): NftSe
   return s;
 }
 
+// Element keys by their text, per element array (the committed one, or the one a
+// transaction builds): a command that adds or deletes k elements does O(k) key work, not
+// a pass over the whole set (and never reads elements through the config draft, which
+// would make a proxy per element).
+const keyOf = new WeakMap<NftElem, string>();
+const indexOf = new WeakMap<readonly NftElem[], Map<string, NftElem>>();
+/** Arrays a transaction changed, with the elements it added (frozen at its end: sealElems). */
+const touched = new Map<NftElem[], NftElem[]>();
+
+function deepFreeze(o: object): void {
+  if (Object.isFrozen(o)) return;
+  Object.freeze(o);
+  for (const v of Object.values(o)) if (v !== null && typeof v === "object") deepFreeze(v as object);
+}
+
+/**
+ * Freezes the element arrays the commands changed (and the elements they added), so that
+ * committing the config draft does not walk every element of a large set again.
+ */
+export function sealElems(): void {
+  for (const [arr, added] of touched) {
+    for (const e of added) deepFreeze(e);
+    Object.freeze(arr);
+  }
+  touched.clear();
+}
+
 function keyText(e: NftElem): string {
-  return JSON.stringify(e.key.parts);
+  let k = keyOf.get(e);
+  if (k === undefined) {
+    k = JSON.stringify(e.key.parts);
+    keyOf.set(e, k);
+  }
+  return k;
+}
+
+/** The set's elements as a plain array (the draft's base when this transaction has not changed it). */
+function rawElems(s: NftSetDef): NftElem[] {
+  return isDraft(s.elems) ? (original(s.elems) as NftElem[]) : s.elems;
+}
+
+/**
+ * The set's elements as an array this transaction may change, with its key index: the
+ * first change in a transaction copies the array once (pointers only), and the index moves
+ * to the copy (the old array's is dropped: rebuilt if ever needed again).
+ */
+function ownElems(s: NftSetDef): { arr: NftElem[]; index: Map<string, NftElem>; added: NftElem[] } {
+  const base = rawElems(s);
+  let index = indexOf.get(base);
+  if (!index) {
+    index = new Map();
+    for (const e of base) index.set(keyText(e), e);
+  }
+  if (!isDraft(s.elems) && !Object.isFrozen(base)) {
+    indexOf.set(base, index);
+    if (!touched.has(base)) touched.set(base, []);
+    return { arr: base, index, added: touched.get(base)! };
+  }
+  const arr = base.slice();
+  indexOf.delete(base);
+  indexOf.set(arr, index);
+  s.elems = arr;
+  const added: NftElem[] = [];
+  touched.set(arr, added);
+  return { arr, index, added };
 }
 
 function addElems(s: NftSetDef, elems: NftElem[], create: boolean, env: ApplyEnv, loc: Loc): void {
-  const have = new Map(s.elems.map((e, i) => [keyText(e), i]));
+  const { arr, index, added } = ownElems(s);
   const interval = s.flags.includes("interval");
   for (const e of elems) {
     if (!interval && e.key.parts.some((p) => p.k !== "val")) throw new NftError("You must add 'flags interval' to your set declaration if you want to add range elements", loc, false);
@@ -175,20 +239,20 @@ function addElems(s: NftSetDef, elems: NftElem[], create: boolean, env: ApplyEnv
     if (e.timeout && !s.flags.includes("timeout") && !s.timeout) throw new NftError(EOPNOTSUPP, loc);
     if (e.timeout) e.expires = env.now + e.timeout;
     const k = keyText(e);
-    const i = have.get(k);
-    if (i !== undefined) {
+    if (index.has(k)) {
       if (create) throw new NftError(EEXIST, loc);
       continue;
     }
     if (interval && e.key.parts.length === 1) {
       const [lo, hi] = span(e);
-      for (const o of s.elems) {
+      for (const o of arr) {
         const [olo, ohi] = span(o);
         if (lo <= ohi && olo <= hi) throw new NftError(EEXIST, loc);
       }
     }
-    have.set(k, s.elems.length);
-    s.elems.push(e);
+    index.set(k, e);
+    arr.push(e);
+    added.push(e);
   }
 }
 
@@ -200,17 +264,19 @@ export function span(e: NftElem): [number, number] {
 }
 
 function delElems(s: NftSetDef, elems: NftElem[], loc: Loc): void {
+  const { arr, index } = ownElems(s);
   for (const e of elems) {
     const k = keyText(e);
-    const i = s.elems.findIndex((x) => keyText(x) === k);
-    if (i < 0) throw new NftError(ENOENT, loc);
-    s.elems.splice(i, 1);
+    const have = index.get(k);
+    if (!have) throw new NftError(ENOENT, loc);
+    index.delete(k);
+    arr.splice(arr.indexOf(have), 1);
   }
 }
 
 function chainInUse(t: NftTable, name: string): boolean {
   for (const c of t.chains) for (const r of c.rules) if (verdictTargets(r.stmts).some((v) => v.chain === name)) return true;
-  for (const s of t.sets) for (const e of s.elems) if (e.data?.k === "verdict" && e.data.v.chain === name) return true;
+  for (const s of t.sets) for (const e of rawElems(s)) if (e.data?.k === "verdict" && e.data.v.chain === name) return true;
   return false;
 }
 
@@ -382,7 +448,7 @@ export function validateRuleset(rs: NftRuleset, loc: Loc | null): void {
         for (const s of r.stmts) {
           if (s.k === "vmap" && s.map.k === "ref") {
             const m = t.sets.find((x) => x.name === (s.map as { name: string }).name);
-            for (const e of m?.elems ?? []) if (e.data?.k === "verdict" && e.data.v.chain !== undefined && byName.get(e.data.v.chain)) out.push(byName.get(e.data.v.chain)!);
+            for (const e of m ? rawElems(m) : []) if (e.data?.k === "verdict" && e.data.v.chain !== undefined && byName.get(e.data.v.chain)) out.push(byName.get(e.data.v.chain)!);
           }
         }
       }
