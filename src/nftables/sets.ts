@@ -23,10 +23,12 @@ const FULL = 1;
 const DELETED = 2;
 
 export class SetIndex<D> {
-  /** Slot states (EMPTY, FULL, DELETED: a tombstone keeps probe chains whole). */
-  private state: Uint8Array;
-  /** depth words per slot. */
+  /**
+   * Slots of depth + 1 words: the state (EMPTY, FULL, DELETED: a tombstone keeps probe
+   * chains whole), then the key's words; one cache line holds a probe's state and key.
+   */
   private keys: Uint32Array;
+  private readonly stride: number;
   private slotHits: (SetHit<D> | null)[];
   private mask: number;
   private used = 0;
@@ -48,8 +50,8 @@ export class SetIndex<D> {
     for (const e of elems) if (!(depth === 1 && e.key.parts[0]!.k !== "val")) exact++;
     const cap = SetIndex.capFor(exact);
     this.mask = cap - 1;
-    this.state = new Uint8Array(cap);
-    this.keys = new Uint32Array(cap * depth);
+    this.stride = depth + 1;
+    this.keys = new Uint32Array(cap * this.stride);
     this.slotHits = nulls<SetHit<D>>(cap);
     for (const e of elems) {
       const hit: SetHit<D> = { data: data(e), expires: e.expires ?? Infinity };
@@ -100,7 +102,7 @@ export class SetIndex<D> {
 
   private same(slot: number, buf: readonly NftValue[]): boolean {
     const d = this.depth;
-    const base = slot * d;
+    const base = slot * this.stride + 1;
     for (let i = 0; i < d; i++) {
       const v = buf[i]!;
       const w = typeof v === "number" ? v >>> 0 : this.names.get(v);
@@ -113,35 +115,33 @@ export class SetIndex<D> {
   private slotOf(buf: readonly NftValue[], h: number): number {
     const m = this.mask;
     for (let i = h & m; ; i = (i + 1) & m) {
-      const s = this.state[i]!;
+      const s = this.keys[i * this.stride]!;
       if (s === EMPTY) return -1;
       if (s === FULL && this.same(i, buf)) return i;
     }
   }
 
   private grow(cap: number): void {
-    const oldState = this.state;
-    const oldKeys = this.keys;
+    const old = this.keys;
     const oldHits = this.slotHits;
     const d = this.depth;
+    const st = this.stride;
     this.mask = cap - 1;
-    this.state = new Uint8Array(cap);
-    this.keys = new Uint32Array(cap * d);
+    this.keys = new Uint32Array(cap * st);
     this.slotHits = nulls<SetHit<D>>(cap);
     this.tombs = 0;
-    for (let i = 0; i < oldState.length; i++) {
-      if (oldState[i] !== FULL) continue;
+    for (let i = 0; i < oldHits.length; i++) {
+      if (old[i * st] !== FULL) continue;
       let h = 0x9e3779b9;
       for (let k = 0; k < d; k++) {
-        h = Math.imul(h ^ oldKeys[i * d + k]!, 0x85ebca6b);
+        h = Math.imul(h ^ old[i * st + 1 + k]!, 0x85ebca6b);
         h ^= h >>> 13;
         h = Math.imul(h, 0xc2b2ae35);
         h ^= h >>> 16;
       }
       let j = (h >>> 0) & this.mask;
-      while (this.state[j] !== EMPTY) j = (j + 1) & this.mask;
-      this.state[j] = FULL;
-      for (let k = 0; k < d; k++) this.keys[j * d + k] = oldKeys[i * d + k]!;
+      while (this.keys[j * st] !== EMPTY) j = (j + 1) & this.mask;
+      for (let k = 0; k <= d; k++) this.keys[j * st + k] = old[i * st + k]!;
       this.slotHits[j] = oldHits[i]!;
     }
   }
@@ -155,11 +155,12 @@ export class SetIndex<D> {
     }
     if ((this.used + this.tombs + 1) * 2 > this.mask + 1) this.grow(SetIndex.capFor(this.used + 1));
     const m = this.mask;
+    const st = this.stride;
     let i = h & m;
-    while (this.state[i] === FULL) i = (i + 1) & m;
-    if (this.state[i] === DELETED) this.tombs--;
-    this.state[i] = FULL;
-    for (let k = 0; k < this.depth; k++) this.keys[i * this.depth + k] = this.word(key[k]!, true);
+    while (this.keys[i * st] === FULL) i = (i + 1) & m;
+    if (this.keys[i * st] === DELETED) this.tombs--;
+    this.keys[i * st] = FULL;
+    for (let k = 0; k < this.depth; k++) this.keys[i * st + 1 + k] = this.word(key[k]!, true);
     this.slotHits[i] = hit;
     this.used++;
   }
@@ -169,7 +170,7 @@ export class SetIndex<D> {
     if (h === -1) return;
     const i = this.slotOf(key, h);
     if (i < 0) return;
-    this.state[i] = DELETED;
+    this.keys[i * this.stride] = DELETED;
     this.slotHits[i] = null;
     this.used--;
     this.tombs++;
