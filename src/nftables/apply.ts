@@ -3,7 +3,7 @@
 // delete counterparts): in order, each checked against what the ones before it made.
 import type { Loc, NftCmd, ParsedRule, SetBlock, ChainBlock, TableBlock } from "./parser.ts";
 import { NftSyntaxError, parseElements } from "./parser.ts";
-import { isDraft, original } from "immer";
+import { current, isDraft, original } from "immer";
 import type { NftChain, NftElem, NftFamily, NftRule, NftRuleset, NftSetDef, NftStmt, NftTable, NftVerdict } from "./types.ts";
 
 /** An error nft prints with a caret under loc; kernel errors get "Could not process rule: ". */
@@ -37,15 +37,28 @@ function table(rs: NftRuleset, c: { family: NftFamily; table: string; tableLoc: 
   return t;
 }
 
-/** Chains of a table by name, built once per transaction (a lookup per rule, not a scan). */
-const chainIndexes = new WeakMap<NftTable, Map<string, NftChain>>();
-function chainIndex(t: NftTable): Map<string, NftChain> {
+/**
+ * A plain view of config data that may be a draft: what the transaction has made of it,
+ * read without making a draft proxy per object (immer's current(); unchanged parts are the
+ * committed objects themselves).
+ */
+export function plain<T>(x: T): T {
+  return isDraft(x) ? (current(x as never) as T) : x;
+}
+
+/**
+ * Chains of a table by name (their positions), built once per transaction from a plain
+ * view (a lookup per rule, not a scan, and a draft only of the chains it changes).
+ */
+const chainIndexes = new WeakMap<NftTable, Map<string, number>>();
+function chainIndex(t: NftTable): Map<string, number> {
   let m = chainIndexes.get(t);
-  if (!m) chainIndexes.set(t, (m = new Map(t.chains.map((c) => [c.name, c]))));
+  if (!m) chainIndexes.set(t, (m = new Map(plain(t.chains).map((c, i) => [c.name, i]))));
   return m;
 }
 function findChain(t: NftTable, name: string): NftChain | undefined {
-  return chainIndex(t).get(name);
+  const i = chainIndex(t).get(name);
+  return i === undefined ? undefined : t.chains[i];
 }
 
 function chainOf(t: NftTable, name: string, loc: Loc): NftChain {
@@ -88,7 +101,7 @@ function addChain(rs: NftRuleset, t: NftTable, name: string, block: ChainBlock |
     if (b) c.base = { type: b.type, hook: b.hook, prio: b.prio, prioText: b.prioText, policy: b.policy ?? "accept", seq: ++rs.hookSeq };
     t.chains.push(c);
     c = t.chains[t.chains.length - 1]!;
-    chainIndex(t).set(name, c);
+    chainIndex(t).set(name, t.chains.length - 1);
   } else if (b) {
     // nf_tables_updchain(): a base chain's hook cannot change; its policy can.
     if (!c.base || c.base.hook !== b.hook || c.base.type !== b.type || c.base.prio !== b.prio) throw new NftError(EBUSY, loc);
@@ -274,7 +287,8 @@ function delElems(s: NftSetDef, elems: NftElem[], loc: Loc): void {
   }
 }
 
-function chainInUse(t: NftTable, name: string): boolean {
+function chainInUse(draft: NftTable, name: string): boolean {
+  const t = plain(draft);
   for (const c of t.chains) for (const r of c.rules) if (verdictTargets(r.stmts).some((v) => v.chain === name)) return true;
   for (const s of t.sets) for (const e of rawElems(s)) if (e.data?.k === "verdict" && e.data.v.chain === name) return true;
   return false;
@@ -323,7 +337,7 @@ export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
       const t = table(rs, c);
       const ch = chainOf(t, c.chain, c.chainLoc);
       if (ch.base) throw new NftError(EOPNOTSUPP, c.chainLoc);
-      if (t.chains.some((x) => x.name === c.newName)) throw new NftError(EEXIST, c.loc);
+      if (plain(t.chains).some((x) => x.name === c.newName)) throw new NftError(EEXIST, c.loc);
       ch.name = c.newName;
       chainIndexes.delete(t);
       return;
@@ -354,7 +368,7 @@ export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
         return;
       }
       if (c.op === "delete" || c.op === "destroy") {
-        const i = t.chains.findIndex((x) => (c.name !== null ? x.name === c.name : x.handle === c.handle));
+        const i = plain(t.chains).findIndex((x) => (c.name !== null ? x.name === c.name : x.handle === c.handle));
         if (i < 0) {
           if (c.op === "destroy") return;
           throw new NftError(ENOENT, c.nameLoc);
@@ -438,7 +452,8 @@ export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
  * goto or verdict map must hold only expressions its type and hook allow (nft_nat_validate,
  * nft_reject_validate), and no chain may reach itself (nf_tables_check_loops: ELOOP).
  */
-export function validateRuleset(rs: NftRuleset, loc: Loc | null): void {
+export function validateRuleset(draft: NftRuleset, loc: Loc | null): void {
+  const rs = plain(draft);
   for (const t of rs.tables) {
     const byName = new Map(t.chains.map((c) => [c.name, c]));
     const targets = (c: NftChain): NftChain[] => {
