@@ -196,6 +196,7 @@ function deepFreeze(o: object): void {
  * committing the config draft does not walk every element of a large set again.
  */
 export function sealElems(): void {
+  chainUses = null;
   for (const [arr, added] of touched) {
     for (const e of added) deepFreeze(e);
     Object.freeze(arr);
@@ -287,14 +288,26 @@ function delElems(s: NftSetDef, elems: NftElem[], loc: Loc): void {
   }
 }
 
+/**
+ * The chains rules and verdict maps refer to (chain->use), counted once for a run of
+ * chain deletions: an empty chain refers to nothing, so deleting one changes no count;
+ * any other command drops the count (applyCmd).
+ */
+let chainUses: { t: NftTable; names: Set<string> } | null = null;
+
 function chainInUse(draft: NftTable, name: string): boolean {
-  const t = plain(draft);
-  for (const c of t.chains) for (const r of c.rules) if (verdictTargets(r.stmts).some((v) => v.chain === name)) return true;
-  for (const s of t.sets) for (const e of rawElems(s)) if (e.data?.k === "verdict" && e.data.v.chain === name) return true;
-  return false;
+  if (chainUses?.t !== draft) {
+    const t = plain(draft);
+    const names = new Set<string>();
+    for (const c of t.chains) for (const r of c.rules) for (const v of verdictTargets(r.stmts)) if (v.chain !== undefined) names.add(v.chain);
+    for (const s of t.sets) for (const e of rawElems(s)) if (e.data?.k === "verdict" && e.data.v.chain !== undefined) names.add(e.data.v.chain);
+    chainUses = { t: draft, names };
+  }
+  return chainUses.names.has(name);
 }
 
-function setInUse(t: NftTable, name: string): boolean {
+function setInUse(draft: NftTable, name: string): boolean {
+  const t = plain(draft);
   for (const c of t.chains) {
     for (const r of c.rules) {
       for (const s of r.stmts) {
@@ -318,6 +331,7 @@ function applyTableBlock(rs: NftRuleset, t: NftTable, b: TableBlock, env: ApplyE
 
 /** Applies one command to the ruleset (a draft: the caller throws it away on error). */
 export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
+  if (!(c.op === "delete" || c.op === "destroy") || c.obj !== "chain") chainUses = null;
   switch (c.op) {
     case "list":
       return;
@@ -456,35 +470,48 @@ export function validateRuleset(draft: NftRuleset, loc: Loc | null): void {
   const rs = plain(draft);
   for (const t of rs.tables) {
     const byName = new Map(t.chains.map((c) => [c.name, c]));
+    const setByName = new Map(t.sets.map((x) => [x.name, x]));
+    const targetsOf = new Map<NftChain, NftChain[]>();
     const targets = (c: NftChain): NftChain[] => {
-      const out: NftChain[] = [];
+      let out = targetsOf.get(c);
+      if (out) return out;
+      out = [];
       for (const r of c.rules) {
         for (const v of verdictTargets(r.stmts)) if (v.chain !== undefined && byName.get(v.chain)) out.push(byName.get(v.chain)!);
         for (const s of r.stmts) {
           if (s.k === "vmap" && s.map.k === "ref") {
-            const m = t.sets.find((x) => x.name === (s.map as { name: string }).name);
+            const m = setByName.get(s.map.name);
             for (const e of m ? rawElems(m) : []) if (e.data?.k === "verdict" && e.data.v.chain !== undefined && byName.get(e.data.v.chain)) out.push(byName.get(e.data.v.chain)!);
           }
         }
       }
+      targetsOf.set(c, out);
       return out;
     };
+    // A chain checked for what one base chain allows (nat, reject) is checked for every
+    // base chain that allows the same: one walk per kind, not per base chain.
+    const doneFor = new Map<string, Set<NftChain>>();
     for (const base of t.chains) {
       if (!base.base) continue;
       const b = base.base;
-      const done = new Set<NftChain>();
+      const natOk = b.type === "nat";
+      const rejectOk = ["input", "forward", "output"].includes(b.hook);
+      const kind = `${natOk}/${rejectOk}`;
+      let done = doneFor.get(kind);
+      if (!done) doneFor.set(kind, (done = new Set<NftChain>()));
+      const seen = done;
       const walk = (c: NftChain, path: Set<NftChain>): void => {
         // nft_chain_validate(): a loop runs the jump depth past NFT_JUMP_STACK_SIZE (EMLINK).
         if (path.has(c) || path.size > 16) throw new NftError("Too many links", loc);
-        if (done.has(c)) return;
+        if (seen.has(c)) return;
         for (const r of c.rules) {
-          if (hasNat(r.stmts) && b.type !== "nat") throw new NftError(EOPNOTSUPP, loc);
-          if (r.stmts.some((s) => s.k === "reject") && !["input", "forward", "output"].includes(b.hook)) throw new NftError(EOPNOTSUPP, loc);
+          if (!natOk && hasNat(r.stmts)) throw new NftError(EOPNOTSUPP, loc);
+          if (!rejectOk && r.stmts.some((s) => s.k === "reject")) throw new NftError(EOPNOTSUPP, loc);
         }
         path.add(c);
         for (const n of targets(c)) walk(n, path);
         path.delete(c);
-        done.add(c);
+        seen.add(c);
       };
       walk(base, new Set());
     }
