@@ -100,7 +100,11 @@ export function nftablesRuleset(o: Required<KubeProxyOptions>, clusterIp: (i: nu
     if (p.svcIp) svcIps.push(p.svcIp);
     if (p.nodePort) nodePorts.push(p.nodePort);
     if (p.noEndpoint) noEndpoints.push(p.noEndpoint);
-    for (const c of p.chains) chains.push(`\tchain ${c.name} {`, ...c.rules.map((r) => `\t\t${r}`), "\t}");
+    for (const c of p.chains) {
+      chains.push(`\tchain ${c.name} {`);
+      for (const r of c.rules) chains.push(`\t\t${r}`);
+      chains.push("\t}");
+    }
   }
   const map = (name: string, type: string, comment: string, elems: string[]) => {
     l.push(`\tmap ${name} {`, `\t\ttype ${type} : verdict`, `\t\tcomment "${comment}"`);
@@ -155,9 +159,10 @@ export function nftablesRuleset(o: Required<KubeProxyOptions>, clusterIp: (i: nu
     "\t\tip daddr . meta l4proto . th dport vmap @service-ips",
     "\t\tfib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports",
     "\t}",
-    ...chains,
-    "}",
   );
+  // Appended one by one: spreading 200k lines into push() overflows the stack.
+  for (const c of chains) l.push(c);
+  l.push("}");
   return l.join("\n") + "\n";
 }
 
