@@ -38,19 +38,34 @@ export class SetIndex<D> {
   private lo: number[] = [];
   private hi: number[] = [];
   private hits: SetHit<D>[] = [];
-  readonly size: number;
+  size = 0;
 
   constructor(
     readonly depth: number,
     elems: readonly NftElem[],
     data: (e: NftElem) => D,
   ) {
+    this.stride = depth + 1;
+    this.keys = new Uint32Array(0);
+    this.slotHits = [];
+    this.mask = 0;
+    this.reset(elems, data);
+  }
+
+  /**
+   * The set's elements replaced (a new version of the set committed): the same index
+   * object, so that compiled rules holding it see the new elements.
+   */
+  reset(elems: readonly NftElem[], data: (e: NftElem) => D): void {
+    const depth = this.depth;
+    this.used = 0;
+    this.tombs = 0;
+    this.names.clear();
     const ranges: [number, number, SetHit<D>][] = [];
     let exact = 0;
     for (const e of elems) if (!(depth === 1 && e.key.parts[0]!.k !== "val")) exact++;
     const cap = SetIndex.capFor(exact);
     this.mask = cap - 1;
-    this.stride = depth + 1;
     this.keys = new Uint32Array(cap * this.stride);
     this.slotHits = nulls<SetHit<D>>(cap);
     for (const e of elems) {
