@@ -1,6 +1,7 @@
 // Suites 2-4 on a generated kube-proxy node: the full path (first packet of a new
 // connection, a packet of an established one), the control plane (one service added /
-// removed, loading the whole node) and the heap, both modes, at each N.
+// removed, loading the whole node) and the heap, in the three modes (iptables, IPVS,
+// nftables), at each N.
 //
 // Packets are injected where the client pod's frames enter the node (the node's side of
 // the client's veth) and followed through the node's whole path: ip_rcv, PREROUTING
@@ -43,6 +44,8 @@ export interface NodeRow {
   /** Heap growth per new connection left in the tables (bytes). */
   bytesPerConn: number;
 }
+
+const MODES = ["iptables", "ipvs", "nftables"] as const;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -99,7 +102,9 @@ export function runNode(mode: KubeProxyMode, n: number, m: number, cfg: BenchCon
     p.len = 60;
     return p;
   };
+  // nftables mode has no iptables nat table (and kube-proxy's nft chains no counters): not counted.
   const natPre = () => {
+    if (mode === "nftables") return NaN;
     const nat = netfilterOf(host)!.compiled("host", "nat")!;
     return nat.chains.get("PREROUTING")!.rules[0]!.counters.pkts;
   };
@@ -182,10 +187,10 @@ export function nodeTables(rows: NodeRow[]): string {
   const get = (mode: KubeProxyMode, n: number) => rows.find((r) => r.mode === mode && r.n === n);
   const path: (string | number)[][] = [];
   for (const n of ns) {
-    for (const mode of ["iptables", "ipvs"] as const) {
+    for (const mode of MODES) {
       const r = get(mode, n);
       if (!r) continue;
-      const other = get(mode === "iptables" ? "ipvs" : "iptables", n);
+      const other = mode === "ipvs" ? undefined : get("ipvs", n);
       path.push([
         fmtN(n),
         mode,
@@ -193,15 +198,15 @@ export function nodeTables(rows: NodeRow[]): string {
         fmtNs(r.newConn.ns),
         `${fmtHz(r.established.hz)}/s ${fmtRme(r.established.rme)}`,
         fmtNs(r.established.ns),
-        `${r.natPerPacket.newConn.toFixed(2)} / ${r.natPerPacket.established.toFixed(2)}`,
-        mode === "iptables" && other ? ratio(r.newConn.ns, other.newConn.ns) : "",
-        mode === "iptables" && other ? ratio(r.established.ns, other.established.ns) : "",
+        Number.isNaN(r.natPerPacket.newConn) ? "-" : `${r.natPerPacket.newConn.toFixed(2)} / ${r.natPerPacket.established.toFixed(2)}`,
+        other ? ratio(r.newConn.ns, other.newConn.ns) : "",
+        other ? ratio(r.established.ns, other.established.ns) : "",
       ]);
     }
   }
   const ctl: (string | number)[][] = [];
   for (const n of ns) {
-    for (const mode of ["iptables", "ipvs"] as const) {
+    for (const mode of MODES) {
       const r = get(mode, n);
       if (!r) continue;
       ctl.push([
@@ -220,7 +225,7 @@ export function nodeTables(rows: NodeRow[]): string {
   return (
     table(
       "Suite 2 — full path through the node, last service, 10 endpoints (per packet; nat = nat PREROUTING traversals per packet, new / established)",
-      ["N", "mode", "new conn", "cost", "established", "cost", "nat", "new: iptables/IPVS", "est.: iptables/IPVS"],
+      ["N", "mode", "new conn", "cost", "established", "cost", "nat", "new: mode/IPVS", "est.: mode/IPVS"],
       path,
     ) +
     "\n" +
@@ -235,7 +240,7 @@ export function nodeTables(rows: NodeRow[]): string {
 export function nodeSuite(cfg: BenchConfig, sizes: number[], m: number, perCommandMax: number): { rows: NodeRow[]; text: string } {
   const rows: NodeRow[] = [];
   for (const n of sizes) {
-    for (const mode of ["iptables", "ipvs"] as const) {
+    for (const mode of MODES) {
       rows.push(runNode(mode, n, m, cfg, n <= perCommandMax));
       writeResult("node", { sizes, endpoints: m, rows });
       gc();

@@ -20,7 +20,7 @@
 import { formatIPv4 } from "../wire/ipv4.ts";
 import { createHash } from "node:crypto";
 import { stringify } from "yaml";
-import { nftablesLoad } from "./nftables.ts";
+import { nftablesLoad, nftAddService, nftDelService, nftServicePieces } from "./nftables.ts";
 
 export type KubeProxyMode = "iptables" | "ipvs" | "nftables";
 
@@ -410,7 +410,7 @@ export function ipvsServiceLines(
 /** Commands that add service i to a node generated with these options (kube-proxy's incremental sync). */
 export function addServiceCommands(node: KubeProxyNode, i: number): GenStep[] {
   const o = node.opts;
-  if (o.mode === "nftables") throw new Error("adding one service to an nftables-mode node is not generated yet");
+  if (o.mode === "nftables") return [{ run: "nft -f -", stdin: nftAddService(nftServicePieces(o, i, node.clusterIp, node.endpoint, node.nodePort)) }];
   if (o.mode === "iptables") {
     const r = serviceRules(o, i, node.clusterIp, node.endpoint, node.nodePort);
     const lines = ["*nat", ...r.chains.map((c) => `:${c} - [0:0]`), ...r.body, r.servicesRule.replace(/^-A KUBE-SERVICES/, "-I KUBE-SERVICES 1")];
@@ -430,7 +430,7 @@ export function addServiceCommands(node: KubeProxyNode, i: number): GenStep[] {
 /** Commands that remove service i again. */
 export function delServiceCommands(node: KubeProxyNode, i: number): GenStep[] {
   const o = node.opts;
-  if (o.mode === "nftables") throw new Error("removing one service from an nftables-mode node is not generated yet");
+  if (o.mode === "nftables") return [{ run: "nft -f -", stdin: nftDelService(nftServicePieces(o, i, node.clusterIp, node.endpoint, node.nodePort)) }];
   if (o.mode === "iptables") {
     const r = serviceRules(o, i, node.clusterIp, node.endpoint, node.nodePort);
     const lines = ["*nat", r.servicesRule.replace(/^-A /, "-D ")];

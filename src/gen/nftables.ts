@@ -20,6 +20,75 @@ export function nftEndpointChain(i: number, ep: string): string {
   return `endpoint-${kubeHash(servicePortName(i) + "tcp" + ep).slice(0, 8)}-${spn}__${ep.replace(":", "/")}`;
 }
 
+/** One service port's part of the ruleset: its map elements and its chains with their rules. */
+export interface NftServicePieces {
+  /** service-ips element (or no-endpoint-services' when it has no endpoints). */
+  svcIp: string | null;
+  noEndpoint: string | null;
+  /** service-nodeports element. */
+  nodePort: string | null;
+  chains: { name: string; rules: string[] }[];
+}
+
+/** What syncProxyRules writes for service port i (its chains, in the order the ruleset lists them). */
+export function nftServicePieces(o: Required<KubeProxyOptions>, i: number, clusterIp: (i: number) => number, endpoint: (i: number, j: number) => number, nodePort: (i: number) => number | null): NftServicePieces {
+  const vip = formatIPv4(clusterIp(i));
+  const np = nodePort(i);
+  if (o.endpoints === 0) return { svcIp: null, noEndpoint: `${vip} . tcp . ${SERVICE_PORT} : goto reject-chain`, nodePort: null, chains: [] };
+  const eps: string[] = [];
+  for (let j = 0; j < o.endpoints; j++) eps.push(`${formatIPv4(endpoint(i, j))}:${TARGET_PORT}`);
+  const vmap = eps.map((ep, j) => `${j} : goto ${nftEndpointChain(i, ep)}`).join(", ");
+  const chains: NftServicePieces["chains"] = [
+    { name: nftServiceChain(i), rules: [`ip daddr ${vip} tcp dport ${SERVICE_PORT} ip saddr != ${CLUSTER_CIDR} jump mark-for-masquerade`, `numgen random mod ${eps.length} vmap { ${vmap} }`] },
+  ];
+  if (np !== null) chains.push({ name: nftExternalChain(i), rules: ["jump mark-for-masquerade", `goto ${nftServiceChain(i)}`] });
+  for (const ep of eps) {
+    const [addr] = ep.split(":");
+    chains.push({ name: nftEndpointChain(i, ep), rules: [`ip saddr ${addr} jump mark-for-masquerade`, `meta l4proto tcp dnat to ${ep}`] });
+  }
+  return {
+    svcIp: `${vip} . tcp . ${SERVICE_PORT} : goto ${nftServiceChain(i)}`,
+    noEndpoint: null,
+    nodePort: np !== null ? `tcp . ${np} : goto ${nftExternalChain(i)}` : null,
+    chains,
+  };
+}
+
+/** The key of a map element written as `KEY : goto CHAIN` (what `delete element` takes). */
+function elemKey(e: string): string {
+  return e.slice(0, e.indexOf(" : "));
+}
+
+/**
+ * kube-proxy's incremental sync for a new service port: one `nft -f -` transaction adding
+ * its chains (all chains first, so that rules may jump to any of them), their rules, then
+ * its service-ips / service-nodeports elements (the packet path uses it from then on).
+ */
+export function nftAddService(p: NftServicePieces): string {
+  const l: string[] = [];
+  for (const c of p.chains) l.push(`add chain ip kube-proxy ${c.name}`);
+  for (const c of p.chains) for (const r of c.rules) l.push(`add rule ip kube-proxy ${c.name} ${r}`);
+  if (p.svcIp) l.push(`add element ip kube-proxy service-ips { ${p.svcIp} }`);
+  if (p.nodePort) l.push(`add element ip kube-proxy service-nodeports { ${p.nodePort} }`);
+  if (p.noEndpoint) l.push(`add element ip kube-proxy no-endpoint-services { ${p.noEndpoint} }`);
+  return l.join("\n") + "\n";
+}
+
+/**
+ * The service port removed: its map elements deleted, then its chains flushed and deleted
+ * (kube-proxy flushes stale chains at once and deletes them in a later sync; here both in
+ * one transaction, which the kernel accepts once nothing refers to them).
+ */
+export function nftDelService(p: NftServicePieces): string {
+  const l: string[] = [];
+  if (p.svcIp) l.push(`delete element ip kube-proxy service-ips { ${elemKey(p.svcIp)} }`);
+  if (p.nodePort) l.push(`delete element ip kube-proxy service-nodeports { ${elemKey(p.nodePort)} }`);
+  if (p.noEndpoint) l.push(`delete element ip kube-proxy no-endpoint-services { ${elemKey(p.noEndpoint)} }`);
+  for (const c of p.chains) l.push(`flush chain ip kube-proxy ${c.name}`);
+  for (const c of p.chains) l.push(`delete chain ip kube-proxy ${c.name}`);
+  return l.join("\n") + "\n";
+}
+
 export function nftablesRuleset(o: Required<KubeProxyOptions>, clusterIp: (i: number) => number, endpoint: (i: number, j: number) => number, nodePort: (i: number) => number | null): string {
   const l: string[] = [];
   const svcIps: string[] = [];
@@ -27,22 +96,14 @@ export function nftablesRuleset(o: Required<KubeProxyOptions>, clusterIp: (i: nu
   const noEndpoints: string[] = [];
   const chains: string[] = [];
   for (let i = 0; i < o.services; i++) {
-    const vip = formatIPv4(clusterIp(i));
-    const np = nodePort(i);
-    if (o.endpoints === 0) {
-      noEndpoints.push(`${vip} . tcp . ${SERVICE_PORT} : goto reject-chain`);
-      continue;
-    }
-    svcIps.push(`${vip} . tcp . ${SERVICE_PORT} : goto ${nftServiceChain(i)}`);
-    if (np !== null) nodePorts.push(`tcp . ${np} : goto ${nftExternalChain(i)}`);
-    const eps: string[] = [];
-    for (let j = 0; j < o.endpoints; j++) eps.push(`${formatIPv4(endpoint(i, j))}:${TARGET_PORT}`);
-    const vmap = eps.map((ep, j) => `${j} : goto ${nftEndpointChain(i, ep)}`).join(", ");
-    chains.push(`\tchain ${nftServiceChain(i)} {`, `\t\tip daddr ${vip} tcp dport ${SERVICE_PORT} ip saddr != ${CLUSTER_CIDR} jump mark-for-masquerade`, `\t\tnumgen random mod ${eps.length} vmap { ${vmap} }`, "\t}");
-    if (np !== null) chains.push(`\tchain ${nftExternalChain(i)} {`, "\t\tjump mark-for-masquerade", `\t\tgoto ${nftServiceChain(i)}`, "\t}");
-    for (const ep of eps) {
-      const [addr] = ep.split(":");
-      chains.push(`\tchain ${nftEndpointChain(i, ep)} {`, `\t\tip saddr ${addr} jump mark-for-masquerade`, `\t\tmeta l4proto tcp dnat to ${ep}`, "\t}");
+    const p = nftServicePieces(o, i, clusterIp, endpoint, nodePort);
+    if (p.svcIp) svcIps.push(p.svcIp);
+    if (p.nodePort) nodePorts.push(p.nodePort);
+    if (p.noEndpoint) noEndpoints.push(p.noEndpoint);
+    for (const c of p.chains) {
+      chains.push(`\tchain ${c.name} {`);
+      for (const r of c.rules) chains.push(`\t\t${r}`);
+      chains.push("\t}");
     }
   }
   const map = (name: string, type: string, comment: string, elems: string[]) => {
@@ -98,9 +159,10 @@ export function nftablesRuleset(o: Required<KubeProxyOptions>, clusterIp: (i: nu
     "\t\tip daddr . meta l4proto . th dport vmap @service-ips",
     "\t\tfib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports",
     "\t}",
-    ...chains,
-    "}",
   );
+  // Appended one by one: spreading 200k lines into push() overflows the stack.
+  for (const c of chains) l.push(c);
+  l.push("}");
   return l.join("\n") + "\n";
 }
 

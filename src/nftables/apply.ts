@@ -3,6 +3,7 @@
 // delete counterparts): in order, each checked against what the ones before it made.
 import type { Loc, NftCmd, ParsedRule, SetBlock, ChainBlock, TableBlock } from "./parser.ts";
 import { NftSyntaxError, parseElements } from "./parser.ts";
+import { current, isDraft, original } from "immer";
 import type { NftChain, NftElem, NftFamily, NftRule, NftRuleset, NftSetDef, NftStmt, NftTable, NftVerdict } from "./types.ts";
 
 /** An error nft prints with a caret under loc; kernel errors get "Could not process rule: ". */
@@ -36,15 +37,28 @@ function table(rs: NftRuleset, c: { family: NftFamily; table: string; tableLoc: 
   return t;
 }
 
-/** Chains of a table by name, built once per transaction (a lookup per rule, not a scan). */
-const chainIndexes = new WeakMap<NftTable, Map<string, NftChain>>();
-function chainIndex(t: NftTable): Map<string, NftChain> {
+/**
+ * A plain view of config data that may be a draft: what the transaction has made of it,
+ * read without making a draft proxy per object (immer's current(); unchanged parts are the
+ * committed objects themselves).
+ */
+export function plain<T>(x: T): T {
+  return isDraft(x) ? (current(x as never) as T) : x;
+}
+
+/**
+ * Chains of a table by name (their positions), built once per transaction from a plain
+ * view (a lookup per rule, not a scan, and a draft only of the chains it changes).
+ */
+const chainIndexes = new WeakMap<NftTable, Map<string, number>>();
+function chainIndex(t: NftTable): Map<string, number> {
   let m = chainIndexes.get(t);
-  if (!m) chainIndexes.set(t, (m = new Map(t.chains.map((c) => [c.name, c]))));
+  if (!m) chainIndexes.set(t, (m = new Map(plain(t.chains).map((c, i) => [c.name, i]))));
   return m;
 }
 function findChain(t: NftTable, name: string): NftChain | undefined {
-  return chainIndex(t).get(name);
+  const i = chainIndex(t).get(name);
+  return i === undefined ? undefined : t.chains[i];
 }
 
 function chainOf(t: NftTable, name: string, loc: Loc): NftChain {
@@ -87,7 +101,7 @@ function addChain(rs: NftRuleset, t: NftTable, name: string, block: ChainBlock |
     if (b) c.base = { type: b.type, hook: b.hook, prio: b.prio, prioText: b.prioText, policy: b.policy ?? "accept", seq: ++rs.hookSeq };
     t.chains.push(c);
     c = t.chains[t.chains.length - 1]!;
-    chainIndex(t).set(name, c);
+    chainIndex(t).set(name, t.chains.length - 1);
   } else if (b) {
     // nf_tables_updchain(): a base chain's hook cannot change; its policy can.
     if (!c.base || c.base.hook !== b.hook || c.base.type !== b.type || c.base.prio !== b.prio) throw new NftError(EBUSY, loc);
@@ -162,12 +176,76 @@ function addSet(t: NftTable, b: SetBlock, create: boolean, env: ApplyEnv): NftSe
   return s;
 }
 
+// Element keys by their text, per element array (the committed one, or the one a
+// transaction builds): a command that adds or deletes k elements does O(k) key work, not
+// a pass over the whole set (and never reads elements through the config draft, which
+// would make a proxy per element).
+const keyOf = new WeakMap<NftElem, string>();
+const indexOf = new WeakMap<readonly NftElem[], Map<string, NftElem>>();
+/** Arrays a transaction changed, with the elements it added (frozen at its end: sealElems). */
+const touched = new Map<NftElem[], NftElem[]>();
+
+function deepFreeze(o: object): void {
+  if (Object.isFrozen(o)) return;
+  Object.freeze(o);
+  for (const v of Object.values(o)) if (v !== null && typeof v === "object") deepFreeze(v as object);
+}
+
+/**
+ * Freezes the element arrays the commands changed (and the elements they added), so that
+ * committing the config draft does not walk every element of a large set again.
+ */
+export function sealElems(): void {
+  chainUses = null;
+  for (const [arr, added] of touched) {
+    for (const e of added) deepFreeze(e);
+    Object.freeze(arr);
+  }
+  touched.clear();
+}
+
 function keyText(e: NftElem): string {
-  return JSON.stringify(e.key.parts);
+  let k = keyOf.get(e);
+  if (k === undefined) {
+    k = JSON.stringify(e.key.parts);
+    keyOf.set(e, k);
+  }
+  return k;
+}
+
+/** The set's elements as a plain array (the draft's base when this transaction has not changed it). */
+function rawElems(s: NftSetDef): NftElem[] {
+  return isDraft(s.elems) ? (original(s.elems) as NftElem[]) : s.elems;
+}
+
+/**
+ * The set's elements as an array this transaction may change, with its key index: the
+ * first change in a transaction copies the array once (pointers only), and the index moves
+ * to the copy (the old array's is dropped: rebuilt if ever needed again).
+ */
+function ownElems(s: NftSetDef): { arr: NftElem[]; index: Map<string, NftElem>; added: NftElem[] } {
+  const base = rawElems(s);
+  let index = indexOf.get(base);
+  if (!index) {
+    index = new Map();
+    for (const e of base) index.set(keyText(e), e);
+  }
+  if (!isDraft(s.elems) && !Object.isFrozen(base)) {
+    indexOf.set(base, index);
+    if (!touched.has(base)) touched.set(base, []);
+    return { arr: base, index, added: touched.get(base)! };
+  }
+  const arr = base.slice();
+  indexOf.delete(base);
+  indexOf.set(arr, index);
+  s.elems = arr;
+  const added: NftElem[] = [];
+  touched.set(arr, added);
+  return { arr, index, added };
 }
 
 function addElems(s: NftSetDef, elems: NftElem[], create: boolean, env: ApplyEnv, loc: Loc): void {
-  const have = new Map(s.elems.map((e, i) => [keyText(e), i]));
+  const { arr, index, added } = ownElems(s);
   const interval = s.flags.includes("interval");
   for (const e of elems) {
     if (!interval && e.key.parts.some((p) => p.k !== "val")) throw new NftError("You must add 'flags interval' to your set declaration if you want to add range elements", loc, false);
@@ -175,20 +253,20 @@ function addElems(s: NftSetDef, elems: NftElem[], create: boolean, env: ApplyEnv
     if (e.timeout && !s.flags.includes("timeout") && !s.timeout) throw new NftError(EOPNOTSUPP, loc);
     if (e.timeout) e.expires = env.now + e.timeout;
     const k = keyText(e);
-    const i = have.get(k);
-    if (i !== undefined) {
+    if (index.has(k)) {
       if (create) throw new NftError(EEXIST, loc);
       continue;
     }
     if (interval && e.key.parts.length === 1) {
       const [lo, hi] = span(e);
-      for (const o of s.elems) {
+      for (const o of arr) {
         const [olo, ohi] = span(o);
         if (lo <= ohi && olo <= hi) throw new NftError(EEXIST, loc);
       }
     }
-    have.set(k, s.elems.length);
-    s.elems.push(e);
+    index.set(k, e);
+    arr.push(e);
+    added.push(e);
   }
 }
 
@@ -200,21 +278,36 @@ export function span(e: NftElem): [number, number] {
 }
 
 function delElems(s: NftSetDef, elems: NftElem[], loc: Loc): void {
+  const { arr, index } = ownElems(s);
   for (const e of elems) {
     const k = keyText(e);
-    const i = s.elems.findIndex((x) => keyText(x) === k);
-    if (i < 0) throw new NftError(ENOENT, loc);
-    s.elems.splice(i, 1);
+    const have = index.get(k);
+    if (!have) throw new NftError(ENOENT, loc);
+    index.delete(k);
+    arr.splice(arr.indexOf(have), 1);
   }
 }
 
-function chainInUse(t: NftTable, name: string): boolean {
-  for (const c of t.chains) for (const r of c.rules) if (verdictTargets(r.stmts).some((v) => v.chain === name)) return true;
-  for (const s of t.sets) for (const e of s.elems) if (e.data?.k === "verdict" && e.data.v.chain === name) return true;
-  return false;
+/**
+ * The chains rules and verdict maps refer to (chain->use), counted once for a run of
+ * chain deletions: an empty chain refers to nothing, so deleting one changes no count;
+ * any other command drops the count (applyCmd).
+ */
+let chainUses: { t: NftTable; names: Set<string> } | null = null;
+
+function chainInUse(draft: NftTable, name: string): boolean {
+  if (chainUses?.t !== draft) {
+    const t = plain(draft);
+    const names = new Set<string>();
+    for (const c of t.chains) for (const r of c.rules) for (const v of verdictTargets(r.stmts)) if (v.chain !== undefined) names.add(v.chain);
+    for (const s of t.sets) for (const e of rawElems(s)) if (e.data?.k === "verdict" && e.data.v.chain !== undefined) names.add(e.data.v.chain);
+    chainUses = { t: draft, names };
+  }
+  return chainUses.names.has(name);
 }
 
-function setInUse(t: NftTable, name: string): boolean {
+function setInUse(draft: NftTable, name: string): boolean {
+  const t = plain(draft);
   for (const c of t.chains) {
     for (const r of c.rules) {
       for (const s of r.stmts) {
@@ -238,6 +331,7 @@ function applyTableBlock(rs: NftRuleset, t: NftTable, b: TableBlock, env: ApplyE
 
 /** Applies one command to the ruleset (a draft: the caller throws it away on error). */
 export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
+  if (!(c.op === "delete" || c.op === "destroy") || c.obj !== "chain") chainUses = null;
   switch (c.op) {
     case "list":
       return;
@@ -257,7 +351,7 @@ export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
       const t = table(rs, c);
       const ch = chainOf(t, c.chain, c.chainLoc);
       if (ch.base) throw new NftError(EOPNOTSUPP, c.chainLoc);
-      if (t.chains.some((x) => x.name === c.newName)) throw new NftError(EEXIST, c.loc);
+      if (plain(t.chains).some((x) => x.name === c.newName)) throw new NftError(EEXIST, c.loc);
       ch.name = c.newName;
       chainIndexes.delete(t);
       return;
@@ -288,7 +382,7 @@ export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
         return;
       }
       if (c.op === "delete" || c.op === "destroy") {
-        const i = t.chains.findIndex((x) => (c.name !== null ? x.name === c.name : x.handle === c.handle));
+        const i = plain(t.chains).findIndex((x) => (c.name !== null ? x.name === c.name : x.handle === c.handle));
         if (i < 0) {
           if (c.op === "destroy") return;
           throw new NftError(ENOENT, c.nameLoc);
@@ -372,38 +466,52 @@ export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
  * goto or verdict map must hold only expressions its type and hook allow (nft_nat_validate,
  * nft_reject_validate), and no chain may reach itself (nf_tables_check_loops: ELOOP).
  */
-export function validateRuleset(rs: NftRuleset, loc: Loc | null): void {
+export function validateRuleset(draft: NftRuleset, loc: Loc | null): void {
+  const rs = plain(draft);
   for (const t of rs.tables) {
     const byName = new Map(t.chains.map((c) => [c.name, c]));
+    const setByName = new Map(t.sets.map((x) => [x.name, x]));
+    const targetsOf = new Map<NftChain, NftChain[]>();
     const targets = (c: NftChain): NftChain[] => {
-      const out: NftChain[] = [];
+      let out = targetsOf.get(c);
+      if (out) return out;
+      out = [];
       for (const r of c.rules) {
         for (const v of verdictTargets(r.stmts)) if (v.chain !== undefined && byName.get(v.chain)) out.push(byName.get(v.chain)!);
         for (const s of r.stmts) {
           if (s.k === "vmap" && s.map.k === "ref") {
-            const m = t.sets.find((x) => x.name === (s.map as { name: string }).name);
-            for (const e of m?.elems ?? []) if (e.data?.k === "verdict" && e.data.v.chain !== undefined && byName.get(e.data.v.chain)) out.push(byName.get(e.data.v.chain)!);
+            const m = setByName.get(s.map.name);
+            for (const e of m ? rawElems(m) : []) if (e.data?.k === "verdict" && e.data.v.chain !== undefined && byName.get(e.data.v.chain)) out.push(byName.get(e.data.v.chain)!);
           }
         }
       }
+      targetsOf.set(c, out);
       return out;
     };
+    // A chain checked for what one base chain allows (nat, reject) is checked for every
+    // base chain that allows the same: one walk per kind, not per base chain.
+    const doneFor = new Map<string, Set<NftChain>>();
     for (const base of t.chains) {
       if (!base.base) continue;
       const b = base.base;
-      const done = new Set<NftChain>();
+      const natOk = b.type === "nat";
+      const rejectOk = ["input", "forward", "output"].includes(b.hook);
+      const kind = `${natOk}/${rejectOk}`;
+      let done = doneFor.get(kind);
+      if (!done) doneFor.set(kind, (done = new Set<NftChain>()));
+      const seen = done;
       const walk = (c: NftChain, path: Set<NftChain>): void => {
         // nft_chain_validate(): a loop runs the jump depth past NFT_JUMP_STACK_SIZE (EMLINK).
         if (path.has(c) || path.size > 16) throw new NftError("Too many links", loc);
-        if (done.has(c)) return;
+        if (seen.has(c)) return;
         for (const r of c.rules) {
-          if (hasNat(r.stmts) && b.type !== "nat") throw new NftError(EOPNOTSUPP, loc);
-          if (r.stmts.some((s) => s.k === "reject") && !["input", "forward", "output"].includes(b.hook)) throw new NftError(EOPNOTSUPP, loc);
+          if (!natOk && hasNat(r.stmts)) throw new NftError(EOPNOTSUPP, loc);
+          if (!rejectOk && r.stmts.some((s) => s.k === "reject")) throw new NftError(EOPNOTSUPP, loc);
         }
         path.add(c);
         for (const n of targets(c)) walk(n, path);
         path.delete(c);
-        done.add(c);
+        seen.add(c);
       };
       walk(base, new Set());
     }

@@ -262,13 +262,73 @@ export class NftRuntime {
     return false;
   }
 
+  /** The compiled form of each table by namespace/family/name, updated in place as the table changes. */
+  private readonly latest = new Map<string, { ct: CTable; sets: Map<string, NftSetDef> }>();
+
   compiled(ns: string, t: NftTable): CTable {
     let ct = this.tables.get(t);
     if (!ct) {
-      ct = this.compileTable(ns, t);
+      const key = this.dynKey(ns, t, "");
+      const prev = this.latest.get(key);
+      if (prev) {
+        ct = prev.ct;
+        this.updateTable(ns, t, ct, prev.sets);
+      } else {
+        ct = this.compileTable(ns, t);
+        this.latest.set(key, { ct, sets: new Map(t.sets.map((s) => [s.name, s])) });
+      }
       this.tables.set(t, ct);
     }
     return ct;
+  }
+
+  /**
+   * A new version of a compiled table (a commit changed it): chains whose object is
+   * unchanged keep their compiled rules, changed ones are compiled again, in the same
+   * CChain (jumps resolved to it stay valid); sets whose definition is unchanged keep
+   * their index, changed ones are reloaded into it. A change costs what it changed, plus
+   * a pass over the table's chain and set lists.
+   */
+  private updateTable(ns: string, t: NftTable, ct: CTable, sets: Map<string, NftSetDef>): void {
+    ct.cfg = t;
+    const setNames = new Set<string>();
+    for (const s of t.sets) {
+      setNames.add(s.name);
+      if (sets.get(s.name) === s && ct.sets.has(s.name)) continue;
+      sets.set(s.name, s);
+      const data = (e: NftElem) => (e.data ? this.dataOf(ct, e) : true);
+      let idx = ct.sets.get(s.name);
+      if (idx && idx.depth === s.keyType.length) idx.reset(s.elems, data);
+      else ct.sets.set(s.name, (idx = new SetIndex<unknown>(s.keyType.length, s.elems, data)));
+      const dyn = this.dynamic.get(this.dynKey(ns, t, s.name));
+      for (const e of dyn?.values() ?? []) idx.insert(e.key.parts.map((p) => (p.k === "val" ? p.v : 0)), { data: true, expires: e.expires ?? Infinity });
+    }
+    for (const name of [...ct.sets.keys()]) {
+      if (!setNames.has(name)) {
+        ct.sets.delete(name);
+        sets.delete(name);
+      }
+    }
+    const changed: CChain[] = [];
+    const chainNames = new Set<string>();
+    for (const c of t.chains) {
+      chainNames.add(c.name);
+      const cc = ct.chains.get(c.name);
+      if (cc && cc.cfg === c) continue;
+      if (cc) {
+        cc.cfg = c;
+        changed.push(cc);
+      } else {
+        const n: CChain = { cfg: c, rules: [] };
+        ct.chains.set(c.name, n);
+        changed.push(n);
+      }
+    }
+    for (const name of [...ct.chains.keys()]) if (!chainNames.has(name)) ct.chains.delete(name);
+    for (const cc of changed) {
+      const c = cc.cfg;
+      cc.rules = c.rules.map((r) => ({ rule: r, stmts: r.stmts.map((s, i) => this.compileStmt(ns, ct, r, s, i)) }));
+    }
   }
 
   dynKey(ns: string, t: NftTable, set: string): string {

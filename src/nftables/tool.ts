@@ -3,7 +3,7 @@
 // and errors as nft prints them, with the caret line under the offending token.
 import { ToolError, type Tool } from "../commands/tool.ts";
 import type { NftRuntime } from "./runtime.ts";
-import { applyCmd, NftError, validateRuleset } from "./apply.ts";
+import { applyCmd, NftError, sealElems, validateRuleset } from "./apply.ts";
 import { type Loc, type NftCmd, NftSyntaxError, parseNft } from "./parser.ts";
 import { chainText, type ListOpts, rulesetText, setText, tableText } from "./list.ts";
 import { emptyRuleset, type NftRuleset } from "./types.ts";
@@ -201,6 +201,7 @@ export function nftTool(rt: NftRuntime): Tool {
         const line = input.text.split("\n")[last.loc.line - 1] ?? "";
         validateRuleset(rs, { line: last.loc.line, col: last.loc.col, end: line.trimEnd().length + 1 });
       }
+      sealElems();
     };
     const before = ctx.host.config;
     try {
@@ -221,6 +222,8 @@ export function nftTool(rt: NftRuntime): Tool {
     } catch (e) {
       if (e instanceof NftError) throw new ToolError(formatError(input.text, input.name, e.kernel ? `Could not process rule: ${e.message}` : e.message, e.loc));
       throw e;
+    } finally {
+      sealElems();
     }
     return { stdout: out };
   };

@@ -26,7 +26,7 @@ describe("kube-proxy generator", () => {
     expect(rules.match(/-m statistic/g)!.length).toBe(2);
   });
 
-  for (const mode of ["iptables", "ipvs"] as const) {
+  for (const mode of ["iptables", "ipvs", "nftables"] as const) {
     it(`${mode}: the generated scenario runs and every probe passes`, () => {
       const node = generateKubeProxy({ mode, services: 5, endpoints: 3, nodePorts: true });
       const s = loadScenario(`gen-${mode}.yaml`, node.yaml);
