@@ -85,6 +85,9 @@ function chainBusy(name: string): IptError {
 
 export function deleteChain(t: TableConfig, name: string): void {
   const c = chainOf(t, name);
+  // iptables-nft 1.8.9 (nft_chain_user_del): an empty built-in chain that was never
+  // made an nf_tables base chain is not found; one with rules is busy.
+  if (c.policy !== null && !c.rules.length) throw new IptError("iptables: No chain/target/match by that name.");
   if (c.policy !== null || referencesTo(t, name) || c.rules.length) throw chainBusy(name);
   delete t.chains[name];
   t.order = t.order.filter((n) => n !== name);

@@ -61,7 +61,9 @@ describe("iptables errors are worded as iptables words them", () => {
     ["iptables -A INPUT -p tcp --dport 99999 -j ACCEPT", "iptables v1.8.9 (nf_tables): invalid port/service `99999' specified"],
     ["iptables -t nosuch -L", "iptables v1.8.9 (nf_tables): table 'nosuch' does not exist"],
     ["iptables -L NOSUCH", "iptables v1.8.9 (nf_tables): chain `NOSUCH' in table `filter' is incompatible, use 'nft' tool."],
-    ["iptables -X INPUT", "iptables v1.8.9 (nf_tables):  CHAIN_DEL failed (Device or resource busy): chain INPUT"],
+    // An empty built-in chain is not found (measured: iptables-nft 1.8.9 in a fresh namespace);
+    // with a rule in it, it is busy (test/fixtures/real-nf/05_err_nft__*_iptables_x_input.txt).
+    ["iptables -X INPUT", "iptables: No chain/target/match by that name."],
     ["iptables -N ACCEPT", "iptables v1.8.9 (nf_tables): chain name may not clash with target name"],
     ["iptables -P INPUT FOO", "iptables: Bad policy name. Run `dmesg' for more information."],
     ["iptables -t mangle -A PREROUTING -j MARK", "iptables v1.8.9 (nf_tables): MARK: One of the --set-xmark, --{and,or,xor,set}-mark options is required"],
