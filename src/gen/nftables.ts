@@ -6,6 +6,9 @@
 import { formatIPv4 } from "../wire/ipv4.ts";
 import { CLUSTER_CIDR, kubeHash, NODE_ADDR, SERVICE_PORT, servicePortName, TARGET_PORT, type GenStep, type KubeProxyOptions } from "./kubeproxy.ts";
 
+/** The service CIDR the generated ClusterIPs are in (kube-proxy's --service-cluster-ip-range default). */
+const SERVICE_CIDR = "10.96.0.0/12";
+
 /** servicePortChainNameBase / servicePortEndpointChainNameBase: hash prefix, then the readable name. */
 export function nftServiceChain(i: number): string {
   const spn = servicePortName(i).replace(":", "/tcp/");
@@ -25,8 +28,11 @@ export interface NftServicePieces {
   /** service-ips element (or no-endpoint-services' when it has no endpoints). */
   svcIp: string | null;
   noEndpoint: string | null;
-  /** service-nodeports element. */
+  /** service-nodeports element (or no-endpoint-nodeports' when it has no endpoints). */
   nodePort: string | null;
+  noEndpointNodePort: string | null;
+  /** cluster-ips element: written for every ClusterIP, with or without endpoints. */
+  clusterIp: string;
   chains: { name: string; rules: string[] }[];
 }
 
@@ -34,7 +40,17 @@ export interface NftServicePieces {
 export function nftServicePieces(o: Required<KubeProxyOptions>, i: number, clusterIp: (i: number) => number, endpoint: (i: number, j: number) => number, nodePort: (i: number) => number | null): NftServicePieces {
   const vip = formatIPv4(clusterIp(i));
   const np = nodePort(i);
-  if (o.endpoints === 0) return { svcIp: null, noEndpoint: `${vip} . tcp . ${SERVICE_PORT} : goto reject-chain`, nodePort: null, chains: [] };
+  if (o.endpoints === 0) {
+    // syncProxyRules: !hasInternalEndpoints / !hasExternalEndpoints -> reject (no chains).
+    return {
+      svcIp: null,
+      noEndpoint: `${vip} . tcp . ${SERVICE_PORT} : goto reject-chain`,
+      nodePort: null,
+      noEndpointNodePort: np !== null ? `tcp . ${np} : goto reject-chain` : null,
+      clusterIp: vip,
+      chains: [],
+    };
+  }
   const eps: string[] = [];
   for (let j = 0; j < o.endpoints; j++) eps.push(`${formatIPv4(endpoint(i, j))}:${TARGET_PORT}`);
   const vmap = eps.map((ep, j) => `${j} : goto ${nftEndpointChain(i, ep)}`).join(", ");
@@ -50,6 +66,8 @@ export function nftServicePieces(o: Required<KubeProxyOptions>, i: number, clust
     svcIp: `${vip} . tcp . ${SERVICE_PORT} : goto ${nftServiceChain(i)}`,
     noEndpoint: null,
     nodePort: np !== null ? `tcp . ${np} : goto ${nftExternalChain(i)}` : null,
+    noEndpointNodePort: null,
+    clusterIp: vip,
     chains,
   };
 }
@@ -71,6 +89,8 @@ export function nftAddService(p: NftServicePieces): string {
   if (p.svcIp) l.push(`add element ip kube-proxy service-ips { ${p.svcIp} }`);
   if (p.nodePort) l.push(`add element ip kube-proxy service-nodeports { ${p.nodePort} }`);
   if (p.noEndpoint) l.push(`add element ip kube-proxy no-endpoint-services { ${p.noEndpoint} }`);
+  if (p.noEndpointNodePort) l.push(`add element ip kube-proxy no-endpoint-nodeports { ${p.noEndpointNodePort} }`);
+  l.push(`add element ip kube-proxy cluster-ips { ${p.clusterIp} }`);
   return l.join("\n") + "\n";
 }
 
@@ -84,6 +104,8 @@ export function nftDelService(p: NftServicePieces): string {
   if (p.svcIp) l.push(`delete element ip kube-proxy service-ips { ${elemKey(p.svcIp)} }`);
   if (p.nodePort) l.push(`delete element ip kube-proxy service-nodeports { ${elemKey(p.nodePort)} }`);
   if (p.noEndpoint) l.push(`delete element ip kube-proxy no-endpoint-services { ${elemKey(p.noEndpoint)} }`);
+  if (p.noEndpointNodePort) l.push(`delete element ip kube-proxy no-endpoint-nodeports { ${elemKey(p.noEndpointNodePort)} }`);
+  l.push(`delete element ip kube-proxy cluster-ips { ${p.clusterIp} }`);
   for (const c of p.chains) l.push(`flush chain ip kube-proxy ${c.name}`);
   for (const c of p.chains) l.push(`delete chain ip kube-proxy ${c.name}`);
   return l.join("\n") + "\n";
@@ -94,12 +116,16 @@ export function nftablesRuleset(o: Required<KubeProxyOptions>, clusterIp: (i: nu
   const svcIps: string[] = [];
   const nodePorts: string[] = [];
   const noEndpoints: string[] = [];
+  const noEndpointNodePorts: string[] = [];
+  const clusterIps: string[] = [];
   const chains: string[] = [];
   for (let i = 0; i < o.services; i++) {
     const p = nftServicePieces(o, i, clusterIp, endpoint, nodePort);
     if (p.svcIp) svcIps.push(p.svcIp);
     if (p.nodePort) nodePorts.push(p.nodePort);
     if (p.noEndpoint) noEndpoints.push(p.noEndpoint);
+    if (p.noEndpointNodePort) noEndpointNodePorts.push(p.noEndpointNodePort);
+    clusterIps.push(p.clusterIp);
     for (const c of p.chains) {
       chains.push(`\tchain ${c.name} {`);
       for (const r of c.rules) chains.push(`\t\t${r}`);
@@ -112,22 +138,40 @@ export function nftablesRuleset(o: Required<KubeProxyOptions>, clusterIp: (i: nu
     l.push("\t}");
   };
   l.push("table ip kube-proxy {", '\tcomment "rules for kube-proxy"');
+  l.push("\tset cluster-ips {", "\t\ttype ipv4_addr", '\t\tcomment "Active ClusterIPs"');
+  if (clusterIps.length) l.push(`\t\telements = { ${clusterIps.join(",\n\t\t\t     ")} }`);
+  l.push("\t}");
   l.push("\tset nodeport-ips {", "\t\ttype ipv4_addr", '\t\tcomment "IPs that accept NodePort traffic"', `\t\telements = { ${formatIPv4(NODE_ADDR)} }`, "\t}");
   map("no-endpoint-services", "ipv4_addr . inet_proto . inet_service", "vmap to drop or reject packets to services with no endpoints", noEndpoints);
+  map("no-endpoint-nodeports", "inet_proto . inet_service", "vmap to drop or reject packets to service nodeports with no endpoints", noEndpointNodePorts);
+  map("firewall-ips", "ipv4_addr . inet_proto . inet_service", "destinations that are subject to LoadBalancerSourceRanges", []);
   map("service-ips", "ipv4_addr . inet_proto . inet_service", "ClusterIP, ExternalIP and LoadBalancer IP traffic", svcIps);
   map("service-nodeports", "inet_proto . inet_service", "NodePort traffic", nodePorts);
   l.push(
+    // nftablesBaseChains (filter chains at dstnat-10, before DNAT; filter-output-post-dnat
+    // at dstnat+10) with the jumps of nftablesJumpChains, in that order.
+    "\tchain filter-prerouting {",
+    "\t\ttype filter hook prerouting priority -110; policy accept;",
+    "\t\tct state new jump firewall-check",
+    "\t}",
     "\tchain filter-input {",
     "\t\ttype filter hook input priority -110; policy accept;",
+    "\t\tct state new jump nodeport-endpoints-check",
     "\t\tct state new jump service-endpoints-check",
     "\t}",
     "\tchain filter-forward {",
     "\t\ttype filter hook forward priority -110; policy accept;",
     "\t\tct state new jump service-endpoints-check",
+    "\t\tct state new jump cluster-ips-check",
     "\t}",
     "\tchain filter-output {",
     "\t\ttype filter hook output priority -110; policy accept;",
     "\t\tct state new jump service-endpoints-check",
+    "\t\tct state new jump firewall-check",
+    "\t}",
+    "\tchain filter-output-post-dnat {",
+    "\t\ttype filter hook output priority -90; policy accept;",
+    "\t\tct state new jump cluster-ips-check",
     "\t}",
     "\tchain nat-prerouting {",
     "\t\ttype nat hook prerouting priority dstnat; policy accept;",
@@ -144,8 +188,18 @@ export function nftablesRuleset(o: Required<KubeProxyOptions>, clusterIp: (i: nu
     "\tchain reject-chain {",
     '\t\treject comment "helper for @no-endpoint-services / @no-endpoint-nodeports"',
     "\t}",
+    "\tchain nodeport-endpoints-check {",
+    "\t\tip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @no-endpoint-nodeports",
+    "\t}",
     "\tchain service-endpoints-check {",
     "\t\tip daddr . meta l4proto . th dport vmap @no-endpoint-services",
+    "\t}",
+    "\tchain firewall-check {",
+    "\t\tip daddr . meta l4proto . th dport vmap @firewall-ips",
+    "\t}",
+    "\tchain cluster-ips-check {",
+    '\t\tip daddr @cluster-ips reject comment "Reject traffic to invalid ports of ClusterIPs"',
+    `\t\tip daddr { ${SERVICE_CIDR} } drop comment "Drop traffic to unallocated ClusterIPs"`,
     "\t}",
     "\tchain mark-for-masquerade {",
     "\t\tmeta mark set meta mark | 0x4000",
