@@ -49,3 +49,29 @@ describe("kube-proxy nftables mode: one service added and removed", () => {
     expect(ruleset()).toBe(before);
   });
 });
+
+describe("kube-proxy nftables mode: cluster-ips, no-endpoint-nodeports, firewall-ips", () => {
+  it("a service with no endpoints is rejected on its ClusterIP and its NodePort", () => {
+    const node = generateKubeProxy({ mode: "nftables", services: 2, endpoints: 0, nodePorts: true, probes: false });
+    const host = buildNode(node);
+    // A node has a default route (here into its dummy uplink): without one, traffic to a
+    // ClusterIP that no DNAT rewrites fails its route lookup before filter-forward.
+    host.exec("ip route add default via 192.168.0.1 dev eth0", "host");
+    const curl = (daddr: number, dport: number) => host.probe(CLIENT_NS, { kind: "http", daddr, dport, timeoutMs: 1000, count: 1 });
+    const list = host.exec("nft list table ip kube-proxy", "host")[0]!.stdout;
+    expect(list).toContain(`tcp . ${node.nodePort(0)!} : goto reject-chain`);
+    expect(list).toContain("map firewall-ips {");
+    expect(curl(node.clusterIp(0), 80).outcome).toBe("refused");
+    expect(curl(NODE_ADDR, node.nodePort(0)!).outcome).toBe("refused");
+  });
+
+  it("cluster-ips-check: a ClusterIP on a port it does not serve is rejected, an unallocated one dropped", () => {
+    const node = generateKubeProxy({ mode: "nftables", services: 2, endpoints: 1, nodePorts: false, probes: false });
+    const host = buildNode(node);
+    host.exec("ip route add default via 192.168.0.1 dev eth0", "host");
+    const curl = (daddr: number, dport: number) => host.probe(CLIENT_NS, { kind: "http", daddr, dport, timeoutMs: 1000, count: 1 });
+    expect(curl(node.clusterIp(0), 80).outcome).toBe("answered");
+    expect(curl(node.clusterIp(0), 81).outcome).toBe("refused");
+    expect(curl(node.clusterIp(100), 80).outcome).toBe("timeout");
+  });
+});
