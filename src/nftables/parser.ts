@@ -817,7 +817,11 @@ export class Parser {
       const start = this.i;
       this.skipBraces();
       const sub = new Parser([...this.toks.slice(start, this.i), this.eofAt(this.toks[this.i - 1]!)]);
-      return { k: "set", elems: sub.elementList(types, dataType, true) };
+      const elems = sub.elementList(types, dataType, true);
+      // expr_evaluate_set(): an anonymous set of one element on a single (not concatenated)
+      // key becomes that element (`ip daddr { 10.0.0.0/8 }` lists as `ip daddr 10.0.0.0/8`).
+      if (dataType === null && types.length === 1 && elems.length === 1 && !elems[0]!.data) return { k: "atoms", atoms: elems[0]!.key.parts };
+      return { k: "set", elems };
     }
     const atoms: NftAtom[] = [];
     for (let k = 0; k < types.length; k++) {
