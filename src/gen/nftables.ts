@@ -2,7 +2,11 @@
 // ClusterIP and NodePort services: table ip kube-proxy with the service-ips and
 // service-nodeports verdict maps, a service chain per service port choosing an endpoint
 // chain with numgen, endpoint chains marking hairpin traffic for masquerade, and the
-// masquerading chain. Written as one `nft -f -` transaction.
+// masquerading chain; and what setupNFTables writes around them: the cluster-ips set with
+// cluster-ips-check (a ClusterIP's unserved ports rejected, unallocated ClusterIPs of the
+// service CIDR dropped), no-endpoint-services / no-endpoint-nodeports (reject), and the
+// firewall-ips map with firewall-check (empty: no LoadBalancer services are generated).
+// Written as one `nft -f -` transaction.
 import { formatIPv4 } from "../wire/ipv4.ts";
 import { CLUSTER_CIDR, kubeHash, NODE_ADDR, SERVICE_PORT, servicePortName, TARGET_PORT, type GenStep, type KubeProxyOptions } from "./kubeproxy.ts";
 

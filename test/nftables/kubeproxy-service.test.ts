@@ -62,7 +62,13 @@ describe("kube-proxy nftables mode: cluster-ips, no-endpoint-nodeports, firewall
     expect(list).toContain(`tcp . ${node.nodePort(0)!} : goto reject-chain`);
     expect(list).toContain("map firewall-ips {");
     expect(curl(node.clusterIp(0), 80).outcome).toBe("refused");
+    // Something listening on the node at that port is not reached: filter-input's
+    // nodeport-endpoints-check rejects first (without the map it would answer).
+    host.exec("python3 -m http.server 30000 &", "host");
     expect(curl(NODE_ADDR, node.nodePort(0)!).outcome).toBe("refused");
+    expect(curl(NODE_ADDR, node.nodePort(1)!).outcome).toBe("refused");
+    host.exec(`nft delete element ip kube-proxy no-endpoint-nodeports { tcp . ${node.nodePort(0)!} }`, "host");
+    expect(curl(NODE_ADDR, node.nodePort(0)!).outcome).toBe("answered");
   });
 
   it("cluster-ips-check: a ClusterIP on a port it does not serve is rejected, an unallocated one dropped", () => {
