@@ -190,10 +190,11 @@ export function nftablesRuleset(o: Required<KubeProxyOptions>, clusterIp: (i: nu
     "\t\tjump masquerading",
     "\t}",
     "\tchain reject-chain {",
-    '\t\treject comment "helper for @no-endpoint-services / @no-endpoint-nodeports"',
+    '\t\tcomment "helper for @no-endpoint-services / @no-endpoint-nodeports"',
+    "\t\treject",
     "\t}",
     "\tchain nodeport-endpoints-check {",
-    "\t\tip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @no-endpoint-nodeports",
+    "\t\tip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports",
     "\t}",
     "\tchain service-endpoints-check {",
     "\t\tip daddr . meta l4proto . th dport vmap @no-endpoint-services",
@@ -215,7 +216,7 @@ export function nftablesRuleset(o: Required<KubeProxyOptions>, clusterIp: (i: nu
     "\t}",
     "\tchain services {",
     "\t\tip daddr . meta l4proto . th dport vmap @service-ips",
-    "\t\tfib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports",
+    "\t\tip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports",
     "\t}",
   );
   // Appended one by one: spreading 200k lines into push() overflows the stack.
