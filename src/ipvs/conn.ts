@@ -241,8 +241,10 @@ export function tcpStateTransition(c: IpvsConn, dir: number, flags: number, time
   c.expires = now + c.timeoutMs;
 }
 
-/** udp_state_transition(): every datagram refreshes the UDP timeout. */
-export function udpRefresh(c: IpvsConn, timeouts: IpvsTimeouts, now: number): void {
+/** udp_state_transition(): every datagram refreshes the UDP timeout; a reply (dir 1) assures the template. */
+export function udpRefresh(c: IpvsConn, timeouts: IpvsTimeouts, now: number, dir = 0): void {
+  // ip_vs_control_assure_ct() on IP_VS_DIR_OUTPUT.
+  if (dir === 1 && c.control) c.control.assured = true;
   c.timeoutMs = timeouts.udp * 1000;
   c.expires = now + c.timeoutMs;
 }

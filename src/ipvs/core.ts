@@ -274,7 +274,7 @@ export class IpvsCore {
       pkt.sport = c.vport;
     }
     if (c.proto === IPPROTO_TCP) tcpStateTransition(c, 1, pkt.tcpFlags, this.rt.timeouts(ns), now);
-    else udpRefresh(c, this.rt.timeouts(ns), now);
+    else udpRefresh(c, this.rt.timeouts(ns), now, 1);
     if (c.dest) {
       c.dest.stats.outpkts++;
       c.dest.stats.outbytes += pkt.len;
