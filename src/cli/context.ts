@@ -49,7 +49,7 @@ export function loadAll(paths: string[], io: Io): Scenario[] | null {
     return collectFiles(paths).map((f) => loadScenario(f));
   } catch (e) {
     if (e instanceof ScenarioError) {
-      io.err(`${e.line ? e.message : `${e.file}: ${e.detail}`}\n`);
+      io.err(`${e.message}\n`);
       return null;
     }
     throw e;

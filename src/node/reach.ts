@@ -353,7 +353,7 @@ export function reachCommand(o: ReachOptions, io: { out: (s: string) => void; er
     node = loadNode(o.file);
   } catch (e) {
     if (e instanceof ScenarioError) {
-      io.err(`${e.line ? e.message : `${e.file}: ${e.detail}`}\n`);
+      io.err(`${e.message}\n`);
       return 2;
     }
     throw e;

@@ -21,16 +21,8 @@ export interface Hop {
   detail: string;
 }
 
-export interface PageProbe {
-  line: number;
-  command: string;
-  netns: string;
-  outcome: string;
-  server: string | null;
-  client_ip: string | null;
-  expected: string | null;
-  pass: boolean | null;
-  why: string | null;
+/** A probe as the page shows it: the report's fields, its hops, and in check mode the kernel's side. */
+export interface PageProbe extends Pick<ProbeReport, "line" | "command" | "netns" | "outcome" | "server" | "client_ip" | "expected" | "pass" | "why"> {
   /** check mode: the kernel's side and whether the two agree. */
   kernel?: { outcome: string; server: string | null; client_ip: string | null } | null;
   agree?: boolean | null;

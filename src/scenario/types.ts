@@ -49,7 +49,8 @@ export class ScenarioError extends Error {
     readonly line: number,
     readonly detail: string,
   ) {
-    super(shortenMessage(`${file}:${line}: ${detail}`));
+    // A whole-file problem (line 0: no such file, not a scenario) names the file alone.
+    super(shortenMessage(line ? `${file}:${line}: ${detail}` : `${file}: ${detail}`));
     this.name = "ScenarioError";
   }
 }
