@@ -4,7 +4,7 @@ export type { Config } from "./config/types.ts";
 export type { ProbeResult, ProbeSpec, Outcome } from "./dataplane/probe.ts";
 export type { TraceEvent } from "./dataplane/trace.ts";
 export { formatTraceEvent } from "./dataplane/trace.ts";
-export { ToolError, type ToolOutput } from "./commands/tool.ts";
+export { ToolError, type ToolOutput } from "./tool/tool.ts";
 export { loadScenario } from "./scenario/load.ts";
 export { runScenario, type ScenarioReport, type ProbeReport } from "./scenario/run.ts";
 export { ScenarioError } from "./scenario/types.ts";

@@ -4,7 +4,7 @@ import { mkdirSync } from "node:fs";
 import { join, relative, isAbsolute } from "node:path";
 import type { Host } from "../host.ts";
 import type { ScenarioReport } from "../scenario/run.ts";
-import type { ScenarioComparison } from "../kernel/compare.ts";
+import type { ScenarioComparison } from "../realkernel/compare.ts";
 import { topologyOf, type Topology } from "../report/topology.ts";
 import { writePcapng } from "../pcap/pcapng.ts";
 import { HtmlReport } from "../report/html.ts";

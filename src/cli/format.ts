@@ -4,7 +4,7 @@
 // cost what their JSON costs.
 import { formatTraceEvent, type TraceEvent } from "../dataplane/trace.ts";
 import type { ScenarioReport } from "../scenario/run.ts";
-import type { ScenarioComparison } from "../kernel/compare.ts";
+import type { ScenarioComparison } from "../realkernel/compare.ts";
 import { briefEvents } from "../report/paths.ts";
 import type { Colours } from "./io.ts";
 

@@ -3,7 +3,7 @@ import { findLink, linksOf } from "../config/netns.ts";
 import { setHairpin } from "../config/links.ts";
 import { formatMac } from "../wire/mac.ts";
 import { FDB_AGEING_MS } from "../dataplane/bridge.ts";
-import { ToolError, type Tool, type ToolOutput, type ToolContext } from "./tool.ts";
+import { ToolError, type Tool, type ToolOutput, type ToolContext } from "../tool/tool.ts";
 import { matches, netlink, parseOnOff } from "./ip/common.ts";
 import { linkFlags, linkName } from "./ip/format.ts";
 

@@ -1,5 +1,5 @@
 // The tools of the core: what a user types at the emulated host's shell.
-import type { Tool } from "./tool.ts";
+import type { Tool } from "../tool/tool.ts";
 import { ipTool } from "./ip/index.ts";
 import { bridgeTool } from "./bridge.ts";
 import { sysctlTool } from "./sysctl.ts";

@@ -1,5 +1,5 @@
 // modprobe (kmod): loading a module makes its sysctls and behaviour appear.
-import { ToolError, type Tool } from "./tool.ts";
+import { ToolError, type Tool } from "../tool/tool.ts";
 
 /** Modules a scenario may load: the ones that change what the emulator does or shows. */
 export const KNOWN_MODULES = new Set([

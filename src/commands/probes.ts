@@ -5,7 +5,7 @@ import { IPPROTO_TCP, IPPROTO_UDP } from "../wire/packet.ts";
 import { formatIPv4, parseIPv4 } from "../wire/ipv4.ts";
 import { pingPlan, type ProbeKind, type ProbeSpec } from "../dataplane/probe.ts";
 import type { ServerApp } from "../dataplane/sockets.ts";
-import { ToolError, type Tool, type ToolContext, type ToolOutput } from "./tool.ts";
+import { ToolError, type Tool, type ToolContext, type ToolOutput } from "../tool/tool.ts";
 
 /** A probe's time limit when the command gives none (real-kernel mode uses the same). */
 export const DEFAULT_PROBE_TIMEOUT_MS = 1000;
@@ -59,7 +59,7 @@ function parseUrl(url: string, tool: string): { addr: number; port: number } {
 }
 
 // The probes' and servers' command lines, parsed once for the emulator and for
-// real-kernel mode (src/kernel/plan.ts), which plans from the emulator's parsed ProbeSpec.
+// real-kernel mode (src/realkernel/plan.ts), which plans from the emulator's parsed ProbeSpec.
 
 /** Where the client binds (nc -s/-p, curl --interface/--local-port); absent: the kernel chooses. */
 export interface BindArgs {

@@ -1,8 +1,8 @@
 // sysctl (procps-ng): read and write /proc/sys keys of the namespace it runs in.
 import { KernelError } from "../config/errors.ts";
 import { normaliseSysctl, readSysctl, resolveSysctl, sysctlPath, writeSysctl } from "../config/sysctl.ts";
-import { ToolError, type Tool } from "./tool.ts";
-import { GetoptError, getoptLong, type LongOption } from "./getopt.ts";
+import { ToolError, type Tool } from "../tool/tool.ts";
+import { GetoptError, getoptLong, type LongOption } from "../tool/getopt.ts";
 
 // procps-ng 4.0.2 sysctl.c: its getopt_long table.
 const SHORT = "bneNwfp::qoxaAXr:Vdh";

@@ -8,7 +8,7 @@ import { ENOTEMPTY, IPSET_ADD, IPSET_DEL, IPSET_FLAG_EXIST, IPSET_FLAG_RETURN_NO
 import { ipSetTest } from "./kernel.ts";
 import type { KernelOpt } from "./settype.ts";
 import { netState, type NetState } from "./store.ts";
-import { ipsetTool } from "../commands/ipset.ts";
+import { ipsetTool } from "./tool.ts";
 import { packetPort } from "./types/port.ts";
 import { netfilterOf } from "../netfilter/layer.ts";
 import { HTable } from "./htable.ts";

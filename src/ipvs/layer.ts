@@ -2,7 +2,7 @@
 // track connections in a namespace where net.ipv4.vs.conntrack=1.
 import type { Host, Layer } from "../host.ts";
 import { IpvsRuntime } from "./runtime.ts";
-import { ipvsadmTool } from "../commands/ipvsadm/index.ts";
+import { ipvsadmTool } from "./ipvsadm/index.ts";
 import { netfilterOf } from "../netfilter/layer.ts";
 
 const runtimes = new WeakMap<Host, IpvsRuntime>();

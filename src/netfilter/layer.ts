@@ -2,8 +2,8 @@
 // on a host and registers its hook operations.
 import type { Host, Layer } from "../host.ts";
 import { NetfilterRuntime } from "./runtime.ts";
-import { iptablesRestoreTool, iptablesSaveTool, iptablesTool } from "../commands/iptables/index.ts";
-import { conntrackTool } from "../commands/conntrack.ts";
+import { iptablesRestoreTool, iptablesSaveTool, iptablesTool } from "./iptables/index.ts";
+import { conntrackTool } from "./conntrack-tool.ts";
 
 const runtimes = new WeakMap<Host, NetfilterRuntime>();
 

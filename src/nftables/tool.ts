@@ -1,7 +1,7 @@
 // The `nft` tool (nftables userspace, src/main.c and src/libnftables.c): options, input
 // from the command line or `-f -` (a here-document), one transaction per input, listings
 // and errors as nft prints them, with the caret line under the offending token.
-import { ToolError, type Tool } from "../commands/tool.ts";
+import { ToolError, type Tool } from "../tool/tool.ts";
 import type { NftRuntime } from "./runtime.ts";
 import { applyCmd, NftError, sealElems, validateRuleset } from "./apply.ts";
 import { type Loc, type NftCmd, NftSyntaxError, parseNft } from "./parser.ts";

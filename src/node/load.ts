@@ -6,7 +6,7 @@ import { defaultLayers } from "../layers.ts";
 import { loadScenario } from "../scenario/load.ts";
 import { validateScenario } from "../scenario/run.ts";
 import { ScenarioError, type Scenario } from "../scenario/types.ts";
-import { ToolError } from "../commands/tool.ts";
+import { ToolError } from "../tool/tool.ts";
 import { parseIPv4 } from "../wire/ipv4.ts";
 import type { ProbeSpec } from "../dataplane/probe.ts";
 

@@ -6,7 +6,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { TraceEvent } from "../dataplane/trace.ts";
 import type { ProbeReport, ScenarioReport } from "../scenario/run.ts";
-import type { ScenarioComparison } from "../kernel/compare.ts";
+import type { ScenarioComparison } from "../realkernel/compare.ts";
 import type { Topology } from "./topology.ts";
 import { briefEvents, directions, type Direction } from "./paths.ts";
 

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Node, YAMLMap } from "yaml";
 import { MAX_YAML_DEPTH, yamlTooDeep } from "./depth.ts";
-import { checkHereDocument, ShellSyntaxError } from "../commands/shell.ts";
+import { checkHereDocument, ShellSyntaxError } from "../tool/shell.ts";
 import { SLEEP_LIMIT_MS } from "../commands/probes.ts";
 import { parseIPv4 } from "../wire/ipv4.ts";
 import { ScenarioError, type CommandLine, type ExpectOutcome, type Scenario, type Step } from "./types.ts";

@@ -1,10 +1,10 @@
 // Running a scenario in the emulator: every command through the host's tools, every
 // probe checked against its expectation, results as data for the views in cli/.
 import { Host, type ExecutedCommand, type Layer } from "../host.ts";
-import { splitLine, ShellNotModelled, ShellSyntaxError } from "../commands/shell.ts";
+import { splitLine, ShellNotModelled, ShellSyntaxError } from "../tool/shell.ts";
 import { shortenMessage } from "../config/errors.ts";
 import { commandKind, isProbe, unwrap } from "../commands/vocabulary.ts";
-import { ToolError } from "../commands/tool.ts";
+import { ToolError } from "../tool/tool.ts";
 import type { ProbeResult } from "../dataplane/probe.ts";
 import type { TraceEvent } from "../dataplane/trace.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";

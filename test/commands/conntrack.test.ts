@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { Host } from "../../src/host.ts";
 import { defaultLayers } from "../../src/layers.ts";
-import { ToolError } from "../../src/commands/tool.ts";
+import { ToolError } from "../../src/tool/tool.ts";
 import { run } from "../helpers.ts";
 
 // A client c and a server s; s publishes port 80 as 8080 with DNAT (the Docker form).

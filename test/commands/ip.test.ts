@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { Host } from "../../src/host.ts";
-import { ToolError } from "../../src/commands/tool.ts";
+import { ToolError } from "../../src/tool/tool.ts";
 import { maskMacs, realOutput, run, stripIPv6, twoPodHost } from "../helpers.ts";
 
 const FIX = "test/fixtures/real/";

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { Host } from "../../src/host.ts";
 import { defaultLayers } from "../../src/layers.ts";
-import { ToolError } from "../../src/commands/tool.ts";
+import { ToolError } from "../../src/tool/tool.ts";
 import { MAX_PING_REQUESTS, parseCurl, parseNc, parsePing } from "../../src/commands/probes.ts";
 import { run, TWO_POD_BRIDGE } from "../helpers.ts";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadScenario } from "../../src/scenario/load.ts";
-import { splitLine, ShellNotModelled, ShellSyntaxError } from "../../src/commands/shell.ts";
+import { splitLine, ShellNotModelled, ShellSyntaxError } from "../../src/tool/shell.ts";
 import { Host } from "../../src/host.ts";
 import { defaultLayers } from "../../src/layers.ts";
 

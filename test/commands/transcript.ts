@@ -4,7 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { Host } from "../../src/host.ts";
 import { defaultLayers } from "../../src/layers.ts";
-import { ToolError } from "../../src/commands/tool.ts";
+import { ToolError } from "../../src/tool/tool.ts";
 import { maskMacs, stripIPv6 } from "../helpers.ts";
 
 /** Lines starting with "@" are set-up: run, but not shown. */

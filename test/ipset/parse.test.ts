@@ -2,7 +2,7 @@
 // the real tool (Linux 6.18, fresh netns) and its `ipset -s save` members or its error
 // message copied here. Errors are the text after "ipset v7.17: ".
 import { describe, expect, it } from "vitest";
-import { ToolError } from "../../src/commands/tool.ts";
+import { ToolError } from "../../src/tool/tool.ts";
 import { ipsetHost, sh } from "./world.ts";
 
 type Row = [create: string, element: string, expected: string[] | string];

@@ -7,8 +7,8 @@ import { Host } from "../../src/host.ts";
 import { ipsetLayer } from "../../src/ipset/api.ts";
 import { ipsetCommand, newSession } from "../../src/ipset/cli.ts";
 import { IpsetError } from "../../src/ipset/errors.ts";
-import { ipsetErrorText } from "../../src/commands/ipset.ts";
-import { splitLine } from "../../src/commands/shell.ts";
+import { ipsetErrorText } from "../../src/ipset/tool.ts";
+import { splitLine } from "../../src/tool/shell.ts";
 
 const DIR = "test/ipset/fixtures/";
 

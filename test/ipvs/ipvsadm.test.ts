@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { Host } from "../../src/host.ts";
 import { defaultLayers } from "../../src/layers.ts";
-import { ToolError } from "../../src/commands/tool.ts";
+import { ToolError } from "../../src/tool/tool.ts";
 import { curl, run, TWO_POD_BRIDGE } from "../helpers.ts";
 
 function world(): Host {

@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { Host } from "../../src/host.ts";
 import { defaultLayers } from "../../src/layers.ts";
-import { ToolError } from "../../src/commands/tool.ts";
-import { parseIptables } from "../../src/commands/iptables/parse.ts";
+import { ToolError } from "../../src/tool/tool.ts";
+import { parseIptables } from "../../src/netfilter/iptables/parse.ts";
 import { ruleSpec } from "../../src/netfilter/save.ts";
 
 function host(): Host {

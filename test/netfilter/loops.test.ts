@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { Host } from "../../src/host.ts";
 import { defaultLayers } from "../../src/layers.ts";
-import { ToolError } from "../../src/commands/tool.ts";
+import { ToolError } from "../../src/tool/tool.ts";
 import { JumpGraph, jumpGraphOf, NFT_JUMP_STACK_SIZE } from "../../src/netfilter/loops.ts";
 import { netfilterOf } from "../../src/netfilter/layer.ts";
 import { doTable } from "../../src/netfilter/walker.ts";
@@ -13,7 +13,7 @@ import { RuleKind } from "../../src/netfilter/compile.ts";
 import { TV } from "../../src/netfilter/ext.ts";
 import { blankPacket } from "../../src/wire/packet.ts";
 import { Hook, type HookState } from "../../src/dataplane/hooks.ts";
-import { parseIptables } from "../../src/commands/iptables/parse.ts";
+import { parseIptables } from "../../src/netfilter/iptables/parse.ts";
 import { emptyTable } from "../../src/netfilter/tables.ts";
 import { run } from "../helpers.ts";
 

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Host } from "../../src/host.ts";
 import { defaultLayers } from "../../src/layers.ts";
-import { ToolError } from "../../src/commands/tool.ts";
+import { ToolError } from "../../src/tool/tool.ts";
 import { rebuildNft } from "../../src/nftables/rebuild.ts";
 import { parseNft } from "../../src/nftables/parser.ts";
 

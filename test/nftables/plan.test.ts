@@ -2,8 +2,8 @@
 // parser took all of it; a real file path, or input our parser refuses, stops the plan.
 import { describe, expect, it } from "vitest";
 import { loadScenario } from "../../src/scenario/load.ts";
-import { planScenario } from "../../src/kernel/plan.ts";
-import { parseKernelConfig, type KernelFeatures } from "../../src/kernel/features.ts";
+import { planScenario } from "../../src/realkernel/plan.ts";
+import { parseKernelConfig, type KernelFeatures } from "../../src/realkernel/features.ts";
 
 const FEATURES: KernelFeatures = {
   config: parseKernelConfig("CONFIG_BRIDGE=y\nCONFIG_VETH=y\nCONFIG_NF_TABLES=y\n"),

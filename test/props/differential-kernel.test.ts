@@ -1,6 +1,6 @@
 // differential-kernel: seeded, bounded batches of generated scenarios give the same
 // probe outcomes and listings in the emulator and on this machine's kernel (`pktpath
-// check`, the namespaces backend of src/kernel): the two-pod bridge with links down,
+// check`, the namespaces backend of src/realkernel): the two-pod bridge with links down,
 // routes, iptables filter and nat rules; and the widened batch of wide.ts (bridges,
 // pods, a routed namespace, promisc and hairpin, br_netfilter, DNAT/SNAT/MASQUERADE
 // with port ranges and clashes, kube-proxy's mark-and-masquerade, TCP and UDP from
@@ -18,8 +18,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
-import { unavailableReason } from "../../src/kernel/runner.ts";
-import type { ScenarioComparison } from "../../src/kernel/compare.ts";
+import { unavailableReason } from "../../src/realkernel/runner.ts";
+import type { ScenarioComparison } from "../../src/realkernel/compare.ts";
 import { SEED } from "./config.ts";
 import { TWO_POD_BRIDGE } from "../helpers.ts";
 import { toYaml, type Scenario } from "./world.ts";

@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../../src/cli/main.ts";
-import { unavailableReason } from "../../src/kernel/runner.ts";
+import { unavailableReason } from "../../src/realkernel/runner.ts";
 import { params, timeoutMs } from "./config.ts";
 
 const DIR = mkdtempSync(join(tmpdir(), "pktpath-fuzz-"));

@@ -4,7 +4,7 @@
 // snapshot as it was (the very same object).
 import { describe, it } from "vitest";
 import fc from "fast-check";
-import { ToolError } from "../../src/commands/tool.ts";
+import { ToolError } from "../../src/tool/tool.ts";
 import { params, timeoutMs } from "./config.ts";
 import { newHost, play, ROUTED, toYaml } from "./world.ts";
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type { Host } from "../../src/host.ts";
-import { ToolError } from "../../src/commands/tool.ts";
+import { ToolError } from "../../src/tool/tool.ts";
 import { params, timeoutMs } from "./config.ts";
 import { newHost } from "./world.ts";
 

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type { Host } from "../../src/host.ts";
-import { ToolError } from "../../src/commands/tool.ts";
+import { ToolError } from "../../src/tool/tool.ts";
 import { params, timeoutMs } from "./config.ts";
 import { natConfigArb, natScenario, newHost, play, probeArb, toYaml } from "./world.ts";
 

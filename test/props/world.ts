@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { stringify } from "yaml";
 import { Host } from "../../src/host.ts";
 import { defaultLayers } from "../../src/layers.ts";
-import { ToolError, type ProbeRecord } from "../../src/commands/tool.ts";
+import { ToolError, type ProbeRecord } from "../../src/tool/tool.ts";
 import { Hook, NF_ACCEPT, type HookState, type Verdict } from "../../src/dataplane/hooks.ts";
 import { IPPROTO_TCP, IPPROTO_UDP, type Packet } from "../../src/wire/packet.ts";
 import { formatIPv4 } from "../../src/wire/ipv4.ts";

@@ -9,7 +9,7 @@ import { collectFiles, main } from "../../src/cli/main.ts";
 import { loadScenario } from "../../src/scenario/load.ts";
 import { runScenario, type ScenarioReport } from "../../src/scenario/run.ts";
 import { defaultLayers } from "../../src/layers.ts";
-import { compareReports } from "../../src/kernel/compare.ts";
+import { compareReports } from "../../src/realkernel/compare.ts";
 import { captureHost, topologyOf } from "../../src/report/topology.ts";
 import { HtmlReport } from "../../src/report/html.ts";
 import { directions } from "../../src/report/paths.ts";
@@ -186,7 +186,7 @@ describe.skipIf(noBrowser !== null)(`in headless Chromium${noBrowser ? ` (skippe
 
   it("check mode: emulator and kernel side by side, disagreements first", async () => {
     // The view of a comparison: the kernel side here is the emulator's report with one
-    // outcome changed (the real kernel runs in test/kernel; this tests the page).
+    // outcome changed (the real kernel runs in test/realkernel; this tests the page).
     const { r, host } = emulate("scenarios/core/two-pod-bridge.yaml");
     const kernel = { ...r, mode: "kernel" as const, skipped: null, elapsedMs: 0, probes: r.probes.map((p, i) => (i === 1 ? { ...p, outcome: "timeout", server: null, client_ip: null, trace: undefined } : { ...p, trace: undefined })) };
     const c = compareReports(r, kernel, { emulatorRefused: false, kernelRefused: false });

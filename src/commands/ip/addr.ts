@@ -3,7 +3,7 @@ import type { Scope } from "../../config/types.ts";
 import { addAddress, delAddress } from "../../config/addrs.ts";
 import { findLink, linksOf } from "../../config/netns.ts";
 import { broadcastOf, parseIPv4, parsePrefix } from "../../wire/ipv4.ts";
-import { ToolError, type ToolOutput } from "../tool.ts";
+import { ToolError, type ToolOutput } from "../../tool/tool.ts";
 import { Args, byteLength, cannotFindDevice, duparg, duplicateArg, invarg, type IpContext, matches, netlink } from "./common.ts";
 import { briefAddr, showAddr } from "./format.ts";
 

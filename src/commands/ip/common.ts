@@ -1,7 +1,7 @@
 // Helpers shared by the ip subcommands: iproute2's prefix matching, its argument
 // errors, and the errors the kernel answers over netlink.
 import { KernelError, strerror } from "../../config/errors.ts";
-import { ToolError, type ToolContext } from "../tool.ts";
+import { ToolError, type ToolContext } from "../../tool/tool.ts";
 import type { Config, LinkConfig } from "../../config/types.ts";
 import { findLink } from "../../config/netns.ts";
 

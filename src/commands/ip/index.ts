@@ -1,6 +1,6 @@
 // ip: global options and the object dispatch of ip/ip.c.
 import { ROOT_NETNS } from "../../config/types.ts";
-import { ToolError, type Tool, type ToolOutput } from "../tool.ts";
+import { ToolError, type Tool, type ToolOutput } from "../../tool/tool.ts";
 import { Args, type IpContext, type IpOptions, matches } from "./common.ts";
 import { ipLink } from "./link.ts";
 import { ipAddr } from "./addr.ts";

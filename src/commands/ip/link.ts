@@ -4,7 +4,7 @@ import { addLink, delLink, setHairpin, setMaster, setNetns, setUp, recalcBridgeM
 import { allocIfindex, findLink, linksOf } from "../../config/netns.ts";
 import { KernelError } from "../../config/errors.ts";
 import { parseMac } from "../../wire/mac.ts";
-import { ToolError, type ToolOutput } from "../tool.ts";
+import { ToolError, type ToolOutput } from "../../tool/tool.ts";
 import { Args, cannotFindDevice, duparg, duplicateArg, invarg, type IpContext, kernelIfnameOk, matches, netlink, parseOnOff, validAltIfname, validIfname } from "./common.ts";
 import { briefLink, showLink } from "./format.ts";
 

@@ -5,7 +5,7 @@ import { formatMac } from "../../wire/mac.ts";
 import { parseIPv4 } from "../../wire/ipv4.ts";
 import { parseMac } from "../../wire/mac.ts";
 import { neighStateNow, NUD_FAILED, NUD_INCOMPLETE, NUD_PERMANENT, NUD_REACHABLE, NUD_STALE } from "../../dataplane/neigh.ts";
-import { ToolError, type ToolOutput } from "../tool.ts";
+import { ToolError, type ToolOutput } from "../../tool/tool.ts";
 import { Args, cannotFindDevice, type IpContext, matches } from "./common.ts";
 
 const STATE_WORD: Record<number, string> = {

@@ -2,7 +2,7 @@
 import { addNetns, delNetns } from "../../config/netns.ts";
 import { ROOT_NETNS } from "../../config/types.ts";
 import { KernelError } from "../../config/errors.ts";
-import { ToolError, type ToolOutput } from "../tool.ts";
+import { ToolError, type ToolOutput } from "../../tool/tool.ts";
 import { Args, type IpContext, matches } from "./common.ts";
 
 const NAME_RE = /^[^/]+$/;

@@ -5,7 +5,7 @@ import { addRoute, delRoute } from "../../config/routes.ts";
 import { findLink } from "../../config/netns.ts";
 import { formatIPv4, parseIPv4, parsePrefix } from "../../wire/ipv4.ts";
 import { routeOutput } from "../../dataplane/route.ts";
-import { ToolError, type ToolOutput } from "../tool.ts";
+import { ToolError, type ToolOutput } from "../../tool/tool.ts";
 import { Args, cannotFindDevice, type IpContext, matches, netlink } from "./common.ts";
 import { dumpOrder, routeLine } from "./format.ts";
 

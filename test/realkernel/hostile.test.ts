@@ -8,14 +8,14 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildReport, spawnInner, unavailableReason, which } from "../../src/kernel/runner.ts";
-import { planScenario } from "../../src/kernel/plan.ts";
+import { buildReport, spawnInner, unavailableReason, which } from "../../src/realkernel/runner.ts";
+import { planScenario } from "../../src/realkernel/plan.ts";
 import { loadScenario } from "../../src/scenario/load.ts";
-import { run as runBounded } from "../../src/kernel/inner.ts";
+import { run as runBounded } from "../../src/realkernel/inner.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const why = unavailableReason(["ping"]) ?? (which("unshare") ? null : "unshare is missing");
-if (why) console.warn(`test/kernel/hostile.test.ts: real-kernel tests skipped: ${why}`);
+if (why) console.warn(`test/realkernel/hostile.test.ts: real-kernel tests skipped: ${why}`);
 
 function pktpath(args: string[], timeoutMs = 60_000): { code: number | null; out: string; err: string; ms: number } {
   const t = Date.now();

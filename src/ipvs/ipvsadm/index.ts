@@ -1,13 +1,13 @@
 // ipvsadm 1.31: services and real servers, save/restore, --set timeouts; errors worded
 // as ipvs_strerror() words them. Options in ./parse.ts, listings in ./list.ts.
-import { ToolError, type Tool, type ToolContext } from "../tool.ts";
+import { ToolError, type Tool, type ToolContext } from "../../tool/tool.ts";
 import { KernelError } from "../../config/errors.ts";
-import type { DestConfig, ServiceConfig } from "../../ipvs/config.ts";
-import { addDest, addService, clearServices, delDest, delService, editDest, getService, ipvsOf } from "../../ipvs/ops.ts";
-import type { IpvsRuntime } from "../../ipvs/runtime.ts";
-import { IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT } from "../../ipvs/types.ts";
-import { SCHEDULERS } from "../../ipvs/schedulers/index.ts";
-import { ShellSyntaxError, splitLine } from "../shell.ts";
+import type { DestConfig, ServiceConfig } from "../config.ts";
+import { addDest, addService, clearServices, delDest, delService, editDest, getService, ipvsOf } from "../ops.ts";
+import type { IpvsRuntime } from "../runtime.ts";
+import { IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT } from "../types.ts";
+import { SCHEDULERS } from "../schedulers/index.ts";
+import { ShellSyntaxError, splitLine } from "../../tool/shell.ts";
 
 import { type Cmd, fail, needService, parse, type Parsed } from "./parse.ts";
 import { listConnections, listServices } from "./list.ts";

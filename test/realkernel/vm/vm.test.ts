@@ -6,12 +6,12 @@ import { readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { loadScenario } from "../../../src/scenario/load.ts";
-import { chooseBackend, runKernelScenario, vmBackend } from "../../../src/kernel/runner.ts";
+import { chooseBackend, runKernelScenario, vmBackend } from "../../../src/realkernel/runner.ts";
 
 const WALKTHROUGH = fileURLToPath(new URL("../../../scenarios/ipvs/walkthrough.yaml", import.meta.url));
 const vm = vmBackend();
 const why = typeof process.getuid === "function" && process.getuid() !== 0 ? "not root" : "missing" in vm ? vm.missing : null;
-if (why) console.warn(`test/kernel/vm/vm.test.ts: VM test skipped: ${why}`);
+if (why) console.warn(`test/realkernel/vm/vm.test.ts: VM test skipped: ${why}`);
 
 function qemuChildren(): number[] {
   const mine = String(process.pid);

@@ -4,18 +4,18 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
-import { cpioNewc, readCpioNewc } from "../../../src/kernel/vm/cpio.ts";
-import { parseModuleManifest, vmFeatures } from "../../../src/kernel/vm/image.ts";
-import { batchJson, runArchive } from "../../../src/kernel/vm/bundle.ts";
-import { parseConsole, VM_MARKER } from "../../../src/kernel/vm/console.ts";
-import { modulesLoaded, partitionBoots, planId } from "../../../src/kernel/vm/backend.ts";
-import { qemuArgv } from "../../../src/kernel/vm/qemu.ts";
-import { planScenario } from "../../../src/kernel/plan.ts";
-import { moduleAvailable, linkTypeAvailable, configBuiltIn } from "../../../src/kernel/features.ts";
+import { cpioNewc, readCpioNewc } from "../../../src/realkernel/vm/cpio.ts";
+import { parseModuleManifest, vmFeatures } from "../../../src/realkernel/vm/image.ts";
+import { batchJson, runArchive } from "../../../src/realkernel/vm/bundle.ts";
+import { parseConsole, VM_MARKER } from "../../../src/realkernel/vm/console.ts";
+import { modulesLoaded, partitionBoots, planId } from "../../../src/realkernel/vm/backend.ts";
+import { qemuArgv } from "../../../src/realkernel/vm/qemu.ts";
+import { planScenario } from "../../../src/realkernel/plan.ts";
+import { moduleAvailable, linkTypeAvailable, configBuiltIn } from "../../../src/realkernel/features.ts";
 import { loadScenario } from "../../../src/scenario/load.ts";
-import type { KernelPlan } from "../../../src/kernel/types.ts";
+import type { KernelPlan } from "../../../src/realkernel/types.ts";
 
-const MANIFEST = readFileSync(fileURLToPath(new URL("../../../src/kernel/vm/modules.txt", import.meta.url)), "utf8");
+const MANIFEST = readFileSync(fileURLToPath(new URL("../../../src/realkernel/vm/modules.txt", import.meta.url)), "utf8");
 const WALKTHROUGH = fileURLToPath(new URL("../../../scenarios/ipvs/walkthrough.yaml", import.meta.url));
 
 const vmConfig = new Map([

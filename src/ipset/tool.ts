@@ -1,9 +1,9 @@
 // ipset: the tool a user types. The parsing and the kernel model live in src/ipset/; this
 // turns its errors into ToolError with ipset's own lines.
-import { ToolError, type Tool } from "./tool.ts";
-import { ipsetCommand, newSession } from "../ipset/cli.ts";
-import { IpsetError } from "../ipset/errors.ts";
-import { IPSET_VERSION } from "../ipset/consts.ts";
+import { ToolError, type Tool } from "../tool/tool.ts";
+import { ipsetCommand, newSession } from "./cli.ts";
+import { IpsetError } from "./errors.ts";
+import { IPSET_VERSION } from "./consts.ts";
 
 /** The text ipset prints for an error (after which it exits 1, or 2 for a parameter problem). */
 export function ipsetErrorText(e: IpsetError): string {

@@ -5,7 +5,7 @@
 # modules.txt with their dependencies, the userland tools with their shared libraries,
 # node, and /init. The per-run parts (the guest agent, the plans) are not in it: each
 # run appends them as a second cpio archive, so the image never goes stale with code.
-# Usage (as root, after the packages of setup.sh): bash src/kernel/vm/build-image.sh [CACHE]
+# Usage (as root, after the packages of setup.sh): bash src/realkernel/vm/build-image.sh [CACHE]
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -1,9 +1,9 @@
 // `pktpath check`'s comparison and its table, on reports built by hand.
 import { describe, expect, it } from "vitest";
-import { compareReports } from "../../src/kernel/compare.ts";
+import { compareReports } from "../../src/realkernel/compare.ts";
 import { formatCheck } from "../../src/cli/format.ts";
 import type { ProbeReport, ScenarioReport } from "../../src/scenario/run.ts";
-import type { KernelScenarioReport } from "../../src/kernel/types.ts";
+import type { KernelScenarioReport } from "../../src/realkernel/types.ts";
 
 function probe(line: number, outcome: string, server: string | null = null, client: string | null = null): ProbeReport {
   return { line, command: `curl 10.0.0.${line}:8080`, netns: "host", outcome, server, client_ip: client, expected: null, pass: null, why: null, error: "" };

@@ -1,11 +1,11 @@
 // The gate in front of every real-kernel command: whatever the emulator accepts now or
 // later, these tokens never run as root. No root needed.
 import { describe, expect, it } from "vitest";
-import { checkCommand, GateRefusal, sysctlPath } from "../../src/kernel/gate.ts";
-import { planScenario } from "../../src/kernel/plan.ts";
+import { checkCommand, GateRefusal, sysctlPath } from "../../src/realkernel/gate.ts";
+import { planScenario } from "../../src/realkernel/plan.ts";
 import { loadScenario } from "../../src/scenario/load.ts";
 import type { AcceptedCommand } from "../../src/scenario/run.ts";
-import { parseKernelConfig } from "../../src/kernel/features.ts";
+import { parseKernelConfig } from "../../src/realkernel/features.ts";
 
 const argv = (line: string) => line.split(" ");
 

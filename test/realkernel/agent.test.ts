@@ -4,7 +4,7 @@ import { describe, expect, it, afterAll } from "vitest";
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const AGENT = fileURLToPath(new URL("../../src/kernel/agent/", import.meta.url));
+const AGENT = fileURLToPath(new URL("../../src/realkernel/agent/", import.meta.url));
 const servers: ChildProcess[] = [];
 
 function startServer(spec: object): Promise<{ port: number; events: object[] }> {

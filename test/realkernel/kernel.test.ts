@@ -8,13 +8,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadScenario } from "../../src/scenario/load.ts";
 import { main } from "../../src/cli/main.ts";
-import { runKernelScenario, unavailableReason, which } from "../../src/kernel/runner.ts";
-import { parseKernelConfig } from "../../src/kernel/features.ts";
+import { runKernelScenario, unavailableReason, which } from "../../src/realkernel/runner.ts";
+import { parseKernelConfig } from "../../src/realkernel/features.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const TWO_POD = join(ROOT, "scenarios/core/two-pod-bridge.yaml");
 const why = unavailableReason(["ping"]) ?? (which("unshare") ? null : "unshare is missing");
-if (why) console.warn(`test/kernel/kernel.test.ts: real-kernel tests skipped: ${why}`);
+if (why) console.warn(`test/realkernel/kernel.test.ts: real-kernel tests skipped: ${why}`);
 
 function cli(args: string[]): { code: number; out: string; err: string } {
   let out = "";
@@ -62,7 +62,7 @@ function alive(pid: number): boolean {
 describe("choosing the backend needs no root", () => {
   it("a scenario that needs IPVS is skipped, never passed", () => {
     const s = loadScenario("ipvs.yaml", "name: ipvs\nsteps:\n  - run: ipvsadm -A -t 10.100.100.100:8080 -s rr\n  - run: curl 10.100.100.100:8080\n    expect: timeout\n");
-    // Without the VM image (its own test, test/kernel/vm/vm.test.ts, runs the VM).
+    // Without the VM image (its own test, test/realkernel/vm/vm.test.ts, runs the VM).
     const r = runKernelScenario(s, { features: { config: parseKernelConfig("CONFIG_BRIDGE=y\n"), sysModules: () => false }, vm: { missing: "the VM image is not built: run `npm run kernel:setup`" } });
     expect(r.skipped).toBe("needs the VM backend (IPVS (ipvsadm): this kernel has no CONFIG_IP_VS), but the VM image is not built: run `npm run kernel:setup`");
     expect([r.passed, r.failed, r.probes.length]).toEqual([0, 0, 0]);

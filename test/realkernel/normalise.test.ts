@@ -1,7 +1,7 @@
 // What legitimately differs between the emulator's listings and the kernel's is taken
 // out; nothing else is. Kernel side from real captures.
 import { describe, expect, it } from "vitest";
-import { lineDiff, listingKind, normaliseListing } from "../../src/kernel/normalise.ts";
+import { lineDiff, listingKind, normaliseListing } from "../../src/realkernel/normalise.ts";
 import { capture } from "./fixture.ts";
 
 describe("listing normalisation", () => {

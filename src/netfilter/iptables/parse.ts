@@ -1,11 +1,11 @@
 // iptables' command line (iptables/xshared.c do_parse): commands, the rule's base
 // options, -m matches and -j targets with their own options, "!" inversion.
 import { parsePrefix } from "../../wire/ipv4.ts";
-import type { AddrMatch, MatchSpec, RuleConfig, TableName, TargetSpec } from "../../netfilter/types.ts";
-import { isTableName } from "../../netfilter/tables.ts";
-import { MATCHES } from "../../netfilter/matches/index.ts";
-import { TARGETS } from "../../netfilter/targets/index.ts";
-import { type OptionDef, ParseError } from "../../netfilter/ext.ts";
+import type { AddrMatch, MatchSpec, RuleConfig, TableName, TargetSpec } from "../types.ts";
+import { isTableName } from "../tables.ts";
+import { MATCHES } from "../matches/index.ts";
+import { TARGETS } from "../targets/index.ts";
+import { type OptionDef, ParseError } from "../ext.ts";
 
 export const IPT_VERSION = "v1.8.9 (nf_tables)";
 

@@ -281,7 +281,7 @@ async function main(): Promise<void> {
   process.stdout.write(RESULT_MARKER + JSON.stringify(inner.result) + "\n", () => process.exit(0));
 }
 
-// inner.mjs: the same code bundled into the VM backend's guest (src/kernel/vm/bundle.ts).
+// inner.mjs: the same code bundled into the VM backend's guest (src/realkernel/vm/bundle.ts).
 const isEntry = process.argv[1] && /kernel[/\\]inner\.(ts|mjs)$/.test(process.argv[1]);
 if (isEntry) {
   main().catch((e: unknown) => {

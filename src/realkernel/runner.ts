@@ -24,7 +24,7 @@ import { describeRun, partitionBoots, planId, runVmBatch, type VmOutcome } from 
 import { QEMU } from "./vm/qemu.ts";
 
 export const VM_SKIP = "needs the VM backend";
-export const SETUP_HINT = "run `npm run kernel:setup` (or `bash src/kernel/setup.sh`)";
+export const SETUP_HINT = "run `npm run kernel:setup` (or `bash src/realkernel/setup.sh`)";
 
 const PATH_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what pktpath's real-kernel mode runs: the tools a scenario types, plus
 # unshare/mount and ping (namespaces backend), and QEMU, busybox, ipvsadm and Debian's
-# kernel for the VM backend, whose image src/kernel/vm/build-image.sh builds into the
+# kernel for the VM backend, whose image src/realkernel/vm/build-image.sh builds into the
 # git-ignored .cache/vm/. Debian packages only; run as root.
-# Usage: npm run kernel:setup   (or: bash src/kernel/setup.sh)
+# Usage: npm run kernel:setup   (or: bash src/realkernel/setup.sh)
 set -euo pipefail
 
 PACKAGES=(iproute2 iptables ipset conntrack nftables iputils-ping procps kmod util-linux mount

@@ -5,11 +5,11 @@
 // two each under TCG).
 import { describe, expect, it } from "vitest";
 import { loadScenario } from "../../../src/scenario/load.ts";
-import { runKernelScenarios, vmBackend } from "../../../src/kernel/runner.ts";
+import { runKernelScenarios, vmBackend } from "../../../src/realkernel/runner.ts";
 
 const vm = vmBackend();
 const why = typeof process.getuid === "function" && process.getuid() !== 0 ? "not root" : "missing" in vm ? vm.missing : null;
-if (why) console.warn(`test/kernel/vm/isolation.test.ts: VM test skipped: ${why}`);
+if (why) console.warn(`test/realkernel/vm/isolation.test.ts: VM test skipped: ${why}`);
 
 const A = loadScenario(
   "a.yaml",

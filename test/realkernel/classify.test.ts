@@ -1,6 +1,6 @@
 // Outcome classification of what real clients saw, on outputs captured on a real kernel.
 import { describe, expect, it } from "vitest";
-import { classifyPing, outcomeOfErrno, parseAnswer, plainAddress, answerBody } from "../../src/kernel/agent/classify.mjs";
+import { classifyPing, outcomeOfErrno, parseAnswer, plainAddress, answerBody } from "../../src/realkernel/agent/classify.mjs";
 import { capture } from "./fixture.ts";
 
 function ping(name: string) {

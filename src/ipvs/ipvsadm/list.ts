@@ -1,11 +1,11 @@
 // ipvsadm 1.31's listings (print_title, print_service_entry, print_conn) and -S.
-import type { ToolContext } from "../tool.ts";
+import type { ToolContext } from "../../tool/tool.ts";
 import { formatIPv4 } from "../../wire/ipv4.ts";
 import { IPPROTO_TCP, IPPROTO_UDP } from "../../wire/packet.ts";
-import { allServices, type ServiceConfig } from "../../ipvs/config.ts";
-import type { IpvsRuntime } from "../../ipvs/runtime.ts";
-import { TCP_STATE_NAMES } from "../../ipvs/conn.ts";
-import { IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3, type FwdMethod } from "../../ipvs/types.ts";
+import { allServices, type ServiceConfig } from "../config.ts";
+import type { IpvsRuntime } from "../runtime.ts";
+import { TCP_STATE_NAMES } from "../conn.ts";
+import { IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3, type FwdMethod } from "../types.ts";
 import { fail, needService, type Parsed } from "./parse.ts";
 
 

@@ -1,11 +1,11 @@
 // iptables -L and -S output (print_firewall / print_header in iptables, nft-ipv4.c).
 import { formatIPv4 } from "../../wire/ipv4.ts";
-import type { ChainConfig, RuleConfig, TableConfig } from "../../netfilter/types.ts";
-import type { CompiledTable } from "../../netfilter/compile.ts";
-import { referencesTo } from "../../netfilter/tables.ts";
-import { MATCHES } from "../../netfilter/matches/index.ts";
-import { TARGETS } from "../../netfilter/targets/index.ts";
-import { chainOrder, protoName, ruleSpec } from "../../netfilter/save.ts";
+import type { ChainConfig, RuleConfig, TableConfig } from "../types.ts";
+import type { CompiledTable } from "../compile.ts";
+import { referencesTo } from "../tables.ts";
+import { MATCHES } from "../matches/index.ts";
+import { TARGETS } from "../targets/index.ts";
+import { chainOrder, protoName, ruleSpec } from "../save.ts";
 
 export interface ListOptions {
   numeric: boolean;

@@ -1,13 +1,13 @@
 // The iptables, iptables-save, iptables-restore and conntrack tools of the netfilter layer.
-import type { NetfilterRuntime } from "../../netfilter/runtime.ts";
-import type { TableConfig, TableName } from "../../netfilter/types.ts";
-import { emptyTable, IptError, tableOf, TABLES } from "../../netfilter/tables.ts";
-import { ParseError } from "../../netfilter/ext.ts";
-import { saveTable } from "../../netfilter/save.ts";
-import { ToolError, type Tool, type ToolContext } from "../tool.ts";
-import { ShellNotModelled, splitLine } from "../shell.ts";
+import type { NetfilterRuntime } from "../runtime.ts";
+import type { TableConfig, TableName } from "../types.ts";
+import { emptyTable, IptError, tableOf, TABLES } from "../tables.ts";
+import { ParseError } from "../ext.ts";
+import { saveTable } from "../save.ts";
+import { ToolError, type Tool, type ToolContext } from "../../tool/tool.ts";
+import { ShellNotModelled, splitLine } from "../../tool/shell.ts";
 import { applyCommand, CommitError } from "./apply.ts";
-import { carryJumpGraph, JumpGraph, jumpGraphOf } from "../../netfilter/loops.ts";
+import { carryJumpGraph, JumpGraph, jumpGraphOf } from "../loops.ts";
 import { plain } from "../../config/plain.ts";
 import { expandRules, IPT_VERSION, iptError, parseIptables } from "./parse.ts";
 import { listChains, listRules } from "./list.ts";

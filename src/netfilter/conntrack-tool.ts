@@ -1,11 +1,11 @@
 // conntrack (conntrack-tools 1.4.7): -L lists, -F flushes, -D deletes, -C counts the
 // namespace's connection tracking table, in conntrack's own format.
-import type { NetfilterRuntime } from "../netfilter/runtime.ts";
-import { type Conn, IPS_ASSURED, IPS_DST_NAT, IPS_SEEN_REPLY, IPS_SRC_NAT, protoName, TCP_CT_NAMES, type Tuple } from "../netfilter/conntrack.ts";
+import type { NetfilterRuntime } from "./runtime.ts";
+import { type Conn, IPS_ASSURED, IPS_DST_NAT, IPS_SEEN_REPLY, IPS_SRC_NAT, protoName, TCP_CT_NAMES, type Tuple } from "./conntrack.ts";
 import { IPPROTO_ICMP, IPPROTO_TCP } from "../wire/packet.ts";
 import { formatIPv4, parseIPv4 } from "../wire/ipv4.ts";
-import { ToolError, type Tool } from "./tool.ts";
-import { type LongOption, resolveLongOption } from "./getopt.ts";
+import { ToolError, type Tool } from "../tool/tool.ts";
+import { type LongOption, resolveLongOption } from "../tool/getopt.ts";
 
 const VERSION = "conntrack v1.4.7 (conntrack-tools)";
 

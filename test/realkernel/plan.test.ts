@@ -3,10 +3,10 @@
 import { describe, expect, it } from "vitest";
 import { loadScenario } from "../../src/scenario/load.ts";
 import { ScenarioError } from "../../src/scenario/types.ts";
-import { pingArgv, planScenario } from "../../src/kernel/plan.ts";
+import { pingArgv, planScenario } from "../../src/realkernel/plan.ts";
 import { unwrap } from "../../src/commands/vocabulary.ts";
-import { parseKernelConfig, type KernelFeatures } from "../../src/kernel/features.ts";
-import type { KernelAction } from "../../src/kernel/types.ts";
+import { parseKernelConfig, type KernelFeatures } from "../../src/realkernel/features.ts";
+import type { KernelAction } from "../../src/realkernel/types.ts";
 
 /** This machine's kind: bridge, veth, br_netfilter built in; no IPVS, no dummy. */
 const FEATURES: KernelFeatures = {

@@ -20,7 +20,7 @@
 // - iptables-save's "# Generated/Completed" banners, ipvsadm's version banner, ipset's
 //   random hash initval and "Size in memory" (kernel allocation sizes).
 // - trailing blanks on each line (iproute2 prints some after the last word).
-import { splitLine } from "../commands/shell.ts";
+import { splitLine } from "../tool/shell.ts";
 import { unwrap } from "../commands/vocabulary.ts";
 
 const MAC = /\b([0-9a-f]{2})(:[0-9a-f]{2}){5}\b/gi;

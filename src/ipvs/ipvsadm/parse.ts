@@ -1,10 +1,10 @@
 // ipvsadm 1.31's command line (popt): commands, the virtual service, real-server options.
-import { ToolError } from "../tool.ts";
-import { serviceKey } from "../../ipvs/config.ts";
+import { ToolError } from "../../tool/tool.ts";
+import { serviceKey } from "../config.ts";
 import { parseIPv4 } from "../../wire/ipv4.ts";
 import { serviceByName } from "../../ipset/user/netdb.ts";
 import { IPPROTO_TCP, IPPROTO_UDP } from "../../wire/packet.ts";
-import { IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3, type FwdMethod } from "../../ipvs/types.ts";
+import { IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3, type FwdMethod } from "../types.ts";
 
 export type Cmd = "A" | "E" | "D" | "C" | "R" | "S" | "a" | "e" | "d" | "L" | "Z" | "set" | "h" | "v";
 

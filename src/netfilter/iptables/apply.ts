@@ -1,11 +1,11 @@
 // Applying one parsed iptables command to a table draft (the kernel's side of
 // IPT_SO_SET_REPLACE / nf_tables, with iptables' own error wording).
-import type { RuleConfig, TableConfig, TableName } from "../../netfilter/types.ts";
-import { chainOf, deleteAllUserChains, deleteChain, IptError, newChain, ruleEquals, TABLES } from "../../netfilter/tables.ts";
-import { MATCHES } from "../../netfilter/matches/index.ts";
-import { TARGETS } from "../../netfilter/targets/index.ts";
-import { type CheckCtx, ParseError } from "../../netfilter/ext.ts";
-import { type JumpGraph, jumpTarget } from "../../netfilter/loops.ts";
+import type { RuleConfig, TableConfig, TableName } from "../types.ts";
+import { chainOf, deleteAllUserChains, deleteChain, IptError, newChain, ruleEquals, TABLES } from "../tables.ts";
+import { MATCHES } from "../matches/index.ts";
+import { TARGETS } from "../targets/index.ts";
+import { type CheckCtx, ParseError } from "../ext.ts";
+import { type JumpGraph, jumpTarget } from "../loops.ts";
 import { IPT_VERSION, iptError, type IptCommand } from "./parse.ts";
 
 const VERDICTS = new Set(["ACCEPT", "DROP", "RETURN"]);
