@@ -282,7 +282,7 @@ async function main(): Promise<void> {
 }
 
 // inner.mjs: the same code bundled into the VM backend's guest (src/realkernel/vm/bundle.ts).
-const isEntry = process.argv[1] && /kernel[/\\]inner\.(ts|mjs)$/.test(process.argv[1]);
+const isEntry = process.argv[1] && /kernel[/\\]inner\.(ts|js|mjs)$/.test(process.argv[1]);
 if (isEntry) {
   main().catch((e: unknown) => {
     process.stderr.write(`pktpath kernel runner: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -159,18 +159,19 @@ function runInVm(s: Scenario, planned: PlanResult, img: VmImage, report: KernelS
   return r;
 }
 
-function tsxLoader(): string {
-  return pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+/** How node runs inner: the compiled module as it is, the TypeScript source through tsx's loader. */
+function innerCommand(): string[] {
+  if (import.meta.url.endsWith(".js")) return [process.execPath, fileURLToPath(new URL("./inner.js", import.meta.url))];
+  return [process.execPath, "--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href, fileURLToPath(new URL("./inner.ts", import.meta.url))];
 }
 
 /** Runs a plan on the namespaces backend (inner.ts in fresh namespaces), bounded by its budget. */
 export function spawnInner(planned: PlanResult): InnerResult {
-  const innerPath = fileURLToPath(new URL("./inner.ts", import.meta.url));
   const envelope = JSON.stringify({ plan: planned.plan, outerNetns: readlinkSync("/proc/self/ns/net") });
   const argv = [
     "--pdeathsig", "KILL", "--",
     "unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "--",
-    process.execPath, "--import", tsxLoader(), innerPath,
+    ...innerCommand(),
   ];
   const r = spawnSync(which("setpriv")!, argv, {
     input: envelope,

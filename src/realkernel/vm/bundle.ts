@@ -1,7 +1,7 @@
 // The per-run archive appended to the image: the guest agent, the namespaces backend's
 // inner runner bundled into one file (esbuild, which tsx brings), its agents, and the
 // batch of plans. Built at each run from the working tree, so the image never goes stale.
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type { KernelPlan } from "../types.ts";
@@ -21,13 +21,24 @@ interface EsbuildLike {
 
 let innerBundle: string | null = null;
 
+/** Running from the compiled package (dist/, plain node) rather than the TypeScript sources. */
+const COMPILED = import.meta.url.endsWith(".js");
+/** Where `npm run build` leaves the bundle, so the installed package needs no esbuild. */
+export const PREBUILT_INNER = fileURLToPath(new URL("./inner.bundle.mjs", import.meta.url));
+
 /** inner.ts and what it imports, as one ES module for node in the VM. */
 export function bundleInner(): string {
   if (innerBundle !== null) return innerBundle;
+  innerBundle = COMPILED && existsSync(PREBUILT_INNER) ? readFileSync(PREBUILT_INNER, "utf8") : esbuildInner();
+  return innerBundle;
+}
+
+/** Bundles the inner runner with esbuild (which tsx brings: a development dependency). */
+export function esbuildInner(): string {
   const req = createRequire(createRequire(import.meta.url).resolve("tsx"));
   const esbuild = req("esbuild") as EsbuildLike;
   const out = esbuild.buildSync({
-    entryPoints: [`${KERNEL_DIR}inner.ts`],
+    entryPoints: [`${KERNEL_DIR}inner.${COMPILED ? "js" : "ts"}`],
     bundle: true,
     platform: "node",
     format: "esm",
@@ -36,8 +47,7 @@ export function bundleInner(): string {
     logLevel: "silent",
     banner: { js: "import { createRequire as __pktpathCreateRequire } from 'node:module'; const require = __pktpathCreateRequire(import.meta.url);" },
   });
-  innerBundle = out.outputFiles[0]!.text;
-  return innerBundle;
+  return out.outputFiles[0]!.text;
 }
 
 /** The serialised batch, as the guest reads it from /pktpath/batch.json. */
