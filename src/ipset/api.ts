@@ -14,7 +14,7 @@ import { netfilterOf } from "../netfilter/layer.ts";
 import { HTable } from "./htable.ts";
 import { UserData } from "./user/data.ts";
 import { printElem } from "./user/print.ts";
-import { protoName } from "./user/netdb.ts";
+import { protoName } from "../wire/netdb.ts";
 
 export interface IpSetHandle {
   /** current name (rename/swap aware) */

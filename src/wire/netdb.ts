@@ -1,4 +1,4 @@
-// Name tables libipset resolves through libc: getprotobyname() (/etc/protocols),
+// Name tables the tools (ipset, iptables, ipvsadm) resolve through libc: getprotobyname() (/etc/protocols),
 // getservbyname() (/etc/services, netbase), and its own ICMP names (lib/icmp.c).
 import { SERVICES } from "./services.ts";
 
