@@ -1,6 +1,6 @@
 // What netfilter uses: a handle per set for the xt_set match (-m set) and the SET target,
-// reference counting as xt_set takes and drops its references, and the layer that puts
-// the ipset tool on a host.
+// reference counting as xt_set takes and drops its references (netfilter's SetLookup),
+// and the layer that puts the ipset tool on a host and returns that SetLookup.
 import type { Host, Layer } from "../host.ts";
 import type { Packet } from "../wire/packet.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
@@ -10,7 +10,7 @@ import type { KernelOpt } from "./settype.ts";
 import { netState, type NetState } from "./store.ts";
 import { ipsetTool } from "./tool.ts";
 import { packetPort } from "./types/port.ts";
-import { netfilterOf } from "../netfilter/layer.ts";
+import type { SetLookup } from "../netfilter/matches/set.ts";
 import { HTable } from "./htable.ts";
 import { UserData } from "./user/data.ts";
 import { printElem } from "./user/print.ts";
@@ -141,16 +141,14 @@ export function refSet(host: Host, ns: string, name: string, delta: 1 | -1): voi
   st.ref(index, delta);
 }
 
-export const ipsetLayer: Layer = {
+/** The ipset layer: the `ipset` tool, and the sets as xt_set looks them up (handed to the netfilter layer). */
+export const ipsetLayer: Layer<SetLookup> = {
   name: "ipset",
-  install(host: Host): void {
+  install(host: Host): SetLookup {
     host.registerTool("ipset", ipsetTool);
-    // xt_set resolves set names through the ipset core: netfilter's runtime asks for a
-    // resolver, so -m set and -j SET see these sets (netfilter must be installed first).
-    const rt = netfilterOf(host);
-    if (rt) {
-      rt.setResolver = lookupSet;
-      rt.setRef = refSet;
-    }
+    return {
+      get: (ns, name) => lookupSet(host, ns, name),
+      ref: (ns, name, delta) => refSet(host, ns, name, delta),
+    };
   },
 };

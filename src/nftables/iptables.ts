@@ -4,7 +4,7 @@
 // approximate; where it differs from nft's is said in README.
 import type { Host } from "../host.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
-import { netfilterOf } from "../netfilter/layer.ts";
+import type { NetfilterRuntime } from "../netfilter/runtime.ts";
 import type { MatchSpec, RuleConfig, TableConfig, TableName, TargetSpec } from "../netfilter/types.ts";
 import { TABLES } from "../netfilter/tables.ts";
 import { TARGETS } from "../netfilter/targets/index.ts";
@@ -131,9 +131,8 @@ function ruleText(r: RuleConfig, counters: { pkts: number; bytes: number } | nul
 }
 
 /** One iptables table as `nft list table` prints it (approximately). */
-export function iptablesTableText(host: Host, ns: string, t: TableConfig, opts: { stateless: boolean }): string {
-  const nf = netfilterOf(host);
-  const compiled = nf?.compiled(ns, t.name);
+export function iptablesTableText(nf: NetfilterRuntime, ns: string, t: TableConfig, opts: { stateless: boolean }): string {
+  const compiled = nf.compiled(ns, t.name);
   const blocks: string[] = [];
   for (const name of t.order) {
     const c = t.chains[name]!;

@@ -1,6 +1,6 @@
 // -m set (xt_set.c): membership of packet fields in an ipset. The sets themselves live in
-// the ipset layer, which plugs a resolver into the netfilter runtime; without it every
-// set name is unknown, as for iptables on a kernel whose set does not exist.
+// the ipset layer, handed to the netfilter layer at install as a SetLookup; without it
+// every set name is unknown, as for iptables on a kernel whose set does not exist.
 import type { Packet } from "../../wire/packet.ts";
 import { type MatchExt, ParseError } from "../ext.ts";
 
@@ -12,6 +12,14 @@ export interface SetHandle {
   test(pkt: Packet, dirs: readonly boolean[], ifname: string | null, now: number, updateCounters: boolean, returnNomatch?: boolean): number;
   add(pkt: Packet, dirs: readonly boolean[], ifname: string | null, now: number, timeoutSec: number | null, exist: boolean): void;
   del(pkt: Packet, dirs: readonly boolean[], ifname: string | null, now: number): void;
+}
+
+/** What xt_set needs of the ipset core (the ipset layer implements it). */
+export interface SetLookup {
+  /** ip_set_get_byname(): a handle on the set NAME in namespace ns, or null. */
+  get(ns: string, name: string): SetHandle | null;
+  /** ip_set_nfnl_get_byindex() / ip_set_put_byindex(): a rule takes or drops a reference. */
+  ref(ns: string, name: string, delta: 1 | -1): void;
 }
 
 export function parseDirs(flags: string): boolean[] {
