@@ -243,8 +243,7 @@ export class IpvsRuntime {
       s.scheduler = sched;
       s.schedName = cfg.scheduler;
       s.dests = [];
-      (s as IpvsServiceRt & { now?: number }).now = this.now();
-      sched.initService?.(s);
+      sched.initService?.(s, this.now());
       for (const d of [...list].reverse()) {
         s.dests = [d, ...s.dests];
         sched.addDest?.(s, d);
@@ -255,7 +254,7 @@ export class IpvsRuntime {
       s.scheduler = sched;
       s.schedName = cfg.scheduler;
       s.dests = list;
-      sched.initService?.(s);
+      sched.initService?.(s, this.now());
     } else {
       // The kernel calls the scheduler for each change, in this order.
       for (const d of removed) {
