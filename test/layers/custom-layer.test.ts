@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { Host, type Layer } from "../../src/host.ts";
 import { installLayers } from "../../src/layers.ts";
 import type { NetfilterRuntime } from "../../src/netfilter/runtime.ts";
-import { Hook, NF_ACCEPT } from "../../src/dataplane/hooks.ts";
+import { Hook, NF_ACCEPT, type Verdict } from "../../src/dataplane/hooks.ts";
 import { out, ToolError } from "../../src/tool/tool.ts";
 import { curl, run } from "../helpers.ts";
 
@@ -29,7 +29,7 @@ const pktcountLayer: Layer<PktCount, { netfilter: NetfilterRuntime }> = {
       }
       throw new ToolError("Usage: pktcount [on]");
     });
-    const count = (ns: string) => () => {
+    const count = (ns: string) => (): Verdict => {
       rt.delivered.set(ns, (rt.delivered.get(ns) ?? 0) + 1);
       return NF_ACCEPT;
     };
