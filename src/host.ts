@@ -27,6 +27,13 @@ export interface Layer<Runtime = unknown, Below = void> {
   install(host: Host, below: Below): Runtime;
 }
 
+/** What a layer's runtime reads of the host it is installed on: the dataplane, the current snapshot, the clock. */
+export interface LayerHost {
+  readonly dp: Dataplane;
+  readonly config: Config;
+  readonly now: number;
+}
+
 /** A command the host ran and accepted, as its innermost tool saw it (after sudo and ip netns exec). */
 export interface ExecutedCommand {
   /** The innermost command's argv (what the tool parsed and accepted). */
@@ -46,7 +53,7 @@ export interface HostOptions {
   layers?: Layer[];
 }
 
-export class Host {
+export class Host implements LayerHost {
   private cfg: Config;
   readonly dp = new Dataplane();
   private readonly tools = new Map<string, Tool>();

@@ -1,6 +1,6 @@
 // The netfilter layer's state on one host: per namespace the conntrack table and the
 // compiled tables, plus the hook operations it registers (conntrack, NAT, each table).
-import type { Host } from "../host.ts";
+import type { LayerHost } from "../host.ts";
 import type { Config } from "../config/types.ts";
 import type { Packet } from "../wire/packet.ts";
 import { ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/packet.ts";
@@ -104,7 +104,7 @@ export class NetfilterRuntime {
   private readonly sets: SetLookup | null;
 
   constructor(
-    readonly host: Host,
+    readonly host: LayerHost,
     needs: NetfilterNeeds = {},
   ) {
     this.sets = needs.sets ?? null;

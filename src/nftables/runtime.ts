@@ -1,7 +1,7 @@
 // The nf_tables packet path of one host: each namespace's base chains as hook operations
 // at their priorities (nf_tables_register_hook), nat chains in nf_nat's lookup list, and
 // nft_do_chain() walking compiled rules with a jump stack.
-import type { Host } from "../host.ts";
+import type { LayerHost } from "../host.ts";
 import type { Config } from "../config/types.ts";
 import type { Packet } from "../wire/packet.ts";
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, ICMP_DEST_UNREACH, RTN_LOCAL } from "../wire/packet.ts";
@@ -232,7 +232,7 @@ export class NftRuntime {
   private readonly regSeq = new Map<string, number>();
 
   constructor(
-    readonly host: Host,
+    readonly host: LayerHost,
     private readonly netfilter: NetfilterRuntime,
   ) {}
 

@@ -124,7 +124,7 @@ function listOpts(rt: NftRuntime, ns: string, a: NftArgs): ListOpts {
 /** iptables-nft's tables are nf_tables tables: listed with the ruleset (approximately). */
 function iptablesText(rt: NftRuntime, ns: string, family: string | null, stateless: boolean): string {
   if (family !== null && family !== "ip") return "";
-  return iptablesTables(rt.host, ns)
+  return iptablesTables(rt.host.config, ns)
     .map((t) => iptablesTableText(rt.nf(), ns, t, { stateless }))
     .join("");
 }
@@ -155,7 +155,7 @@ function list(rt: NftRuntime, ns: string, rs: NftRuleset, c: Extract<NftCmd, { o
     case "ruleset":
       return iptablesText(rt, ns, c.family, o.stateless) + rulesetText(rs, o, c.family);
     case "tables":
-      return (c.family === null || c.family === "ip" ? iptablesTables(rt.host, ns).map((t) => `table ip ${t.name}\n`).join("") : "") + rs.tables
+      return (c.family === null || c.family === "ip" ? iptablesTables(rt.host.config, ns).map((t) => `table ip ${t.name}\n`).join("") : "") + rs.tables
         .filter((t) => c.family === null || t.family === c.family)
         .map((t) => `table ${t.family} ${t.name}\n`)
         .join("");
@@ -166,7 +166,7 @@ function list(rt: NftRuntime, ns: string, rs: NftRuleset, c: Extract<NftCmd, { o
     default: {
       const t = rs.tables.find((x) => x.family === c.family && x.name === c.table);
       if (!t && c.obj === "table" && c.family === "ip" && isTableName(c.table)) {
-        const ipt = iptablesTables(rt.host, ns).find((x) => x.name === c.table);
+        const ipt = iptablesTables(rt.host.config, ns).find((x) => x.name === c.table);
         if (ipt) return iptablesTableText(rt.nf(), ns, ipt, { stateless: o.stateless });
       }
       if (!t) return fail(c.tableLoc);
