@@ -12,7 +12,7 @@ export const ipvsLayer: Layer<IpvsRuntime, { netfilter: NetfilterRuntime }> = {
     host.registerTool("ipvsadm", ipvsadmTool(rt));
     host.registerHooks({ name: "ipvs", hookOps: (ns, config) => rt.hookOps(ns, config) });
     // ip_vs_register_conntrack(): with vs.conntrack=1 IPVS keeps conntrack entries.
-    netfilter.register({ name: "ipvs", needsConntrack: (ns, config) => config.netns[ns]?.sysctl["net.ipv4.vs.conntrack"] === "1" });
+    netfilter.register({ needsConntrack: (ns, config) => config.netns[ns]?.sysctl["net.ipv4.vs.conntrack"] === "1" });
     return rt;
   },
 };

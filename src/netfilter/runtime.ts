@@ -63,7 +63,6 @@ export interface NatLookup {
  * and nf_nat_register_fn() (its nat chains share nf_nat's hooks, e.g. nft nat chains).
  */
 export interface NetfilterUser {
-  readonly name: string;
   needsConntrack?: (ns: string, config: Config) => boolean;
   natLookups?: (ns: string, config: Config) => NatLookup[];
 }

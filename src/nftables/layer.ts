@@ -10,7 +10,7 @@ export const nftablesLayer: Layer<NftRuntime, { netfilter: NetfilterRuntime }> =
   name: "nftables",
   install(host: Host, { netfilter }): NftRuntime {
     const rt = new NftRuntime(host, netfilter);
-    netfilter.register({ name: "nftables", needsConntrack: (ns, config) => rt.needsConntrack(ns, config), natLookups: (ns, config) => rt.natLookups(ns, config) });
+    netfilter.register({ needsConntrack: (ns, config) => rt.needsConntrack(ns, config), natLookups: (ns, config) => rt.natLookups(ns, config) });
     host.registerTool("nft", nftTool(rt));
     host.registerHooks({ name: "nftables", hookOps: (ns, config) => rt.hookOps(ns, config) });
     return rt;

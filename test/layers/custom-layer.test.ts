@@ -37,7 +37,7 @@ const pktcountLayer: Layer<PktCount, { netfilter: NetfilterRuntime }> = {
       name: "pktcount",
       hookOps: (ns) => (rt.counted.has(ns) ? [{ hook: Hook.LocalIn, priority: 0, name: "pktcount", fn: count(ns) }] : []),
     });
-    netfilter.register({ name: "pktcount", needsConntrack: (ns) => rt.counted.has(ns) });
+    netfilter.register({ needsConntrack: (ns) => rt.counted.has(ns) });
     return rt;
   },
 };
