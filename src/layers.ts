@@ -6,7 +6,11 @@ import { ipsetLayer } from "./ipset/api.ts";
 import { ipvsLayer } from "./ipvs/layer.ts";
 import { nftablesLayer } from "./nftables/layer.ts";
 
-/** Installs the default layers on a host and returns their runtimes. */
+/**
+ * Installs the default layers on a host and returns their runtimes. A layer is installed
+ * after what it needs: ipset first (netfilter's xt_set needs its SetLookup), then
+ * netfilter, which ipvs and nftables need. A new layer is one more line.
+ */
 export function installLayers(host: Host) {
   const ipset = ipsetLayer.install(host);
   const netfilter = netfilterLayer.install(host, { sets: ipset });
