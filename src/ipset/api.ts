@@ -10,29 +10,14 @@ import type { KernelOpt } from "./settype.ts";
 import { netState, type NetState } from "./store.ts";
 import { ipsetTool } from "./tool.ts";
 import { packetPort } from "./types/port.ts";
-import type { SetLookup } from "../netfilter/matches/set.ts";
+import type { SetHandle as XtSetHandle, SetLookup } from "../netfilter/matches/set.ts";
 import { HTable } from "./htable.ts";
 import { UserData } from "./user/data.ts";
 import { printElem } from "./user/print.ts";
 import { protoName } from "../wire/netdb.ts";
 
-export interface IpSetHandle {
-  /** current name (rename/swap aware) */
-  readonly name: string;
-  /** e.g. 3 for hash:ip,port,ip */
-  readonly dimensions: number;
-  /**
-   * xt_set match: dirs[i] true = take dimension i from the packet's source (ip or port),
-   * false = destination. ifname: the interface name for hash:net,iface. Returns 1 match,
-   * 0 no match, -1 matched a `nomatch` element. With returnNomatch (--return-nomatch) the
-   * kernel's inversion is applied instead and the result is 1 or 0.
-   */
-  test(pkt: Packet, dirs: readonly boolean[], ifname: string | null, now: number, updateCounters: boolean, returnNomatch?: boolean): number;
-  /** SET target --add-set */
-  add(pkt: Packet, dirs: readonly boolean[], ifname: string | null, now: number, timeoutSec: number | null, exist: boolean): void;
-  /** SET target --del-set */
-  del(pkt: Packet, dirs: readonly boolean[], ifname: string | null, now: number): void;
-}
+/** A handle on one set, as netfilter declares it (xt_set's match and SET target). */
+export type IpSetHandle = XtSetHandle;
 
 class SetHandle implements IpSetHandle {
   /** One reusable option block: the packet path allocates nothing. */

@@ -4,13 +4,22 @@
 import type { Packet } from "../../wire/packet.ts";
 import { type MatchExt, ParseError } from "../ext.ts";
 
-/** What netfilter needs of an ipset (the ipset layer's IpSetHandle fits it). */
+/** What netfilter needs of one ipset (the ipset layer implements it). */
 export interface SetHandle {
+  /** current name (rename/swap aware) */
   readonly name: string;
+  /** e.g. 3 for hash:ip,port,ip */
   readonly dimensions: number;
-  /** 1 match, 0 no match, -1 matched a nomatch element. */
+  /**
+   * xt_set match: dirs[i] true = take dimension i from the packet's source (ip or port),
+   * false = destination. ifname: the interface name for hash:net,iface. Returns 1 match,
+   * 0 no match, -1 matched a `nomatch` element. With returnNomatch (--return-nomatch) the
+   * kernel's inversion is applied instead and the result is 1 or 0.
+   */
   test(pkt: Packet, dirs: readonly boolean[], ifname: string | null, now: number, updateCounters: boolean, returnNomatch?: boolean): number;
+  /** SET target --add-set */
   add(pkt: Packet, dirs: readonly boolean[], ifname: string | null, now: number, timeoutSec: number | null, exist: boolean): void;
+  /** SET target --del-set */
   del(pkt: Packet, dirs: readonly boolean[], ifname: string | null, now: number): void;
 }
 
