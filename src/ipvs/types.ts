@@ -58,6 +58,9 @@ export interface IpvsService {
   /** The scheduler's private state (svc->sched_data). */
   schedData: unknown;
   stats: { conns: number; inpkts: number; outpkts: number; inbytes: number; outbytes: number };
+  /** net.ipv4.vs.lblc_expiration / lblcr_expiration in ms when given (default 24 h): what lblc and lblcr read of the namespace. */
+  lblcExpiration?: number;
+  lblcrExpiration?: number;
 }
 
 /** What the scheduler may read of the packet (struct ip_vs_iphdr + ports). */

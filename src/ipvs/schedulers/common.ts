@@ -1,21 +1,7 @@
 // What the schedulers share: include/net/ip_vs.h (ip_vs_dest_conn_overhead), include/linux/hash.h
-// (hash_32), lib/math/gcd.c, and the few things the scheduler interface in ../types.ts does not
-// carry (dest->last_weight, the lblc/lblcr sysctls), as optional fields.
+// (hash_32), lib/math/gcd.c.
 import { IPPROTO_TCP, IPPROTO_UDP } from "../../wire/packet.ts";
 import { IP_VS_DEST_F_OVERLOAD, type IpvsDest, type IpvsService, type SchedPacket } from "../types.ts";
-
-/** IpvsService plus what lblc/lblcr read from the namespace when the IPVS layer provides it. */
-export interface IpvsServiceExt extends IpvsService {
-  /** net.ipv4.vs.lblc_expiration in ms (default 24 h). */
-  lblcExpiration?: number;
-  /** net.ipv4.vs.lblcr_expiration in ms (default 24 h). */
-  lblcrExpiration?: number;
-}
-
-/** IpvsDest plus dest->last_weight (the latest non-zero weight), which mh reads. */
-export interface IpvsDestExt extends IpvsDest {
-  lastWeight?: number;
-}
 
 export const IPPROTO_SCTP = 132;
 

@@ -13,7 +13,6 @@ import {
   isOverloaded,
   localityOverloaded,
   mulGt,
-  type IpvsServiceExt,
 } from "./common.ts";
 
 /** CONFIG_IP_VS_LBLC_TAB_BITS (default 10). */
@@ -54,7 +53,7 @@ function tableOf(svc: IpvsService, now: number): LblcTable {
 }
 
 function expiration(svc: IpvsService): number {
-  return (svc as IpvsServiceExt).lblcExpiration ?? DEFAULT_EXPIRATION;
+  return svc.lblcExpiration ?? DEFAULT_EXPIRATION;
 }
 
 // ip_vs_lblc_hashkey(): hash_32(addr, 10)

@@ -14,7 +14,6 @@ import {
   isOverloaded,
   localityOverloaded,
   mulGt,
-  type IpvsServiceExt,
 } from "./common.ts";
 
 /** CONFIG_IP_VS_LBLCR_TAB_BITS (default 10). */
@@ -61,7 +60,7 @@ function tableOf(svc: IpvsService, now: number): LblcrTable {
 }
 
 function expiration(svc: IpvsService): number {
-  return (svc as IpvsServiceExt).lblcrExpiration ?? DEFAULT_EXPIRATION;
+  return svc.lblcrExpiration ?? DEFAULT_EXPIRATION;
 }
 
 // ip_vs_dest_set_insert(): at the head, unless already a member (when checked)
