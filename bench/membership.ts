@@ -3,9 +3,7 @@
 // `-m set --match-set S <dirs> -j ACCEPT`, chain LIN-<type> holds N rules each matching
 // one element. The packet matches the last element (the chain walks all N rules), or
 // nothing (a miss: N rules too).
-import { Host } from "../src/host.ts";
-import { defaultLayers } from "../src/layers.ts";
-import { netfilterOf } from "../src/netfilter/layer.ts";
+import { hostWithLayers } from "../src/layers.ts";
 import { doTable } from "../src/netfilter/walker.ts";
 import type { HookState } from "../src/dataplane/hooks.ts";
 import { Hook } from "../src/dataplane/hooks.ts";
@@ -87,7 +85,7 @@ export function membershipSuite(cfg: BenchConfig, sizes: number[], chainMax: num
   const rows: MembershipRow[] = [];
   for (const st of SET_TYPES) {
     for (const n of sizes) {
-      const host = new Host({ layers: defaultLayers() });
+      const { host, layers } = hostWithLayers();
       const name = "S";
       const sl = [`create ${name} ${st.type} family inet hashsize 1024 maxelem ${Math.max(65536, n * 2)}`];
       for (let i = 0; i < n; i++) sl.push(`add ${name} ${st.elem(i)}`);
@@ -97,7 +95,7 @@ export function membershipSuite(cfg: BenchConfig, sizes: number[], chainMax: num
       if (withChain) for (let i = 0; i < n; i++) r.push(`-A LINCHAIN ${st.rule(i)} -j ACCEPT`);
       r.push("COMMIT", "");
       host.exec("iptables-restore", "host", r.join("\n"));
-      const rt = netfilterOf(host)!;
+      const rt = layers.netfilter;
       const t = rt.compiled("host", "filter")!;
       const setChain = t.chains.get("SETCHAIN")!;
       const linChain = t.chains.get("LINCHAIN")!;

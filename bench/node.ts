@@ -11,7 +11,7 @@
 import { netifReceive } from "../src/dataplane/dev.ts";
 import { blankPacket, IPPROTO_TCP, TCP_ACK, TCP_SYN, type Packet } from "../src/wire/packet.ts";
 import type { LinkView } from "../src/dataplane/view.ts";
-import { netfilterOf } from "../src/netfilter/layer.ts";
+import { hostWithLayers } from "../src/layers.ts";
 import {
   addServiceCommands,
   buildNode,
@@ -59,7 +59,8 @@ export function runNode(mode: KubeProxyMode, n: number, m: number, cfg: BenchCon
   const heapBefore = heapMB();
   const times: BuildTimes = { topologyMs: 0, load: [] };
   progress(`${label}: building the node`);
-  const host = buildNode(node, { times, deferView: true });
+  const { host, layers } = hostWithLayers();
+  buildNode(node, { host, times, deferView: true });
   const heap = heapMB() - heapBefore;
   let loadPerCommandMs: number | null = null;
   if (perCommandLoad) {
@@ -105,7 +106,7 @@ export function runNode(mode: KubeProxyMode, n: number, m: number, cfg: BenchCon
   // nftables mode has no iptables nat table (and kube-proxy's nft chains no counters): not counted.
   const natPre = () => {
     if (mode === "nftables") return NaN;
-    const nat = netfilterOf(host)!.compiled("host", "nat")!;
+    const nat = layers.netfilter.compiled("host", "nat")!;
     return nat.chains.get("PREROUTING")!.rules[0]!.counters.pkts;
   };
 

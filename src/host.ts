@@ -16,10 +16,22 @@ import { brNetfilterProvider } from "./dataplane/br_netfilter.ts";
 
 setAutoFreeze(true);
 
-/** A layer above the core: registers its tools and hook operations on a host. */
-export interface Layer {
-  name: string;
-  install(host: Host): void;
+/**
+ * A layer above the core (one folder): install() registers its tools and hook operations on
+ * a host and returns its runtime. `Below` is what it needs from other layers (their
+ * runtimes, or an interface they implement), handed in by whoever installs it
+ * (src/layers.ts); a layer never looks another up.
+ */
+export interface Layer<Runtime = unknown, Below = void> {
+  readonly name: string;
+  install(host: Host, below: Below): Runtime;
+}
+
+/** What a layer's runtime reads of the host it is installed on: the dataplane, the current snapshot, the clock. */
+export interface LayerHost {
+  readonly dp: Dataplane;
+  readonly config: Config;
+  readonly now: number;
 }
 
 /** A command the host ran and accepted, as its innermost tool saw it (after sudo and ip netns exec). */
@@ -37,10 +49,11 @@ export interface ExecutedCommand {
 
 export interface HostOptions {
   trace?: boolean;
+  /** Layers that need nothing handed in, installed in order (src/layers.ts defaultLayers()). */
   layers?: Layer[];
 }
 
-export class Host {
+export class Host implements LayerHost {
   private cfg: Config;
   readonly dp = new Dataplane();
   private readonly tools = new Map<string, Tool>();

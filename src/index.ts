@@ -8,5 +8,5 @@ export { ToolError, type ToolOutput } from "./tool/tool.ts";
 export { loadScenario } from "./scenario/load.ts";
 export { runScenario, type ScenarioReport, type ProbeReport } from "./scenario/run.ts";
 export { ScenarioError } from "./scenario/types.ts";
-export { defaultLayers } from "./layers.ts";
+export { defaultLayers, hostWithLayers, installLayers, type Layers } from "./layers.ts";
 export { parseIPv4, formatIPv4 } from "./wire/ipv4.ts";

@@ -1,6 +1,6 @@
 // What netfilter uses: a handle per set for the xt_set match (-m set) and the SET target,
-// reference counting as xt_set takes and drops its references, and the layer that puts
-// the ipset tool on a host.
+// reference counting as xt_set takes and drops its references (netfilter's SetLookup),
+// and the layer that puts the ipset tool on a host and returns that SetLookup.
 import type { Host, Layer } from "../host.ts";
 import type { Packet } from "../wire/packet.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
@@ -10,29 +10,14 @@ import type { KernelOpt } from "./settype.ts";
 import { netState, type NetState } from "./store.ts";
 import { ipsetTool } from "./tool.ts";
 import { packetPort } from "./types/port.ts";
-import { netfilterOf } from "../netfilter/layer.ts";
+import type { SetHandle as XtSetHandle, SetLookup } from "../netfilter/matches/set.ts";
 import { HTable } from "./htable.ts";
 import { UserData } from "./user/data.ts";
 import { printElem } from "./user/print.ts";
-import { protoName } from "./user/netdb.ts";
+import { protoName } from "../wire/netdb.ts";
 
-export interface IpSetHandle {
-  /** current name (rename/swap aware) */
-  readonly name: string;
-  /** e.g. 3 for hash:ip,port,ip */
-  readonly dimensions: number;
-  /**
-   * xt_set match: dirs[i] true = take dimension i from the packet's source (ip or port),
-   * false = destination. ifname: the interface name for hash:net,iface. Returns 1 match,
-   * 0 no match, -1 matched a `nomatch` element. With returnNomatch (--return-nomatch) the
-   * kernel's inversion is applied instead and the result is 1 or 0.
-   */
-  test(pkt: Packet, dirs: readonly boolean[], ifname: string | null, now: number, updateCounters: boolean, returnNomatch?: boolean): number;
-  /** SET target --add-set */
-  add(pkt: Packet, dirs: readonly boolean[], ifname: string | null, now: number, timeoutSec: number | null, exist: boolean): void;
-  /** SET target --del-set */
-  del(pkt: Packet, dirs: readonly boolean[], ifname: string | null, now: number): void;
-}
+/** A handle on one set, as netfilter declares it (xt_set's match and SET target). */
+export type IpSetHandle = XtSetHandle;
 
 class SetHandle implements IpSetHandle {
   /** One reusable option block: the packet path allocates nothing. */
@@ -141,16 +126,14 @@ export function refSet(host: Host, ns: string, name: string, delta: 1 | -1): voi
   st.ref(index, delta);
 }
 
-export const ipsetLayer: Layer = {
+/** The ipset layer: the `ipset` tool, and the sets as xt_set looks them up (handed to the netfilter layer). */
+export const ipsetLayer: Layer<SetLookup> = {
   name: "ipset",
-  install(host: Host): void {
+  install(host: Host): SetLookup {
     host.registerTool("ipset", ipsetTool);
-    // xt_set resolves set names through the ipset core: netfilter's runtime asks for a
-    // resolver, so -m set and -j SET see these sets (netfilter must be installed first).
-    const rt = netfilterOf(host);
-    if (rt) {
-      rt.setResolver = lookupSet;
-      rt.setRef = refSet;
-    }
+    return {
+      get: (ns, name) => lookupSet(host, ns, name),
+      ref: (ns, name, delta) => refSet(host, ns, name, delta),
+    };
   },
 };

@@ -1,7 +1,7 @@
 // IPVS state on one host: per namespace the runtime services (with their schedulers'
 // state) kept in line with the snapshot, the connection table, and the hooks IPVS
 // registers once a namespace has its first virtual service.
-import type { Host } from "../host.ts";
+import type { LayerHost } from "../host.ts";
 import type { Config } from "../config/types.ts";
 import type { Dataplane } from "../dataplane/dataplane.ts";
 import type { NetnsView } from "../dataplane/view.ts";
@@ -82,7 +82,7 @@ export class IpvsRuntime {
   readonly ns = new Map<string, IpvsNs>();
   readonly core: IpvsCore;
 
-  constructor(readonly host: Host) {
+  constructor(readonly host: LayerHost) {
     this.core = new IpvsCore(this);
   }
 
@@ -243,8 +243,7 @@ export class IpvsRuntime {
       s.scheduler = sched;
       s.schedName = cfg.scheduler;
       s.dests = [];
-      (s as IpvsServiceRt & { now?: number }).now = this.now();
-      sched.initService?.(s);
+      sched.initService?.(s, this.now());
       for (const d of [...list].reverse()) {
         s.dests = [d, ...s.dests];
         sched.addDest?.(s, d);
@@ -255,7 +254,7 @@ export class IpvsRuntime {
       s.scheduler = sched;
       s.schedName = cfg.scheduler;
       s.dests = list;
-      sched.initService?.(s);
+      sched.initService?.(s, this.now());
     } else {
       // The kernel calls the scheduler for each change, in this order.
       for (const d of removed) {

@@ -58,6 +58,9 @@ export interface IpvsService {
   /** The scheduler's private state (svc->sched_data). */
   schedData: unknown;
   stats: { conns: number; inpkts: number; outpkts: number; inbytes: number; outbytes: number };
+  /** net.ipv4.vs.lblc_expiration / lblcr_expiration in ms when given (default 24 h): what lblc and lblcr read of the namespace. */
+  lblcExpiration?: number;
+  lblcrExpiration?: number;
 }
 
 /** What the scheduler may read of the packet (struct ip_vs_iphdr + ports). */
@@ -68,12 +71,15 @@ export interface SchedPacket {
   dport: number;
   proto: number;
   pkt: Packet | null;
+  /** The virtual clock in ms when the packet is scheduled (the packet path's sim.now): lblc/lblcr's jiffies. */
+  now: number;
 }
 
 /** struct ip_vs_scheduler: one file per scheduler under src/ipvs/schedulers/. */
 export interface Scheduler {
   name: string;
-  initService?(svc: IpvsService): void;
+  /** Binds the scheduler to svc at virtual time `now` (ms); lblc/lblcr arm their GC timer at now + 60 s. */
+  initService?(svc: IpvsService, now: number): void;
   doneService?(svc: IpvsService): void;
   addDest?(svc: IpvsService, dest: IpvsDest): void;
   delDest?(svc: IpvsService, dest: IpvsDest): void;

@@ -4,7 +4,7 @@ import type { Packet } from "../wire/packet.ts";
 import type { HookState } from "../dataplane/hooks.ts";
 import type { MatchSpec, RuleConfig, TableName, TargetSpec } from "./types.ts";
 import type { NetfilterRuntime } from "./runtime.ts";
-import { serviceByName } from "../ipset/user/netdb.ts";
+import { serviceByName } from "../wire/netdb.ts";
 
 export class ParseError extends Error {
   /** xtables_error() from an extension prints an empty line before the usage hint. */

@@ -1,25 +1,20 @@
 // The netfilter layer: installs iptables, iptables-save, iptables-restore and conntrack
-// on a host and registers its hook operations.
+// on a host and registers its hook operations. It needs the sets xt_set looks up (the
+// ipset layer's SetLookup), handed in; layers above register on the runtime it returns.
 import type { Host, Layer } from "../host.ts";
-import { NetfilterRuntime } from "./runtime.ts";
+import { NetfilterRuntime, type NetfilterNeeds } from "./runtime.ts";
 import { iptablesRestoreTool, iptablesSaveTool, iptablesTool } from "./iptables/index.ts";
 import { conntrackTool } from "./conntrack-tool.ts";
 
-const runtimes = new WeakMap<Host, NetfilterRuntime>();
-
-export function netfilterOf(host: Host): NetfilterRuntime | undefined {
-  return runtimes.get(host);
-}
-
-export const netfilterLayer: Layer = {
+export const netfilterLayer: Layer<NetfilterRuntime, NetfilterNeeds> = {
   name: "netfilter",
-  install(host: Host): void {
-    const rt = new NetfilterRuntime(host);
-    runtimes.set(host, rt);
+  install(host: Host, needs: NetfilterNeeds): NetfilterRuntime {
+    const rt = new NetfilterRuntime(host, needs);
     for (const name of ["iptables", "iptables-nft", "iptables-legacy"]) host.registerTool(name, iptablesTool(rt));
     for (const name of ["iptables-save", "iptables-nft-save", "iptables-legacy-save"]) host.registerTool(name, iptablesSaveTool(rt));
     for (const name of ["iptables-restore", "iptables-nft-restore", "iptables-legacy-restore"]) host.registerTool(name, iptablesRestoreTool(rt));
     host.registerTool("conntrack", conntrackTool(rt));
     host.registerHooks({ name: "netfilter", hookOps: (ns, config) => rt.hookOps(ns, config) });
+    return rt;
   },
 };

@@ -1,6 +1,6 @@
 // The netfilter layer's state on one host: per namespace the conntrack table and the
 // compiled tables, plus the hook operations it registers (conntrack, NAT, each table).
-import type { Host } from "../host.ts";
+import type { LayerHost } from "../host.ts";
 import type { Config } from "../config/types.ts";
 import type { Packet } from "../wire/packet.ts";
 import { ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/packet.ts";
@@ -18,7 +18,7 @@ import { type CompileCtx, TV } from "./ext.ts";
 import { doTable, type WalkTrace } from "./walker.ts";
 import { MATCHES } from "./matches/index.ts";
 import { TARGETS } from "./targets/index.ts";
-import type { SetHandle } from "./matches/set.ts";
+import type { SetHandle, SetLookup } from "./matches/set.ts";
 import {
   type Conn,
   ConntrackTable,
@@ -57,7 +57,21 @@ export interface NatLookup {
   fn: (pkt: Packet, state: HookState) => Verdict;
 }
 
-export type SetResolver = (host: Host, ns: string, name: string) => SetHandle | null;
+/**
+ * A layer above netfilter that uses it, registered once at that layer's install:
+ * nf_ct_netns_get() (it needs conntrack in a namespace, e.g. IPVS with vs.conntrack=1)
+ * and nf_nat_register_fn() (its nat chains share nf_nat's hooks, e.g. nft nat chains).
+ */
+export interface NetfilterUser {
+  needsConntrack?: (ns: string, config: Config) => boolean;
+  natLookups?: (ns: string, config: Config) => NatLookup[];
+}
+
+/** What the netfilter layer needs handed in at install. */
+export interface NetfilterNeeds {
+  /** The sets -m set and -j SET look up (the ipset layer); without it every set name is unknown. */
+  sets?: SetLookup;
+}
 
 function isIcmpError(pkt: Packet): boolean {
   return pkt.proto === IPPROTO_ICMP && (pkt.icmpType === ICMP_DEST_UNREACH || pkt.icmpType === ICMP_TIME_EXCEEDED || pkt.icmpType === 4 || pkt.icmpType === 5 || pkt.icmpType === 12);
@@ -66,13 +80,10 @@ function isIcmpError(pkt: Packet): boolean {
 export class NetfilterRuntime {
   readonly ns = new Map<string, NsNetfilter>();
   readonly ruleCache = new WeakMap<RuleConfig, CompiledRule>();
-  setResolver: SetResolver | null = null;
-  /** ip_set_nfnl_get_byindex()/put: rules that use a set hold a reference on it. */
-  setRef: ((host: Host, ns: string, name: string, delta: 1 | -1) => void) | null = null;
   /** Extra reasons to track connections in a namespace (IPVS with conntrack=1). */
-  readonly conntrackUsers: ((ns: string, config: Config) => boolean)[] = [];
+  private readonly conntrackUsers: ((ns: string, config: Config) => boolean)[] = [];
   /** Other layers' nat chains: they share iptables' nat hooks and its first-binding-wins rule. */
-  readonly natLookups: ((ns: string, config: Config) => NatLookup[])[] = [];
+  private readonly natLookups: ((ns: string, config: Config) => NatLookup[])[] = [];
   private readonly natLists = new Map<string, NatLookup[][]>();
   /** When each table's hooks were registered in a namespace (nf_register_net_hooks order). */
   private readonly regSeq = new Map<string, number>();
@@ -89,7 +100,20 @@ export class NetfilterRuntime {
   }
   private seed = 0x9e3779b9;
 
-  constructor(readonly host: Host) {}
+  private readonly sets: SetLookup | null;
+
+  constructor(
+    readonly host: LayerHost,
+    needs: NetfilterNeeds = {},
+  ) {
+    this.sets = needs.sets ?? null;
+  }
+
+  /** A layer above registers what it uses netfilter for (nf_ct_netns_get, nf_nat_register_fn). */
+  register(user: NetfilterUser): void {
+    if (user.needsConntrack) this.conntrackUsers.push(user.needsConntrack);
+    if (user.natLookups) this.natLookups.push(user.natLookups);
+  }
 
   dp(): Dataplane {
     return this.host.dp;
@@ -108,7 +132,7 @@ export class NetfilterRuntime {
     return (t ^ (t >>> 14)) >>> 0;
   }
   resolveSet(ns: string, name: string): SetHandle | null {
-    return this.setResolver ? this.setResolver(this.host, ns, name) : null;
+    return this.sets ? this.sets.get(ns, name) : null;
   }
   state(ns: string): NsNetfilter {
     let s = this.ns.get(ns);
@@ -362,12 +386,13 @@ export class NetfilterRuntime {
 
   /** After a change of rules: take and give back set references for the difference. */
   syncSetRefs(ns: string, before: Config, after: Config): void {
-    if (!this.setRef || before === after) return;
+    const sets = this.sets;
+    if (!sets || before === after) return;
     const old = this.setUses(ns, before);
     const now = this.setUses(ns, after);
     for (const name of new Set([...old.keys(), ...now.keys()])) {
       const d = (now.get(name) ?? 0) - (old.get(name) ?? 0);
-      for (let i = 0; i < Math.abs(d); i++) this.setRef(this.host, ns, name, d > 0 ? 1 : -1);
+      for (let i = 0; i < Math.abs(d); i++) sets.ref(ns, name, d > 0 ? 1 : -1);
     }
   }
 

@@ -2,9 +2,9 @@
 // them (iptables/nft-*.c translate matches to nft expressions where they can) and
 // `nft flush ruleset` / `nft delete table ip nat` remove them. The translation here is
 // approximate; where it differs from nft's is said in README.
-import type { Host } from "../host.ts";
+import type { Config } from "../config/types.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
-import { netfilterOf } from "../netfilter/layer.ts";
+import type { NetfilterRuntime } from "../netfilter/runtime.ts";
 import type { MatchSpec, RuleConfig, TableConfig, TableName, TargetSpec } from "../netfilter/types.ts";
 import { TABLES } from "../netfilter/tables.ts";
 import { TARGETS } from "../netfilter/targets/index.ts";
@@ -131,9 +131,8 @@ function ruleText(r: RuleConfig, counters: { pkts: number; bytes: number } | nul
 }
 
 /** One iptables table as `nft list table` prints it (approximately). */
-export function iptablesTableText(host: Host, ns: string, t: TableConfig, opts: { stateless: boolean }): string {
-  const nf = netfilterOf(host);
-  const compiled = nf?.compiled(ns, t.name);
+export function iptablesTableText(nf: NetfilterRuntime, ns: string, t: TableConfig, opts: { stateless: boolean }): string {
+  const compiled = nf.compiled(ns, t.name);
   const blocks: string[] = [];
   for (const name of t.order) {
     const c = t.chains[name]!;
@@ -157,7 +156,7 @@ export function iptablesTableText(host: Host, ns: string, t: TableConfig, opts: 
 }
 
 /** iptables' tables of a namespace, in nft's words, in the order iptables-nft lists them. */
-export function iptablesTables(host: Host, ns: string): TableConfig[] {
-  const tables = host.config.netns[ns]?.ext.netfilter?.tables ?? {};
+export function iptablesTables(config: Config, ns: string): TableConfig[] {
+  const tables = config.netns[ns]?.ext.netfilter?.tables ?? {};
   return ORDER.map((n) => tables[n]).filter((t): t is TableConfig => !!t);
 }

@@ -1,26 +1,18 @@
 // The nftables layer: installs `nft` on a host and registers its base chains on the
-// dataplane's hooks, its nat chains in nf_nat's lookup list, and its need for conntrack.
+// dataplane's hooks. It needs the netfilter runtime (conntrack, NAT), on which it
+// registers its need for conntrack and its nat chains in nf_nat's lookup list.
 import type { Host, Layer } from "../host.ts";
-import { netfilterOf } from "../netfilter/layer.ts";
+import type { NetfilterRuntime } from "../netfilter/runtime.ts";
 import { NftRuntime } from "./runtime.ts";
 import { nftTool } from "./tool.ts";
 
-const runtimes = new WeakMap<Host, NftRuntime>();
-
-export function nftablesOf(host: Host): NftRuntime | undefined {
-  return runtimes.get(host);
-}
-
-export const nftablesLayer: Layer = {
+export const nftablesLayer: Layer<NftRuntime, { netfilter: NetfilterRuntime }> = {
   name: "nftables",
-  install(host: Host): void {
-    const rt = new NftRuntime(host);
-    runtimes.set(host, rt);
-    const nf = netfilterOf(host);
-    if (!nf) throw new Error("the nftables layer needs the netfilter layer (conntrack, NAT) installed first");
-    nf.conntrackUsers.push((ns, config) => rt.needsConntrack(ns, config));
-    nf.natLookups.push((ns, config) => rt.natLookups(ns, config));
+  install(host: Host, { netfilter }): NftRuntime {
+    const rt = new NftRuntime(host, netfilter);
+    netfilter.register({ needsConntrack: (ns, config) => rt.needsConntrack(ns, config), natLookups: (ns, config) => rt.natLookups(ns, config) });
     host.registerTool("nft", nftTool(rt));
     host.registerHooks({ name: "nftables", hookOps: (ns, config) => rt.hookOps(ns, config) });
+    return rt;
   },
 };

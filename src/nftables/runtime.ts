@@ -1,14 +1,13 @@
 // The nf_tables packet path of one host: each namespace's base chains as hook operations
 // at their priorities (nf_tables_register_hook), nat chains in nf_nat's lookup list, and
 // nft_do_chain() walking compiled rules with a jump stack.
-import type { Host } from "../host.ts";
+import type { LayerHost } from "../host.ts";
 import type { Config } from "../config/types.ts";
 import type { Packet } from "../wire/packet.ts";
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, ICMP_DEST_UNREACH, RTN_LOCAL } from "../wire/packet.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
 import { Hook, NF_ACCEPT, NF_DROP, nextHookSeq, type HookState, type NfHookOps, type Verdict } from "../dataplane/hooks.ts";
 import { inetSelectAddr } from "../dataplane/route.ts";
-import { netfilterOf } from "../netfilter/layer.ts";
 import type { NatLookup, NetfilterRuntime } from "../netfilter/runtime.ts";
 import type { Conn } from "../netfilter/conntrack.ts";
 import { IP_CT_IS_REPLY, IP_CT_UNTRACKED, IPS_CONFIRMED } from "../netfilter/conntrack.ts";
@@ -232,10 +231,13 @@ export class NftRuntime {
   /** When each base chain was registered (nf_tables_register_hook), shared order with iptables' tables. */
   private readonly regSeq = new Map<string, number>();
 
-  constructor(readonly host: Host) {}
+  constructor(
+    readonly host: LayerHost,
+    private readonly netfilter: NetfilterRuntime,
+  ) {}
 
   nf(): NetfilterRuntime {
-    return netfilterOf(this.host)!;
+    return this.netfilter;
   }
   view(ns: string) {
     return this.host.dp.view?.netns.get(ns);

@@ -10,7 +10,6 @@ import { emptyRuleset, type NftRuleset } from "./types.ts";
 import { iptablesTables, iptablesTableText } from "./iptables.ts";
 import { isTableName } from "../netfilter/tables.ts";
 import type { NetnsConfig } from "../config/types.ts";
-import type { Host } from "../host.ts";
 
 export const NFT_VERSION = "nftables v1.0.6 (Lester Gooch #5)";
 
@@ -123,10 +122,10 @@ function listOpts(rt: NftRuntime, ns: string, a: NftArgs): ListOpts {
 }
 
 /** iptables-nft's tables are nf_tables tables: listed with the ruleset (approximately). */
-function iptablesText(host: Host, ns: string, family: string | null, stateless: boolean): string {
+function iptablesText(rt: NftRuntime, ns: string, family: string | null, stateless: boolean): string {
   if (family !== null && family !== "ip") return "";
-  return iptablesTables(host, ns)
-    .map((t) => iptablesTableText(host, ns, t, { stateless }))
+  return iptablesTables(rt.host.config, ns)
+    .map((t) => iptablesTableText(rt.nf(), ns, t, { stateless }))
     .join("");
 }
 
@@ -154,9 +153,9 @@ function list(rt: NftRuntime, ns: string, rs: NftRuleset, c: Extract<NftCmd, { o
   };
   switch (c.obj) {
     case "ruleset":
-      return iptablesText(rt.host, ns, c.family, o.stateless) + rulesetText(rs, o, c.family);
+      return iptablesText(rt, ns, c.family, o.stateless) + rulesetText(rs, o, c.family);
     case "tables":
-      return (c.family === null || c.family === "ip" ? iptablesTables(rt.host, ns).map((t) => `table ip ${t.name}\n`).join("") : "") + rs.tables
+      return (c.family === null || c.family === "ip" ? iptablesTables(rt.host.config, ns).map((t) => `table ip ${t.name}\n`).join("") : "") + rs.tables
         .filter((t) => c.family === null || t.family === c.family)
         .map((t) => `table ${t.family} ${t.name}\n`)
         .join("");
@@ -167,8 +166,8 @@ function list(rt: NftRuntime, ns: string, rs: NftRuleset, c: Extract<NftCmd, { o
     default: {
       const t = rs.tables.find((x) => x.family === c.family && x.name === c.table);
       if (!t && c.obj === "table" && c.family === "ip" && isTableName(c.table)) {
-        const ipt = iptablesTables(rt.host, ns).find((x) => x.name === c.table);
-        if (ipt) return iptablesTableText(rt.host, ns, ipt, { stateless: o.stateless });
+        const ipt = iptablesTables(rt.host.config, ns).find((x) => x.name === c.table);
+        if (ipt) return iptablesTableText(rt.nf(), ns, ipt, { stateless: o.stateless });
       }
       if (!t) return fail(c.tableLoc);
       if (c.obj === "table") return tableText(t, o);

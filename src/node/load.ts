@@ -2,7 +2,7 @@
 // the questions are then asked of.
 import { statSync } from "node:fs";
 import { Host } from "../host.ts";
-import { defaultLayers } from "../layers.ts";
+import { installLayers, type Layers } from "../layers.ts";
 import { loadScenario } from "../scenario/load.ts";
 import { validateScenario } from "../scenario/run.ts";
 import { ScenarioError, type Scenario } from "../scenario/types.ts";
@@ -13,6 +13,8 @@ import type { ProbeSpec } from "../dataplane/probe.ts";
 export interface LoadedNode {
   scenario: Scenario;
   host: Host;
+  /** The runtimes of its layers. */
+  layers: Layers;
   /** Wall-clock ms spent loading. */
   ms: number;
   /** CPU ms (user and system) spent loading. */
@@ -27,7 +29,8 @@ export function loadNode(file: string): LoadedNode {
   if (!st) throw new ScenarioError(file, 0, "no such file or folder");
   if (!st.isFile()) throw new ScenarioError(file, 0, "not a scenario file");
   const scenario = loadScenario(file);
-  const host = new Host({ layers: defaultLayers() });
+  const host = new Host();
+  const layers = installLayers(host);
   validateScenario(scenario, host);
   for (const step of scenario.steps) {
     if (step.kind === "advance") {
@@ -46,7 +49,7 @@ export function loadNode(file: string): LoadedNode {
     }
   }
   const cpu = process.cpuUsage(cpu0);
-  return { scenario, host, ms: Date.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 };
+  return { scenario, host, layers, ms: Date.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 export type Proto = "tcp" | "udp" | "icmp";

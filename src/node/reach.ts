@@ -18,9 +18,8 @@
 import { readFileSync, existsSync } from "node:fs";
 import Table from "cli-table3";
 import type { Host } from "../host.ts";
-import { netfilterOf } from "../netfilter/layer.ts";
+import type { Layers } from "../layers.ts";
 import { saveRule } from "../netfilter/save.ts";
-import { ipvsOf } from "../ipvs/layer.ts";
 import { IP_VS_DEST_F_OVERLOAD, type IpvsDest, type IpvsService, type Scheduler } from "../ipvs/types.ts";
 import type { IpvsConn } from "../ipvs/conn.ts";
 import { formatIPv4, parseIPv4 } from "../wire/ipv4.ts";
@@ -97,14 +96,11 @@ export class Chooser {
 /** Schedulers that pick by the packet's hash or by weight alone: not branch points. */
 const DETERMINISTIC_SCHEDULERS = new Set(["sh", "dh", "mh", "fo"]);
 
-/** Installs the choice hooks on a host: statistic draws and IPVS schedulers. */
-export function installChoiceHooks(host: Host, chooser: Chooser): void {
-  const nf = netfilterOf(host);
+/** Installs the choice hooks on a host's layers: statistic draws and IPVS schedulers. */
+export function installChoiceHooks(layers: Layers, chooser: Chooser): void {
   // statistic_mt(): get_random_u32() & 0x7fffffff < probability * 2^31
-  if (nf) nf.random = () => (chooser.choose(2) === 0 ? 0 : 0x7fffffff);
-  const ipvs = ipvsOf(host);
-  if (!ipvs) return;
-  for (const st of ipvs.ns.values()) {
+  layers.netfilter.random = () => (chooser.choose(2) === 0 ? 0 : 0x7fffffff);
+  for (const st of layers.ipvs.ns.values()) {
     for (const svc of st.services.values()) {
       const orig = svc.scheduler;
       if (!orig || DETERMINISTIC_SCHEDULERS.has(orig.name)) continue;
@@ -123,7 +119,7 @@ export function installChoiceHooks(host: Host, chooser: Chooser): void {
 
 /** Destinations found in the rules: ClusterIPs and external IPs (-d A/32 --dport N in the
  * nat table), NodePorts (KUBE-NODEPORTS) on every address of the namespace, IPVS services. */
-export function discoverDestinations(host: Host): Destination[] {
+export function discoverDestinations(host: Host, layers: Layers): Destination[] {
   const out = new Map<string, Destination>();
   const add = (d: Destination) => {
     const k = `${d.proto} ${d.addr} ${d.port}`;
@@ -151,7 +147,7 @@ export function discoverDestinations(host: Host): Destination[] {
         for (const np of nodePorts) add({ addr, port: np.port, proto: np.proto, what: "NodePort" });
       }
     }
-    const ipvs = ipvsOf(host)?.ns.get(ns);
+    const ipvs = layers.ipvs.ns.get(ns);
     for (const svc of ipvs?.services.values() ?? []) {
       if (svc.fwmark) continue;
       add({ addr: svc.addr, port: svc.port, proto: svc.proto === 17 ? "udp" : "tcp", what: `IPVS ${svc.schedName}` });
@@ -166,18 +162,18 @@ interface Before {
 }
 
 /** What the connection tables hold before a branch (to remove what it adds). */
-function mark(host: Host): Before {
+function mark(layers: Layers): Before {
   const ct = new Map<string, number>();
-  for (const [ns, st] of netfilterOf(host)?.ns ?? []) ct.set(ns, st.ct.count);
+  for (const [ns, st] of layers.netfilter.ns) ct.set(ns, st.ct.count);
   const ipvs = new Map<string, number>();
-  for (const [ns, st] of ipvsOf(host)?.ns ?? []) ipvs.set(ns, st.conns.size);
+  for (const [ns, st] of layers.ipvs.ns) ipvs.set(ns, st.conns.size);
   return { ct, ipvs };
 }
 
 /** Removes the connections a branch made; returns the endpoints NAT or IPVS chose for it. */
-function sweep(host: Host, before: Before, known: Known, dst: Destination): string[] {
+function sweep(layers: Layers, before: Before, known: Known, dst: Destination): string[] {
   const chosen: string[] = [];
-  for (const [ns, st] of netfilterOf(host)?.ns ?? []) {
+  for (const [ns, st] of layers.netfilter.ns) {
     if (st.ct.count === (before.ct.get(ns) ?? 0)) continue;
     const old = known.ct.get(ns);
     for (const c of st.ct.list(-1e15)) {
@@ -187,7 +183,7 @@ function sweep(host: Host, before: Before, known: Known, dst: Destination): stri
       st.ct.remove(c);
     }
   }
-  for (const [ns, st] of ipvsOf(host)?.ns ?? []) {
+  for (const [ns, st] of layers.ipvs.ns) {
     if (st.conns.size === (before.ipvs.get(ns) ?? 0)) continue;
     const old = known.ipvs.get(ns);
     for (const c of st.conns.entries()) {
@@ -205,15 +201,15 @@ interface Known {
   ipvs: Map<string, Set<IpvsConn>>;
 }
 
-function baseline(host: Host): Known {
+function baseline(layers: Layers): Known {
   const k: Known = { ct: new Map(), ipvs: new Map() };
-  for (const [ns, st] of netfilterOf(host)?.ns ?? []) k.ct.set(ns, new Set(st.ct.list(-1e15).map((c) => c.id)));
-  for (const [ns, st] of ipvsOf(host)?.ns ?? []) k.ipvs.set(ns, new Set(st.conns.entries()));
+  for (const [ns, st] of layers.netfilter.ns) k.ct.set(ns, new Set(st.ct.list(-1e15).map((c) => c.id)));
+  for (const [ns, st] of layers.ipvs.ns) k.ipvs.set(ns, new Set(st.conns.entries()));
   return k;
 }
 
 /** One source to one destination, every branch. */
-export function reachOne(host: Host, chooser: Chooser, known: Known, from: string, dst: Destination, maxBranches: number): ReachCell {
+export function reachOne(host: Host, layers: Layers, chooser: Chooser, known: Known, from: string, dst: Destination, maxBranches: number): ReachCell {
   const outcomes = new Set<string>();
   const endpoints = new Set<string>();
   const failing = new Set<string>();
@@ -221,13 +217,13 @@ export function reachOne(host: Host, chooser: Chooser, known: Known, from: strin
   let truncated = false;
   chooser.reset();
   for (;;) {
-    const before = mark(host);
+    const before = mark(layers);
     // TCP as nc -z: the handshake says which listener accepted, at half the packets of curl.
     const r = host.probe(from, probeSpec(dst.proto, dst.addr, dst.port, true));
     branches++;
     const outcome = r.outcome === "answered" ? (r.server ?? "answered") : r.outcome;
     outcomes.add(outcome);
-    const chosen = sweep(host, before, known, dst);
+    const chosen = sweep(layers, before, known, dst);
     const ok = r.outcome === "answered" || r.outcome === "reply";
     const eps = chosen.length ? chosen : [`${formatIPv4(dst.addr)}:${dst.port}`];
     for (const e of eps) (ok ? endpoints : failing).add(ok ? e : `${e} (${outcome})`);
@@ -258,15 +254,15 @@ export interface ReachRun {
 }
 
 /** The whole matrix on a loaded host. */
-export function reachMatrix(host: Host, sources: string[], dests: Destination[], maxBranches: number, progress: ((done: number, total: number) => void) | null): ReachCell[] {
+export function reachMatrix(host: Host, layers: Layers, sources: string[], dests: Destination[], maxBranches: number, progress: ((done: number, total: number) => void) | null): ReachCell[] {
   const chooser = new Chooser();
-  installChoiceHooks(host, chooser);
-  const known = baseline(host);
+  installChoiceHooks(layers, chooser);
+  const known = baseline(layers);
   const cells: ReachCell[] = [];
   const total = sources.length * dests.length;
   for (const from of sources) {
     for (const d of dests) {
-      cells.push(reachOne(host, chooser, known, from, d, maxBranches));
+      cells.push(reachOne(host, layers, chooser, known, from, d, maxBranches));
       if (progress) progress(cells.length, total);
     }
   }
@@ -365,7 +361,7 @@ export function reachCommand(o: ReachOptions, io: { out: (s: string) => void; er
     sources = o.from.length ? o.from.map((f) => resolveSource(host, f)) : [...host.dp.view.netns.keys()];
     dests = o.to.length
       ? o.to.map((t) => ({ ...parseTarget(t, proto ?? "tcp"), proto: proto ?? "tcp", what: "given" }))
-      : discoverDestinations(host).filter((d) => proto === null || d.proto === proto);
+      : discoverDestinations(host, node.layers).filter((d) => proto === null || d.proto === proto);
   } catch (e) {
     io.err(`pktpath reach: ${(e as Error).message}\n`);
     return 2;
@@ -378,7 +374,7 @@ export function reachCommand(o: ReachOptions, io: { out: (s: string) => void; er
   const t0 = Date.now();
   const cpu0 = process.cpuUsage();
   let lastShown = 0;
-  const cells = reachMatrix(host, sources, dests, o.maxBranches, (done, total) => {
+  const cells = reachMatrix(host, node.layers, sources, dests, o.maxBranches, (done, total) => {
     const now = Date.now();
     if (now - lastShown >= 1000 || done === total) {
       lastShown = now;

@@ -4,10 +4,9 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { Host } from "../../src/host.ts";
-import { defaultLayers } from "../../src/layers.ts";
+import { defaultLayers, hostWithLayers } from "../../src/layers.ts";
 import { ToolError } from "../../src/tool/tool.ts";
 import { JumpGraph, jumpGraphOf, NFT_JUMP_STACK_SIZE } from "../../src/netfilter/loops.ts";
-import { netfilterOf } from "../../src/netfilter/layer.ts";
 import { doTable } from "../../src/netfilter/walker.ts";
 import { RuleKind } from "../../src/netfilter/compile.ts";
 import { TV } from "../../src/netfilter/ext.ts";
@@ -175,9 +174,9 @@ describe("the loop check costs what the change touches", () => {
 
 describe("the walker never runs away", () => {
   it("a compiled loop (which no command can make) ends in a drop at the jump stack's depth", () => {
-    const h = host();
+    const { host: h, layers } = hostWithLayers();
     run(h, "iptables -N A\niptables -N B\niptables -A A -j B\niptables -A B -g A\niptables -A INPUT -j ACCEPT");
-    const compiled = netfilterOf(h)!.compiled("host", "filter")!;
+    const compiled = layers.netfilter.compiled("host", "filter")!;
     // Wire the loop in by hand, past the checks: INPUT -> A -> B -g A -> ...
     compiled.chains.get("INPUT")!.rules[0]!.kind = RuleKind.Jump;
     compiled.chains.get("INPUT")!.rules[0]!.jump = compiled.chains.get("A")!;

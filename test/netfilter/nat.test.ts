@@ -1,8 +1,7 @@
 // Conntrack and NAT: masquerade behind a router, port clashes, reply un-NAT, expiry.
 import { describe, expect, it } from "vitest";
 import { Host } from "../../src/host.ts";
-import { defaultLayers } from "../../src/layers.ts";
-import { netfilterOf } from "../../src/netfilter/layer.ts";
+import { hostWithLayers, type Layers } from "../../src/layers.ts";
 import { curl, run } from "../helpers.ts";
 
 // Two clients (a, b) behind router r, which masquerades them towards server s.
@@ -39,25 +38,25 @@ ip netns exec s nc -l 80 &
 ip netns exec r iptables -t nat -A POSTROUTING -o rs -j MASQUERADE
 `;
 
-function world(): Host {
-  const h = new Host({ layers: defaultLayers() });
+function world(): { h: Host; layers: Layers } {
+  const { host: h, layers } = hostWithLayers();
   run(h, ROUTED);
-  return h;
+  return { h, layers };
 }
 
 describe("MASQUERADE behind a router", () => {
   it("rewrites the source to the out device's address and un-NATs the reply", () => {
-    const h = world();
+    const { h } = world();
     const r = curl(h, "a", "192.168.0.2:80");
     expect(r.outcome).toBe("answered");
     expect(r.clientIp).toBe(0xc0a80001); // the server saw 192.168.0.1
   });
   it("keeps the source port unless it clashes, then picks another (nf_nat_l4proto_unique_tuple)", () => {
-    const h = world();
+    const { h, layers } = world();
     // Both clients bind source port 40000 (curl --local-port 40000).
     expect(h.exec("ip netns exec a curl --local-port 40000 192.168.0.2:80")[0]!.probe!.result.outcome).toBe("answered");
     expect(h.exec("ip netns exec b curl --local-port 40000 192.168.0.2:80")[0]!.probe!.result.outcome).toBe("answered");
-    const conns = netfilterOf(h)!.connections("r");
+    const conns = layers.netfilter.connections("r");
     expect(conns.length).toBe(2);
     expect(conns[0]!.tuple[0].sport).toBe(40000);
     expect(conns[1]!.tuple[0].sport).toBe(40000);
@@ -68,7 +67,7 @@ describe("MASQUERADE behind a router", () => {
     expect(new Set(replies).size).toBe(replies.length);
   });
   it("lists connections in conntrack's format, and they expire on the virtual clock", () => {
-    const h = world();
+    const { h } = world();
     curl(h, "a", "192.168.0.2:80");
     const out = h.exec("ip netns exec r conntrack -L")[0]!.stdout;
     expect(out).toMatch(
@@ -78,14 +77,14 @@ describe("MASQUERADE behind a router", () => {
     expect(h.exec("ip netns exec r conntrack -L")[0]!.stdout).toBe("");
   });
   it("consults the nat table only for a connection's first packet", () => {
-    const h = world();
+    const { h } = world();
     curl(h, "a", "192.168.0.2:80");
     const out = h.exec("ip netns exec r iptables -t nat -nvL POSTROUTING")[0]!.stdout;
     // One connection: one packet through the MASQUERADE rule, whatever the exchange's length.
     expect(out.split("\n")[2]).toMatch(/^\s+1\s+\d+ MASQUERADE/);
   });
   it("REJECT answers with the ICMP error or reset it was asked for", () => {
-    const h = world();
+    const { h } = world();
     h.exec("ip netns exec r iptables -A FORWARD -p tcp --dport 81 -j REJECT --reject-with tcp-reset");
     h.exec("ip netns exec r iptables -A FORWARD -p tcp --dport 82 -j REJECT");
     h.exec("ip netns exec r iptables -A FORWARD -p tcp --dport 83 -j DROP");
@@ -97,32 +96,32 @@ describe("MASQUERADE behind a router", () => {
 
 describe("NAT clashes (nf_nat_core.c, __nf_conntrack_confirm)", () => {
   it("a DNAT keeps a taken reply tuple; the null binding in POSTROUTING moves the source port", () => {
-    const h = world();
+    const { h, layers } = world();
     h.exec("ip netns exec r iptables -t nat -F POSTROUTING");
     h.exec("ip netns exec r iptables -t nat -A PREROUTING -d 10.9.9.9 -p tcp -j DNAT --to-destination 192.168.0.2:80");
     h.exec("ip netns exec s ip route add default via 192.168.0.1");
     expect(h.exec("ip netns exec a curl --local-port 40000 192.168.0.2:80")[0]!.probe!.result.outcome).toBe("answered");
     expect(h.exec("ip netns exec a curl --local-port 40000 10.9.9.9:80")[0]!.probe!.result.outcome).toBe("answered");
-    const conns = netfilterOf(h)!.connections("r");
+    const conns = layers.netfilter.connections("r");
     expect(conns.length).toBe(2);
     expect(conns[1]!.tuple[1].dport).not.toBe(40000);
   });
   it("an SNAT to one taken port is dropped at confirm time, not at the SNAT", () => {
-    const h = world();
+    const { h, layers } = world();
     h.exec("ip netns exec r iptables -t nat -F POSTROUTING");
     h.exec("ip netns exec r iptables -t nat -A POSTROUTING -s 10.0.2.2 -p tcp -j SNAT --to-source 10.0.1.2:40000");
     h.exec("ip netns exec s ip route add default via 192.168.0.1");
     expect(h.exec("ip netns exec a curl --local-port 40000 192.168.0.2:80")[0]!.probe!.result.outcome).toBe("answered");
     // b's reply tuple would be a's, whose entry was never SNATed: nothing may evict it.
     expect(curl(h, "b", "192.168.0.2:80").outcome).toBe("timeout");
-    expect(netfilterOf(h)!.connections("r").length).toBe(1);
+    expect(layers.netfilter.connections("r").length).toBe(1);
   });
   it("Linux 6.4+: a SYN evicts a TIME_WAIT entry that holds the last free port (nf_nat_used_tuple_harder)", () => {
-    const h = world();
+    const { h, layers } = world();
     h.exec("ip netns exec r iptables -t nat -I POSTROUTING -p tcp -j SNAT --to-source 192.168.0.1:50000-50001");
     // Both ports end up held by TIME_WAIT entries; every SYN still gets one.
     for (let i = 0; i < 4; i++) expect(curl(h, i % 2 ? "b" : "a", "192.168.0.2:80").outcome).toBe("answered");
-    const conns = netfilterOf(h)!.connections("r");
+    const conns = layers.netfilter.connections("r");
     expect(conns.length).toBeLessThanOrEqual(2);
     const ports = conns.map((c) => c.tuple[1].dport);
     expect(new Set(ports).size).toBe(ports.length);

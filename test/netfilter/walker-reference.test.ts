@@ -2,9 +2,7 @@
 // equals a deliberately naive evaluator that reads the rule configs recursively.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { Host } from "../../src/host.ts";
-import { defaultLayers } from "../../src/layers.ts";
-import { netfilterOf } from "../../src/netfilter/layer.ts";
+import { hostWithLayers } from "../../src/layers.ts";
 import { doTable } from "../../src/netfilter/walker.ts";
 import { TV } from "../../src/netfilter/ext.ts";
 import { blankPacket, IPPROTO_TCP, IPPROTO_UDP, type Packet } from "../../src/wire/packet.ts";
@@ -112,13 +110,13 @@ describe("the chain walk", () => {
         fc.array(rule(2), { maxLength: 3 }),
         fc.array(packet, { minLength: 1, maxLength: 8 }),
         (policy, input, u0, u1, u2, packets) => {
-          const h = new Host({ layers: defaultLayers() });
+          const { host: h, layers } = hostWithLayers();
           for (const c of CHAINS) h.exec(`iptables -N ${c}`);
           const lines = [...input.map((r) => ruleLine("INPUT", r)), ...u0.map((r) => ruleLine("U0", r)), ...u1.map((r) => ruleLine("U1", r)), ...u2.map((r) => ruleLine("U2", r))];
           for (const l of lines) h.exec(`iptables ${l}`);
           h.exec(`iptables -P INPUT ${policy}`);
           const t = h.config.netns["host"]!.ext.netfilter!.tables.filter!;
-          const compiled = netfilterOf(h)!.compiled("host", "filter")!;
+          const compiled = layers.netfilter.compiled("host", "filter")!;
           for (const pk of packets) {
             const p = blankPacket();
             p.saddr = (0x0a000000 + pk.s * 65536 + 5) >>> 0;

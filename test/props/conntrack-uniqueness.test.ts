@@ -6,9 +6,8 @@
 // the SYN evicts a TIME_WAIT entry that holds a port (nf_nat_used_tuple_harder, 6.4+).
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { netfilterOf } from "../../src/netfilter/layer.ts";
 import { params, timeoutMs } from "./config.ts";
-import { newHost, play, toYaml, type Scenario } from "./world.ts";
+import { newWorld, play, toYaml, type Scenario } from "./world.ts";
 
 type Nat = "masq" | "masq-ports" | "snat" | "masq-random-fully";
 
@@ -61,10 +60,10 @@ describe("conntrack-uniqueness", () => {
           fc.constantFrom<"iptables" | "nft">("iptables", "nft"),
           (n, nat, probes, gaps, via) => {
             const s = world(n, nat, probes, gaps, via);
-            const host = newHost();
+            const { host, layers } = newWorld();
             const played = play(host, s);
             const problems = played.errors.map((e) => `command failed: ${e}`);
-            const conns = netfilterOf(host)!.connections("r");
+            const conns = layers.netfilter.connections("r");
             const owner = new Map<string, number>();
             for (const c of conns) {
               for (const t of c.tuple) {
@@ -88,9 +87,9 @@ describe("conntrack-uniqueness", () => {
   );
 
   it("the walkthrough: two clients from port 40000, the second moved", () => {
-    const host = newHost();
+    const { host, layers } = newWorld();
     play(host, world(2, "masq", [0, 1], []));
-    const [first, second] = netfilterOf(host)!.connections("r");
+    const [first, second] = layers.netfilter.connections("r");
     expect(first!.tuple[0].sport).toBe(40000);
     expect(second!.tuple[0].sport).toBe(40000);
     expect(first!.tuple[1].dport).toBe(40000);

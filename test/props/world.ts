@@ -5,7 +5,7 @@
 import fc from "fast-check";
 import { stringify } from "yaml";
 import { Host } from "../../src/host.ts";
-import { defaultLayers } from "../../src/layers.ts";
+import { hostWithLayers, type Layers } from "../../src/layers.ts";
 import { ToolError, type ProbeRecord } from "../../src/tool/tool.ts";
 import { Hook, NF_ACCEPT, type HookState, type Verdict } from "../../src/dataplane/hooks.ts";
 import { IPPROTO_TCP, IPPROTO_UDP, type Packet } from "../../src/wire/packet.ts";
@@ -66,7 +66,12 @@ function exec(host: Host, line: string, out: Played): ProbeRecord | null {
 }
 
 export function newHost(trace = false): Host {
-  return new Host({ layers: defaultLayers(), trace });
+  return hostWithLayers({ trace }).host;
+}
+
+/** A host and its layers' runtimes (for tests that read conntrack or IPVS tables). */
+export function newWorld(trace = false): { host: Host; layers: Layers } {
+  return hostWithLayers({ trace });
 }
 
 // --- observing what sockets send and receive ---------------------------------------

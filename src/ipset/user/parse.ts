@@ -4,7 +4,7 @@
 import { IpsetError, syntaxError } from "../errors.ts";
 import { IFNAMSIZ, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE, IPSET_MAXNAMELEN, IPSET_MAX_COMMENT_SIZE, IPSET_MAX_TIMEOUT } from "../consts.ts";
 import { Opt, UserData, NFPROTO_IPV4, NFPROTO_IPV6, NFPROTO_UNSPEC } from "./data.ts";
-import { icmpByName, protoByName, protoName, serviceByName } from "./netdb.ts";
+import { icmpByName, protoByName, protoName, serviceByName } from "../../wire/netdb.ts";
 
 const ULLONG_MAX = (1n << 64n) - 1n;
 

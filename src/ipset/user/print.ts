@@ -3,7 +3,7 @@
 import { IPPROTO_ICMP, IPPROTO_ICMPV6 } from "../consts.ts";
 import { formatIPv4 } from "../../wire/ipv4.ts";
 import { Opt, type UserData } from "./data.ts";
-import { icmpName, protoName } from "./netdb.ts";
+import { icmpName, protoName } from "../../wire/netdb.ts";
 import type { SetType } from "../settype.ts";
 
 export function printNumber(n: number): string {

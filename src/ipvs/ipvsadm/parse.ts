@@ -2,7 +2,7 @@
 import { ToolError } from "../../tool/tool.ts";
 import { serviceKey } from "../config.ts";
 import { parseIPv4 } from "../../wire/ipv4.ts";
-import { serviceByName } from "../../ipset/user/netdb.ts";
+import { serviceByName } from "../../wire/netdb.ts";
 import { IPPROTO_TCP, IPPROTO_UDP } from "../../wire/packet.ts";
 import { IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3, type FwdMethod } from "../types.ts";
 

@@ -1,28 +1,7 @@
 // What the schedulers share: include/net/ip_vs.h (ip_vs_dest_conn_overhead), include/linux/hash.h
-// (hash_32), lib/math/gcd.c, and the few things the scheduler interface in ../types.ts does not
-// carry (the virtual clock, dest->last_weight, the lblc/lblcr sysctls), as optional fields.
+// (hash_32), lib/math/gcd.c.
 import { IPPROTO_TCP, IPPROTO_UDP } from "../../wire/packet.ts";
 import { IP_VS_DEST_F_OVERLOAD, type IpvsDest, type IpvsService, type SchedPacket } from "../types.ts";
-
-/** SchedPacket plus the virtual clock in ms (the packet path's sim.now): lblc/lblcr's jiffies. */
-export interface SchedPacketAt extends SchedPacket {
-  now?: number;
-}
-
-/** IpvsService plus what lblc/lblcr read from the namespace when the IPVS layer provides it. */
-export interface IpvsServiceExt extends IpvsService {
-  /** Virtual time (ms) when initService runs: init_service arms the GC timer at jiffies + 60 s. */
-  now?: number;
-  /** net.ipv4.vs.lblc_expiration in ms (default 24 h). */
-  lblcExpiration?: number;
-  /** net.ipv4.vs.lblcr_expiration in ms (default 24 h). */
-  lblcrExpiration?: number;
-}
-
-/** IpvsDest plus dest->last_weight (the latest non-zero weight), which mh reads. */
-export interface IpvsDestExt extends IpvsDest {
-  lastWeight?: number;
-}
 
 export const IPPROTO_SCTP = 132;
 

@@ -1,6 +1,6 @@
 // Locality-based least-connection, after net/netfilter/ipvs/ip_vs_lblc.c: a table from
 // destination address to the dest last chosen for it, refreshed on use and collected by a
-// periodic timer. Time is the virtual clock in ms (SchedPacketAt.now) standing in for
+// periodic timer. Time is the virtual clock in ms (SchedPacket.now) standing in for
 // jiffies; the timer's runs that fell due are replayed, in order, before each schedule.
 import { IP_VS_DEST_F_AVAILABLE, type IpvsDest, type IpvsService, type Scheduler, type SchedPacket } from "../types.ts";
 import {
@@ -13,8 +13,6 @@ import {
   isOverloaded,
   localityOverloaded,
   mulGt,
-  type IpvsServiceExt,
-  type SchedPacketAt,
 } from "./common.ts";
 
 /** CONFIG_IP_VS_LBLC_TAB_BITS (default 10). */
@@ -42,21 +40,20 @@ class LblcTable {
 }
 
 // ip_vs_lblc_init_svc(): empty table, GC timer armed a minute from now
-function initTable(svc: IpvsService): LblcTable {
+function initTable(svc: IpvsService, now: number): LblcTable {
   const t = new LblcTable();
-  const now = (svc as IpvsServiceExt).now;
-  if (typeof now === "number") t.now = now;
+  t.now = now;
   t.timerAt = t.now + CHECK_EXPIRE_INTERVAL;
   svc.schedData = t;
   return t;
 }
 
-function tableOf(svc: IpvsService): LblcTable {
-  return svc.schedData instanceof LblcTable ? svc.schedData : initTable(svc);
+function tableOf(svc: IpvsService, now: number): LblcTable {
+  return svc.schedData instanceof LblcTable ? svc.schedData : initTable(svc, now);
 }
 
 function expiration(svc: IpvsService): number {
-  return (svc as IpvsServiceExt).lblcExpiration ?? DEFAULT_EXPIRATION;
+  return svc.lblcExpiration ?? DEFAULT_EXPIRATION;
 }
 
 // ip_vs_lblc_hashkey(): hash_32(addr, 10)
@@ -131,8 +128,8 @@ function checkExpire(t: LblcTable, svc: IpvsService, now: number): void {
 
 // The periodic timer, replayed up to `now`: each run re-arms itself CHECK_EXPIRE_INTERVAL
 // later (mod_timer). Runs that only count (small table, no full check due) are skipped in bulk.
-function advance(t: LblcTable, svc: IpvsService, now: number | undefined): void {
-  if (now === undefined || now <= t.now) return;
+function advance(t: LblcTable, svc: IpvsService, now: number): void {
+  if (now <= t.now) return;
   while (t.timerAt <= now) {
     if (t.counter % COUNT_FOR_FULL_EXPIRATION !== 0 && t.entries <= t.maxSize) {
       const due = Math.floor((now - t.timerAt) / CHECK_EXPIRE_INTERVAL) + 1;
@@ -171,8 +168,8 @@ function leastLoaded(svc: IpvsService): IpvsDest | null {
 // ip_vs_lblc_schedule(): the cached dest for this destination address while it is still in
 // the service, has weight and is not overloaded; else the least loaded, cached
 function schedule(svc: IpvsService, p: SchedPacket): IpvsDest | null {
-  const t = tableOf(svc);
-  advance(t, svc, (p as SchedPacketAt).now);
+  const t = tableOf(svc, p.now);
+  advance(t, svc, p.now);
   const en = get(t, p.daddr);
   if (en) {
     en.lastuse = t.now;
@@ -185,13 +182,14 @@ function schedule(svc: IpvsService, p: SchedPacket): IpvsDest | null {
   return dest;
 }
 
-function initService(svc: IpvsService): void {
-  initTable(svc);
+function initService(svc: IpvsService, now: number): void {
+  initTable(svc, now);
 }
 
 // ip_vs_lblc_done_svc(): flush
 function doneService(svc: IpvsService): void {
-  const t = tableOf(svc);
+  const t = svc.schedData;
+  if (!(t instanceof LblcTable)) return;
   t.dead = true;
   for (const b of t.bucket) b.length = 0;
   t.entries = 0;

@@ -1,7 +1,7 @@
 // Locality-based least-connection with replication, after net/netfilter/ipvs/ip_vs_lblcr.c:
 // a table from destination address to a set of dests; the least loaded member serves, a new
 // member joins when it is overloaded, and the most loaded leaves once the set has not changed
-// for lblcr_expiration. Time is the virtual clock in ms (SchedPacketAt.now) standing in for
+// for lblcr_expiration. Time is the virtual clock in ms (SchedPacket.now) standing in for
 // jiffies; the GC timer's runs that fell due are replayed, in order, before each schedule.
 import { IP_VS_DEST_F_AVAILABLE, type IpvsDest, type IpvsService, type Scheduler, type SchedPacket } from "../types.ts";
 import {
@@ -14,8 +14,6 @@ import {
   isOverloaded,
   localityOverloaded,
   mulGt,
-  type IpvsServiceExt,
-  type SchedPacketAt,
 } from "./common.ts";
 
 /** CONFIG_IP_VS_LBLCR_TAB_BITS (default 10). */
@@ -49,21 +47,20 @@ class LblcrTable {
 }
 
 // ip_vs_lblcr_init_svc(): empty table, GC timer armed a minute from now
-function initTable(svc: IpvsService): LblcrTable {
+function initTable(svc: IpvsService, now: number): LblcrTable {
   const t = new LblcrTable();
-  const now = (svc as IpvsServiceExt).now;
-  if (typeof now === "number") t.now = now;
+  t.now = now;
   t.timerAt = t.now + CHECK_EXPIRE_INTERVAL;
   svc.schedData = t;
   return t;
 }
 
-function tableOf(svc: IpvsService): LblcrTable {
-  return svc.schedData instanceof LblcrTable ? svc.schedData : initTable(svc);
+function tableOf(svc: IpvsService, now: number): LblcrTable {
+  return svc.schedData instanceof LblcrTable ? svc.schedData : initTable(svc, now);
 }
 
 function expiration(svc: IpvsService): number {
-  return (svc as IpvsServiceExt).lblcrExpiration ?? DEFAULT_EXPIRATION;
+  return svc.lblcrExpiration ?? DEFAULT_EXPIRATION;
 }
 
 // ip_vs_dest_set_insert(): at the head, unless already a member (when checked)
@@ -199,8 +196,8 @@ function checkExpire(t: LblcrTable, svc: IpvsService, now: number): void {
 
 // The periodic timer, replayed up to `now`: each run re-arms itself CHECK_EXPIRE_INTERVAL
 // later (mod_timer). Runs that only count (small table, no full check due) are skipped in bulk.
-function advance(t: LblcrTable, svc: IpvsService, now: number | undefined): void {
-  if (now === undefined || now <= t.now) return;
+function advance(t: LblcrTable, svc: IpvsService, now: number): void {
+  if (now <= t.now) return;
   while (t.timerAt <= now) {
     if (t.counter % COUNT_FOR_FULL_EXPIRATION !== 0 && t.entries <= t.maxSize) {
       const due = Math.floor((now - t.timerAt) / CHECK_EXPIRE_INTERVAL) + 1;
@@ -240,8 +237,8 @@ function leastLoaded(svc: IpvsService): IpvsDest | null {
 // from the whole service joins); a set of several unchanged for lblcr_expiration first loses
 // its most loaded member
 function schedule(svc: IpvsService, p: SchedPacket): IpvsDest | null {
-  const t = tableOf(svc);
-  advance(t, svc, (p as SchedPacketAt).now);
+  const t = tableOf(svc, p.now);
+  advance(t, svc, p.now);
   const en = get(t, p.daddr);
   if (en) {
     en.lastuse = t.now;
@@ -262,13 +259,14 @@ function schedule(svc: IpvsService, p: SchedPacket): IpvsDest | null {
   return dest;
 }
 
-function initService(svc: IpvsService): void {
-  initTable(svc);
+function initService(svc: IpvsService, now: number): void {
+  initTable(svc, now);
 }
 
 // ip_vs_lblcr_done_svc(): flush
 function doneService(svc: IpvsService): void {
-  const t = tableOf(svc);
+  const t = svc.schedData;
+  if (!(t instanceof LblcrTable)) return;
   t.dead = true;
   for (const b of t.bucket) b.length = 0;
   t.entries = 0;

@@ -10,7 +10,7 @@ import {
   type Scheduler,
   type SchedPacket,
 } from "../types.ts";
-import { gcd, isOverloaded, schedPort, type IpvsDestExt } from "./common.ts";
+import { gcd, isOverloaded, schedPort } from "./common.ts";
 import { hsiphash1u32, type HsiphashKey } from "./hsiphash.ts";
 
 /** primes[CONFIG_IP_VS_MH_TAB_INDEX - 8] with the default index 12. */
@@ -26,7 +26,7 @@ class MhState {
   lookup: (IpvsDest | null)[] = new Array<IpvsDest | null>(IP_VS_MH_TAB_SIZE).fill(null);
   gcd = 0;
   rshift = 0;
-  /** dest->last_weight by addr:port, for an IPVS layer whose dests do not carry lastWeight. */
+  /** dest->last_weight (the latest non-zero weight) by addr:port, as the hooks saw it. */
   lastWeight = new Map<number, number>();
 }
 
@@ -34,9 +34,9 @@ function destKey(d: IpvsDest): number {
   return d.addr * 65536 + d.port;
 }
 
-// dest->last_weight: the IPVS layer's if it keeps one, else what the hooks saw
+// dest->last_weight, as the hooks saw it
 function lastWeightOf(s: MhState, d: IpvsDest): number {
-  return (d as IpvsDestExt).lastWeight ?? s.lastWeight.get(destKey(d)) ?? d.weight;
+  return s.lastWeight.get(destKey(d)) ?? d.weight;
 }
 
 // ip_vs_mh_hashkey(): hsiphash of the u32 offset + port + addr
@@ -123,7 +123,7 @@ function reassign(s: MhState, svc: IpvsService): void {
 function stateOf(svc: IpvsService): MhState {
   if (svc.schedData instanceof MhState) return svc.schedData;
   const s = new MhState();
-  for (const d of svc.dests) s.lastWeight.set(destKey(d), (d as IpvsDestExt).lastWeight ?? d.weight);
+  for (const d of svc.dests) s.lastWeight.set(destKey(d), d.weight);
   svc.schedData = s;
   reassign(s, svc);
   return s;

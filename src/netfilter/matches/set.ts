@@ -1,17 +1,34 @@
 // -m set (xt_set.c): membership of packet fields in an ipset. The sets themselves live in
-// the ipset layer, which plugs a resolver into the netfilter runtime; without it every
-// set name is unknown, as for iptables on a kernel whose set does not exist.
+// the ipset layer, handed to the netfilter layer at install as a SetLookup; without it
+// every set name is unknown, as for iptables on a kernel whose set does not exist.
 import type { Packet } from "../../wire/packet.ts";
 import { type MatchExt, ParseError } from "../ext.ts";
 
-/** What netfilter needs of an ipset (the ipset layer's IpSetHandle fits it). */
+/** What netfilter needs of one ipset (the ipset layer implements it). */
 export interface SetHandle {
+  /** current name (rename/swap aware) */
   readonly name: string;
+  /** e.g. 3 for hash:ip,port,ip */
   readonly dimensions: number;
-  /** 1 match, 0 no match, -1 matched a nomatch element. */
+  /**
+   * xt_set match: dirs[i] true = take dimension i from the packet's source (ip or port),
+   * false = destination. ifname: the interface name for hash:net,iface. Returns 1 match,
+   * 0 no match, -1 matched a `nomatch` element. With returnNomatch (--return-nomatch) the
+   * kernel's inversion is applied instead and the result is 1 or 0.
+   */
   test(pkt: Packet, dirs: readonly boolean[], ifname: string | null, now: number, updateCounters: boolean, returnNomatch?: boolean): number;
+  /** SET target --add-set */
   add(pkt: Packet, dirs: readonly boolean[], ifname: string | null, now: number, timeoutSec: number | null, exist: boolean): void;
+  /** SET target --del-set */
   del(pkt: Packet, dirs: readonly boolean[], ifname: string | null, now: number): void;
+}
+
+/** What xt_set needs of the ipset core (the ipset layer implements it). */
+export interface SetLookup {
+  /** ip_set_get_byname(): a handle on the set NAME in namespace ns, or null. */
+  get(ns: string, name: string): SetHandle | null;
+  /** ip_set_nfnl_get_byindex() / ip_set_put_byindex(): a rule takes or drops a reference. */
+  ref(ns: string, name: string, delta: 1 | -1): void;
 }
 
 export function parseDirs(flags: string): boolean[] {

@@ -8,7 +8,7 @@ import { type NatRange, NF_NAT_MANIP_DST, NF_NAT_MANIP_SRC } from "../nat.ts";
 import type { Conn } from "../conntrack.ts";
 import { inetSelectAddr } from "../../dataplane/route.ts";
 import { Hook } from "../../dataplane/hooks.ts";
-import { serviceByName } from "../../ipset/user/netdb.ts";
+import { serviceByName } from "../../wire/netdb.ts";
 
 /** getservbyname(name, NULL): the first protocol that has the name. */
 export function anyServicePort(name: string): number | null {

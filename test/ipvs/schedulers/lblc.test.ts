@@ -5,7 +5,6 @@
 // Virtual time in ms stands in for jiffies.
 import { describe, expect, it } from "vitest";
 import { lblc } from "../../../src/ipvs/schedulers/lblc.ts";
-import type { IpvsServiceExt } from "../../../src/ipvs/schedulers/common.ts";
 import { World, conns, ip, mkDest, nameOf } from "./world.ts";
 
 const X = ip("10.0.0.1");
@@ -65,7 +64,7 @@ describe("lblc", () => {
 
   it("takes lblc_expiration from the namespace, and never expires without a clock", () => {
     const { w, b } = twoDests(10, 0);
-    (w.svc as IpvsServiceExt).lblcExpiration = 60_000;
+    w.svc.lblcExpiration = 60_000;
     expect(nameOf(w.pick({ daddr: X, now: 1000 }))).toBe("B");
     conns(b, 5, 0);
     expect(nameOf(w.pick({ daddr: X, now: 1_799_999 }))).toBe("B"); // refreshed: lastuse 1 799 999

@@ -3,7 +3,6 @@
 // a new member when the least loaded one is overloaded, the most loaded member dropped once
 // the set has not changed for lblcr_expiration. Virtual time in ms stands in for jiffies.
 import { describe, expect, it } from "vitest";
-import type { IpvsServiceExt } from "../../../src/ipvs/schedulers/common.ts";
 import { lblcr } from "../../../src/ipvs/schedulers/lblcr.ts";
 import { World, conns, ip, mkDest, nameOf } from "./world.ts";
 
@@ -13,7 +12,7 @@ describe("lblcr", () => {
   it("grows the set when its least loaded member is overloaded, then serves the set's least loaded", () => {
     const a = mkDest("A", 1), b = mkDest("B", 1);
     const w = new World(lblcr, 0, 0).add(a, b); // list B A
-    (w.svc as IpvsServiceExt).lblcrExpiration = 60_000;
+    w.svc.lblcrExpiration = 60_000;
     expect(nameOf(w.pick({ daddr: X, now: 0 }))).toBe("B"); // set {B}
     conns(b, 2, 0); // overloaded: 2 > 1 and A below half
     expect(nameOf(w.pick({ daddr: X, now: 1000 }))).toBe("A"); // set {A, B}, lastmod 1 s

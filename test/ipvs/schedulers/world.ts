@@ -4,8 +4,7 @@
 // upd_dest after the new weight is set; __ip_vs_unlink_dest() clears AVAILABLE, unlinks, then
 // calls del_dest.
 import { parseIPv4 } from "../../../src/wire/ipv4.ts";
-import { IP_VS_DEST_F_AVAILABLE, IP_VS_DEST_F_OVERLOAD, type IpvsDest, type IpvsService, type Scheduler } from "../../../src/ipvs/types.ts";
-import type { SchedPacketAt } from "../../../src/ipvs/schedulers/common.ts";
+import { IP_VS_DEST_F_AVAILABLE, IP_VS_DEST_F_OVERLOAD, type IpvsDest, type IpvsService, type Scheduler, type SchedPacket } from "../../../src/ipvs/types.ts";
 
 const names = new WeakMap<IpvsDest, string>();
 
@@ -36,7 +35,10 @@ export function mkDest(name: string, weight: number, addr?: string, port = 80): 
 
 export class World {
   readonly svc: IpvsService;
-  constructor(readonly sched: Scheduler, flags = 0, svcNow?: number) {
+  /** The virtual clock: the last `now` given (a pick without one leaves the clock standing). */
+  private clock: number;
+  constructor(readonly sched: Scheduler, flags = 0, svcNow = 0) {
+    this.clock = svcNow;
     this.svc = {
       proto: 6,
       addr: parseIPv4("10.96.0.1")!,
@@ -49,9 +51,8 @@ export class World {
       schedData: null,
       stats: { conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0 },
     };
-    if (svcNow !== undefined) (this.svc as IpvsService & { now?: number }).now = svcNow;
     // ip_vs_add_service(): the scheduler is bound before any destination exists.
-    sched.initService?.(this.svc);
+    sched.initService?.(this.svc, svcNow);
   }
 
   /** ipvsadm -a, one destination after the other. */
@@ -79,13 +80,14 @@ export class World {
     return this;
   }
 
-  pick(p: Partial<SchedPacketAt> = {}): IpvsDest | null {
-    const pkt: SchedPacketAt = { saddr: parseIPv4("192.168.0.10")!, daddr: this.svc.addr, sport: 40000, dport: 80, proto: 6, pkt: null, ...p };
+  pick(p: Partial<SchedPacket> = {}): IpvsDest | null {
+    if (p.now !== undefined) this.clock = p.now;
+    const pkt: SchedPacket = { saddr: parseIPv4("192.168.0.10")!, daddr: this.svc.addr, sport: 40000, dport: 80, proto: 6, pkt: null, ...p, now: this.clock };
     return this.sched.schedule(this.svc, pkt);
   }
 
   /** The names of the next `n` picks. */
-  picks(n: number, p: Partial<SchedPacketAt> = {}): (string | null)[] {
+  picks(n: number, p: Partial<SchedPacket> = {}): (string | null)[] {
     const out: (string | null)[] = [];
     for (let i = 0; i < n; i++) out.push(nameOf(this.pick(p)));
     return out;

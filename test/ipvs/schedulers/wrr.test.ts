@@ -21,9 +21,9 @@ describe("wrr", () => {
   it("3:1 bound at once (scheduler edited onto an existing list): cw starts at mw = 3", () => {
     const svc: IpvsService = new World(wrr).svc;
     svc.dests = [mkDest("B", 1), mkDest("A", 3)];
-    wrr.initService!(svc);
+    wrr.initService!(svc, 0);
     const out: (string | null)[] = [];
-    for (let i = 0; i < 8; i++) out.push(nameOf(wrr.schedule(svc, { saddr: 1, daddr: 2, sport: 3, dport: 80, proto: 6, pkt: null })));
+    for (let i = 0; i < 8; i++) out.push(nameOf(wrr.schedule(svc, { saddr: 1, daddr: 2, sport: 3, dport: 80, proto: 6, pkt: null, now: 0 })));
     expect(out).toEqual(["A", "A", "B", "A", "A", "A", "B", "A"]);
   });
 

@@ -1,5 +1,5 @@
-// Name tables libipset resolves through libc: getprotobyname() (/etc/protocols),
-// getservbyname() (/etc/services, netbase), and its own ICMP names (lib/icmp.c).
+// Name tables the tools (ipset, iptables, ipvsadm) resolve through libc: getprotobyname() (/etc/protocols),
+// getservbyname() (/etc/services, netbase), and libipset's ICMP names (lib/icmp.c).
 import { SERVICES } from "./services.ts";
 
 /** /etc/protocols: [name, number, aliases]. */
