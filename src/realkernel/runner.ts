@@ -163,10 +163,13 @@ function tsxLoader(): string {
   return pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 }
 
-/** Runs a plan on the namespaces backend (inner.ts in fresh namespaces), bounded by its budget. */
-export function spawnInner(planned: PlanResult): InnerResult {
+/**
+ * Runs a plan on the namespaces backend (inner.ts in fresh namespaces), bounded by its
+ * budget; snapshotScript: pktpath's own, for a plan with a snapshot action (src/node/kernel.ts).
+ */
+export function spawnInner(planned: PlanResult, snapshotScript?: string): InnerResult {
   const innerPath = fileURLToPath(new URL("./inner.ts", import.meta.url));
-  const envelope = JSON.stringify({ plan: planned.plan, outerNetns: readlinkSync("/proc/self/ns/net") });
+  const envelope = JSON.stringify({ plan: planned.plan, outerNetns: readlinkSync("/proc/self/ns/net"), ...(snapshotScript ? { snapshotScript } : {}) });
   const argv = [
     "--pdeathsig", "KILL", "--",
     "unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "--",
