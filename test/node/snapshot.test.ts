@@ -109,4 +109,15 @@ iptables -t nat -A POSTROUTING -s 10.1.0.0/24 ! -o br0 -j MASQUERADE
     expect(snap.netns[0]!.iptables_save).toBeNull();
     expect(importSnapshot(snap).notModelled).toContain("the snapshot could not read: host: iptables-save: not installed");
   }, 90_000);
+  it.skipIf(!has("busybox"))("runs under busybox sh, with iproute2's ip (not busybox's applet) and the tools by their path", () => {
+    // The VM backend's shell is busybox: its sh runs its own applets before $PATH.
+    const out = join(dir, "bb.json");
+    const setup = "mkdir -p /run/netns; mount -t tmpfs none /run/netns; ip netns add pod; ip link add dev v0 type veth peer name eth0 netns pod";
+    const r = spawnSync("unshare", ["--net", "--mount", "--pid", "--fork", "--mount-proc", "sh", "-c", `${setup} && busybox sh ${join(dir, "snap.sh")} ${out}`], { encoding: "utf8", timeout: 60_000 });
+    expect(r.status).toBe(0);
+    const snap = parseSnapshot(out, readFileSync(out, "utf8"));
+    expect(snap.netns.map((n) => n.name)).toEqual(["host", "pod"]);
+    expect(snap.netns[0]!.link!.rc).toBe(0);
+    expect(snap.netns[1]!.link!.out).toContain('"ifname":"eth0"');
+  }, 90_000);
 });
