@@ -65,7 +65,7 @@ describe.skipIf(why !== null)("a node built in the VM, snapshotted there, import
 
     // Boot 2: the imported scenario with probes (rr: as many as endpoints reach each one
     // once) and the kernel's connection table, on both sides.
-    const probes = cells.map((c) => `  - run: ip netns exec client curl -m 1 ${c.to}\n    repeat: ${c.endpoints.length}\n`).join("");
+    const probes = cells.map((c) => `  - run: ip netns exec client curl -m 5 ${c.to}\n    repeat: ${c.endpoints.length}\n`).join("");
     const checkFile = join(dir, "check.yaml");
     writeFileSync(checkFile, `${imp.yaml}${probes}  - run: ipvsadm -Lnc\n`);
     const s = loadScenario(checkFile);
