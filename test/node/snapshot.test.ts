@@ -9,6 +9,9 @@ import { snapshotScript } from "../../src/node/snapshot.ts";
 import { parseSnapshot } from "../../src/node/format.ts";
 import { importSnapshot } from "../../src/node/import.ts";
 import { main } from "../../src/cli/main.ts";
+import { snapshotPlan } from "../../src/node/kernel.ts";
+import { runEntries } from "../../src/realkernel/vm/bundle.ts";
+import type { KernelPlan } from "../../src/realkernel/types.ts";
 
 const script = snapshotScript();
 const dir = mkdtempSync(join(tmpdir(), "pktpath-snapshot-"));
@@ -61,6 +64,32 @@ describe("the snapshot script", () => {
     expect(main(["snapshot", "-o", f], { out: (s) => (out += s), err: (s) => (err += s) })).toBe(0);
     expect(readFileSync(f, "utf8")).toBe(script);
     expect(err).toContain(`pktpath snapshot: wrote ${f}; run it as root on the node`);
+  });
+});
+
+describe("snapshot --kernel: the plan and the VM archive", () => {
+  const plan: KernelPlan = {
+    file: "n.yaml",
+    budgetMs: 1,
+    actions: [
+      { kind: "exec", line: 2, text: "ip link add dev br0 type bridge", ns: "host", argv: ["ip", "link", "add", "dev", "br0", "type", "bridge"], stdin: null, listing: false },
+      { kind: "server", line: 3, text: "python3 -m http.server 80 &", ns: "host", proto: "tcp", bind: null, port: 80, app: "http", tool: "python3" },
+      { kind: "note", line: 4, text: "cat f", ns: "host", note: "not run (touches only files): cat f" },
+      { kind: "sleep", line: 5, text: "sleep 1", ns: "host", ms: 1000 },
+      { kind: "probe", line: 6, text: "curl 10.0.0.1", ns: "host", rep: 0, probe: {} as never },
+    ],
+  };
+  it("keeps the setup commands, leaves out servers, probes and sleeps, and ends with the one snapshot action", () => {
+    const p = snapshotPlan(plan);
+    expect(p.actions.map((a) => a.kind)).toEqual(["exec", "note", "snapshot"]);
+    expect(p.actions[2]).toMatchObject({ kind: "snapshot", line: 6, ns: "host" });
+    expect(p.budgetMs).toBeGreaterThan(240_000);
+  });
+  it("the VM archive carries pktpath's script only for a snapshot run", () => {
+    const paths = (e: { path: string }[]) => e.map((x) => x.path);
+    expect(paths(runEntries([{ id: "a", plan }], "// inner"))).not.toContain("pktpath/snapshot.sh");
+    const withScript = runEntries([{ id: "a", plan: snapshotPlan(plan) }], "// inner", script);
+    expect(withScript.find((e) => e.path === "pktpath/snapshot.sh")?.data).toBe(script);
   });
 });
 
