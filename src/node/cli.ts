@@ -87,8 +87,16 @@ export function snapshotMain(argv: string[], io: Io): number {
 
 /** --kernel SCENARIO: build it on a real kernel (namespaces or the VM), snapshot it there. */
 function snapshotKernelMain(file: string, out: string | undefined, io: Io): number {
+  let text: string;
   try {
-    const snap = snapshotOnKernel(loadScenario(file));
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    io.err(`pktpath snapshot: ${file}: ${code === "ENOENT" ? "No such file or directory" : code === "EISDIR" ? "a folder, not a scenario file" : (e as Error).message}\n`);
+    return 2;
+  }
+  try {
+    const snap = snapshotOnKernel(loadScenario(file, text));
     if (out) writeFileSync(out, snap.json);
     else io.out(snap.json);
     io.err(snap.stderr);

@@ -85,6 +85,18 @@ describe("snapshot --kernel: the plan and the VM archive", () => {
     expect(p.actions[2]).toMatchObject({ kind: "snapshot", line: 6, ns: "host" });
     expect(p.budgetMs).toBeGreaterThan(240_000);
   });
+  it("--kernel: a missing file, a folder and a bad line are refused with exit 2, no stack", () => {
+    const run = (f: string) => {
+      let err = "";
+      const code = main(["snapshot", "--kernel", f], { out: () => {}, err: (x) => (err += x) });
+      return { code, err };
+    };
+    expect(run(join(dir, "none.yaml"))).toEqual({ code: 2, err: `pktpath snapshot: ${join(dir, "none.yaml")}: No such file or directory\n` });
+    expect(run(dir)).toEqual({ code: 2, err: `pktpath snapshot: ${dir}: a folder, not a scenario file\n` });
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(bad, "name: x\nsteps:\n  - run: ip link add dev x type bogus\n");
+    expect(run(bad)).toEqual({ code: 2, err: `pktpath snapshot: ${bad}:3: Error: Unknown device type.\n` });
+  });
   it("the VM archive carries pktpath's script only for a snapshot run", () => {
     const paths = (e: { path: string }[]) => e.map((x) => x.path);
     expect(paths(runEntries([{ id: "a", plan }], "// inner"))).not.toContain("pktpath/snapshot.sh");
