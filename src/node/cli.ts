@@ -6,6 +6,10 @@ import { parseSnapshot, SnapshotError } from "./format.ts";
 import { importSnapshot, summary } from "./import.ts";
 import { traceCommand, type TraceOptions } from "./trace.ts";
 import { reachCommand, type ReachOptions } from "./reach.ts";
+import { snapshotOnKernel } from "./kernel.ts";
+import { KernelUnavailable } from "../realkernel/runner.ts";
+import { loadScenario } from "../scenario/load.ts";
+import { ScenarioError } from "../scenario/types.ts";
 
 export interface Io {
   out: (s: string) => void;
@@ -13,6 +17,7 @@ export interface Io {
 }
 
 export const NODE_USAGE = `usage: pktpath snapshot [-o FILE]
+       pktpath snapshot --kernel SCENARIO [-o SNAPSHOT.json]
        pktpath import SNAPSHOT [-o FILE] [--listen]
        pktpath trace FILE --from NS|ADDR --to ADDR:PORT [-p tcp|udp|icmp] [--sport N] [--all-packets] [--json]
        pktpath reach FILE [--from NS|ADDR,...] [--to ADDR:PORT,...] [-p tcp|udp] [--json] [--expect FILE] [--max-branches N]`;
@@ -64,9 +69,11 @@ function usage(io: Io, cmd: string, e: unknown): number {
 
 export function snapshotMain(argv: string[], io: Io): number {
   try {
-    const { opts, args } = parseArgs(argv, ["-o", "--output"], []);
+    const { opts, args } = parseArgs(argv, ["-o", "--output", "--kernel"], []);
     if (args.length) throw new UsageError(`unexpected argument "${args[0]}"`);
     const out = last(opts, "-o", "--output");
+    const scenario = last(opts, "--kernel");
+    if (scenario !== undefined) return snapshotKernelMain(scenario, out, io);
     const script = snapshotScript();
     if (out) {
       writeFileSync(out, script, { mode: 0o755 });
@@ -75,6 +82,32 @@ export function snapshotMain(argv: string[], io: Io): number {
     return 0;
   } catch (e) {
     return usage(io, "snapshot", e);
+  }
+}
+
+/** --kernel SCENARIO: build it on a real kernel (namespaces or the VM), snapshot it there. */
+function snapshotKernelMain(file: string, out: string | undefined, io: Io): number {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    io.err(`pktpath snapshot: ${file}: ${code === "ENOENT" ? "No such file or directory" : code === "EISDIR" ? "a folder, not a scenario file" : (e as Error).message}\n`);
+    return 2;
+  }
+  try {
+    const snap = snapshotOnKernel(loadScenario(file, text));
+    if (out) writeFileSync(out, snap.json);
+    else io.out(snap.json);
+    io.err(snap.stderr);
+    io.err(`pktpath snapshot: ${file} ${snap.note}${out ? `; wrote ${out}` : ""}\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof ScenarioError || e instanceof KernelUnavailable) {
+      io.err(`pktpath snapshot: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
   }
 }
 

@@ -105,6 +105,36 @@ const SYSCTL_DEFAULTS: Record<string, string> = {
   "net.ipv4.vs.ignore_tunneled": "0",
 };
 const IPVS_SYSCTLS_KNOWN = new Set(Object.keys(SYSCTL_DEFAULTS).filter((k) => k.startsWith("net.ipv4.vs.")));
+/**
+ * IPVS sysctls pktpath does not model, at the values the kernel starts a namespace with
+ * (ip_vs_control_net_init_sysctl(); the sync daemon's, the defence strategies', lblc's).
+ * At these values they are reported in one line; away from them, each by name and value.
+ * sync_qlen_max is sized from the machine's memory: any value is its own default.
+ */
+const IPVS_UNMODELLED_DEFAULTS: Record<string, string | null> = {
+  "net.ipv4.vs.am_droprate": "10",
+  "net.ipv4.vs.amemthresh": "1024",
+  "net.ipv4.vs.backup_only": "0",
+  "net.ipv4.vs.cache_bypass": "0",
+  "net.ipv4.vs.drop_entry": "0",
+  "net.ipv4.vs.drop_packet": "0",
+  "net.ipv4.vs.lblc_expiration": "86400",
+  "net.ipv4.vs.lblcr_expiration": "86400",
+  "net.ipv4.vs.nat_icmp_send": "0",
+  "net.ipv4.vs.pmtu_disc": "1",
+  "net.ipv4.vs.run_estimation": "1",
+  "net.ipv4.vs.secure_tcp": "0",
+  "net.ipv4.vs.snat_reroute": "1",
+  "net.ipv4.vs.sync_persist_mode": "0",
+  "net.ipv4.vs.sync_ports": "1",
+  "net.ipv4.vs.sync_qlen_max": null,
+  "net.ipv4.vs.sync_refresh_period": "0",
+  "net.ipv4.vs.sync_retries": "0",
+  "net.ipv4.vs.sync_sock_size": "0",
+  "net.ipv4.vs.sync_threshold": "3 50",
+  "net.ipv4.vs.sync_version": "1",
+  "net.ipv4.vs.est_nice": "0",
+};
 
 /** The prefix that runs a command in a namespace, as a user types it. */
 function execIn(ns: string): string {
@@ -292,6 +322,7 @@ export function importSnapshot(snap: Snapshot, options: ImportOptions = {}): Imp
 
   // Sysctls that differ from pktpath's defaults.
   const ignoredSysctls = new Set<string>();
+  const defaultSysctls = new Set<string>();
   for (const n of snap.netns) {
     const lines = n.sysctl?.out.split("\n").filter((x) => x.includes(":")) ?? [];
     const pre: string[] = [];
@@ -312,7 +343,9 @@ export function importSnapshot(snap: Snapshot, options: ImportOptions = {}): Imp
       if (key.startsWith("net.ipv4.vs.")) {
         modules.add("ip_vs");
         if (!IPVS_SYSCTLS_KNOWN.has(key)) {
-          ignoredSysctls.add(key);
+          const kdef = IPVS_UNMODELLED_DEFAULTS[key];
+          if (kdef === null || kdef === value) defaultSysctls.add(key.slice("net.ipv4.vs.".length));
+          else ignoredSysctls.add(`${key}=${value}${kdef === undefined ? "" : ` (the kernel's default is ${kdef})`}`);
           continue;
         }
       }
@@ -327,6 +360,7 @@ export function importSnapshot(snap: Snapshot, options: ImportOptions = {}): Imp
     topo.push(...pre, ...post);
   }
   if (ignoredSysctls.size) notModelled.push(`sysctls read but not modelled by pktpath: ${[...ignoredSysctls].sort().join(", ")}`);
+  if (defaultSysctls.size) notModelled.push(`IPVS sysctls not modelled by pktpath, at the kernel's defaults: net.ipv4.vs.{${[...defaultSysctls].sort().join(",")}}`);
 
   // Netfilter, ipset, IPVS: what the tools saved, restored by the same tools.
   const endpoints: { addr: string; port: number; proto: string }[] = [];

@@ -5,11 +5,11 @@
 // When it exits, the kernel kills every process of the PID namespace, the mount
 // namespace goes with them, and so do the namespaces `ip netns add` made and all links.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, readlinkSync, mkdirSync } from "node:fs";
+import { readFileSync, readlinkSync, mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { classifyPing } from "./agent/classify.mjs";
-import { EXEC_TIMEOUT_MS, HOST_NS, PIPE_GRACE_MS, SERVER_START_MS, probeBoundMs } from "./limits.ts";
-import { AT_MARKER, RESULT_MARKER, type ExecAction, type InnerResult, type KernelPlan, type KernelProbeResult, type ProbeAction, type ServerAction } from "./types.ts";
+import { EXEC_TIMEOUT_MS, HOST_NS, PIPE_GRACE_MS, SERVER_START_MS, SNAPSHOT_TIMEOUT_MS, probeBoundMs } from "./limits.ts";
+import { AT_MARKER, RESULT_MARKER, type ExecAction, type InnerResult, type KernelPlan, type KernelProbeResult, type ProbeAction, type ServerAction, type SnapshotAction } from "./types.ts";
 
 const AGENT_DIR = fileURLToPath(new URL("./agent/", import.meta.url));
 const MAX_OUTPUT = 16 * 1024 * 1024;
@@ -19,7 +19,13 @@ interface Envelope {
   plan: KernelPlan;
   /** The outer runner's network namespace (/proc/self/ns/net link): we must not be in it. */
   outerNetns: string;
+  /** pktpath's snapshot script (src/node/snapshot.sh), for a plan with a snapshot action. */
+  snapshotScript?: string;
 }
+
+/** Where the snapshot action keeps the script and its output: the run's private /run. */
+const SNAPSHOT_SH = "/run/pktpath-snapshot.sh";
+const SNAPSHOT_JSON = "/run/pktpath-snapshot.json";
 
 interface ServerEvent {
   event: string;
@@ -107,7 +113,10 @@ class Inner {
   private readonly events: ServerEvent[] = [];
   readonly result: InnerResult = { probes: [], listings: [], notes: [], error: null };
 
-  constructor(private readonly plan: KernelPlan) {}
+  constructor(
+    private readonly plan: KernelPlan,
+    private readonly snapshotScript: string | null = null,
+  ) {}
 
   async runAll(): Promise<void> {
     for (const a of this.plan.actions) {
@@ -130,6 +139,9 @@ class Inner {
           case "note":
             this.result.notes.push(`${this.plan.file}:${a.line}: ${a.note}`);
             break;
+          case "snapshot":
+            await this.snapshot(a);
+            break;
         }
       } catch (e) {
         if (!(e instanceof RunStop)) throw e;
@@ -148,6 +160,16 @@ class Inner {
     const expected = a.status ?? 0;
     if (r.status !== expected) throw new RunStop(a.line, (r.stderr.trim() || r.stdout.trim() || `${a.argv[0]}: exit status ${r.status}${expected ? ` (the emulator answered ${expected})` : ""}`).split("\n").slice(0, 5).join("\n"));
     if (a.listing && r.stdout) this.result.listings.push({ line: a.line, command: a.text, output: r.stdout });
+  }
+
+  /** pktpath's read-only snapshot script in the host namespace (it finds the others), bounded. */
+  private async snapshot(a: SnapshotAction): Promise<void> {
+    if (this.snapshotScript === null) throw new RunStop(a.line, "a snapshot action, but the run was given no snapshot script");
+    writeFileSync(SNAPSHOT_SH, this.snapshotScript, { mode: 0o644 });
+    const r = await run(["sh", SNAPSHOT_SH, SNAPSHOT_JSON], SNAPSHOT_TIMEOUT_MS);
+    if (r.timedOut) throw new RunStop(a.line, `the snapshot script gave no answer after ${SNAPSHOT_TIMEOUT_MS / 1000} s`);
+    if (r.status !== 0) throw new RunStop(a.line, r.stderr.trim().split("\n").slice(-5).join("\n") || `the snapshot script: exit status ${r.status}`);
+    this.result.snapshot = { json: readFileSync(SNAPSHOT_JSON, "utf8"), stderr: r.stderr };
   }
 
   private server(a: ServerAction): Promise<void> {
@@ -272,7 +294,7 @@ async function main(): Promise<void> {
   const env = JSON.parse(readFileSync(0, "utf8")) as Envelope;
   assertFresh(env.outerNetns);
   prepareMounts();
-  const inner = new Inner(env.plan);
+  const inner = new Inner(env.plan, env.snapshotScript ?? null);
   try {
     await inner.runAll();
   } finally {

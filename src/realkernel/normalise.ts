@@ -19,6 +19,9 @@
 //   multicast groups (224.0.0.0/4: IGMP reports sent on the kernel's own timers).
 // - iptables-save's "# Generated/Completed" banners, ipvsadm's version banner, ipset's
 //   random hash initval and "Size in memory" (kernel allocation sizes).
+// - the order of IPVS services in ipvsadm -L/-S: the kernel's service table hash mixes
+//   in the address of the namespace's netns_ipvs (ip_vs_svc_hashkey()), so it changes
+//   from one namespace to the next; each service stays with its real servers.
 // - trailing blanks on each line (iproute2 prints some after the last word).
 import { splitLine } from "../tool/shell.ts";
 import { unwrap } from "../commands/vocabulary.ts";
@@ -145,7 +148,10 @@ export function normaliseListing(command: string, output: string): string[] {
           .map((l) => l.replace(/^(\S+\s+)\d\d:\d\d/, "$1**:**").replace(/(\d+\.\d+\.\d+\.\d+):(\d+)/, (m, a: string, p: string) => (Number(p) >= 32768 ? `${a}:*` : m)).replace(/\s+/g, " "))
           .sort();
         lines = [...head, ...body];
-      } else if (command.includes("--stats") || command.includes("--rate")) {
+      } else {
+        lines = sortServiceBlocks(lines);
+      }
+      if (command.includes("--stats") || command.includes("--rate")) {
         // Packets and bytes depend on the applications' segments (the kernel's probe and server
         // agents are not curl and python).
         // The kernel sums its per-CPU counters in the estimator's periodic work, so what a
@@ -155,6 +161,20 @@ export function normaliseListing(command: string, output: string): string[] {
       break;
   }
   return lines.map(macs);
+}
+
+/** ipvsadm -L / -S: each service with the lines under it, services sorted (hash order on a kernel). */
+function sortServiceBlocks(lines: string[]): string[] {
+  const starts = /^(TCP|UDP|SCTP|FWM)\s|^-A\s/;
+  const first = lines.findIndex((l) => starts.test(l));
+  if (first < 0) return lines;
+  const blocks: string[][] = [];
+  for (const l of lines.slice(first)) {
+    if (starts.test(l) || !blocks.length) blocks.push([l]);
+    else blocks[blocks.length - 1]!.push(l);
+  }
+  blocks.sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
+  return [...lines.slice(0, first), ...blocks.flat()];
 }
 
 /** A line diff (longest common subsequence): "  same", "- emulator only", "+ kernel only". */

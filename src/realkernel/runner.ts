@@ -165,9 +165,12 @@ function innerCommand(): string[] {
   return [process.execPath, "--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href, fileURLToPath(new URL("./inner.ts", import.meta.url))];
 }
 
-/** Runs a plan on the namespaces backend (inner.ts in fresh namespaces), bounded by its budget. */
-export function spawnInner(planned: PlanResult): InnerResult {
-  const envelope = JSON.stringify({ plan: planned.plan, outerNetns: readlinkSync("/proc/self/ns/net") });
+/**
+ * Runs a plan on the namespaces backend (inner.ts in fresh namespaces), bounded by its
+ * budget; snapshotScript: pktpath's own, for a plan with a snapshot action (src/node/kernel.ts).
+ */
+export function spawnInner(planned: PlanResult, snapshotScript?: string): InnerResult {
+  const envelope = JSON.stringify({ plan: planned.plan, outerNetns: readlinkSync("/proc/self/ns/net"), ...(snapshotScript ? { snapshotScript } : {}) });
   const argv = [
     "--pdeathsig", "KILL", "--",
     "unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "--",

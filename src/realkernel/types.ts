@@ -73,7 +73,16 @@ export interface NoteAction extends ActionBase {
   note: string;
 }
 
-export type KernelAction = ExecAction | ServerAction | ProbeAction | SleepAction | NoteAction;
+/**
+ * pktpath's own snapshot script (src/node/snapshot.sh, handed over in the envelope, never
+ * from a scenario) run in the host namespace after the plan built the node; its JSON
+ * comes back in InnerResult.snapshot. Only plans made by src/node/kernel.ts carry it.
+ */
+export interface SnapshotAction extends ActionBase {
+  kind: "snapshot";
+}
+
+export type KernelAction = ExecAction | ServerAction | ProbeAction | SleepAction | NoteAction | SnapshotAction;
 
 export interface KernelPlan {
   file: string;
@@ -100,6 +109,8 @@ export interface InnerResult {
   notes: string[];
   /** "LINE: message" of the first command that failed; nothing ran after it. */
   error: { line: number; message: string } | null;
+  /** What the snapshot action read (a plan with one): the JSON file, and the script's stderr. */
+  snapshot?: { json: string; stderr: string };
 }
 
 /** A scenario run on a real kernel: the emulator's report shape, plus why it was skipped. */

@@ -9,6 +9,10 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { generateKubeProxy } from "../../src/gen/kubeproxy.ts";
 import { snapshotScript } from "../../src/node/snapshot.ts";
+import { snapshotOnKernel } from "../../src/node/kernel.ts";
+import { parseSnapshot } from "../../src/node/format.ts";
+import { importSnapshot } from "../../src/node/import.ts";
+import { loadScenario } from "../../src/scenario/load.ts";
 import { main } from "../../src/cli/main.ts";
 
 const has = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
@@ -70,5 +74,22 @@ ${probes}
       expect(c.endpoints.length).toBe(3);
       expect(kernel.get(c.to)).toEqual([...c.endpoints].sort());
     }
+  }, 180_000);
+  it("snapshot --kernel: a scenario built by real-kernel mode in namespaces, snapshotted inside them by the plan's last action", () => {
+    const file = new URL("../../scenarios/netfilter/masquerade-and-filter.yaml", import.meta.url).pathname;
+    const snap = snapshotOnKernel(loadScenario(file));
+    expect(snap.backend).toBe("namespaces");
+    const parsed = parseSnapshot("snap.json", snap.json);
+    expect(parsed.netns.map((n) => n.name).sort()).toEqual(["host", "netns_dustin", "netns_leah", "netns_world"]);
+    const imp = importSnapshot(parsed);
+    // The last state of the scenario, as the kernel holds it (-I INPUT 1 first).
+    expect(imp.yaml).toContain(":INPUT DROP [0:0]\n");
+    const reject = imp.yaml.indexOf("-A INPUT -s 10.0.0.21/32 -p tcp -m tcp --dport 8080 -j REJECT --reject-with tcp-reset\n");
+    expect(reject).toBeGreaterThan(0);
+    expect(reject).toBeLessThan(imp.yaml.indexOf("-A INPUT -i lo -j ACCEPT\n"));
+    expect(imp.yaml).toContain("-A POSTROUTING -s 10.0.0.0/24 -o eth0 -j MASQUERADE\n");
+    expect(imp.yaml).toMatch(/ip link add dev eth0 address \S+ type veth peer name veth_world netns netns_world\n/);
+    // The scenario's servers and probes are not part of the node: nothing ran them.
+    expect(parsed.netns.find((n) => n.name === "host")!.iptables_save!.out).toContain("[0:0] -A POSTROUTING");
   }, 180_000);
 });

@@ -87,6 +87,16 @@ describe("listing normalisation", () => {
     expect(normaliseListing("ipvsadm -Ln", "IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n")[0]).toBe("IP Virtual Server version *");
   });
 
+  it("ipvsadm -Ln and -Sn: services in a fixed order, each with its real servers (the kernel's is hash order, salted per namespace)", () => {
+    const head = "IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n";
+    const a = "TCP  192.168.0.10:30000 rr\n  -> 10.244.1.2:8080              Masq    1      0          0\n";
+    const b = "TCP  10.96.0.1:80 rr\n  -> 10.244.1.2:8080              Masq    1      0          2\n  -> 10.244.1.3:8080              Masq    1      1          1\n";
+    expect(normaliseListing("ipvsadm -Ln", head + a + b)).toEqual(normaliseListing("ipvsadm -Ln", head + b + a));
+    expect(normaliseListing("ipvsadm -Ln", head + a + b).slice(3, 6)).toEqual(["TCP  10.96.0.1:80 rr", "  -> 10.244.1.2:8080              Masq    1      0          2", "  -> 10.244.1.3:8080              Masq    1      1          1"]);
+    const sa = "-A -t 192.168.0.10:30000 -s rr\n-a -t 192.168.0.10:30000 -r 10.244.1.2:8080 -m -w 1\n";
+    const sb = "-A -t 10.96.0.1:80 -s rr\n-a -t 10.96.0.1:80 -r 10.244.1.2:8080 -m -w 1\n";
+    expect(normaliseListing("ipvsadm -Sn", sa + sb)).toEqual(normaliseListing("ipvsadm -Sn", sb + sa));
+  });
   it("knows the tool and object under ip netns exec and options", () => {
     expect(listingKind("ip netns exec a ip -4 neigh show")).toEqual({ tool: "ip", object: "neigh" });
     expect(listingKind("sudo bridge fdb show")).toEqual({ tool: "bridge", object: "fdb" });

@@ -26,12 +26,16 @@ export const nodeCommands: CliCommand = {
     const snap = program
       .command("snapshot")
       .summary("print a read-only sh script that snapshots a real node")
-      .description("Prints (or writes with -o) a POSIX sh script to run as root on a real node; it only reads, and writes one JSON file.")
-      .option("-o, --output <file>", "write the script to FILE")
+      .description(
+        "Prints (or writes with -o) a POSIX sh script to run as root on a real node; it only reads, and writes one JSON file. " +
+          "With --kernel SCENARIO: builds the scenario's node on a real kernel (fresh namespaces, or the VM backend for IPVS and dummy links), runs the script there, and writes its JSON.",
+      )
+      .option("-o, --output <file>", "write the script (with --kernel: the snapshot) to FILE")
+      .option("--kernel <scenario>", "build SCENARIO in real-kernel mode and snapshot it there (root)")
       .action((o: Opts) => {
-        ctx.code = snapshotMain(argvOf(o, { output: "-o" }, []), ctx.io);
+        ctx.code = snapshotMain(argvOf(o, { output: "-o", kernel: "--kernel" }, []), ctx.io);
       });
-    examples(snap, ["pktpath snapshot -o snap.sh && sudo sh snap.sh node.json"]);
+    examples(snap, ["pktpath snapshot -o snap.sh && sudo sh snap.sh node.json", "sudo pktpath snapshot --kernel scenarios/ipvs/walkthrough.yaml -o walkthrough.json"]);
 
     const imp = program
       .command("import")

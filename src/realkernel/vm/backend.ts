@@ -54,11 +54,14 @@ export function partitionBoots(plans: KernelPlan[]): KernelPlan[][] {
   return plans.length ? [plans] : [];
 }
 
-/** Boots the VM once for these plans; one outcome per plan (by planId). */
-export function runVmBatch(img: VmImage, plans: KernelPlan[]): Map<string, VmOutcome> {
+/**
+ * Boots the VM once for these plans; one outcome per plan (by planId). snapshotScript:
+ * pktpath's own, for plans with a snapshot action (src/node/kernel.ts).
+ */
+export function runVmBatch(img: VmImage, plans: KernelPlan[], snapshotScript?: string): Map<string, VmOutcome> {
   const items: BatchItem[] = plans.map((plan) => ({ id: planId(plan), plan }));
   const budget = plans.reduce((n, p) => n + p.budgetMs + PLAN_SLACK_MS, 0);
-  const r = runVm(img, runArchive(items), budget);
+  const r = runVm(img, runArchive(items, snapshotScript), budget);
   const agent = r.console.events.find((e) => e.event === "agent");
   const info: VmRunInfo = {
     accel: r.accel,
@@ -80,7 +83,7 @@ export function runVmBatch(img: VmImage, plans: KernelPlan[]): Map<string, VmOut
   if (dirty && dirty.event === "dirty") {
     const at = items.findIndex((it) => it.id === dirty.after);
     const rest = plans.slice(at + 1);
-    if (at >= 0 && rest.length) for (const [id, o] of runVmBatch(img, rest)) out.set(id, o);
+    if (at >= 0 && rest.length) for (const [id, o] of runVmBatch(img, rest, snapshotScript)) out.set(id, o);
   }
   for (const it of items) {
     if (out.has(it.id)) continue;

@@ -55,8 +55,8 @@ export function batchJson(items: BatchItem[]): string {
   return JSON.stringify({ items });
 }
 
-/** The archive's entries (paths under /pktpath of the VM). */
-export function runEntries(items: BatchItem[], inner: string = bundleInner()): CpioEntry[] {
+/** The archive's entries (paths under /pktpath of the VM); snapshotScript: pktpath's own (guest.mjs hands it to a plan's snapshot action). */
+export function runEntries(items: BatchItem[], inner: string = bundleInner(), snapshotScript?: string): CpioEntry[] {
   const entries: CpioEntry[] = [
     { path: "pktpath", data: null },
     { path: "pktpath/guest.mjs", data: readFileSync(GUEST) },
@@ -65,12 +65,13 @@ export function runEntries(items: BatchItem[], inner: string = bundleInner()): C
     { path: "pktpath/kernel/inner.mjs", data: inner },
     { path: "pktpath/kernel/agent", data: null },
   ];
+  if (snapshotScript) entries.push({ path: "pktpath/snapshot.sh", data: snapshotScript });
   for (const f of readdirSync(`${KERNEL_DIR}agent`).sort()) {
     if (f.endsWith(".mjs")) entries.push({ path: `pktpath/kernel/agent/${f}`, data: readFileSync(`${KERNEL_DIR}agent/${f}`) });
   }
   return entries;
 }
 
-export function runArchive(items: BatchItem[]): Buffer {
-  return cpioGz(runEntries(items));
+export function runArchive(items: BatchItem[], snapshotScript?: string): Buffer {
+  return cpioGz(runEntries(items, bundleInner(), snapshotScript));
 }

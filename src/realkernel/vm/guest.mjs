@@ -8,7 +8,7 @@
 // modprobe, or by xt_physdev; anything a tool auto-loaded) are unloaded again; if one
 // cannot be, the agent says so ("dirty") and stops, and the host boots again for the rest.
 import { spawnSync } from "node:child_process";
-import { readFileSync, readlinkSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync } from "node:fs";
 
 const VM_MARKER = "PKTPATH-VM ";
 const RESULT_MARKER = "PKTPATH-KERNEL-RESULT ";
@@ -52,6 +52,8 @@ function resetModules(boot) {
 }
 
 const batch = JSON.parse(readFileSync("/pktpath/batch.json", "utf8"));
+// pktpath's snapshot script, when the host put it in the archive (a plan that snapshots the node it built).
+const snapshotScript = existsSync("/pktpath/snapshot.sh") ? readFileSync("/pktpath/snapshot.sh", "utf8") : undefined;
 say({ event: "agent", uptime: uptime(), kernel: readFileSync("/proc/sys/kernel/osrelease", "utf8").trim() });
 const bootModules = new Set(modules().keys());
 // xt_physdev asks for br_netfilter once per boot (physdev_mt_check, brnf_probed): use
@@ -62,7 +64,7 @@ const primed = resetModules(bootModules);
 if (primed.length) say({ event: "dirty", after: "", modules: primed });
 for (const item of batch.items) {
   const started = Date.now();
-  const envelope = JSON.stringify({ plan: item.plan, outerNetns: readlinkSync("/proc/self/ns/net") });
+  const envelope = JSON.stringify({ plan: item.plan, outerNetns: readlinkSync("/proc/self/ns/net"), snapshotScript });
   const r = spawnSync(
     "/usr/bin/unshare",
     ["--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "--", "/usr/bin/node", "/pktpath/kernel/inner.mjs"],
