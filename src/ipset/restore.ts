@@ -2,7 +2,7 @@
 // ipset_parse_stream, build_argv). Unlike the real tool, a restore that fails on a line
 // leaves every set as it was (one draft for all lines, kept only at the end).
 import type { ToolHost } from "../tool/tool.ts";
-import { ipsetCommand, newSession } from "./cli.ts";
+import { ipsetCommand, newSession } from "./command.ts";
 import { IpsetError } from "./errors.ts";
 import { commit, netState, Txn } from "./store.ts";
 

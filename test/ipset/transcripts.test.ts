@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { Host } from "../../src/host.ts";
 import { ipsetLayer } from "../../src/ipset/api.ts";
 import { coreLayer } from "../../src/commands/layer.ts";
-import { ipsetCommand, newSession } from "../../src/ipset/cli.ts";
+import { ipsetCommand, newSession } from "../../src/ipset/command.ts";
 import { IpsetError } from "../../src/ipset/errors.ts";
 import { ipsetErrorText } from "../../src/ipset/tool.ts";
 import { splitLine } from "../../src/tool/shell.ts";
