@@ -3,6 +3,7 @@
 // Run: npx tsx bench/ipset.ts
 import { Host } from "../src/host.ts";
 import { ipsetLayer, lookupSet } from "../src/ipset/api.ts";
+import { coreLayer } from "../src/commands/layer.ts";
 import { restoreIpsets } from "../src/ipset/restore.ts";
 import { blankPacket, IPPROTO_TCP } from "../src/wire/packet.ts";
 import { formatIPv4 } from "../src/wire/ipv4.ts";
@@ -26,7 +27,7 @@ function perPacket(label: string, n: number, fn: (i: number) => number): void {
   console.log(`${label.padEnd(52)} ${ns.toFixed(0).padStart(9)} ns/packet (${((hits / n) * 100).toFixed(0)}% hits)`);
 }
 
-const host = new Host({ layers: [ipsetLayer] });
+const host = new Host({ layers: [coreLayer, ipsetLayer] });
 let text = `create big hash:ip maxelem ${2 * N}\n`;
 for (let i = 0; i < N; i++) text += `add big ${formatIPv4(BASE + i * 3)}\n`;
 time(`restore of ${N} hash:ip elements`, () => restoreIpsets(host, "host", text));

@@ -1,5 +1,6 @@
 // The emulated machine: the configuration snapshot, the dataplane, the tools a user
-// types, and the layers (netfilter, ipset, ipvs) installed on it.
+// types, and the layers installed on it (the core tools, netfilter, ipset, ipvs,
+// nftables: see src/layers.ts).
 import { createDraft, type Draft, finishDraft, produce, setAutoFreeze } from "immer";
 import type { Config } from "./config/types.ts";
 import { ROOT_NETNS } from "./config/types.ts";
@@ -9,8 +10,8 @@ import { Tracer, type TraceEvent } from "./dataplane/trace.ts";
 import type { HookProvider } from "./dataplane/hooks.ts";
 import { runProbe, type ProbeResult, type ProbeSpec } from "./dataplane/probe.ts";
 import { splitLine, ShellNotModelled, ShellSyntaxError } from "./tool/shell.ts";
-import { ToolError, type Tool, type ToolOutput } from "./tool/tool.ts";
-import { coreTools } from "./commands/index.ts";
+import { ToolError, type Tool, type ToolHost, type ToolOutput, type ToolRegistry } from "./tool/tool.ts";
+import { coreLayer } from "./commands/layer.ts";
 import { FILE_ONLY } from "./commands/vocabulary.ts";
 import { brNetfilterProvider } from "./dataplane/br_netfilter.ts";
 
@@ -49,11 +50,15 @@ export interface ExecutedCommand {
 
 export interface HostOptions {
   trace?: boolean;
-  /** Layers that need nothing handed in, installed in order (src/layers.ts defaultLayers()). */
+  /**
+   * The layers to install, in order (src/layers.ts defaultLayers(): the core tools,
+   * then netfilter, ipset, ipvs, nftables). A list replaces the default, which is the
+   * core tools alone (ip, bridge, sysctl, modprobe, probes, servers).
+   */
   layers?: Layer[];
 }
 
-export class Host implements LayerHost {
+export class Host implements LayerHost, ToolHost, ToolRegistry {
   private cfg: Config;
   readonly dp = new Dataplane();
   private readonly tools = new Map<string, Tool>();
@@ -66,8 +71,7 @@ export class Host implements LayerHost {
   constructor(options: HostOptions = {}) {
     this.cfg = initialConfig();
     this.dp.providers.push(brNetfilterProvider(this.dp));
-    for (const [name, tool] of coreTools) this.tools.set(name, tool);
-    for (const layer of options.layers ?? []) layer.install(this);
+    for (const layer of options.layers ?? [coreLayer]) layer.install(this);
     if (options.trace) this.dp.tracer = new Tracer();
     this.dp.setConfig(this.cfg);
   }

@@ -1,6 +1,7 @@
 // The layers every host gets. Each line installs one layer and hands it what it needs from
 // the layers already installed (its `Below`); the result is every layer's runtime, typed.
 import { Host, type Layer } from "./host.ts";
+import { coreLayer } from "./commands/layer.ts";
 import { netfilterLayer } from "./netfilter/layer.ts";
 import { ipsetLayer } from "./ipset/api.ts";
 import { ipvsLayer } from "./ipvs/layer.ts";
@@ -29,7 +30,7 @@ export type Layers = ReturnType<typeof installLayers>;
 export const defaultLayer: Layer<Layers> = { name: "default layers", install: installLayers };
 
 export function defaultLayers(): Layer[] {
-  return [defaultLayer];
+  return [coreLayer, defaultLayer];
 }
 
 /** A new host with the default layers installed, and their runtimes. */

@@ -122,13 +122,14 @@ export function linkUp(config: Config, link: LinkConfig): void {
   for (const ifa of link.addrs) fibAddIfaddr(config, link, ifa);
 }
 
-// NETDEV_DOWN: fib_disable_ip() flushes every route through the device, kernel or user.
+// NETDEV_DOWN: fib_disable_ip() -> fib_sync_down_dev(force=false) kills every route through
+// the device, kernel or user, except host-scope ones (their nexthop scope is RT_SCOPE_NOWHERE):
+// the local routes of its addresses and user routes of scope host stay.
 export function linkDown(config: Config, link: LinkConfig): void {
   if (!link.up) return;
   link.up = false;
-  flushRoutesVia(config, link);
-  // The local routes of its addresses come back at once (the address is still local).
-  for (const ifa of link.addrs) fibAddIfaddr(config, link, ifa);
+  const nsc = config.netns[link.netns];
+  if (nsc) nsc.routes = plain(nsc.routes).filter((r) => r.dev !== link.id || r.scope === "host");
 }
 
 export function flushRoutesVia(config: Config, link: LinkConfig): void {

@@ -41,7 +41,12 @@ export function addRoute(config: Config, ns: string, spec: RouteSpec, replace: b
   if (dst !== spec.dst) throw new KernelError("EINVAL", "Invalid prefix for given prefix length.");
   let dev = spec.dev;
   const viaType = spec.type === "unicast" || spec.type === "local" || spec.type === "broadcast";
-  if (viaType) {
+  const scope: Scope = spec.scope ?? (spec.type === "local" ? "host" : spec.via === null && viaType ? "link" : "global");
+  if (viaType && scope === "host") {
+    // fib_create_info(): a host-scope route has no gateway and its device is not checked (it may be down).
+    if (spec.via !== null) throw new KernelError("EINVAL", "Route with host scope can not have a gateway.");
+    if (!dev) throw new KernelError("ENODEV");
+  } else if (viaType) {
     if (spec.via !== null && spec.onlink) {
       // fib_check_nh_v4_gw() with RTNH_F_ONLINK: the device is given, up, and the gateway
       // is a unicast address; no connected route is needed.
@@ -54,10 +59,10 @@ export function addRoute(config: Config, ns: string, spec: RouteSpec, replace: b
       dev = gwDev;
     }
     if (!dev) throw new KernelError("ENODEV", "Device for nexthop is not up.");
-    if (!dev.up) throw new KernelError("ENETDOWN", "Nexthop device is not up.");
+    // fib_check_nh_v4_gw() and fib_check_nh_nongw() word a down device differently.
+    if (!dev.up) throw new KernelError("ENETDOWN", spec.via !== null ? "Nexthop device is not up." : "Device for nexthop is not up.");
   }
   if (spec.src !== null && !isLocalAddr(config, ns, spec.src)) throw new KernelError("EINVAL", "Invalid prefsrc address.");
-  const scope: Scope = spec.scope ?? (spec.type === "local" ? "host" : spec.via === null && viaType ? "link" : "global");
   const route: RouteConfig = {
     table: spec.table,
     type: spec.type,

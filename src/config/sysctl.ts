@@ -14,6 +14,8 @@ export interface SysctlDef {
   range: [number, number] | null;
   /** Number of integers in the value (ip_local_port_range has 2). */
   count?: number;
+  /** A check of the integers together, after the range (ip_local_port_range's order). */
+  valid?: (nums: number[]) => boolean;
 }
 
 const defs = new Map<string, SysctlDef>();
@@ -25,24 +27,29 @@ export function registerSysctl(def: SysctlDef): void {
 }
 
 const bool: [number, number] = [0, 1];
+const int: [number, number] = [-2147483648, 2147483647];
 // devinet_sysctl_forward() reads any int (proc_dointvec); non-zero turns forwarding on.
-registerSysctl({ key: "net.ipv4.ip_forward", default: "0", module: null, range: [-2147483648, 2147483647] });
-registerSysctl({ key: "net.ipv4.ip_local_port_range", default: "32768\t60999", module: null, range: [1, 65535], count: 2 });
+registerSysctl({ key: "net.ipv4.ip_forward", default: "0", module: null, range: int });
+// ipv4_local_port_range(): 1..65535 each, the high end not below the low, and the low not
+// below ip_unprivileged_port_start (sysctl_ip_prot_sock, 1024; not modelled as a sysctl).
+registerSysctl({ key: "net.ipv4.ip_local_port_range", default: "32768\t60999", module: null, range: [1, 65535], count: 2, valid: ([lo, hi]) => lo! >= 1024 && lo! <= hi! });
 registerSysctl({ key: "net.ipv4.icmp_echo_ignore_all", default: "0", module: null, range: [0, 1] });
 registerSysctl({ key: "net.ipv4.ip_default_ttl", default: "64", module: null, range: [1, 255] });
-for (const [name, def, range] of [
-  ["forwarding", "0", bool],
-  ["arp_ignore", "0", [0, 8]],
-  ["arp_announce", "0", [0, 2]],
-  ["arp_filter", "0", bool],
-  ["rp_filter", "0", [0, 2]],
-  ["accept_local", "0", bool],
-  ["route_localnet", "0", bool],
-  ["proxy_arp", "0", bool],
-  ["send_redirects", "1", bool],
-  ["log_martians", "0", bool],
-] as [string, string, [number, number]][]) {
-  registerSysctl({ key: `net.ipv4.conf.{dev}.${name}`, default: def, module: null, range });
+// devinet_conf_proc() is proc_dointvec: every per-device value takes any int; the code that
+// reads one treats values it does not know as the kernel does (arp_ignore 4-7, 9+: reply).
+for (const [name, def] of [
+  ["forwarding", "0"],
+  ["arp_ignore", "0"],
+  ["arp_announce", "0"],
+  ["arp_filter", "0"],
+  ["rp_filter", "0"],
+  ["accept_local", "0"],
+  ["route_localnet", "0"],
+  ["proxy_arp", "0"],
+  ["send_redirects", "1"],
+  ["log_martians", "0"],
+] as [string, string][]) {
+  registerSysctl({ key: `net.ipv4.conf.{dev}.${name}`, default: def, module: null, range: int });
 }
 for (const name of ["bridge-nf-call-iptables", "bridge-nf-call-ip6tables", "bridge-nf-call-arptables"]) {
   // br_netfilter: per-namespace since the sysctls moved to struct brnf_net; default 1.
@@ -100,6 +107,7 @@ export function normaliseSysctl(def: SysctlDef, value: string): string {
   if (parts.length !== (def.count ?? 1) || parts.some((p) => !/^-?\d+$/.test(p))) throw new KernelError("EINVAL");
   const nums = parts.map(Number);
   if (nums.some((n) => n < def.range![0] || n > def.range![1])) throw new KernelError("EINVAL");
+  if (def.valid && !def.valid(nums)) throw new KernelError("EINVAL");
   return nums.join("\t");
 }
 

@@ -1,5 +1,6 @@
 // The configuration snapshot: everything commands configure, as immutable data.
-// Changed only through immer's produce inside one command (see ./host-config.ts).
+// Changed only through immer's produce inside one command (Host.change and Host.batch
+// in src/host.ts); the pure functions that change it are the other files of src/config/.
 
 export type LinkKind = "loopback" | "veth" | "bridge" | "dummy";
 

@@ -1,6 +1,8 @@
 // The FIB of one namespace, compiled per snapshot: one Map per prefix length, probed
-// from the longest present prefix down (fib_table_lookup's longest match), local table
-// before main (the default rules 0 and 32766).
+// from the longest present prefix down (fib_table_lookup's longest match). Without policy
+// rules (not modelled) the kernel keeps the local and main tables in one trie and
+// fib_lookup() asks it once: the longest prefix of either table wins, and on one prefix
+// the local table's entry comes first (fib_insert_alias orders by tb_id, highest first).
 import type { RouteConfig } from "../config/types.ts";
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN } from "../config/types.ts";
 import { maskOf } from "../wire/ipv4.ts";
@@ -14,8 +16,8 @@ export class FibTable {
       let m = this.byLen[r.plen];
       if (!m) m = this.byLen[r.plen] = new Map();
       const cur = m.get(r.dst);
-      // Equal prefixes: the lowest metric wins (fib_find_alias order).
-      if (!cur || r.metric < cur.metric) m.set(r.dst, r);
+      // Equal prefixes: the local table's first, then the lowest metric (fib_find_alias order).
+      if (!cur || r.table > cur.table || (r.table === cur.table && r.metric < cur.metric)) m.set(r.dst, r);
     }
     for (let len = 32; len >= 0; len--) if (this.byLen[len]) this.lens.push(len);
   }
@@ -32,14 +34,12 @@ export class FibTable {
 }
 
 export class Fib {
-  readonly local: FibTable;
-  readonly main: FibTable;
+  private readonly merged: FibTable;
   constructor(routes: readonly RouteConfig[]) {
-    this.local = new FibTable(routes.filter((r) => r.table === RT_TABLE_LOCAL));
-    this.main = new FibTable(routes.filter((r) => r.table === RT_TABLE_MAIN));
+    this.merged = new FibTable(routes.filter((r) => r.table === RT_TABLE_LOCAL || r.table === RT_TABLE_MAIN));
   }
 
   lookup(addr: number): RouteConfig | null {
-    return this.local.lookup(addr) ?? this.main.lookup(addr);
+    return this.merged.lookup(addr);
   }
 }

@@ -3,6 +3,7 @@
 import type { Packet } from "../wire/packet.ts";
 import { DST_FORWARD, DST_LOCAL, ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from "../wire/packet.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
+import { isMulticastMac } from "../wire/mac.ts";
 import type { Dataplane } from "./dataplane.ts";
 import type { LinkView, NetnsView } from "./view.ts";
 import { Hook } from "./hooks.ts";
@@ -57,8 +58,10 @@ function ipLocalDeliverFinish(dp: Dataplane, ns: NetnsView, pkt: Packet, inDev: 
   }
 }
 
-// ip_forward(): TTL check, FORWARD hook, then out with the TTL decremented.
+// ip_forward(): only PACKET_HOST frames, TTL check, FORWARD hook, then out with the TTL decremented.
 export function ipForward(dp: Dataplane, ns: NetnsView, pkt: Packet, inDev: LinkView): void {
+  // A link-layer broadcast or multicast frame (PACKET_BROADCAST/MULTICAST) is never forwarded.
+  if (isMulticastMac(pkt.ethDst)) return dp.drop(pkt, ns, inDev, "not forwarded: the frame was link-layer broadcast or multicast (pkt_type is not PACKET_HOST)");
   if (pkt.ttl <= 1) {
     icmpSend(dp, ns, pkt, ICMP_TIME_EXCEEDED, 0, inDev);
     return dp.drop(pkt, ns, inDev, "TTL exceeded in transit");

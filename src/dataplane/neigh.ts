@@ -143,7 +143,8 @@ function arpIgnore(dev: LinkView, sip: number, tip: number): boolean {
     case 3:
       return !dev.cfg.addrs.some((a) => a.addr === tip && inPrefix(sip, (a.addr & ~(2 ** (32 - a.plen) - 1)) >>> 0, a.plen));
     default:
-      return dev.arpIgnore >= 8;
+      // 8: do not reply; 4-7 (reserved) and any other value: reply.
+      return dev.arpIgnore === 8;
   }
 }
 

@@ -1,8 +1,8 @@
 // `ipset restore`: the lines of a saved state run as commands (lib/ipset.c
 // ipset_parse_stream, build_argv). Unlike the real tool, a restore that fails on a line
 // leaves every set as it was (one draft for all lines, kept only at the end).
-import type { Host } from "../host.ts";
-import { ipsetCommand, newSession } from "./cli.ts";
+import type { ToolHost } from "../tool/tool.ts";
+import { ipsetCommand, newSession } from "./command.ts";
 import { IpsetError } from "./errors.ts";
 import { commit, netState, Txn } from "./store.ts";
 
@@ -43,7 +43,7 @@ export interface RestoreOptions {
  * Returns what the commands printed; throws IpsetError worded as ipset words it
  * ("Error in line N: ..." for the errors ipset numbers).
  */
-export function restoreIpsets(host: Host, ns: string, text: string, opts: RestoreOptions = {}): string {
+export function restoreIpsets(host: ToolHost, ns: string, text: string, opts: RestoreOptions = {}): string {
   const st = netState(host, ns);
   if (!st) throw new IpsetError("Kernel error received: No such file or directory");
   st.gc(host.now);

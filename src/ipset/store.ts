@@ -4,7 +4,7 @@
 // the snapshot records only which store belongs to the namespace and a generation.
 // A command works on a Txn: slots and refs copied, each set it touches forked
 // (copy-on-write down to hash buckets), all kept only if the command succeeds.
-import type { Host } from "../host.ts";
+import type { ToolHost } from "../tool/tool.ts";
 import type { IpSet, SetRegistry } from "./settype.ts";
 
 /** What the snapshot holds about ipset in a namespace. */
@@ -142,9 +142,9 @@ interface HostState {
   seed: number;
 }
 
-const hosts = new WeakMap<Host, HostState>();
+const hosts = new WeakMap<ToolHost, HostState>();
 
-function hostState(host: Host): HostState {
+function hostState(host: ToolHost): HostState {
   let hs = hosts.get(host);
   if (!hs) {
     hs = { nets: new Map(), nextInstance: 1, seed: 0x6b8b4567 };
@@ -154,7 +154,7 @@ function hostState(host: Host): HostState {
 }
 
 /** The ipset state of namespace ns, or null when the namespace does not exist. */
-export function netState(host: Host, ns: string): NetState | null {
+export function netState(host: ToolHost, ns: string): NetState | null {
   const cfg = host.config.netns[ns];
   if (!cfg) return null;
   const hs = hostState(host);
@@ -169,7 +169,7 @@ export function netState(host: Host, ns: string): NetState | null {
 }
 
 /** Keeps a command's changes; records the change in the snapshot when sets changed. */
-export function commit(host: Host, ns: string, tx: Txn): void {
+export function commit(host: ToolHost, ns: string, tx: Txn): void {
   tx.commit();
   if (!tx.changed) return;
   const st = tx.net;
@@ -182,7 +182,7 @@ export function commit(host: Host, ns: string, tx: Txn): void {
 }
 
 /** get_random_bytes() for initval, made deterministic per host (mulberry32). */
-export function randomInitval(host: Host): number {
+export function randomInitval(host: ToolHost): number {
   const hs = hostState(host);
   let t = (hs.seed = (hs.seed + 0x6d2b79f5) >>> 0);
   t = Math.imul(t ^ (t >>> 15), t | 1);

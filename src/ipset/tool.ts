@@ -1,7 +1,7 @@
 // ipset: the tool a user types. The parsing and the kernel model live in src/ipset/; this
 // turns its errors into ToolError with ipset's own lines.
 import { ToolError, type Tool } from "../tool/tool.ts";
-import { ipsetCommand, newSession } from "./cli.ts";
+import { ipsetCommand, newSession } from "./command.ts";
 import { IpsetError } from "./errors.ts";
 import { IPSET_VERSION } from "./consts.ts";
 

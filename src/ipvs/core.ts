@@ -290,5 +290,3 @@ export class IpvsCore {
     return NF_ACCEPT;
   }
 }
-
-export { IP_VS_CONN_F_NOOUTPUT };

@@ -14,7 +14,7 @@ import { routeMeHarder } from "../dataplane/ip_output.ts";
 import type { RuleConfig, TableName } from "./types.ts";
 import { NAT_SRC_PRIORITY, TABLES } from "./tables.ts";
 import { type CompiledChain, type CompiledRule, type CompiledTable, syncTable } from "./compile.ts";
-import { type CompileCtx, TV } from "./ext.ts";
+import { TV } from "./ext.ts";
 import { doTable, type WalkTrace } from "./walker.ts";
 import { MATCHES } from "./matches/index.ts";
 import { TARGETS } from "./targets/index.ts";
@@ -401,6 +401,3 @@ export class NetfilterRuntime {
     return this.state(ns).ct.list(this.now());
   }
 }
-
-export { IP_CT_ESTABLISHED, IP_CT_NEW, TCP_ACK, TCP_FIN };
-export type { CompileCtx };

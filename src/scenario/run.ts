@@ -105,6 +105,7 @@ export interface AcceptedCommand extends ExecutedCommand {
 
 export interface RunOptions {
   trace?: boolean;
+  /** The host's layers (src/layers.ts defaultLayers()); absent: the core tools alone. */
   layers?: Layer[];
   /** Told of each command the emulator accepted, in order (real-kernel mode plans from these). */
   accepted?: (c: AcceptedCommand) => void;
@@ -121,7 +122,7 @@ function unknownNamespace(exp: ExpectOutcome, host: Host): string | null {
 }
 
 export function runScenario(s: Scenario, options: RunOptions = {}): ScenarioReport {
-  const host = new Host({ trace: options.trace ?? false, layers: options.layers ?? [] });
+  const host = new Host({ trace: options.trace ?? false, layers: options.layers });
   const report: ScenarioReport = { file: s.file, name: s.name, mode: "emulator", probes: [], passed: 0, failed: 0, notes: [], listings: [], error: null };
   validateScenario(s, host);
   const ran: ExecutedCommand[] = [];

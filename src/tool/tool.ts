@@ -1,6 +1,8 @@
 // The command layer's contract: a tool takes argv in a namespace and returns what it
-// printed, or throws ToolError with the real tool's own wording.
-import type { Host } from "../host.ts";
+// printed, or throws ToolError with the real tool's own wording. A tool sees the host
+// through ToolHost, the few things tools use; the Host class (src/host.ts) implements it.
+import type { Config } from "../config/types.ts";
+import type { Dataplane } from "../dataplane/dataplane.ts";
 import type { ProbeResult, ProbeSpec } from "../dataplane/probe.ts";
 import { shortenMessage } from "../config/errors.ts";
 
@@ -34,8 +36,35 @@ export interface ToolOutput {
   status?: number;
 }
 
+/** What a tool reads and changes of the machine it runs on. */
+export interface ToolHost {
+  /** The current configuration snapshot (immutable). */
+  readonly config: Config;
+  /** The emulated clock, in ms. */
+  readonly now: number;
+  /** The dataplane's view of the snapshot, its per-namespace tables (neighbours, sockets), the bridge FDB, its clock. */
+  readonly dp: Pick<Dataplane, "view" | "state" | "fdb" | "now">;
+  /** Applies a change to the snapshot; a change that throws leaves it as it was. */
+  change(fn: (draft: Config) => void): void;
+  /** Runs fn as one change: all or nothing (iptables-restore, ipvsadm -R). */
+  batch<T>(fn: () => T): T;
+  /** The tool installed under name (ipvsadm -R runs ipvsadm per line). */
+  tool(name: string): Tool | undefined;
+  /** Runs argv as a nested command (ip netns exec NS CMD). */
+  execArgv(argv: string[], ns: string, background?: boolean, piped?: boolean, stdin?: string | null): ToolOutput;
+  /** Sends one probe (curl, ping, nc) from namespace ns. */
+  probe(ns: string, spec: ProbeSpec): ProbeResult;
+  /** Moves the clock on (sleep). */
+  advance(ms: number): void;
+}
+
+/** Where tools are installed: what a layer that only brings tools needs of the host. */
+export interface ToolRegistry {
+  registerTool(name: string, tool: Tool): void;
+}
+
 export interface ToolContext {
-  host: Host;
+  host: ToolHost;
   /** The namespace the command runs in ("host" for the root one). */
   ns: string;
   background: boolean;

@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { Host } from "../../src/host.ts";
 import { ipsetLayer } from "../../src/ipset/api.ts";
-import { ipsetCommand, newSession } from "../../src/ipset/cli.ts";
+import { coreLayer } from "../../src/commands/layer.ts";
+import { ipsetCommand, newSession } from "../../src/ipset/command.ts";
 import { IpsetError } from "../../src/ipset/errors.ts";
 import { ipsetErrorText } from "../../src/ipset/tool.ts";
 import { splitLine } from "../../src/tool/shell.ts";
@@ -14,7 +15,7 @@ const DIR = "test/ipset/fixtures/";
 
 /** Runs a transcript script the way capture.sh does; each command takes 2 ms. */
 export function replay(script: string): string {
-  const host = new Host({ layers: [ipsetLayer] });
+  const host = new Host({ layers: [coreLayer, ipsetLayer] });
   const lines = script.split("\n");
   let out = "";
   for (let i = 0; i < lines.length; i++) {

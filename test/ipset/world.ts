@@ -2,11 +2,12 @@
 // user types them, packets built field by field, addresses as text.
 import { Host } from "../../src/host.ts";
 import { ipsetLayer } from "../../src/ipset/api.ts";
+import { coreLayer } from "../../src/commands/layer.ts";
 import { blankPacket, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, type Packet } from "../../src/wire/packet.ts";
 import { formatIPv4, parseIPv4 } from "../../src/wire/ipv4.ts";
 
 export function ipsetHost(): Host {
-  return new Host({ layers: [ipsetLayer] });
+  return new Host({ layers: [coreLayer, ipsetLayer] });
 }
 
 /** Runs ipset lines; returns what they printed. Throws ToolError like the shell would. */

@@ -182,9 +182,9 @@ function sysctlCommand(r: R): string {
   const opts = pick(r, ["", "-w", "-q", "-qw", "-wq", "-n", "-nw", "-e", "-ew", "-N", "-b", "--write", "--wr", "--quiet -w", "--values", "--n", "-z", "--bogus"]);
   const item = () => {
     const k = pick(r, KEYS);
-    // Not yet: values outside what pktpath's sysctl table allows but the kernel takes (rp_filter
-    // and ip_forward have no range in the kernel; ip_local_port_range refuses min > max).
-    const values = k.endsWith("ip_local_port_range") ? ["'1024 65000'", "abc", "'32768 60999'"] : ["0", "1", "abc"];
+    // Per-device values and ip_forward take any int (proc_dointvec); ip_local_port_range
+    // refuses low > high and low < 1024.
+    const values = k.endsWith("ip_local_port_range") ? ["'1024 65000'", "abc", "'32768 60999'", "'1000 2000'", "'2000 1024'", "'1024 1024'"] : ["0", "1", "abc", "2", "3", "-1", "2147483648"];
     return r() < 0.6 ? `${k}=${pick(r, values)}` : k;
   };
   return join("sysctl", opts, ...Array.from({ length: Math.floor(r() * 3) }, item));

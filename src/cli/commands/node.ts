@@ -1,12 +1,12 @@
 // `pktpath snapshot|import|trace|reach`: debug a real node (src/node). Options are declared
-// here for --help; src/node/cli.ts validates them and does the work.
+// here for --help; src/node/subcommands.ts validates them and does the work.
 import type { Command } from "commander";
-import { importMain, reachMain, snapshotMain, traceMain } from "../../node/cli.ts";
+import { importMain, reachMain, snapshotMain, traceMain } from "../../node/subcommands.ts";
 import { examples, type CliCommand, type Ctx } from "../context.ts";
 
 type Opts = Record<string, string | string[] | boolean | undefined>;
 
-/** Commander's parsed options back to the flags src/node/cli.ts reads. */
+/** Commander's parsed options back to the flags src/node/subcommands.ts reads. */
 function argvOf(opts: Opts, flags: Record<string, string>, args: string[]): string[] {
   const argv: string[] = [];
   for (const [key, flag] of Object.entries(flags)) {

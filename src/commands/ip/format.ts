@@ -134,8 +134,9 @@ export function routeLine(view: View, r: RouteConfig, showTable: boolean): strin
   if (r.metric) line += `metric ${r.metric} `;
   if (r.onlink) line += "onlink ";
   const lv: LinkView | undefined = dev ? view.links.get(dev.id) : undefined;
-  // fib_sync_down_dev(): RTNH_F_LINKDOWN on unicast and broadcast nexthops, not on local ones.
-  if (lv && !lv.carrier && (r.type === "unicast" || r.type === "broadcast")) line += "linkdown ";
+  // fib_sync_down_dev(): RTNH_F_LINKDOWN on unicast and broadcast nexthops, not on local
+  // ones nor on host-scope ones (RT_SCOPE_NOWHERE nexthops: measured, never flagged).
+  if (lv && !lv.carrier && r.scope !== "host" && (r.type === "unicast" || r.type === "broadcast")) line += "linkdown ";
   return line;
 }
 

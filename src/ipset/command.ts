@@ -1,7 +1,7 @@
 // The ipset command line (lib/ipset.c ipset_parser, ipset_cmd): environment options,
 // the command and its arguments, the element and its options, then the kernel call.
 // Returns what ipset prints; throws IpsetError with ipset's wording.
-import type { Host } from "../host.ts";
+import type { ToolHost } from "../tool/tool.ts";
 import * as C from "./consts.ts";
 import { createSet, destroySets, flushSets, renameSet, swapSets, adtSet } from "./core.ts";
 import { IpsetError, kernelError, notModelled, parameterError, syntaxError } from "./errors.ts";
@@ -182,7 +182,7 @@ function kernel(code: number, cmd: C.IpsetCmd, type: SetType | null): never {
 }
 
 /** Runs one ipset command line (argv without "ipset") in namespace ns. */
-export function ipsetCommand(host: Host, ns: string, argv: string[], s: Session): string {
+export function ipsetCommand(host: ToolHost, ns: string, argv: string[], s: Session): string {
   const args = envopts(argv, s);
   const entry = args.length ? COMMANDS.find(([, names]) => matchCmd(args[0]!, names)) : undefined;
   if (!entry) {

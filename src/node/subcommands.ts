@@ -1,4 +1,4 @@
-// The node commands' own argument parsing: `pktpath snapshot|import|trace|reach`.
+// The node subcommands' own argument parsing and entry points: `pktpath snapshot|import|trace|reach`.
 // Each returns the exit status (0 fine, 1 a difference or failed probe, 2 bad input).
 import { readFileSync, writeFileSync } from "node:fs";
 import { snapshotScript } from "./snapshot.ts";
