@@ -106,7 +106,9 @@ function parseAddrItem(item: string, inv: boolean): AddrMatch {
   if (dotted) {
     const m = parsePrefix(dotted[2]!);
     const bits = m ? m.addr.toString(2).replace(/0+$/, "") : "x";
-    if (!m || /0/.test(bits)) throw iptError(`invalid mask \`${dotted[2]}' specified`);
+    if (!m) throw iptError(`invalid mask \`${dotted[2]}' specified`);
+    // iptables-nft takes any mask; rules here match on a prefix length.
+    if (/0/.test(bits)) throw iptError(`non-contiguous netmask \`${dotted[2]}' is not modelled by pktpath`);
     v = `${dotted[1]}/${m.addr === 0 ? 0 : bits.length}`;
   }
   const slash = v.indexOf("/");
@@ -188,6 +190,8 @@ interface ParseState {
   targetAt: number;
   /** set_option()'s record of the base options given once. */
   seen: Set<string>;
+  /** Words after "--", which ends the options. */
+  leftover: number;
 }
 
 function newState(argv: string[], table: TableName): ParseState {
@@ -207,7 +211,7 @@ function newState(argv: string[], table: TableName): ParseState {
     srcs: [],
     dsts: [],
   };
-  return { argv, i: 0, c, cmdSet: false, badTable: null, inv: false, loaded: [], target: null, targetAt: 0, seen: new Set() };
+  return { argv, i: 0, c, cmdSet: false, badTable: null, inv: false, loaded: [], target: null, targetAt: 0, seen: new Set(), leftover: 0 };
 }
 
 /** The option's argument: the next word (getopt's optarg), which must be there. */
@@ -224,16 +228,14 @@ function optionalArg(st: ParseState): string | null {
   return next;
 }
 
-/** set_option(): -s, -d, -p, -i, -o may be given once. */
-function setOption(st: ParseState, opt: string): void {
-  if (st.seen.has(opt)) throw iptError(`multiple ${opt} flags not allowed`);
-  st.seen.add(opt);
-}
-
-/** A rule option took the pending "!", if any. */
-function ruleOptionDone(st: ParseState): void {
-  st.c.hasRule = true;
-  st.inv = false;
+/**
+ * set_option(): an option given once; "!" before it only where inverse_for_options[]
+ * allows (-s, -d, -p, -i, -o). `letter` is how iptables names it (-0 for --line-numbers).
+ */
+function setOption(st: ParseState, letter: string, invertible = true): void {
+  if (st.seen.has(letter)) throw iptError(`multiple ${letter} flags not allowed`);
+  st.seen.add(letter);
+  if (st.inv && !invertible) throw iptError(`cannot have ! before ${letter}`);
 }
 
 /** What each command letter takes after it (do_parse()'s case for the letter). */
@@ -263,6 +265,7 @@ const COMMANDS: Record<IptCmd, CommandDef> = {
 
 /** add_command(): one command a line. */
 function addCommand(st: ParseState, cmd: IptCmd): void {
+  if (st.inv) throw iptError("unexpected '!' flag");
   if (st.cmdSet) throw iptError("Cannot use -" + cmd + " with -" + st.c.cmd);
   st.c.cmd = cmd;
   st.cmdSet = true;
@@ -293,16 +296,16 @@ function command(cmd: IptCmd): Handler {
 /** -t: checked once the whole line is parsed, as iptables finds out only when it opens the table. */
 function optTable(st: ParseState, opt: string): void {
   const t = nextArg(st, opt);
+  if (st.inv) throw iptError("unexpected ! flag before --table");
   if (!isTableName(t)) st.badTable = t;
   else st.c.table = t;
 }
 
 /** -s / -d: xtables_ipparse_multiple(): a comma list gives one rule per address (and per pair with -d). */
 function optAddress(st: ParseState, opt: string): void {
+  const text = nextArg(st, opt);
   setOption(st, opt);
-  const list = nextArg(st, opt)
-    .split(",")
-    .map((item) => parseAddrItem(item, st.inv));
+  const list = text.split(",").map((item) => parseAddrItem(item, st.inv));
   if (opt === "-s") {
     st.c.rule.src = list[0]!;
     st.c.srcs = list;
@@ -310,34 +313,38 @@ function optAddress(st: ParseState, opt: string): void {
     st.c.rule.dst = list[0]!;
     st.c.dsts = list;
   }
-  ruleOptionDone(st);
+  st.c.hasRule = true;
 }
 
 /** -p: a name from PROTOS or a number below 256. */
 function optProtocol(st: ParseState, opt: string): void {
-  setOption(st, opt);
   const v = nextArg(st, opt).toLowerCase();
+  setOption(st, opt);
   const n = PROTOS[v] ?? (/^\d+$/.test(v) && Number(v) < 256 ? Number(v) : null);
   if (n === null) throw iptError(`unknown protocol "${v}" specified`);
   st.c.rule.proto = n;
   st.c.rule.protoInv = st.inv;
-  ruleOptionDone(st);
+  st.c.hasRule = true;
 }
 
 /** -i / -o: an interface name, "+" a wildcard suffix. */
 function optInterface(st: ParseState, opt: string): void {
+  const name = nextArg(st, opt);
   setOption(st, opt);
-  const f = parseIface(nextArg(st, opt), st.inv);
+  const f = parseIface(name, st.inv);
   if (opt === "-i") st.c.rule.inIface = f;
   else st.c.rule.outIface = f;
-  ruleOptionDone(st);
+  st.c.hasRule = true;
 }
 
-/** -c PKTS BYTES: the rule's starting counters. */
+/** -c PKTS BYTES: the rule's starting counters (the byte count is the next word, when it is not an option). */
 function optCounters(st: ParseState, opt: string): void {
   const p = nextArg(st, opt);
-  const b = nextArg(st, opt);
-  if (!/^\d+$/.test(p) || !/^\d+$/.test(b)) throw iptError("-c packet counter not numeric");
+  setOption(st, opt, false);
+  const b = optionalArg(st);
+  if (b === null) throw iptError("-c requires packet and byte counter");
+  if (!/^\d+$/.test(p)) throw iptError("-c packet counter not numeric");
+  if (!/^\d+$/.test(b)) throw iptError("-c byte counter not numeric");
   st.c.counters = [Number(p), Number(b)];
 }
 
@@ -365,7 +372,8 @@ function optMatch(st: ParseState, opt: string): void {
 /** -j / -g NAME: the target, whose options getopt_long then knows. */
 function optJump(st: ParseState, opt: string): void {
   const name = nextArg(st, opt);
-  if (st.target) throw iptError("multiple -j flags not allowed");
+  // -j and -g are one option to set_option() (OPT_JUMP).
+  setOption(st, "-j", false);
   st.target = { name, opts: {}, goto: opt === "-g" };
   st.targetAt = st.i;
   st.c.rule.target = st.target;
@@ -374,21 +382,29 @@ function optJump(st: ParseState, opt: string): void {
 
 type Handler = (st: ParseState, opt: string) => void;
 
-const flag =
-  (key: "numeric" | "verbose" | "exact" | "lineNumbers"): Handler =>
-  (st) => {
+/** -n, -x, --line-numbers: given once, never inverted. */
+function flag(key: "numeric" | "exact" | "lineNumbers", letter: string): Handler {
+  return (st) => {
+    setOption(st, letter, false);
     st.c[key] = true;
   };
+}
+
+/** -v: may be repeated (more verbose); only the first is checked for "!". */
+function optVerbose(st: ParseState): void {
+  if (!st.c.verbose && st.inv) throw iptError("cannot have ! before -v");
+  st.c.verbose = true;
+}
 
 // do_parse()'s switch: each short option (or the long one without a letter) and its handler.
 // Options of original_opts[] not here (-V, -h, -M, -6) are refused as unknown.
 const HANDLERS = new Map<string, Handler>([
   ...(Object.keys(COMMANDS) as IptCmd[]).map((cmd): [string, Handler] => [`-${cmd}`, command(cmd)]),
   ["-t", optTable],
-  ["-n", flag("numeric")],
-  ["-v", flag("verbose")],
-  ["-x", flag("exact")],
-  ["--line-numbers", flag("lineNumbers")],
+  ["-n", flag("numeric", "-n")],
+  ["-v", optVerbose],
+  ["-x", flag("exact", "-x")],
+  ["--line-numbers", flag("lineNumbers", "-0")],
   ["-4", () => {}],
   ["-w", optWait],
   ["-W", optWait],
@@ -438,14 +454,26 @@ function resolveOption(st: ParseState, a: string): { opt: string; ext: LongOpt |
   // command_default(): an unknown option first loads -p's protocol match, then is looked up again.
   const hit = resolveLong(word, optionTable(st, false)) ?? resolveLong(word, optionTable(st, true));
   if (!hit) throw iptError(`unknown option "${eq > 0 ? a.slice(0, eq) : a}"`);
-  if (eq > 0) st.argv = [...st.argv.slice(0, st.i), a.slice(0, eq), a.slice(eq + 1), ...st.argv.slice(st.i + 1)];
+  // -s, -d, -i, -o, -p and -j read argv[optind - 1]: after "--name=", the whole word.
+  const value = hit.owner === "base" && WHOLE_WORD.has(hit.short!) ? a : a.slice(eq + 1);
+  if (eq > 0) st.argv = [...st.argv.slice(0, st.i), a.slice(0, eq), value, ...st.argv.slice(st.i + 1)];
   if (hit.owner === "base") return { opt: hit.short!, ext: null };
   return { opt: "--" + hit.name, ext: hit };
 }
 
+/**
+ * A "!" before an option that takes none: xtables_option_parse() words it for the
+ * extensions declared as option tables; libxt_set's set match words it its own way.
+ */
+function notInvertible(ext: string, opt: string): ParseError {
+  if (ext === "set") return iptError(`${opt} flag cannot be inverted`);
+  return iptError(`${ext}: option "${opt}" cannot be inverted.`, true, true);
+}
+
 /** An extension option's argument(s), after checking a "!" before it is allowed. */
-function extensionArg(st: ParseState, def: OptionDef, opt: string): string | null {
-  if (st.inv && !def.invertible) throw iptError(`cannot have ! before ${opt}`);
+function extensionArg(st: ParseState, ext: string, def: OptionDef, opt: string): string | null {
+  // libxt_SET's parser never looks at "!".
+  if (st.inv && !def.invertible && ext !== "SET") throw notInvertible(ext, opt);
   if (!def.arg) return null;
   const v = nextArg(st, opt);
   if (def.twoArgs) return `${v} ${nextArg(st, opt)}`;
@@ -456,20 +484,28 @@ function extensionArg(st: ParseState, def: OptionDef, opt: string): string | nul
 function extensionOption(st: ParseState, ext: LongOpt, opt: string): void {
   if (ext.owner === "target") {
     const targetExt = TARGETS.get(st.target!.name)!;
-    targetExt.parse(st.target!, ext.name, extensionArg(st, targetExt.options[ext.name]!, opt), st.inv);
+    targetExt.parse(st.target!, ext.name, extensionArg(st, st.target!.name, targetExt.options[ext.name]!, opt), st.inv);
   } else if (typeof ext.owner === "number") {
     // The implicit protocol match, loaded now.
     if (ext.owner === st.loaded.length) loadMatch(st, protoName(st.c.rule.proto)!);
     const l = st.loaded[ext.owner]!;
     const m = MATCHES.get(l.name)!;
-    m.parse(l.spec, ext.name, extensionArg(st, m.options[ext.name]!, opt), st.inv, st.c.rule);
+    m.parse(l.spec, ext.name, extensionArg(st, l.name, m.options[ext.name]!, opt), st.inv, st.c.rule);
   } else throw iptError(`unknown option "${opt}"`);
   st.inv = false;
 }
 
+const WHOLE_WORD = new Set(["-s", "-d", "-i", "-o", "-p", "-j"]);
+
 /** One word of the line (and the arguments its option takes). */
 function parseWord(st: ParseState): void {
   const a = st.argv[st.i]!;
+  if (a === "--") {
+    // getopt: "--" ends the options; do_parse() refuses what follows.
+    st.leftover = st.argv.length - st.i - 1;
+    st.i = st.argv.length;
+    return;
+  }
   if (a === "!") {
     if (st.inv) throw iptError("multiple consecutive ! not allowed");
     st.inv = true;
@@ -477,7 +513,12 @@ function parseWord(st: ParseState): void {
   }
   const { opt, ext } = resolveOption(st, a);
   const handler = ext === null ? HANDLERS.get(opt) : undefined;
-  if (handler) return handler(st, opt);
+  if (handler) {
+    handler(st, opt);
+    // do_parse() clears a "!" once any option is read: what did not take it drops it.
+    st.inv = false;
+    return;
+  }
   // do_parse(): printed without iptables' prefix.
   if (!opt.startsWith("-")) throw new ParseError(`Bad argument \`${opt}'\nTry \`iptables -h' or 'iptables --help' for more information.`);
   if (ext === null) throw iptError(`unknown option "${opt}"`);
@@ -510,7 +551,8 @@ function checkCommand(c: IptCommand): void {
 /** The end of the line: a dangling "!", no command, then the checks of the whole command. */
 function finish(st: ParseState): IptCommand {
   const c = st.c;
-  if (st.inv) throw iptError("unexpected ! flag");
+  if (st.inv) throw iptError("nothing appropriate following !");
+  if (st.leftover > 0) throw iptError("unknown arguments found on commandline");
   if (!st.cmdSet) throw iptError("no command specified");
   checkNatPort(c.rule);
   // The extensions' final checks (options they require).
