@@ -13,7 +13,7 @@ import type { ProbeSpec } from "../dataplane/probe.ts";
 import { defaultLayers } from "../layers.ts";
 import type { Layer } from "../host.ts";
 import { runScenario, type AcceptedCommand } from "../scenario/run.ts";
-import { ScenarioError, type Scenario } from "../scenario/types.ts";
+import { ScenarioError, type AdvanceStep, type Scenario } from "../scenario/types.ts";
 import { configBuiltIn, linkTypeAvailable, machineFeatures, moduleAvailable, type KernelFeatures } from "./features.ts";
 import { GateRefusal, checkCommand, checkNsName, checkWrapper } from "./gate.ts";
 import { EXEC_TIMEOUT_MS, MAX_SLEEP_MS, SERVER_START_MS, probeBoundMs } from "./limits.ts";
@@ -96,145 +96,183 @@ function modprobeNames(argv: string[]): { names: string[]; remove: boolean } {
   return { names, remove };
 }
 
+/** The plan being built: what planScenario() adds to as it walks the accepted commands. */
+interface PlanBuilder {
+  f: KernelFeatures;
+  actions: KernelAction[];
+  needs: Set<string>;
+  binaries: Set<string>;
+  budget: number;
+  /** br_netfilter is built into the kernel (not loaded on demand). */
+  brnfBuiltin: boolean;
+  /** The scenario has loaded br_netfilter (modprobe). */
+  brnfLoaded: boolean;
+  /** Namespaces that have a bridge, in the order they got one. */
+  namespaces: string[];
+  /** The scenario's advance: steps, slept where they stand among the commands. */
+  advances: AdvanceStep[];
+  nextAdvance: number;
+}
+
+/** Where a command's actions come from in the scenario. */
+interface ActionBase {
+  line: number;
+  text: string;
+  ns: string;
+}
+
+function newBuilder(s: Scenario, f: KernelFeatures): PlanBuilder {
+  return {
+    f,
+    actions: [],
+    needs: new Set(),
+    binaries: new Set(["unshare", "mount", "ip"]),
+    budget: 10_000,
+    // A kernel with br_netfilter built in has bridge-nf-call-iptables=1 in every namespace
+    // from the start; the emulator (like Debian's modular kernel) has it only after
+    // `modprobe br_netfilter`. Turn it off until the scenario loads the module.
+    brnfBuiltin: moduleAvailable("br_netfilter", f) && !f.onDemand?.has("br_netfilter"),
+    brnfLoaded: false,
+    namespaces: [],
+    advances: s.steps.filter((st): st is AdvanceStep => st.kind === "advance"),
+    nextAdvance: 0,
+  };
+}
+
+/** Adds an action and the time it may take to the run's budget. */
+function addAction(b: PlanBuilder, a: KernelAction): void {
+  b.actions.push(a);
+  if (a.kind === "exec") b.budget += EXEC_TIMEOUT_MS;
+  else if (a.kind === "server") b.budget += SERVER_START_MS;
+  else if (a.kind === "sleep") b.budget += a.ms;
+  else if (a.kind === "probe") b.budget += probeBoundMs(a.probe) + 1000;
+}
+
+/** bridge-nf-call-iptables in a namespace, set as the emulator has it. */
+function setBrnf(b: PlanBuilder, ns: string, on: boolean, line: number): void {
+  const text = `(br_netfilter is built in: bridge-nf-call-iptables=${on ? 1 : 0}${ns !== HOST_NS ? ` in ${ns}` : ""})`;
+  addAction(b, { kind: "exec", line, text, ns, argv: ["sysctl", "-q", "-w", `net.bridge.bridge-nf-call-iptables=${on ? 1 : 0}`], stdin: null, listing: false });
+}
+
+/** The advance: steps before `line` sleep where they stand. */
+function advanceUpTo(b: PlanBuilder, line: number): void {
+  while (b.nextAdvance < b.advances.length && b.advances[b.nextAdvance]!.line < line) {
+    const st = b.advances[b.nextAdvance++]!;
+    if (st.ms > MAX_SLEEP_MS) b.needs.add(`advance: ${st.text} is longer than real-kernel mode sleeps (${MAX_SLEEP_MS / 60_000}m)`);
+    addAction(b, { kind: "sleep", line: st.line, text: `advance: ${st.text}`, ns: HOST_NS, ms: st.ms });
+  }
+}
+
+/** A probe: real-kernel mode's own agent, from the probe the emulator ran. */
+function planProbe(b: PlanBuilder, c: AcceptedCommand, base: ActionBase): void {
+  const spec = c.output.probe?.spec;
+  if (!spec) throw new GateRefusal(`${c.argv[0]}: the emulator ran no probe for it`);
+  const ping = spec.kind === "ping";
+  if (ping) b.binaries.add("ping");
+  addAction(b, { ...base, kind: "probe", rep: c.rep, probe: kernelProbe(spec, ping ? pingArgv(c.argv) : []) });
+}
+
+/** A server (nc -l, python3 -m http.server): real-kernel mode's own listener, from the parsed form. */
+function planServer(b: PlanBuilder, c: AcceptedCommand, base: ActionBase): void {
+  const tool = c.argv[0]!;
+  if (tool === "nc" || tool === "netcat") {
+    const p = parseNc(c.argv);
+    if (p.mode !== "listen") throw new GateRefusal(`${tool}: not a listener`);
+    addAction(b, { ...base, kind: "server", proto: p.proto, bind: p.bind ? formatIPv4(p.bind) : null, port: p.port, app: p.app, tool: "nc" });
+  } else {
+    const p = parsePython(c.argv);
+    addAction(b, { ...base, kind: "server", proto: "tcp", bind: p.bind ? formatIPv4(p.bind) : null, port: p.port, app: "http", tool: "python3" });
+  }
+}
+
+function planSleep(b: PlanBuilder, c: AcceptedCommand, base: ActionBase): void {
+  const ms = parseSleep(c.argv);
+  // `sleep N &` returns at once: nothing waits, nothing runs.
+  if (c.background) return addAction(b, { ...base, kind: "note", note: `not run (a background sleep changes nothing): ${c.text}` });
+  if (ms > MAX_SLEEP_MS) b.needs.add(`sleep ${c.argv[1]} is longer than real-kernel mode sleeps (${MAX_SLEEP_MS / 60_000}m)`);
+  addAction(b, { ...base, kind: "sleep", ms });
+}
+
+/** One accepted command: checked by the gate, then planned by its kind. */
+function planCommand(b: PlanBuilder, c: AcceptedCommand): void {
+  const base: ActionBase = { line: c.line, text: c.text, ns: c.ns };
+  if (c.piped || FILE_ONLY.has(c.argv[0]!)) return addAction(b, { ...base, kind: "note", note: `not run (touches only files): ${c.text}` });
+  for (const w of c.wrappers) checkWrapper(w);
+  if (c.ns !== HOST_NS) {
+    checkNsName(c.ns);
+    b.binaries.add("ip");
+  }
+  switch (commandKind(c.argv, () => true)) {
+    case "probe":
+      return planProbe(b, c, base);
+    case "server":
+      return planServer(b, c, base);
+    case "sleep":
+      return planSleep(b, c, base);
+    case "modprobe":
+      return planModprobe(b, c, base);
+    default:
+      return planTool(b, c, base);
+  }
+}
+
+function planModprobe(b: PlanBuilder, c: AcceptedCommand, base: ActionBase): void {
+  const { f } = b;
+  const { names, remove } = modprobeNames(c.argv);
+  if (remove) {
+    b.needs.add(`modprobe -r ${names.join(" ")}: unloading would change the machine's own kernel`);
+    return;
+  }
+  // The VM backend loads what its image carries for loading (br_netfilter): the
+  // scenario's modprobe runs there, rebuilt from the parsed names.
+  const load = names.filter((n) => !moduleAvailable(n, f) && f.onDemand?.has(n));
+  const missing = names.filter((n) => !moduleAvailable(n, f) && !load.includes(n));
+  for (const n of missing) b.needs.add(`module ${n}: not built into this kernel, and real-kernel mode loads none on the machine`);
+  if (missing.length) return;
+  if (load.length) {
+    b.binaries.add("modprobe");
+    addAction(b, { ...base, ns: HOST_NS, kind: "exec", argv: load.length > 1 ? ["modprobe", "-a", ...load] : ["modprobe", load[0]!], stdin: null, listing: false });
+  } else addAction(b, { ...base, kind: "note", note: `${c.text}: built into this kernel, nothing loaded` });
+  if (b.brnfBuiltin && !b.brnfLoaded && names.includes("br_netfilter")) {
+    // What loading the module does: bridge-nf-call-iptables=1 in every namespace.
+    b.brnfLoaded = true;
+    for (const n of b.namespaces) setBrnf(b, n, true, c.line);
+  }
+}
+
+/** A tool's command: its argv as the emulator accepted it (nft's input printed back from the parsed form). */
+function planTool(b: PlanBuilder, c: AcceptedCommand, base: ActionBase): void {
+  const inner = c.argv;
+  checkCommand(inner, c.stdin);
+  let stdin = c.stdin;
+  if (inner[0] === "nft") {
+    const parsed = parseNftInput(inner, stdin);
+    if (parsed.args.file !== null) stdin = rebuildNft(parsed.cmds);
+  }
+  for (const n of needsOf(inner, b.f)) b.needs.add(n);
+  b.binaries.add(inner[0]!);
+  const status = c.output.status ?? 0;
+  addAction(b, { ...base, kind: "exec", argv: inner, stdin, listing: c.alone, ...(status ? { status } : {}) });
+  // The first bridge of a namespace: from then on its bridge-nf setting matters.
+  if (b.brnfBuiltin && inner[0] === "ip" && inner.includes("bridge") && inner[inner.indexOf("bridge") - 1] === "type" && !b.namespaces.includes(c.ns)) {
+    b.namespaces.push(c.ns);
+    b.binaries.add("sysctl");
+    if (!b.brnfLoaded) setBrnf(b, c.ns, false, c.line);
+  }
+}
+
 /** Builds the plan; throws ScenarioError (FILE:LINE:) for bad input and for what the gate refuses. */
 export function planScenario(s: Scenario, f: KernelFeatures = machineFeatures(), accepted: AcceptedCommand[] = acceptedCommands(s)): PlanResult {
-  const actions: KernelAction[] = [];
-  const needs = new Set<string>();
-  const binaries = new Set<string>(["unshare", "mount", "ip"]);
-  let budget = 10_000;
-
-  const add = (a: KernelAction) => {
-    actions.push(a);
-    if (a.kind === "exec") budget += EXEC_TIMEOUT_MS;
-    else if (a.kind === "server") budget += SERVER_START_MS;
-    else if (a.kind === "sleep") budget += a.ms;
-    else if (a.kind === "probe") budget += probeBoundMs(a.probe) + 1000;
-  };
-
-  // A kernel with br_netfilter built in has bridge-nf-call-iptables=1 in every namespace
-  // from the start; the emulator (like Debian's modular kernel) has it only after
-  // `modprobe br_netfilter`. Turn it off until the scenario loads the module.
-  const brnfBuiltin = moduleAvailable("br_netfilter", f) && !f.onDemand?.has("br_netfilter");
-  let brnfLoaded = false;
-  const namespaces: string[] = [];
-  const brnf = (ns: string, on: boolean, line: number) => {
-    const text = `(br_netfilter is built in: bridge-nf-call-iptables=${on ? 1 : 0}${ns !== HOST_NS ? ` in ${ns}` : ""})`;
-    add({ kind: "exec", line, text, ns, argv: ["sysctl", "-q", "-w", `net.bridge.bridge-nf-call-iptables=${on ? 1 : 0}`], stdin: null, listing: false });
-  };
-
-  // Steps are interleaved with the commands by line: an advance: sleeps where it stands.
-  const advances = s.steps.filter((st) => st.kind === "advance");
-  let nextAdvance = 0;
-  const advanceUpTo = (line: number) => {
-    while (nextAdvance < advances.length && advances[nextAdvance]!.line < line) {
-      const st = advances[nextAdvance++]!;
-      if (st.kind !== "advance") continue;
-      if (st.ms > MAX_SLEEP_MS) needs.add(`advance: ${st.text} is longer than real-kernel mode sleeps (${MAX_SLEEP_MS / 60_000}m)`);
-      add({ kind: "sleep", line: st.line, text: `advance: ${st.text}`, ns: HOST_NS, ms: st.ms });
-    }
-  };
-
+  const b = newBuilder(s, f);
   for (const c of accepted) {
-    advanceUpTo(c.line);
+    advanceUpTo(b, c.line);
     try {
-      planCommand(c);
+      planCommand(b, c);
     } catch (e) {
       if (e instanceof GateRefusal) throw new ScenarioError(s.file, c.line, e.message);
       throw e;
     }
   }
-  advanceUpTo(Infinity);
-
-  function planCommand(c: AcceptedCommand): void {
-    const base = { line: c.line, text: c.text, ns: c.ns };
-    const tool = c.argv[0]!;
-    if (c.piped || FILE_ONLY.has(tool)) {
-      add({ ...base, kind: "note", note: `not run (touches only files): ${c.text}` });
-      return;
-    }
-    for (const w of c.wrappers) checkWrapper(w);
-    if (c.ns !== HOST_NS) {
-      checkNsName(c.ns);
-      binaries.add("ip");
-    }
-    switch (commandKind(c.argv, () => true)) {
-      case "probe": {
-        const spec = c.output.probe?.spec;
-        if (!spec) throw new GateRefusal(`${tool}: the emulator ran no probe for it`);
-        const ping = spec.kind === "ping";
-        if (ping) binaries.add("ping");
-        add({ ...base, kind: "probe", rep: c.rep, probe: kernelProbe(spec, ping ? pingArgv(c.argv) : []) });
-        return;
-      }
-      case "server": {
-        if (tool === "nc" || tool === "netcat") {
-          const p = parseNc(c.argv);
-          if (p.mode !== "listen") throw new GateRefusal(`${tool}: not a listener`);
-          add({ ...base, kind: "server", proto: p.proto, bind: p.bind ? formatIPv4(p.bind) : null, port: p.port, app: p.app, tool: "nc" });
-        } else {
-          const p = parsePython(c.argv);
-          add({ ...base, kind: "server", proto: "tcp", bind: p.bind ? formatIPv4(p.bind) : null, port: p.port, app: "http", tool: "python3" });
-        }
-        return;
-      }
-      case "sleep": {
-        const ms = parseSleep(c.argv);
-        // `sleep N &` returns at once: nothing waits, nothing runs.
-        if (c.background) return add({ ...base, kind: "note", note: `not run (a background sleep changes nothing): ${c.text}` });
-        if (ms > MAX_SLEEP_MS) needs.add(`sleep ${c.argv[1]} is longer than real-kernel mode sleeps (${MAX_SLEEP_MS / 60_000}m)`);
-        add({ ...base, kind: "sleep", ms });
-        return;
-      }
-      case "modprobe":
-        return planModprobe(c, base);
-      default:
-        return planTool(c, base);
-    }
-  }
-
-  function planModprobe(c: AcceptedCommand, base: { line: number; text: string; ns: string }): void {
-    const { names, remove } = modprobeNames(c.argv);
-    if (remove) {
-      needs.add(`modprobe -r ${names.join(" ")}: unloading would change the machine's own kernel`);
-      return;
-    }
-    // The VM backend loads what its image carries for loading (br_netfilter): the
-    // scenario's modprobe runs there, rebuilt from the parsed names.
-    const load = names.filter((n) => !moduleAvailable(n, f) && f.onDemand?.has(n));
-    const missing = names.filter((n) => !moduleAvailable(n, f) && !load.includes(n));
-    for (const n of missing) needs.add(`module ${n}: not built into this kernel, and real-kernel mode loads none on the machine`);
-    if (missing.length) return;
-    if (load.length) {
-      binaries.add("modprobe");
-      add({ ...base, ns: HOST_NS, kind: "exec", argv: load.length > 1 ? ["modprobe", "-a", ...load] : ["modprobe", load[0]!], stdin: null, listing: false });
-    } else add({ ...base, kind: "note", note: `${c.text}: built into this kernel, nothing loaded` });
-    if (brnfBuiltin && !brnfLoaded && names.includes("br_netfilter")) {
-      // What loading the module does: bridge-nf-call-iptables=1 in every namespace.
-      brnfLoaded = true;
-      for (const n of namespaces) brnf(n, true, c.line);
-    }
-  }
-
-  function planTool(c: AcceptedCommand, base: { line: number; text: string; ns: string }): void {
-    const inner = c.argv;
-    checkCommand(inner, c.stdin);
-    // nft -f -: what nft reads is the input printed back from our parsed form.
-    let stdin = c.stdin;
-    if (inner[0] === "nft") {
-      const parsed = parseNftInput(inner, stdin);
-      if (parsed.args.file !== null) stdin = rebuildNft(parsed.cmds);
-    }
-    for (const n of needsOf(inner, f)) needs.add(n);
-    binaries.add(inner[0]!);
-    const status = c.output.status ?? 0;
-    add({ ...base, kind: "exec", argv: inner, stdin, listing: c.alone, ...(status ? { status } : {}) });
-    // The first bridge of a namespace: from then on its bridge-nf setting matters.
-    if (brnfBuiltin && inner[0] === "ip" && inner.includes("bridge") && inner[inner.indexOf("bridge") - 1] === "type" && !namespaces.includes(c.ns)) {
-      namespaces.push(c.ns);
-      binaries.add("sysctl");
-      if (!brnfLoaded) brnf(c.ns, false, c.line);
-    }
-  }
-
-  return { plan: { file: s.file, actions, budgetMs: budget }, needs: [...needs], binaries };
+  advanceUpTo(b, Infinity);
+  return { plan: { file: s.file, actions: b.actions, budgetMs: b.budget }, needs: [...b.needs], binaries: b.binaries };
 }

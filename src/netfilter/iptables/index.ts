@@ -1,5 +1,6 @@
 // The iptables, iptables-save, iptables-restore and conntrack tools of the netfilter layer.
 import type { NetfilterRuntime } from "../runtime.ts";
+import type { NetnsConfig } from "../../config/types.ts";
 import type { TableConfig, TableName } from "../types.ts";
 import { emptyTable, IptError, tableOf, TABLES } from "../tables.ts";
 import { ParseError } from "../ext.ts";
@@ -148,130 +149,174 @@ export function iptablesSaveTool(rt: NetfilterRuntime): Tool {
     });
 }
 
+interface RestoreArgs {
+  noflush: boolean;
+  counters: boolean;
+  /** -T: the one table restored; the others are read and checked, not applied. */
+  only: string | null;
+}
+
+/** iptables-restore's options (iptables-restore.c's options[]). */
+function restoreArgs(argv: string[]): RestoreArgs {
+  const out: RestoreArgs = { noflush: false, counters: false, only: null };
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "-n" || a === "--noflush") out.noflush = true;
+    else if (a === "-c" || a === "--counters") out.counters = true;
+    else if (a === "-T" || a === "--table") out.only = argv[++i] ?? null;
+    else if (a === "-w" || a === "--wait" || a === "-W" || a === "--wait-interval") {
+      if (/^\d+$/.test(argv[i + 1] ?? "")) i++;
+    } else if (a.startsWith("-")) throw new ToolError(`iptables-restore ${IPT_VERSION}: unknown option "${a}"`);
+    else throw new ToolError(`iptables-restore: reading rules from a file is not modelled; give them as a here-document (iptables-restore <<EOF ... EOF)`);
+  }
+  return out;
+}
+
+/** Counters a restore with -c sets once the tables are compiled: a rule's, or a chain's policy's (index null). */
+interface CounterSet {
+  table: TableName;
+  chain: string;
+  index: number | null;
+  c: [number, number];
+}
+
+/** The restore's reading state (do_command_restore()'s locals in iptables-restore.c). */
+interface RestoreState {
+  args: RestoreArgs;
+  nsc: NetnsConfig;
+  lookupSet: (name: string) => boolean;
+  lineNo: number;
+  table: TableConfig | null;
+  tableName: TableName | null;
+  graph: JumpGraph;
+  counterSets: CounterSet[];
+}
+
+function restoreError(n: number, msg: string): ToolError {
+  return new ToolError(`iptables-restore ${IPT_VERSION}: ${msg}\nError occurred at line: ${n}\nTry \`iptables-restore -h' or 'iptables-restore --help' for more information.`);
+}
+
+/** "*table": starts the table's batch; without --noflush it replaces the table. */
+function restoreTableHeader(st: RestoreState, name: string): void {
+  if (!(name in TABLES)) throw restoreError(st.lineNo, `Table '${name}' does not exist`);
+  const tableName = name as TableName;
+  st.tableName = tableName;
+  if (st.args.only !== null && st.args.only !== name) {
+    st.table = emptyTable(tableName);
+    st.graph = new JumpGraph(tableName);
+    return;
+  }
+  const table = tableOf(st.nsc, tableName);
+  if (!st.args.noflush) {
+    // A restore without --noflush replaces the table: flush everything, drop user chains.
+    for (const c of table.order) table.chains[c]!.rules = [];
+    for (const c of [...table.order]) if (table.chains[c]!.policy === null) delete table.chains[c];
+    table.order = table.order.filter((c) => table.chains[c]);
+  }
+  st.table = table;
+  st.graph = JumpGraph.of(plain(table));
+}
+
+/** ":chain policy [pkts:bytes]": sets a built-in chain's policy, declares (or flushes) a user chain. */
+function restoreChainLine(st: RestoreState, table: TableConfig, tableName: TableName, line: string): void {
+  const m = /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?$/.exec(line);
+  if (!m) throw restoreError(st.lineNo, "Bad chain line");
+  const chain = m[1]!;
+  const policy = m[2]!;
+  const existing = table.chains[chain];
+  if (existing && existing.policy !== null) {
+    if (policy !== "-") {
+      if (policy !== "ACCEPT" && policy !== "DROP") throw new ToolError(`iptables-restore: line ${st.lineNo} failed: Bad policy name.`);
+      existing.policy = policy;
+      existing.counted = true;
+    }
+    if (st.args.counters && m[3] !== undefined) st.counterSets.push({ table: tableName, chain, index: null, c: [Number(m[3]), Number(m[4])] });
+  } else if (existing) {
+    // Declaring an existing user chain flushes it (kube-proxy relies on this with --noflush).
+    existing.rules = [];
+    st.graph.clearChain(chain);
+  } else {
+    if (policy !== "-") throw restoreError(st.lineNo, `Can't set policy \`${policy}' on \`${chain}' line ${st.lineNo}: Bad built-in chain name`);
+    table.chains[chain] = { name: chain, policy: null, rules: [] };
+    table.order.push(chain);
+  }
+}
+
+/** A rule line's words, as the shell gave them to the here-document. */
+function restoreWords(lineNo: number, text: string): string[] {
+  try {
+    return splitLine(text, { literal: true })[0]?.argv ?? [];
+  } catch (e) {
+    // A here-document's body is expanded by the shell before iptables-restore reads it.
+    if (e instanceof ShellNotModelled) throw new ToolError(`iptables-restore: line ${lineNo}: ${e.message}`);
+    throw restoreError(lineNo, "unterminated quote");
+  }
+}
+
+/** "[pkts:bytes] -A chain ...": one iptables command applied to the table being restored. */
+function restoreRuleLine(st: RestoreState, table: TableConfig, tableName: TableName, line: string): void {
+  const cm = /^\[(\d+):(\d+)\]\s+(.*)$/.exec(line);
+  const ctr: [number, number] | null = cm ? [Number(cm[1]), Number(cm[2])] : null;
+  const words = restoreWords(st.lineNo, cm ? cm[3]! : line);
+  let c;
+  try {
+    c = parseIptables(words, tableName);
+    if (c.cmd === "L" || c.cmd === "S" || c.cmd === "Z" || c.cmd === "C") throw new ParseError(`-${c.cmd} is not allowed in iptables-restore`);
+    applyCommand(table, c, st.lookupSet, st.graph);
+  } catch (e) {
+    // A rule the kernel refused in the batch: iptables-nft names the batch message and its line.
+    if (e instanceof CommitError) throw new ToolError(`iptables-restore ${IPT_VERSION}: \nline ${st.lineNo}: ${e.detail}`);
+    if (e instanceof IptError || e instanceof ParseError) throw restoreError(st.lineNo, e.message.replace(/^iptables v[^:]*: /, "").split("\n")[0]!);
+    throw e;
+  }
+  const cc = c.counters ?? ctr;
+  if (st.args.counters && cc && (c.cmd === "A" || c.cmd === "I")) {
+    const chain = table.chains[c.chain!]!;
+    st.counterSets.push({ table: tableName, chain: c.chain!, index: c.cmd === "A" ? chain.rules.length - 1 : (c.rulenum ?? 1) - 1, c: cc });
+  }
+}
+
+/** One line of the input: a comment, a table header, COMMIT, a chain line or a rule. */
+function restoreLine(st: RestoreState, raw: string): void {
+  const line = raw.trim();
+  if (!line || line.startsWith("#")) return;
+  if (line.startsWith("*")) return restoreTableHeader(st, line.slice(1));
+  const { table, tableName } = st;
+  if (!table || !tableName) throw restoreError(st.lineNo, "no table specified");
+  if (line === "COMMIT") st.table = null;
+  else if (line.startsWith(":")) restoreChainLine(st, table, tableName, line);
+  else restoreRuleLine(st, table, tableName, line);
+}
+
+/** -c: the counters the input gave, set on the compiled rules and policies. */
+function setRestoredCounters(rt: NetfilterRuntime, ns: string, sets: CounterSet[]): void {
+  for (const s of sets) {
+    const chain = rt.compiled(ns, s.table)?.chains.get(s.chain);
+    const counters = s.index === null ? chain?.policyCounters : chain?.rules[s.index]?.counters;
+    if (counters) [counters.pkts, counters.bytes] = s.c;
+  }
+}
+
 export function iptablesRestoreTool(rt: NetfilterRuntime): Tool {
   return (argv, ctx) =>
     wrap(() => {
-      let noflush = false;
-      let counters = false;
-      let only: string | null = null;
-      for (let i = 1; i < argv.length; i++) {
-        const a = argv[i]!;
-        if (a === "-n" || a === "--noflush") noflush = true;
-        else if (a === "-c" || a === "--counters") counters = true;
-        else if (a === "-T" || a === "--table") only = argv[++i] ?? null;
-        else if (a === "-w" || a === "--wait" || a === "-W" || a === "--wait-interval") {
-          if (/^\d+$/.test(argv[i + 1] ?? "")) i++;
-        } else if (a.startsWith("-")) throw new ToolError(`iptables-restore ${IPT_VERSION}: unknown option "${a}"`);
-        else throw new ToolError(`iptables-restore: reading rules from a file is not modelled; give them as a here-document (iptables-restore <<EOF ... EOF)`);
-      }
+      const args = restoreArgs(argv);
       if (ctx.stdin === null) throw new ToolError("iptables-restore: no input: give the rules as a here-document (iptables-restore <<EOF ... EOF)");
       const ns = ctx.ns;
-      const lookupSet = (name: string) => rt.resolveSet(ns, name) !== null;
-      const counterSets: { table: TableName; chain: string; index: number; c: [number, number] }[] = [];
-      const policySets: { table: TableName; chain: string; c: [number, number] }[] = [];
       const lines = ctx.stdin.split("\n");
       const before = ctx.host.config;
-      const fail = (n: number, msg: string) => new ToolError(`iptables-restore ${IPT_VERSION}: ${msg}\nError occurred at line: ${n}\nTry \`iptables-restore -h' or 'iptables-restore --help' for more information.`);
+      const counterSets: CounterSet[] = [];
       ctx.host.change((draft) => {
-        const nsc = draft.netns[ns]!;
-        let table: TableConfig | null = null;
-        let tableName: TableName | null = null;
-        let graph = new JumpGraph("filter");
-        let lineNo = 0;
+        const lookupSet = (name: string) => rt.resolveSet(ns, name) !== null;
+        const st: RestoreState = { args, nsc: draft.netns[ns]!, lookupSet, lineNo: 0, table: null, tableName: null, graph: new JumpGraph("filter"), counterSets };
         for (const raw of lines) {
-          lineNo++;
-          const line = raw.trim();
-          if (!line || line.startsWith("#")) continue;
-          if (line.startsWith("*")) {
-            const name = line.slice(1);
-            if (!(name in TABLES)) throw fail(lineNo, `Table '${name}' does not exist`);
-            tableName = name as TableName;
-            if (only !== null && only !== name) {
-              table = emptyTable(tableName);
-              graph = new JumpGraph(tableName);
-              continue;
-            }
-            table = tableOf(nsc, tableName);
-            if (!noflush) {
-              // A restore without --noflush replaces the table: flush everything, drop user chains.
-              for (const c of table.order) table.chains[c]!.rules = [];
-              for (const c of [...table.order]) if (table.chains[c]!.policy === null) delete table.chains[c];
-              table.order = table.order.filter((c) => table!.chains[c]);
-            }
-            graph = JumpGraph.of(plain(table));
-            continue;
-          }
-          if (!table || !tableName) throw fail(lineNo, "no table specified");
-          if (line === "COMMIT") {
-            table = null;
-            continue;
-          }
-          if (line.startsWith(":")) {
-            const m = /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?$/.exec(line);
-            if (!m) throw fail(lineNo, "Bad chain line");
-            const [, chain, policy] = m;
-            const existing = table.chains[chain!];
-            if (existing && existing.policy !== null) {
-              if (policy !== "-") {
-                if (policy !== "ACCEPT" && policy !== "DROP") throw new ToolError(`iptables-restore: line ${lineNo} failed: Bad policy name.`);
-                existing.policy = policy;
-                existing.counted = true;
-              }
-              if (counters && m[3] !== undefined) policySets.push({ table: tableName, chain: chain!, c: [Number(m[3]), Number(m[4])] });
-            } else if (existing) {
-              // Declaring an existing user chain flushes it (kube-proxy relies on this with --noflush).
-              existing.rules = [];
-              graph.clearChain(chain!);
-            } else {
-              if (policy !== "-") throw fail(lineNo, `Can't set policy \`${policy}' on \`${chain}' line ${lineNo}: Bad built-in chain name`);
-              table.chains[chain!] = { name: chain!, policy: null, rules: [] };
-              table.order.push(chain!);
-            }
-            continue;
-          }
-          let text = line;
-          let ctr: [number, number] | null = null;
-          const cm = /^\[(\d+):(\d+)\]\s+(.*)$/.exec(text);
-          if (cm) {
-            ctr = [Number(cm[1]), Number(cm[2])];
-            text = cm[3]!;
-          }
-          let words: string[];
-          try {
-            words = splitLine(text, { literal: true })[0]?.argv ?? [];
-          } catch (e) {
-            // A here-document's body is expanded by the shell before iptables-restore reads it.
-            if (e instanceof ShellNotModelled) throw new ToolError(`iptables-restore: line ${lineNo}: ${e.message}`);
-            throw fail(lineNo, "unterminated quote");
-          }
-          let c;
-          try {
-            c = parseIptables(words, tableName);
-            if (c.cmd === "L" || c.cmd === "S" || c.cmd === "Z" || c.cmd === "C") throw new ParseError(`-${c.cmd} is not allowed in iptables-restore`);
-            applyCommand(table, c, lookupSet, graph);
-          } catch (e) {
-            // A rule the kernel refused in the batch: iptables-nft names the batch message and its line.
-            if (e instanceof CommitError) throw new ToolError(`iptables-restore ${IPT_VERSION}: \nline ${lineNo}: ${e.detail}`);
-            if (e instanceof IptError || e instanceof ParseError) throw fail(lineNo, e.message.replace(/^iptables v[^:]*: /, "").split("\n")[0]!);
-            throw e;
-          }
-          const cc = c.counters ?? ctr;
-          if (counters && cc && (c.cmd === "A" || c.cmd === "I")) {
-            const chain = table.chains[c.chain!]!;
-            counterSets.push({ table: tableName, chain: c.chain!, index: c.cmd === "A" ? chain.rules.length - 1 : (c.rulenum ?? 1) - 1, c: cc });
-          }
+          st.lineNo++;
+          restoreLine(st, raw);
         }
-        if (table) throw fail(lineNo, "COMMIT expected at line " + lineNo);
+        if (st.table) throw restoreError(st.lineNo, "COMMIT expected at line " + st.lineNo);
       });
       rt.syncSetRefs(ns, before, ctx.host.config);
-      for (const s of counterSets) {
-        const r = rt.compiled(ns, s.table)?.chains.get(s.chain)?.rules[s.index];
-        if (r) [r.counters.pkts, r.counters.bytes] = s.c;
-      }
-      for (const s of policySets) {
-        const ch = rt.compiled(ns, s.table)?.chains.get(s.chain);
-        if (ch) [ch.policyCounters.pkts, ch.policyCounters.bytes] = s.c;
-      }
+      setRestoredCounters(rt, ns, counterSets);
       return { stdout: "" };
     });
 }

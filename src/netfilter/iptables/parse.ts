@@ -106,7 +106,9 @@ function parseAddrItem(item: string, inv: boolean): AddrMatch {
   if (dotted) {
     const m = parsePrefix(dotted[2]!);
     const bits = m ? m.addr.toString(2).replace(/0+$/, "") : "x";
-    if (!m || /0/.test(bits)) throw iptError(`invalid mask \`${dotted[2]}' specified`);
+    if (!m) throw iptError(`invalid mask \`${dotted[2]}' specified`);
+    // iptables-nft takes any mask; rules here match on a prefix length.
+    if (/0/.test(bits)) throw iptError(`non-contiguous netmask \`${dotted[2]}' is not modelled by pktpath`);
     v = `${dotted[1]}/${m.addr === 0 ? 0 : bits.length}`;
   }
   const slash = v.indexOf("/");
@@ -165,12 +167,37 @@ function unbundle(argv: string[]): string[] {
   return out;
 }
 
-/** Parses iptables' arguments (after the program name) into one command. */
-export function parseIptables(rawArgv: string[], defaultTable: TableName = "filter"): IptCommand {
-  let argv = unbundle(rawArgv);
+/** A match loaded with -m (or implicitly by -p), and where on the line. */
+interface LoadedMatch {
+  name: string;
+  spec: MatchSpec;
+  at: number;
+}
+
+/** do_parse()'s working state: the command being built and where getopt stands. */
+interface ParseState {
+  argv: string[];
+  /** The word being parsed (getopt's optind, less one). */
+  i: number;
+  c: IptCommand;
+  cmdSet: boolean;
+  /** -t's table when it does not exist: reported once the whole line is parsed. */
+  badTable: string | null;
+  /** A "!" waits for the option it inverts. */
+  inv: boolean;
+  loaded: LoadedMatch[];
+  target: TargetSpec | null;
+  targetAt: number;
+  /** set_option()'s record of the base options given once. */
+  seen: Set<string>;
+  /** Words after "--", which ends the options. */
+  leftover: number;
+}
+
+function newState(argv: string[], table: TableName): ParseState {
   const c: IptCommand = {
     cmd: "L",
-    table: defaultTable,
+    table,
     chain: null,
     arg2: null,
     rulenum: null,
@@ -184,230 +211,330 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
     srcs: [],
     dsts: [],
   };
-  let cmdSet = false;
-  let badTable: string | null = null;
-  let inv = false;
-  const loaded: { name: string; spec: MatchSpec; at: number }[] = [];
-  let target: TargetSpec | null = null;
-  let targetAt = 0;
-  const setCmd = (cmd: IptCmd) => {
-    if (cmdSet) throw iptError("Cannot use -" + cmd + " with -" + c.cmd);
-    c.cmd = cmd;
-    cmdSet = true;
+  return { argv, i: 0, c, cmdSet: false, badTable: null, inv: false, loaded: [], target: null, targetAt: 0, seen: new Set(), leftover: 0 };
+}
+
+/** The option's argument: the next word (getopt's optarg), which must be there. */
+function nextArg(st: ParseState, opt: string): string {
+  if (++st.i >= st.argv.length) throw iptError(`option "${opt}" requires an argument`);
+  return st.argv[st.i]!;
+}
+
+/** xs_has_arg(): an optional argument is the next word unless it is an option or "!". */
+function optionalArg(st: ParseState): string | null {
+  const next = st.argv[st.i + 1];
+  if (next === undefined || next.startsWith("-") || next === "!") return null;
+  st.i++;
+  return next;
+}
+
+/**
+ * set_option(): an option given once; "!" before it only where inverse_for_options[]
+ * allows (-s, -d, -p, -i, -o). `letter` is how iptables names it (-0 for --line-numbers).
+ */
+function setOption(st: ParseState, letter: string, invertible = true): void {
+  if (st.seen.has(letter)) throw iptError(`multiple ${letter} flags not allowed`);
+  st.seen.add(letter);
+  if (st.inv && !invertible) throw iptError(`cannot have ! before ${letter}`);
+}
+
+/** What each command letter takes after it (do_parse()'s case for the letter). */
+interface CommandDef {
+  chain: "required" | "optional";
+  /** A rule number: may follow, must follow (-R), or may follow a chain that was given (-L/-S/-Z). */
+  rulenum: "none" | "optional" | "required" | "after-chain";
+  /** -P's policy, -E's new name. */
+  arg2: boolean;
+}
+
+const COMMANDS: Record<IptCmd, CommandDef> = {
+  A: { chain: "required", rulenum: "none", arg2: false },
+  C: { chain: "required", rulenum: "none", arg2: false },
+  D: { chain: "required", rulenum: "optional", arg2: false },
+  I: { chain: "required", rulenum: "optional", arg2: false },
+  R: { chain: "required", rulenum: "required", arg2: false },
+  N: { chain: "required", rulenum: "none", arg2: false },
+  P: { chain: "required", rulenum: "none", arg2: true },
+  E: { chain: "required", rulenum: "none", arg2: true },
+  L: { chain: "optional", rulenum: "after-chain", arg2: false },
+  S: { chain: "optional", rulenum: "after-chain", arg2: false },
+  Z: { chain: "optional", rulenum: "after-chain", arg2: false },
+  F: { chain: "optional", rulenum: "none", arg2: false },
+  X: { chain: "optional", rulenum: "none", arg2: false },
+};
+
+/** add_command(): one command a line. */
+function addCommand(st: ParseState, cmd: IptCmd): void {
+  if (st.inv) throw iptError("unexpected '!' flag");
+  if (st.cmdSet) throw iptError("Cannot use -" + cmd + " with -" + st.c.cmd);
+  st.c.cmd = cmd;
+  st.cmdSet = true;
+}
+
+/** parse_rulenumber() where the command takes one. */
+function ruleNumber(st: ParseState, def: CommandDef): void {
+  if (def.rulenum === "none") return;
+  const next = st.argv[st.i + 1];
+  const n = next !== undefined && /^\d+$/.test(next) ? Number(next) : null;
+  if (n !== null && (def.rulenum !== "after-chain" || st.c.chain !== null)) {
+    if (n < 1) throw iptError("Invalid rule number `0'");
+    st.c.rulenum = n;
+    st.i++;
+  } else if (def.rulenum === "required") throw iptError("-R requires a rule number");
+}
+
+function command(cmd: IptCmd): Handler {
+  return (st, opt) => {
+    addCommand(st, cmd);
+    const def = COMMANDS[cmd];
+    st.c.chain = def.chain === "required" ? nextArg(st, opt) : optionalArg(st);
+    ruleNumber(st, def);
+    if (def.arg2) st.c.arg2 = nextArg(st, opt);
   };
-  const peekOptional = (i: number) => (i < argv.length && !argv[i]!.startsWith("-") && argv[i] !== "!" ? argv[i]! : null);
-  const needValue = (i: number, opt: string): string => {
-    if (i >= argv.length) throw iptError(`option "${opt}" requires an argument`);
-    return argv[i]!;
-  };
-  // set_option(): -s, -d, -p, -i, -o may be given once.
-  const seen = new Set<string>();
-  const once = (opt: string) => {
-    if (seen.has(opt)) throw iptError(`multiple ${opt} flags not allowed`);
-    seen.add(opt);
-  };
-  // The option table getopt_long searches: the base options, then each extension's as it was loaded.
-  const optionTable = (withProto: boolean): LongOpt[] => {
-    const t: LongOpt[] = LONG.map(([name, short]) => ({ name, short, owner: "base" as const }));
-    const order: { at: number; opts: LongOpt[] }[] = [];
-    loaded.forEach((l, k) => order.push({ at: l.at, opts: Object.keys(MATCHES.get(l.name)!.options).map((name) => ({ name, short: null, owner: k })) }));
-    const targetExt = target ? TARGETS.get(target.name) : undefined;
-    if (targetExt) order.push({ at: targetAt, opts: Object.keys(targetExt.options).map((name) => ({ name, short: null, owner: "target" as const })) });
-    order.sort((x, y) => x.at - y.at);
-    for (const o of order) t.push(...o.opts);
-    const pname = protoName(c.rule.proto);
-    if (withProto && c.rule.proto && !c.rule.protoInv && pname && MATCHES.get(pname) && !loaded.some((l) => l.name === pname)) {
-      t.push(...Object.keys(MATCHES.get(pname)!.options).map((name) => ({ name, short: null, owner: loaded.length })));
-    }
-    return t;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    let a = argv[i]!;
-    if (a === "!") {
-      if (inv) throw iptError("multiple consecutive ! not allowed");
-      inv = true;
-      continue;
-    }
-    // A long option: resolved against the base options and those of the extensions loaded so far.
-    let extOpt: LongOpt | null = null;
-    if (a.startsWith("--") && a.length > 2) {
-      const eq = a.indexOf("=");
-      const word = eq > 0 ? a.slice(2, eq) : a.slice(2);
-      const table = optionTable(false);
-      // command_default(): an unknown option first loads -p's protocol match, then is looked up again.
-      const hit = resolveLong(word, table) ?? resolveLong(word, optionTable(true));
-      if (!hit) throw iptError(`unknown option "${eq > 0 ? a.slice(0, eq) : a}"`);
-      if (eq > 0) argv = [...argv.slice(0, i), a.slice(0, eq), a.slice(eq + 1), ...argv.slice(i + 1)];
-      if (hit.owner === "base") a = hit.short!;
-      else {
-        extOpt = hit;
-        a = "--" + hit.name;
-      }
-    }
-    if (a === "--line-numbers") {
-      c.lineNumbers = true;
-      continue;
-    }
-    const short = /^-[A-Za-z0-9]$/.test(a) ? a[1]! : null;
-    if (short && "AIDRNXFZPELSC".includes(short)) {
-      setCmd(short as IptCmd);
-      const cmd = short as IptCmd;
-      if ("AIDRNPECS".includes(cmd) && cmd !== "S") {
-        c.chain = needValue(++i, a);
-      } else {
-        const opt = peekOptional(i + 1);
-        if (opt !== null) {
-          c.chain = opt;
-          i++;
-        }
-      }
-      if (cmd === "I" || cmd === "D" || cmd === "R" || cmd === "L" || cmd === "S" || cmd === "Z") {
-        const n = i + 1 < argv.length && /^\d+$/.test(argv[i + 1]!) ? Number(argv[i + 1]) : null;
-        if (n !== null && (cmd !== "L" && cmd !== "S" && cmd !== "Z" ? true : c.chain !== null)) {
-          if (n < 1) throw iptError("Invalid rule number `0'");
-          c.rulenum = n;
-          i++;
-        } else if (cmd === "R") throw iptError("-R requires a rule number");
-      }
-      if (cmd === "P") c.arg2 = needValue(++i, a);
-      if (cmd === "E") c.arg2 = needValue(++i, a);
-      continue;
-    }
-    switch (a) {
-      case "-t": {
-        const t = needValue(++i, a);
-        // Checked once the whole line is parsed, as iptables finds out only when it opens the table.
-        if (!isTableName(t)) badTable = t;
-        else c.table = t;
-        continue;
-      }
-      case "-n":
-        c.numeric = true;
-        continue;
-      case "-v":
-        c.verbose = true;
-        continue;
-      case "-x":
-        c.exact = true;
-        continue;
-      case "-4":
-        continue;
-      case "-w":
-      case "-W":
-        if (i + 1 < argv.length && /^\d+$/.test(argv[i + 1]!)) i++;
-        continue;
-      case "-c": {
-        const p = needValue(++i, a);
-        const b = needValue(++i, a);
-        if (!/^\d+$/.test(p) || !/^\d+$/.test(b)) throw iptError("-c packet counter not numeric");
-        c.counters = [Number(p), Number(b)];
-        continue;
-      }
-      case "-s":
-      case "-d": {
-        once(a);
-        // xtables_ipparse_multiple(): a comma list gives one rule per address (and per pair with -d).
-        const list = needValue(++i, a)
-          .split(",")
-          .map((item) => parseAddrItem(item, inv));
-        if (a === "-s") {
-          c.rule.src = list[0]!;
-          c.srcs = list;
-        } else {
-          c.rule.dst = list[0]!;
-          c.dsts = list;
-        }
-        c.hasRule = true;
-        inv = false;
-        continue;
-      }
-      case "-p": {
-        once(a);
-        const v = needValue(++i, a).toLowerCase();
-        const n = PROTOS[v] ?? (/^\d+$/.test(v) && Number(v) < 256 ? Number(v) : null);
-        if (n === null) throw iptError(`unknown protocol "${v}" specified`);
-        c.rule.proto = n;
-        c.rule.protoInv = inv;
-        c.hasRule = true;
-        inv = false;
-        continue;
-      }
-      case "-i":
-      case "-o": {
-        once(a);
-        const f = parseIface(needValue(++i, a), inv);
-        if (a === "-i") c.rule.inIface = f;
-        else c.rule.outIface = f;
-        c.hasRule = true;
-        inv = false;
-        continue;
-      }
-      case "-f":
-        throw iptError("pktpath does not model fragments (-f)");
-      case "-m": {
-        const name = needValue(++i, a);
-        if (inv) throw iptError("unexpected ! flag before --match");
-        const ext = MATCHES.get(name);
-        if (!ext) throw iptError(`Couldn't load match \`${name}':No such file or directory`, true, true);
-        const spec: MatchSpec = { name, opts: {} };
-        loaded.push({ name, spec, at: i });
-        c.rule.matches.push(spec);
-        c.hasRule = true;
-        continue;
-      }
-      case "-j":
-      case "-g": {
-        const name = needValue(++i, a);
-        if (target) throw iptError("multiple -j flags not allowed");
-        target = { name, opts: {}, goto: a === "-g" };
-        targetAt = i;
-        c.rule.target = target;
-        c.hasRule = true;
-        continue;
-      }
-    }
-    // do_parse(): printed without iptables' prefix.
-    if (!a.startsWith("-")) throw new ParseError(`Bad argument \`${a}'\nTry \`iptables -h' or 'iptables --help' for more information.`);
-    if (extOpt === null) throw iptError(`unknown option "${a}"`);
-    const opt = extOpt.name;
-    let handled = false;
-    const take = (def: OptionDef): string | null => {
-      if (inv && !def.invertible) throw iptError(`cannot have ! before --${opt}`);
-      if (!def.arg) return null;
-      const v = needValue(++i, a);
-      if (def.twoArgs) return `${v} ${needValue(++i, a)}`;
-      return v;
-    };
-    if (extOpt.owner === "target") {
-      const targetExt = TARGETS.get(target!.name)!;
-      targetExt.parse(target!, opt, take(targetExt.options[opt]!), inv);
-      handled = true;
-    } else if (typeof extOpt.owner === "number") {
-      if (extOpt.owner === loaded.length) {
-        // The implicit protocol match, loaded now.
-        const pname = protoName(c.rule.proto)!;
-        const spec: MatchSpec = { name: pname, opts: {} };
-        loaded.push({ name: pname, spec, at: i });
-        c.rule.matches.push(spec);
-      }
-      const l = loaded[extOpt.owner]!;
-      const ext = MATCHES.get(l.name)!;
-      ext.parse(l.spec, opt, take(ext.options[opt]!), inv, c.rule);
-      handled = true;
-    }
-    if (!handled) throw iptError(`unknown option "${a}"`);
-    inv = false;
+}
+
+/** -t: checked once the whole line is parsed, as iptables finds out only when it opens the table. */
+function optTable(st: ParseState, opt: string): void {
+  const t = nextArg(st, opt);
+  if (st.inv) throw iptError("unexpected ! flag before --table");
+  if (!isTableName(t)) st.badTable = t;
+  else st.c.table = t;
+}
+
+/** -s / -d: xtables_ipparse_multiple(): a comma list gives one rule per address (and per pair with -d). */
+function optAddress(st: ParseState, opt: string): void {
+  const text = nextArg(st, opt);
+  setOption(st, opt);
+  const list = text.split(",").map((item) => parseAddrItem(item, st.inv));
+  if (opt === "-s") {
+    st.c.rule.src = list[0]!;
+    st.c.srcs = list;
+  } else {
+    st.c.rule.dst = list[0]!;
+    st.c.dsts = list;
   }
-  if (inv) throw iptError("unexpected ! flag");
-  if (!cmdSet) throw iptError("no command specified");
-  // Checks iptables makes while parsing the target's options: a NAT port needs -p.
-  const tgt = c.rule.target;
+  st.c.hasRule = true;
+}
+
+/** -p: a name from PROTOS or a number below 256. */
+function optProtocol(st: ParseState, opt: string): void {
+  const v = nextArg(st, opt).toLowerCase();
+  setOption(st, opt);
+  const n = PROTOS[v] ?? (/^\d+$/.test(v) && Number(v) < 256 ? Number(v) : null);
+  if (n === null) throw iptError(`unknown protocol "${v}" specified`);
+  st.c.rule.proto = n;
+  st.c.rule.protoInv = st.inv;
+  st.c.hasRule = true;
+}
+
+/** -i / -o: an interface name, "+" a wildcard suffix. */
+function optInterface(st: ParseState, opt: string): void {
+  const name = nextArg(st, opt);
+  setOption(st, opt);
+  const f = parseIface(name, st.inv);
+  if (opt === "-i") st.c.rule.inIface = f;
+  else st.c.rule.outIface = f;
+  st.c.hasRule = true;
+}
+
+/** -c PKTS BYTES: the rule's starting counters (the byte count is the next word, when it is not an option). */
+function optCounters(st: ParseState, opt: string): void {
+  const p = nextArg(st, opt);
+  setOption(st, opt, false);
+  const b = optionalArg(st);
+  if (b === null) throw iptError("-c requires packet and byte counter");
+  if (!/^\d+$/.test(p)) throw iptError("-c packet counter not numeric");
+  if (!/^\d+$/.test(b)) throw iptError("-c byte counter not numeric");
+  st.c.counters = [Number(p), Number(b)];
+}
+
+/** -w / -W: the xtables lock's wait, with an optional number; there is no lock to wait for. */
+function optWait(st: ParseState): void {
+  const next = st.argv[st.i + 1];
+  if (next !== undefined && /^\d+$/.test(next)) st.i++;
+}
+
+function loadMatch(st: ParseState, name: string): void {
+  const spec: MatchSpec = { name, opts: {} };
+  st.loaded.push({ name, spec, at: st.i });
+  st.c.rule.matches.push(spec);
+}
+
+/** -m NAME: loads the match, whose options getopt_long then knows. */
+function optMatch(st: ParseState, opt: string): void {
+  const name = nextArg(st, opt);
+  if (st.inv) throw iptError("unexpected ! flag before --match");
+  if (!MATCHES.get(name)) throw iptError(`Couldn't load match \`${name}':No such file or directory`, true, true);
+  loadMatch(st, name);
+  st.c.hasRule = true;
+}
+
+/** -j / -g NAME: the target, whose options getopt_long then knows. */
+function optJump(st: ParseState, opt: string): void {
+  const name = nextArg(st, opt);
+  // -j and -g are one option to set_option() (OPT_JUMP).
+  setOption(st, "-j", false);
+  st.target = { name, opts: {}, goto: opt === "-g" };
+  st.targetAt = st.i;
+  st.c.rule.target = st.target;
+  st.c.hasRule = true;
+}
+
+type Handler = (st: ParseState, opt: string) => void;
+
+/** -n, -x, --line-numbers: given once, never inverted. */
+function flag(key: "numeric" | "exact" | "lineNumbers", letter: string): Handler {
+  return (st) => {
+    setOption(st, letter, false);
+    st.c[key] = true;
+  };
+}
+
+/** -v: may be repeated (more verbose); only the first is checked for "!". */
+function optVerbose(st: ParseState): void {
+  if (!st.c.verbose && st.inv) throw iptError("cannot have ! before -v");
+  st.c.verbose = true;
+}
+
+// do_parse()'s switch: each short option (or the long one without a letter) and its handler.
+// Options of original_opts[] not here (-V, -h, -M, -6) are refused as unknown.
+const HANDLERS = new Map<string, Handler>([
+  ...(Object.keys(COMMANDS) as IptCmd[]).map((cmd): [string, Handler] => [`-${cmd}`, command(cmd)]),
+  ["-t", optTable],
+  ["-n", flag("numeric", "-n")],
+  ["-v", optVerbose],
+  ["-x", flag("exact", "-x")],
+  ["--line-numbers", flag("lineNumbers", "-0")],
+  ["-4", () => {}],
+  ["-w", optWait],
+  ["-W", optWait],
+  ["-c", optCounters],
+  ["-s", optAddress],
+  ["-d", optAddress],
+  ["-p", optProtocol],
+  ["-i", optInterface],
+  ["-o", optInterface],
+  [
+    "-f",
+    () => {
+      throw iptError("pktpath does not model fragments (-f)");
+    },
+  ],
+  ["-m", optMatch],
+  ["-j", optJump],
+  ["-g", optJump],
+]);
+
+/** The option table getopt_long searches: the base options, then each extension's as it was loaded. */
+function optionTable(st: ParseState, withProto: boolean): LongOpt[] {
+  const t: LongOpt[] = LONG.map(([name, short]) => ({ name, short, owner: "base" as const }));
+  const order: { at: number; opts: LongOpt[] }[] = [];
+  st.loaded.forEach((l, k) => order.push({ at: l.at, opts: Object.keys(MATCHES.get(l.name)!.options).map((name) => ({ name, short: null, owner: k })) }));
+  const targetExt = st.target ? TARGETS.get(st.target.name) : undefined;
+  if (targetExt) order.push({ at: st.targetAt, opts: Object.keys(targetExt.options).map((name) => ({ name, short: null, owner: "target" as const })) });
+  order.sort((x, y) => x.at - y.at);
+  for (const o of order) t.push(...o.opts);
+  const { proto, protoInv } = st.c.rule;
+  const pname = protoName(proto);
+  if (withProto && proto && !protoInv && pname && MATCHES.get(pname) && !st.loaded.some((l) => l.name === pname)) {
+    t.push(...Object.keys(MATCHES.get(pname)!.options).map((name) => ({ name, short: null, owner: st.loaded.length })));
+  }
+  return t;
+}
+
+/**
+ * A long option, resolved against the base options and those of the extensions loaded
+ * so far: a base option becomes its short form, an extension's is returned as found.
+ * "--name=value" is split in two words.
+ */
+function resolveOption(st: ParseState, a: string): { opt: string; ext: LongOpt | null } {
+  if (!a.startsWith("--") || a.length <= 2) return { opt: a, ext: null };
+  const eq = a.indexOf("=");
+  const word = eq > 0 ? a.slice(2, eq) : a.slice(2);
+  // command_default(): an unknown option first loads -p's protocol match, then is looked up again.
+  const hit = resolveLong(word, optionTable(st, false)) ?? resolveLong(word, optionTable(st, true));
+  if (!hit) throw iptError(`unknown option "${eq > 0 ? a.slice(0, eq) : a}"`);
+  // -s, -d, -i, -o, -p and -j read argv[optind - 1]: after "--name=", the whole word.
+  const value = hit.owner === "base" && WHOLE_WORD.has(hit.short!) ? a : a.slice(eq + 1);
+  if (eq > 0) st.argv = [...st.argv.slice(0, st.i), a.slice(0, eq), value, ...st.argv.slice(st.i + 1)];
+  if (hit.owner === "base") return { opt: hit.short!, ext: null };
+  return { opt: "--" + hit.name, ext: hit };
+}
+
+/**
+ * A "!" before an option that takes none: xtables_option_parse() words it for the
+ * extensions declared as option tables; libxt_set's set match words it its own way.
+ */
+function notInvertible(ext: string, opt: string): ParseError {
+  if (ext === "set") return iptError(`${opt} flag cannot be inverted`);
+  return iptError(`${ext}: option "${opt}" cannot be inverted.`, true, true);
+}
+
+/** An extension option's argument(s), after checking a "!" before it is allowed. */
+function extensionArg(st: ParseState, ext: string, def: OptionDef, opt: string): string | null {
+  // libxt_SET's parser never looks at "!".
+  if (st.inv && !def.invertible && ext !== "SET") throw notInvertible(ext, opt);
+  if (!def.arg) return null;
+  const v = nextArg(st, opt);
+  if (def.twoArgs) return `${v} ${nextArg(st, opt)}`;
+  return v;
+}
+
+/** command_default(): an option of the target or of a loaded match goes to its parser. */
+function extensionOption(st: ParseState, ext: LongOpt, opt: string): void {
+  if (ext.owner === "target") {
+    const targetExt = TARGETS.get(st.target!.name)!;
+    targetExt.parse(st.target!, ext.name, extensionArg(st, st.target!.name, targetExt.options[ext.name]!, opt), st.inv);
+  } else if (typeof ext.owner === "number") {
+    // The implicit protocol match, loaded now.
+    if (ext.owner === st.loaded.length) loadMatch(st, protoName(st.c.rule.proto)!);
+    const l = st.loaded[ext.owner]!;
+    const m = MATCHES.get(l.name)!;
+    m.parse(l.spec, ext.name, extensionArg(st, l.name, m.options[ext.name]!, opt), st.inv, st.c.rule);
+  } else throw iptError(`unknown option "${opt}"`);
+  st.inv = false;
+}
+
+const WHOLE_WORD = new Set(["-s", "-d", "-i", "-o", "-p", "-j"]);
+
+/** One word of the line (and the arguments its option takes). */
+function parseWord(st: ParseState): void {
+  const a = st.argv[st.i]!;
+  if (a === "--") {
+    // getopt: "--" ends the options; do_parse() refuses what follows.
+    st.leftover = st.argv.length - st.i - 1;
+    st.i = st.argv.length;
+    return;
+  }
+  if (a === "!") {
+    if (st.inv) throw iptError("multiple consecutive ! not allowed");
+    st.inv = true;
+    return;
+  }
+  const { opt, ext } = resolveOption(st, a);
+  const handler = ext === null ? HANDLERS.get(opt) : undefined;
+  if (handler) {
+    handler(st, opt);
+    // do_parse() clears a "!" once any option is read: what did not take it drops it.
+    st.inv = false;
+    return;
+  }
+  // do_parse(): printed without iptables' prefix.
+  if (!opt.startsWith("-")) throw new ParseError(`Bad argument \`${opt}'\nTry \`iptables -h' or 'iptables --help' for more information.`);
+  if (ext === null) throw iptError(`unknown option "${opt}"`);
+  extensionOption(st, ext, opt);
+}
+
+/** Checks iptables makes while parsing the target's options: a NAT port needs -p. */
+function checkNatPort(rule: RuleConfig): void {
+  const tgt = rule.target;
   const to = tgt?.opts["to"] as number[] | undefined;
-  if (tgt && to && to[2]! >= 0 && ["DNAT", "SNAT", "REDIRECT", "MASQUERADE"].includes(tgt.name) && (c.rule.protoInv || ![6, 17, 132, 33, 136].includes(c.rule.proto))) {
-    throw iptError("Need TCP, UDP, SCTP or DCCP with port specification");
-  }
-  // The extensions' final checks (options they require).
-  for (const m of c.rule.matches) MATCHES.get(m.name)!.final?.(m);
+  if (!tgt || !to || to[2]! < 0 || !["DNAT", "SNAT", "REDIRECT", "MASQUERADE"].includes(tgt.name)) return;
+  if (rule.protoInv || ![6, 17, 132, 33, 136].includes(rule.proto)) throw iptError("Need TCP, UDP, SCTP or DCCP with port specification");
+}
+
+/** do_parse()'s checks once every option is read, in its order. */
+function checkCommand(c: IptCommand): void {
   if (c.srcs.length > 1 || c.dsts.length > 1) {
     if (c.rule.src?.inv || c.rule.dst?.inv) throw iptError("! not allowed with multiple source or destination IP addresses");
     if (c.cmd === "R") throw iptError("Replacement rule does not specify a unique address");
@@ -415,16 +542,35 @@ export function parseIptables(rawArgv: string[], defaultTable: TableName = "filt
   // XT_EXTENSION_MAXNAMELEN counts bytes, the name's NUL included; -E's new name is not checked.
   if (c.chain !== null && Buffer.byteLength(c.chain, "utf8") > 28) throw iptError(`chain name \`${c.chain}' too long (must be under 29 chars)`);
   if ("AIDRC".includes(c.cmd) && c.chain !== null) {
-    // do_parse(): no output interface before routing, no input interface after it.
+    // No output interface before routing, no input interface after it.
     if ((c.chain === "PREROUTING" || c.chain === "INPUT") && c.rule.outIface) throw iptError(`Can't use -o with ${c.chain}\n`);
     if ((c.chain === "POSTROUTING" || c.chain === "OUTPUT") && c.rule.inIface) throw iptError(`Can't use -i with ${c.chain}\n`);
   }
+}
+
+/** The end of the line: a dangling "!", no command, then the checks of the whole command. */
+function finish(st: ParseState): IptCommand {
+  const c = st.c;
+  if (st.inv) throw iptError("nothing appropriate following !");
+  if (st.leftover > 0) throw iptError("unknown arguments found on commandline");
+  if (!st.cmdSet) throw iptError("no command specified");
+  checkNatPort(c.rule);
+  // The extensions' final checks (options they require).
+  for (const m of c.rule.matches) MATCHES.get(m.name)!.final?.(m);
+  checkCommand(c);
   // do_parse(): no DROP in the nat table, as a rule's target or a chain's policy.
-  if (badTable === null && c.table === "nat" && ((c.cmd === "P" && c.arg2 === "DROP") || ("AIRDC".includes(c.cmd) && c.rule.target?.name === "DROP"))) {
+  if (st.badTable === null && c.table === "nat" && ((c.cmd === "P" && c.arg2 === "DROP") || ("AIRDC".includes(c.cmd) && c.rule.target?.name === "DROP"))) {
     throw iptError(`\nThe "nat" table is not intended for filtering, the use of DROP is therefore inhibited.\n\n`);
   }
-  if (badTable !== null) throw new ParseError(iptError(`table '${badTable}' does not exist\nPerhaps iptables or your kernel needs to be upgraded.`, false).message, false, 3);
+  if (st.badTable !== null) throw new ParseError(iptError(`table '${st.badTable}' does not exist\nPerhaps iptables or your kernel needs to be upgraded.`, false).message, false, 3);
   return c;
+}
+
+/** Parses iptables' arguments (after the program name) into one command (xshared.c do_parse()). */
+export function parseIptables(argv: string[], defaultTable: TableName = "filter"): IptCommand {
+  const st = newState(unbundle(argv), defaultTable);
+  for (; st.i < st.argv.length; st.i++) parseWord(st);
+  return finish(st);
 }
 
 export { ParseError };
