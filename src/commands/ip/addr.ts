@@ -1,6 +1,7 @@
 // ip address: add, del, show, flush (ip/ipaddress.c).
 import type { Scope } from "../../config/types.ts";
 import { addAddress, delAddress } from "../../config/addrs.ts";
+import { plain } from "../../config/plain.ts";
 import { findLink, linksOf } from "../../config/netns.ts";
 import { broadcastOf, parseIPv4, parsePrefix } from "../../wire/ipv4.ts";
 import { ToolError, type ToolOutput } from "../../tool/tool.ts";
@@ -135,7 +136,7 @@ function addrAdd(args: Args, ctx: IpContext, cmd: string): ToolOutput {
   const replace = !matches(cmd, "add");
   netlink(ctx, (c) => {
     const l = c.links[link.id]!;
-    if (replace && l.addrs.some((x) => x.addr === addr && x.plen === plen)) return;
+    if (replace && plain(l.addrs).some((x) => x.addr === addr && x.plen === plen)) return;
     addAddress(c, l, { addr, plen, broadcast, scope, ...(a.label !== null && a.label !== l.name ? { label: a.label } : {}) });
   });
   return { stdout: a.warnings.map((w) => w + "\n").join("") };
