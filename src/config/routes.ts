@@ -79,6 +79,7 @@ export function addRoute(config: Config, ns: string, spec: RouteSpec, replace: b
     routesChanged(nsc.routes);
     nsc.routes[idx] = route;
   } else {
+    routesChanged(nsc.routes);
     nsc.routes.push(route);
   }
 }

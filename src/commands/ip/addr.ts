@@ -174,7 +174,8 @@ function addrFlush(args: Args, ctx: IpContext): ToolOutput {
   if (name !== null && !link) throw cannotFindDevice(name);
   netlink(ctx, (c) => {
     const l = c.links[link!.id]!;
-    for (const x of [...l.addrs].reverse()) if (l.addrs.includes(x)) delAddress(c, l, x.addr, x.plen);
+    // Last first; a primary's secondaries go with it.
+    for (const x of [...plain(l.addrs)].reverse()) if (plain(l.addrs).some((a) => a.addr === x.addr && a.plen === x.plen)) delAddress(c, l, x.addr, x.plen);
   });
   return { stdout: "" };
 }
