@@ -8,7 +8,7 @@ import { KernelError } from "./errors.ts";
 import { broadcastOf, INADDR_BROADCAST, isZeronet, networkOf, parseIPv4 } from "../wire/ipv4.ts";
 
 function kernelRoute(table: number, type: RouteConfig["type"], dst: number, plen: number, link: LinkConfig, src: number, scope: Scope): RouteConfig {
-  return { table, type, dst, plen, dev: link.id, via: null, src, scope, proto: "kernel", metric: 0 };
+  return Object.freeze<RouteConfig>({ table, type, dst, plen, dev: link.id, via: null, src, scope, proto: "kernel", metric: 0 });
 }
 
 function sameRoute(a: RouteConfig, b: RouteConfig): boolean {
@@ -36,9 +36,33 @@ const routeIndexes = new WeakMap<RouteConfig[], RouteIndex>();
 
 const prefixKey = (dst: number, plen: number) => dst * 64 + plen;
 
-/** The array a list's next snapshot will hold, changeable in place: a draft's base copied once. */
+/**
+ * The array a list's next snapshot will hold, changeable in place: a draft's (or a
+ * frozen list's) contents copied once. A copy is frozen again when the operation ends
+ * (sealOwned), elements and all, so that immer takes it as it is instead of walking
+ * every element to freeze it; a plain list handed in unfrozen (a batch building a
+ * snapshot by hand) is changed in place and left to its owner.
+ */
 function ownedList<T>(list: T[]): T[] {
-  return isDraft(list) ? plain(list).slice() : list;
+  if (!isDraft(list) && !Object.isFrozen(list)) return list;
+  const copy = plain(list).slice();
+  // Elements a change added before this one may not be frozen yet.
+  if (isDraft(list) && isModified(list)) for (const x of copy) Object.freeze(x);
+  toSeal.push(copy);
+  return copy;
+}
+let toSeal: unknown[][] = [];
+
+/** Runs one public operation, then freezes the lists it copied. */
+function sealing<T>(fn: () => T): T {
+  const outer = toSeal;
+  toSeal = [];
+  try {
+    return fn();
+  } finally {
+    for (const l of toSeal) Object.freeze(l);
+    toSeal = outer;
+  }
 }
 
 function buildRouteIndex(list: readonly RouteConfig[]): Map<number, RouteConfig[]> {
@@ -237,6 +261,10 @@ function ownedAddrs(link: LinkConfig): AddrIndex & { owner: AddressConfig[] } {
 // __inet_insert_ifa(): an address in the subnet of an existing one becomes secondary and
 // must have its scope; a primary goes after the last primary of a wider or equal scope.
 export function addAddress(config: Config, link: LinkConfig, spec: AddrSpec): void {
+  sealing(() => addAddressUnsealed(config, link, spec));
+}
+
+function addAddressUnsealed(config: Config, link: LinkConfig, spec: AddrSpec): void {
   const ix = ownedAddrs(link);
   const list = ix.owner;
   const prefix = networkOf(spec.addr, spec.plen);
@@ -253,7 +281,7 @@ export function addAddress(config: Config, link: LinkConfig, spec: AddrSpec): vo
       at = p.host + (s <= SCOPE_ORDER.link ? p.link : 0) + (s <= SCOPE_ORDER.global ? p.global : 0);
     } else at = scanLastPrimary(list, spec.scope);
   }
-  const ifa: AddressConfig = { ...spec, secondary };
+  const ifa: AddressConfig = Object.freeze({ ...spec, secondary });
   if (at === list.length) list.push(ifa);
   else list.splice(at, 0, ifa);
   indexAddr(ix, ifa);
@@ -271,6 +299,10 @@ function scanLastPrimary(addrs: readonly AddressConfig[], scope: Scope): number 
 }
 
 export function delAddress(config: Config, link: LinkConfig, addr: number, plen: number | null): void {
+  sealing(() => delAddressUnsealed(config, link, addr, plen));
+}
+
+function delAddressUnsealed(config: Config, link: LinkConfig, addr: number, plen: number | null): void {
   const ix = ownedAddrs(link);
   const list = ix.owner;
   let idx = -1;
@@ -290,7 +322,7 @@ export function delAddress(config: Config, link: LinkConfig, addr: number, plen:
   if (!ifa.secondary) {
     const prefix = networkOf(ifa.addr, ifa.plen);
     const secs = list.filter((a) => a.secondary && a.plen === ifa.plen && networkOf(a.addr, a.plen) === prefix);
-    for (const sec of secs) delAddress(config, link, sec.addr, sec.plen);
+    for (const sec of secs) delAddressUnsealed(config, link, sec.addr, sec.plen);
   }
 }
 
@@ -298,12 +330,16 @@ const LOOPBACK_ADDR = parseIPv4("127.0.0.1")!;
 
 // NETDEV_UP: inetdev_event() gives lo 127.0.0.1/8; fib_netdev_event() adds every address's routes.
 export function linkUp(config: Config, link: LinkConfig): void {
+  sealing(() => linkUpUnsealed(config, link));
+}
+
+function linkUpUnsealed(config: Config, link: LinkConfig): void {
   if (link.up) return;
   link.up = true;
   link.everUp = true;
   if (link.kind === "loopback" && !plain(link.addrs).some((a) => a.addr === LOOPBACK_ADDR)) {
     const ix = ownedAddrs(link);
-    const lo: AddressConfig = { addr: LOOPBACK_ADDR, plen: 8, broadcast: 0, scope: "host", secondary: false };
+    const lo: AddressConfig = Object.freeze<AddressConfig>({ addr: LOOPBACK_ADDR, plen: 8, broadcast: 0, scope: "host", secondary: false });
     ix.owner.unshift(lo);
     indexAddr(ix, lo);
   }
