@@ -209,7 +209,8 @@ export class IpvsRuntime {
     for (const dc of cfg.dests) {
       const k = destKey(dc.addr, dc.port);
       let d = s.destByKey.get(k);
-      const revived = d ? undefined : st.trash.get(`${cfg.key}|${k}`);
+      // (No key built when the trash is empty: loading a table adds every destination here.)
+      const revived = d || !st.trash.size ? undefined : st.trash.get(`${cfg.key}|${k}`);
       if (revived) {
         st.trash.delete(`${cfg.key}|${k}`);
         Object.assign(revived, { weight: dc.weight, fwd: dc.fwd, uThreshold: dc.uThreshold, lThreshold: dc.lThreshold, flags: revived.flags | IP_VS_DEST_F_AVAILABLE });
