@@ -1,31 +1,126 @@
 // Addresses and the routes the kernel derives from them (fib_add_ifaddr / fib_del_ifaddr),
 // plus what link state changes do to routes (fib_netdev_event, fib_sync_down_dev).
-import type { AddressConfig, Config, LinkConfig, RouteConfig, Scope } from "./types.ts";
+import type { AddressConfig, Config, LinkConfig, NetnsConfig, RouteConfig, Scope } from "./types.ts";
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN } from "./types.ts";
+import { isDraft, isModified, original } from "immer";
 import { plain } from "./plain.ts";
 import { KernelError } from "./errors.ts";
 import { broadcastOf, INADDR_BROADCAST, isZeronet, networkOf, parseIPv4 } from "../wire/ipv4.ts";
 
 function kernelRoute(table: number, type: RouteConfig["type"], dst: number, plen: number, link: LinkConfig, src: number, scope: Scope): RouteConfig {
-  return { table, type, dst, plen, dev: link.id, via: null, src, scope, proto: "kernel", metric: 0 };
+  return Object.freeze<RouteConfig>({ table, type, dst, plen, dev: link.id, via: null, src, scope, proto: "kernel", metric: 0 });
 }
 
 function sameRoute(a: RouteConfig, b: RouteConfig): boolean {
   return a.table === b.table && a.type === b.type && a.dst === b.dst && a.plen === b.plen && a.dev === b.dev && a.metric === b.metric;
 }
 
-function insertRoute(routes: RouteConfig[], route: RouteConfig): void {
-  if (!plain(routes).some((r) => sameRoute(r, route))) routes.push(route);
+/*
+ * Indexes over a namespace's route list and a link's address list, so that adding many
+ * addresses one after another (a node's 20k ClusterIPs on kube-ipvs0) does not scan both
+ * lists on every add (fib_table_insert() is a trie walk, not a list walk).
+ *
+ * An index describes one array, its owner. The first change to a list in a change (an
+ * immer draft) replaces the draft's list by a plain copy that this module then changes
+ * in place, index alongside; immer freezes that very array into the next snapshot, so
+ * the next change finds the index by the array's identity. Any other change to a list
+ * gives it a new identity (immer's copy, a filter) or drops the index (routesChanged),
+ * and a change that fails leaves the old array, whose index has moved on: it is rebuilt.
+ */
+interface RouteIndex {
+  owner: RouteConfig[] | null;
+  /** dst * 64 + plen → the routes with that prefix. */
+  byPrefix: Map<number, RouteConfig[]>;
+}
+const routeIndexes = new WeakMap<RouteConfig[], RouteIndex>();
+
+const prefixKey = (dst: number, plen: number) => dst * 64 + plen;
+
+/**
+ * The array a list's next snapshot will hold, changeable in place: a draft's (or a
+ * frozen list's) contents copied once. A copy is frozen again when the operation ends
+ * (sealOwned), elements and all, so that immer takes it as it is instead of walking
+ * every element to freeze it; a plain list handed in unfrozen (a batch building a
+ * snapshot by hand) is changed in place and left to its owner.
+ */
+function ownedList<T>(list: T[]): T[] {
+  if (!isDraft(list) && !Object.isFrozen(list)) return list;
+  const copy = plain(list).slice();
+  // Elements a change added before this one may not be frozen yet.
+  if (isDraft(list) && isModified(list)) for (const x of copy) Object.freeze(x);
+  toSeal.push(copy);
+  return copy;
+}
+let toSeal: unknown[][] = [];
+
+/** Runs one public operation, then freezes the lists it copied. */
+function sealing<T>(fn: () => T): T {
+  const outer = toSeal;
+  toSeal = [];
+  try {
+    return fn();
+  } finally {
+    for (const l of toSeal) Object.freeze(l);
+    toSeal = outer;
+  }
+}
+
+function buildRouteIndex(list: readonly RouteConfig[]): Map<number, RouteConfig[]> {
+  const byPrefix = new Map<number, RouteConfig[]>();
+  for (const r of list) {
+    const k = prefixKey(r.dst, r.plen);
+    const b = byPrefix.get(k);
+    if (b) b.push(r);
+    else byPrefix.set(k, [r]);
+  }
+  return byPrefix;
+}
+
+/** The namespace's route list as an owned array, and its index. */
+function ownedRoutes(nsc: NetnsConfig): RouteIndex & { owner: RouteConfig[] } {
+  const cur = nsc.routes;
+  const base = isDraft(cur) ? (original(cur) as RouteConfig[]) : cur;
+  let ix = routeIndexes.get(base);
+  const valid = ix && ix.owner === base && (!isDraft(cur) || !isModified(cur));
+  const list = ownedList(cur);
+  if (list !== cur) nsc.routes = list;
+  if (!valid || !ix) ix = { owner: list, byPrefix: buildRouteIndex(list) };
+  ix.owner = list;
+  routeIndexes.set(list, ix);
+  return ix as RouteIndex & { owner: RouteConfig[] };
+}
+
+/** Drops the index of a route list changed other than here. */
+export function routesChanged(routes: RouteConfig[]): void {
+  const ix = routeIndexes.get(routes);
+  if (ix) ix.owner = null;
+  routeIndexes.delete(routes);
+}
+
+// fib_table_insert() of a kernel route: nothing when the same route is there already.
+function insertRoute(nsc: NetnsConfig, route: RouteConfig): void {
+  const ix = ownedRoutes(nsc);
+  const k = prefixKey(route.dst, route.plen);
+  const b = ix.byPrefix.get(k);
+  if (b?.some((r) => sameRoute(r, route))) return;
+  ix.owner.push(route);
+  if (b) b.push(route);
+  else ix.byPrefix.set(k, [route]);
 }
 
 function primaryFor(link: LinkConfig, ifa: AddressConfig): AddressConfig {
   if (!ifa.secondary) return ifa;
+  const ix = addrIndexes.get(link.addrs);
+  if (ix && ix.owner === link.addrs) {
+    const p = ix.primaryOf.get(prefixKey(networkOf(ifa.addr, ifa.plen), ifa.plen));
+    if (p) return p;
+  }
   return plain(link.addrs).find((a) => !a.secondary && a.plen === ifa.plen && networkOf(a.addr, a.plen) === networkOf(ifa.addr, ifa.plen)) ?? ifa;
 }
 
 // fib_add_ifaddr(): local route always; broadcast and prefix routes only when the device is up.
 function fibAddIfaddr(config: Config, link: LinkConfig, ifa: AddressConfig): void {
-  const routes = config.netns[link.netns]!.routes;
+  const routes = config.netns[link.netns]!;
   const prim = primaryFor(link, ifa).addr;
   insertRoute(routes, kernelRoute(RT_TABLE_LOCAL, "local", ifa.addr, 32, link, prim, "host"));
   if (!link.up) return;
@@ -43,23 +138,42 @@ function fibAddIfaddr(config: Config, link: LinkConfig, ifa: AddressConfig): voi
 }
 
 // fib_del_ifaddr(): drop the kernel routes this address created.
-function fibDelIfaddr(config: Config, link: LinkConfig, ifa: AddressConfig): void {
+function fibDelIfaddr(config: Config, link: LinkConfig, ifa: AddressConfig, lix: AddrIndex & { owner: AddressConfig[] }): void {
   const nsc = config.netns[link.netns]!;
   const prefix = networkOf(ifa.addr, ifa.plen);
   const bcast = broadcastOf(ifa.addr, ifa.plen);
   const me = plain(ifa);
-  // Another entry than this one (the same address and length on this link).
-  const other = (l: LinkConfig, a: AddressConfig) => l.id !== link.id || a.addr !== me.addr || a.plen !== me.plen;
-  const stillLocal = Object.values(plain(config.links)).some((l) => l.netns === link.netns && plain(l.addrs).some((a) => a.addr === me.addr && other(l, a)));
-  const samePrefix = plain(link.addrs).some((a) => other(link, a) && a.plen === me.plen && networkOf(a.addr, a.plen) === prefix);
-  nsc.routes = plain(nsc.routes).filter((r) => {
-    if (r.proto !== "kernel" || r.dev !== link.id) return true;
-    if (r.table === RT_TABLE_LOCAL && r.type === "local" && r.dst === ifa.addr && r.plen === 32) return stillLocal;
-    if (samePrefix) return true;
-    if (r.type === "broadcast" && (r.dst === bcast || r.dst === ifa.broadcast)) return false;
-    if (r.dst === prefix && r.plen === ifa.plen) return false;
-    return true;
-  });
+  // Another entry than this one (the same address and length on this link): on this
+  // link, from its index; on the namespace's other links, from theirs or their lists.
+  const stillLocal =
+    (lix.addrCount.get(me.addr) ?? 0) > 1 ||
+    Object.values(plain(config.links)).some((l) => {
+      if (l.netns !== link.netns || l.id === link.id) return false;
+      const ix = addrIndexes.get(l.addrs);
+      return ix && ix.owner === l.addrs ? ix.addrCount.has(me.addr) : l.addrs.some((a) => a.addr === me.addr);
+    });
+  const samePrefix = (lix.subnets.get(prefixKey(prefix, me.plen))?.n ?? 0) > 1;
+  const rix = ownedRoutes(nsc);
+  const list = rix.owner;
+  let w = 0;
+  for (let i = 0; i < list.length; i++) {
+    const r = list[i]!;
+    let keep = true;
+    if (r.proto === "kernel" && r.dev === link.id) {
+      if (r.table === RT_TABLE_LOCAL && r.type === "local" && r.dst === ifa.addr && r.plen === 32) keep = stillLocal;
+      else if (samePrefix) keep = true;
+      else if (r.type === "broadcast" && (r.dst === bcast || r.dst === ifa.broadcast)) keep = false;
+      else if (r.dst === prefix && r.plen === ifa.plen) keep = false;
+    }
+    if (keep) list[w++] = r;
+    else {
+      const k = prefixKey(r.dst, r.plen);
+      const b = rix.byPrefix.get(k)!.filter((x) => x !== r);
+      if (b.length) rix.byPrefix.set(k, b);
+      else rix.byPrefix.delete(k);
+    }
+  }
+  list.length = w;
 }
 
 export interface AddrSpec {
@@ -73,39 +187,142 @@ export interface AddrSpec {
 /** rt_scope_t: RT_SCOPE_UNIVERSE 0, RT_SCOPE_LINK 253, RT_SCOPE_HOST 254. */
 const SCOPE_ORDER: Record<Scope, number> = { global: 0, link: 253, host: 254 };
 
-export function addAddress(config: Config, link: LinkConfig, spec: AddrSpec): void {
-  const addrs = plain(link.addrs);
-  if (addrs.some((a) => a.addr === spec.addr && a.plen === spec.plen)) throw new KernelError("EEXIST", "ipv4: Address already assigned.");
-  const prefix = networkOf(spec.addr, spec.plen);
-  // __inet_insert_ifa(): an address in the subnet of an existing one becomes secondary and
-  // must have its scope; a primary goes after the last primary of a wider or equal scope.
-  let secondary = false;
-  let lastPrimary = 0;
-  addrs.forEach((a, i) => {
-    if (!a.secondary && SCOPE_ORDER[spec.scope] <= SCOPE_ORDER[a.scope]) lastPrimary = i + 1;
-    if (a.plen === spec.plen && networkOf(a.addr, a.plen) === prefix) {
-      if (a.scope !== spec.scope) throw new KernelError("EINVAL", "ipv4: Invalid scope value.");
-      secondary = true;
+interface AddrIndex {
+  owner: AddressConfig[] | null;
+  /** addr * 64 + plen of every address. */
+  keys: Set<number>;
+  /** addr → how many entries have it (with different lengths). */
+  addrCount: Map<number, number>;
+  /** network * 64 + plen → the scope of the addresses in that subnet and how many there are. */
+  subnets: Map<number, { scope: Scope; n: number }>;
+  /** network * 64 + plen → the subnet's primary. */
+  primaryOf: Map<number, AddressConfig>;
+  /** Primaries by scope, when they are the list's head in scope order (as __inet_insert_ifa() keeps them); null otherwise. */
+  primaries: Record<Scope, number> | null;
+}
+const addrIndexes = new WeakMap<AddressConfig[], AddrIndex>();
+
+function indexAddr(ix: AddrIndex, a: AddressConfig): void {
+  ix.keys.add(prefixKey(a.addr, a.plen));
+  ix.addrCount.set(a.addr, (ix.addrCount.get(a.addr) ?? 0) + 1);
+  const sk = prefixKey(networkOf(a.addr, a.plen), a.plen);
+  const sub = ix.subnets.get(sk);
+  if (sub) sub.n++;
+  else ix.subnets.set(sk, { scope: a.scope, n: 1 });
+  if (!a.secondary) {
+    if (!ix.primaryOf.has(sk)) ix.primaryOf.set(sk, a);
+    if (ix.primaries) ix.primaries[a.scope]++;
+  }
+}
+
+function unindexAddr(ix: AddrIndex, a: AddressConfig): void {
+  ix.keys.delete(prefixKey(a.addr, a.plen));
+  const c = ix.addrCount.get(a.addr)! - 1;
+  if (c) ix.addrCount.set(a.addr, c);
+  else ix.addrCount.delete(a.addr);
+  const sk = prefixKey(networkOf(a.addr, a.plen), a.plen);
+  const sub = ix.subnets.get(sk)!;
+  if (--sub.n === 0) ix.subnets.delete(sk);
+  if (!a.secondary) {
+    if (ix.primaryOf.get(sk) === a) ix.primaryOf.delete(sk);
+    if (ix.primaries) ix.primaries[a.scope]--;
+  }
+}
+
+function buildAddrIndex(all: readonly AddressConfig[]): AddrIndex {
+  const ix: AddrIndex = { owner: null, keys: new Set(), addrCount: new Map(), subnets: new Map(), primaryOf: new Map(), primaries: { global: 0, link: 0, host: 0 } };
+  let prev = Infinity;
+  let inHead = true;
+  for (const a of all) {
+    if (a.secondary) inHead = false;
+    else {
+      if (!inHead || SCOPE_ORDER[a.scope] > prev) ix.primaries = null;
+      prev = SCOPE_ORDER[a.scope];
     }
-  });
-  const ifa: AddressConfig = { ...spec, secondary };
-  const at = secondary ? link.addrs.length : lastPrimary;
-  link.addrs.splice(at, 0, ifa);
-  fibAddIfaddr(config, link, link.addrs[at]!);
+    indexAddr(ix, a);
+  }
+  return ix;
+}
+
+/** The link's address list as an owned array (see ownedRoutes), and its index. */
+function ownedAddrs(link: LinkConfig): AddrIndex & { owner: AddressConfig[] } {
+  const cur = link.addrs;
+  const base = isDraft(cur) ? (original(cur) as AddressConfig[]) : cur;
+  let ix = addrIndexes.get(base);
+  const valid = ix && ix.owner === base && (!isDraft(cur) || !isModified(cur));
+  const list = ownedList(cur);
+  if (list !== cur) link.addrs = list;
+  if (!valid || !ix) ix = buildAddrIndex(list);
+  ix.owner = list;
+  addrIndexes.set(list, ix);
+  return ix as AddrIndex & { owner: AddressConfig[] };
+}
+
+// __inet_insert_ifa(): an address in the subnet of an existing one becomes secondary and
+// must have its scope; a primary goes after the last primary of a wider or equal scope.
+export function addAddress(config: Config, link: LinkConfig, spec: AddrSpec): void {
+  sealing(() => addAddressUnsealed(config, link, spec));
+}
+
+function addAddressUnsealed(config: Config, link: LinkConfig, spec: AddrSpec): void {
+  const ix = ownedAddrs(link);
+  const list = ix.owner;
+  const prefix = networkOf(spec.addr, spec.plen);
+  if (ix.keys.has(prefixKey(spec.addr, spec.plen))) throw new KernelError("EEXIST", "ipv4: Address already assigned.");
+  const sub = ix.subnets.get(prefixKey(prefix, spec.plen));
+  if (sub && sub.scope !== spec.scope) throw new KernelError("EINVAL", "ipv4: Invalid scope value.");
+  const secondary = sub !== undefined;
+  let at = list.length;
+  if (!secondary) {
+    if (ix.primaries) {
+      // Primaries are the head of the list, host before link before global.
+      const p = ix.primaries;
+      const s = SCOPE_ORDER[spec.scope];
+      at = p.host + (s <= SCOPE_ORDER.link ? p.link : 0) + (s <= SCOPE_ORDER.global ? p.global : 0);
+    } else at = scanLastPrimary(list, spec.scope);
+  }
+  const ifa: AddressConfig = Object.freeze({ ...spec, secondary });
+  if (at === list.length) list.push(ifa);
+  else list.splice(at, 0, ifa);
+  indexAddr(ix, ifa);
+  fibAddIfaddr(config, link, ifa);
+}
+
+function scanLastPrimary(addrs: readonly AddressConfig[], scope: Scope): number {
+  let lastPrimary = 0;
+  const s = SCOPE_ORDER[scope];
+  for (let i = 0; i < addrs.length; i++) {
+    const a = addrs[i]!;
+    if (!a.secondary && s <= SCOPE_ORDER[a.scope]) lastPrimary = i + 1;
+  }
+  return lastPrimary;
 }
 
 export function delAddress(config: Config, link: LinkConfig, addr: number, plen: number | null): void {
-  const addrs = plain(link.addrs);
-  const idx = addrs.findIndex((a) => a.addr === addr && (plen === null || a.plen === plen));
+  sealing(() => delAddressUnsealed(config, link, addr, plen));
+}
+
+function delAddressUnsealed(config: Config, link: LinkConfig, addr: number, plen: number | null): void {
+  const ix = ownedAddrs(link);
+  const list = ix.owner;
+  let idx = -1;
+  for (let i = 0; i < list.length; i++) {
+    const a = list[i]!;
+    if (a.addr === addr && (plen === null || a.plen === plen)) {
+      idx = i;
+      break;
+    }
+  }
   if (idx < 0) throw new KernelError("EADDRNOTAVAIL", "ipv4: Address not found.");
-  const ifa = addrs[idx]!;
-  fibDelIfaddr(config, link, ifa);
-  link.addrs.splice(idx, 1);
+  const ifa = list[idx]!;
+  fibDelIfaddr(config, link, ifa, ix);
+  list.splice(idx, 1);
+  unindexAddr(ix, ifa);
   // Deleting a primary deletes its secondaries too (promote_secondaries defaults to off).
   if (!ifa.secondary) {
     const prefix = networkOf(ifa.addr, ifa.plen);
-    const secs = plain(link.addrs).filter((a) => a.secondary && a.plen === ifa.plen && networkOf(a.addr, a.plen) === prefix);
-    for (const sec of secs) delAddress(config, link, sec.addr, sec.plen);
+    const secs = list.filter((a) => a.secondary && a.plen === ifa.plen && networkOf(a.addr, a.plen) === prefix);
+    for (const sec of secs) delAddressUnsealed(config, link, sec.addr, sec.plen);
   }
 }
 
@@ -113,11 +330,18 @@ const LOOPBACK_ADDR = parseIPv4("127.0.0.1")!;
 
 // NETDEV_UP: inetdev_event() gives lo 127.0.0.1/8; fib_netdev_event() adds every address's routes.
 export function linkUp(config: Config, link: LinkConfig): void {
+  sealing(() => linkUpUnsealed(config, link));
+}
+
+function linkUpUnsealed(config: Config, link: LinkConfig): void {
   if (link.up) return;
   link.up = true;
   link.everUp = true;
-  if (link.kind === "loopback" && !link.addrs.some((a) => a.addr === LOOPBACK_ADDR)) {
-    link.addrs.unshift({ addr: LOOPBACK_ADDR, plen: 8, broadcast: 0, scope: "host", secondary: false });
+  if (link.kind === "loopback" && !plain(link.addrs).some((a) => a.addr === LOOPBACK_ADDR)) {
+    const ix = ownedAddrs(link);
+    const lo: AddressConfig = Object.freeze<AddressConfig>({ addr: LOOPBACK_ADDR, plen: 8, broadcast: 0, scope: "host", secondary: false });
+    ix.owner.unshift(lo);
+    indexAddr(ix, lo);
   }
   for (const ifa of link.addrs) fibAddIfaddr(config, link, ifa);
 }

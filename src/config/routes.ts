@@ -2,6 +2,8 @@
 import type { Config, LinkConfig, RouteConfig, RouteProto, RouteType, Scope } from "./types.ts";
 import { RT_TABLE_MAIN } from "./types.ts";
 import { KernelError } from "./errors.ts";
+import { routesChanged } from "./addrs.ts";
+import { plain } from "./plain.ts";
 import { inPrefix, networkOf } from "../wire/ipv4.ts";
 
 export interface RouteSpec {
@@ -19,14 +21,14 @@ export interface RouteSpec {
 }
 
 function isLocalAddr(config: Config, ns: string, addr: number): boolean {
-  return Object.values(config.links).some((l) => l.netns === ns && l.addrs.some((a) => a.addr === addr));
+  return Object.values(plain(config.links)).some((l) => l.netns === ns && l.addrs.some((a) => a.addr === addr));
 }
 
 // fib_check_nh_v4_gw(): a gateway must be on-link: a route of scope link reaches it.
 function gatewayLink(config: Config, ns: string, gw: number, dev: LinkConfig | null): LinkConfig | null {
   const nsc = config.netns[ns]!;
   let best: RouteConfig | null = null;
-  for (const r of nsc.routes) {
+  for (const r of plain(nsc.routes)) {
     if (r.table !== RT_TABLE_MAIN || r.type !== "unicast" || r.via !== null || r.dev === null) continue;
     if (dev && r.dev !== dev.id) continue;
     if (!inPrefix(gw, r.dst, r.plen)) continue;
@@ -76,11 +78,13 @@ export function addRoute(config: Config, ns: string, spec: RouteSpec, replace: b
     metric: spec.metric,
     ...(spec.onlink && spec.via !== null ? { onlink: true } : {}),
   };
-  const idx = nsc.routes.findIndex((r) => r.table === route.table && r.dst === dst && r.plen === spec.plen && r.metric === spec.metric);
+  const idx = plain(nsc.routes).findIndex((r) => r.table === route.table && r.dst === dst && r.plen === spec.plen && r.metric === spec.metric);
   if (idx >= 0) {
     if (!replace) throw new KernelError("EEXIST");
+    routesChanged(nsc.routes);
     nsc.routes[idx] = route;
   } else {
+    routesChanged(nsc.routes);
     nsc.routes.push(route);
   }
 }
@@ -97,7 +101,7 @@ export interface RouteMatch {
 // fib_table_delete(): the first route matching every key the user gave.
 export function delRoute(config: Config, ns: string, m: RouteMatch): void {
   const nsc = config.netns[ns]!;
-  const idx = nsc.routes.findIndex(
+  const idx = plain(nsc.routes).findIndex(
     (r) =>
       r.table === m.table &&
       r.dst === m.dst &&
@@ -107,5 +111,6 @@ export function delRoute(config: Config, ns: string, m: RouteMatch): void {
       (m.metric === null || r.metric === m.metric),
   );
   if (idx < 0) throw new KernelError("ESRCH");
+  routesChanged(nsc.routes);
   nsc.routes.splice(idx, 1);
 }

@@ -1,8 +1,9 @@
 // The IPVS connection table (ip_vs_conn.c) with TCP states and timeouts
 // (ip_vs_proto_tcp.c), persistence templates, and ActiveConn/InActConn accounting.
-import { IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/packet.ts";
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/packet.ts";
 import type { FwdMethod, IpvsDest, IpvsService } from "./types.ts";
 import type { IpvsTimeouts } from "./config.ts";
+import { HashChains, tupleHash } from "../netfilter/conntrack.ts";
 
 export const IP_VS_CONN_F_INACTIVE = 0x0100;
 export const IP_VS_CONN_F_TEMPLATE = 0x1000;
@@ -107,38 +108,38 @@ export interface IpvsConn {
   nfct: object | null;
 }
 
-function protoIdx(p: number): number {
-  return p === IPPROTO_TCP ? 0 : p === IPPROTO_UDP ? 1 : 2;
+function inIs(c: IpvsConn, proto: number, caddr: number, cport: number, vaddr: number, vport: number): boolean {
+  return c.caddr === caddr && c.cport === cport && c.vaddr === vaddr && c.vport === vport && c.proto === proto;
 }
 
-/** Both directions' lookups in number-keyed maps (ip_vs_conn_tab hashed twice). */
+function outIs(c: IpvsConn, proto: number, daddr: number, dport: number, caddr: number, cport: number): boolean {
+  const masq = c.fwd === "masq";
+  return (masq ? c.daddr : c.vaddr) === daddr && (masq ? c.dport : c.vport) === dport && c.caddr === caddr && c.cport === cport && c.proto === proto;
+}
+
+/** Both directions' lookups, hashed (ip_vs_conn_tab: ip_vs_conn_hashkey() and a chain walk). */
 export class IpvsConnTable {
-  private readonly byIn = new Map<number, Map<number, IpvsConn>>();
-  private readonly byOut = new Map<number, Map<number, IpvsConn>>();
+  private readonly byIn = new HashChains<IpvsConn>();
+  private readonly byOut = new HashChains<IpvsConn>();
   private readonly templates = new Map<string, IpvsConn>();
   private readonly all = new Set<IpvsConn>();
 
-  private static put(m: Map<number, Map<number, IpvsConn>>, k1: number, k2: number, c: IpvsConn): void {
-    let inner = m.get(k1);
-    if (!inner) m.set(k1, (inner = new Map()));
-    inner.set(k2, c);
-  }
-  private static del(m: Map<number, Map<number, IpvsConn>>, k1: number, k2: number, c: IpvsConn): void {
-    const inner = m.get(k1);
-    if (inner?.get(k2) === c) {
-      inner.delete(k2);
-      if (!inner.size) m.delete(k1);
-    }
-  }
-
   /** ip_vs_conn_in_get(): client -> virtual service. */
   inGet(proto: number, caddr: number, cport: number, vaddr: number, vport: number): IpvsConn | undefined {
-    return this.byIn.get(caddr * 65536 + cport)?.get((vaddr * 65536 + vport) * 4 + protoIdx(proto));
+    const b = this.byIn.head(tupleHash(caddr, cport, vaddr, vport, proto));
+    if (b === undefined) return undefined;
+    if (!Array.isArray(b)) return inIs(b, proto, caddr, cport, vaddr, vport) ? b : undefined;
+    for (const c of b) if (inIs(c, proto, caddr, cport, vaddr, vport)) return c;
+    return undefined;
   }
 
   /** ip_vs_conn_out_get(): real server -> client (replies of NAT connections). */
   outGet(proto: number, daddr: number, dport: number, caddr: number, cport: number): IpvsConn | undefined {
-    return this.byOut.get(daddr * 65536 + dport)?.get((caddr * 65536 + cport) * 4 + protoIdx(proto));
+    const b = this.byOut.head(tupleHash(daddr, dport, caddr, cport, proto));
+    if (b === undefined) return undefined;
+    if (!Array.isArray(b)) return outIs(b, proto, daddr, dport, caddr, cport) ? b : undefined;
+    for (const c of b) if (outIs(c, proto, daddr, dport, caddr, cport)) return c;
+    return undefined;
   }
 
   add(c: IpvsConn): void {
@@ -147,8 +148,8 @@ export class IpvsConnTable {
       this.templates.set(templateKey(c.proto, c.caddr, c.vaddr, c.vport), c);
       return;
     }
-    IpvsConnTable.put(this.byIn, c.caddr * 65536 + c.cport, (c.vaddr * 65536 + c.vport) * 4 + protoIdx(c.proto), c);
-    IpvsConnTable.put(this.byOut, outKey(c), (c.caddr * 65536 + c.cport) * 4 + protoIdx(c.proto), c);
+    this.byIn.add(inHash(c), c);
+    this.byOut.add(outHash(c), c);
   }
 
   remove(c: IpvsConn): void {
@@ -158,8 +159,8 @@ export class IpvsConnTable {
       if (this.templates.get(k) === c) this.templates.delete(k);
       return;
     }
-    IpvsConnTable.del(this.byIn, c.caddr * 65536 + c.cport, (c.vaddr * 65536 + c.vport) * 4 + protoIdx(c.proto), c);
-    IpvsConnTable.del(this.byOut, outKey(c), (c.caddr * 65536 + c.cport) * 4 + protoIdx(c.proto), c);
+    this.byIn.delete(inHash(c), c);
+    this.byOut.delete(outHash(c), c);
   }
 
   /** ip_vs_check_template(): unhash, set cport 0 and vport/dport 65535, hash again (out of lookups' way). */
@@ -184,10 +185,14 @@ export class IpvsConnTable {
   }
 }
 
+function inHash(c: IpvsConn): number {
+  return tupleHash(c.caddr, c.cport, c.vaddr, c.vport, c.proto);
+}
+
 // ip_vs_conn_out_get(): a NAT connection's replies come from the real server; the others'
 // (DR, TUN) come from the virtual address itself.
-function outKey(c: IpvsConn): number {
-  return c.fwd === "masq" ? c.daddr * 65536 + c.dport : c.vaddr * 65536 + c.vport;
+function outHash(c: IpvsConn): number {
+  return c.fwd === "masq" ? tupleHash(c.daddr, c.dport, c.caddr, c.cport, c.proto) : tupleHash(c.vaddr, c.vport, c.caddr, c.cport, c.proto);
 }
 
 function templateKey(proto: number, caddr: number, vaddr: number, vport: number): string {

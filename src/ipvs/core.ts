@@ -237,7 +237,7 @@ export class IpvsCore {
       pkt.dst = null;
       return NF_ACCEPT;
     }
-    pkt.dst = { ...r.dst, src: r.dst.src };
+    pkt.dst = r.dst; // routeOutput() gives a fresh dst each call
     if (dp.tracer) dp.trace(pkt, ns, null, "ipvs", `${masq ? "NAT: destination rewritten to" : "DR: frame sent to"} ${formatIPv4(c.daddr)}:${c.dport} via ${nsv.byId.get(r.dst.dev)?.name}`);
     // ip_vs_send_or_cont(): out through LOCAL_OUT with ipvs_property set.
     ipLocalOut(dp, nsv, pkt);

@@ -14,7 +14,7 @@ import { IpvsCore, templateTimer } from "./core.ts";
 import { IP_VS_DEST_F_AVAILABLE, type IpvsDest, type IpvsService, type Scheduler } from "./types.ts";
 import { SCHEDULERS } from "./schedulers/index.ts";
 
-for (const [name, def] of [
+const VS_SYSCTLS: [string, string][] = [
   ["conntrack", "0"],
   ["expire_nodest_conn", "0"],
   ["expire_quiescent_template", "0"],
@@ -25,9 +25,12 @@ for (const [name, def] of [
   ["schedule_icmp", "0"],
   ["ignore_tunneled", "0"],
   ["run_estimation", "1"],
-] as [string, string][]) {
+];
+for (const [name, def] of VS_SYSCTLS) {
   registerSysctl({ key: `net.ipv4.vs.${name}`, default: def, module: "ip_vs", range: name === "conn_reuse_mode" ? [0, 3] : [0, 1] });
 }
+
+const VS_SYSCTL_KEYS = new Map(VS_SYSCTLS.map(([name]) => [name, `net.ipv4.vs.${name}`]));
 
 export class IpvsServiceRt implements IpvsService {
   proto = 0;
@@ -96,7 +99,9 @@ export class IpvsRuntime {
     return this.host.dp.view?.netns.get(ns);
   }
   sysctl(ns: string, name: string): number {
-    return Number(this.host.config.netns[ns]?.sysctl[`net.ipv4.vs.${name}`] ?? (name === "conn_reuse_mode" || name === "snat_reroute" || name === "run_estimation" ? "1" : "0"));
+    // The full key from a table: no string is built per packet.
+    const key = VS_SYSCTL_KEYS.get(name) ?? `net.ipv4.vs.${name}`;
+    return Number(this.host.config.netns[ns]?.sysctl[key] ?? (name === "conn_reuse_mode" || name === "snat_reroute" || name === "run_estimation" ? "1" : "0"));
   }
   timeouts(ns: string): IpvsTimeouts {
     return this.host.config.netns[ns]?.ext.ipvs?.timeouts ?? emptyIpvs().timeouts;
@@ -204,7 +209,8 @@ export class IpvsRuntime {
     for (const dc of cfg.dests) {
       const k = destKey(dc.addr, dc.port);
       let d = s.destByKey.get(k);
-      const revived = d ? undefined : st.trash.get(`${cfg.key}|${k}`);
+      // (No key built when the trash is empty: loading a table adds every destination here.)
+      const revived = d || !st.trash.size ? undefined : st.trash.get(`${cfg.key}|${k}`);
       if (revived) {
         st.trash.delete(`${cfg.key}|${k}`);
         Object.assign(revived, { weight: dc.weight, fwd: dc.fwd, uThreshold: dc.uThreshold, lThreshold: dc.lThreshold, flags: revived.flags | IP_VS_DEST_F_AVAILABLE });

@@ -70,9 +70,6 @@ export interface Conn {
   bytes: [number, number];
 }
 
-function protoIdx(proto: number): number {
-  return proto === IPPROTO_TCP ? 0 : proto === IPPROTO_UDP ? 1 : proto === IPPROTO_ICMP ? 2 : 3;
-}
 
 /** The tuple of a packet as nf_ct_get_tuple reads it. */
 export function packetTuple(pkt: Packet): Tuple {
@@ -98,21 +95,74 @@ interface Slot {
   dir: number;
 }
 
-/** One namespace's table: both tuples of every confirmed connection, two number-keyed levels. */
+/**
+ * hash_conntrack_raw()'s role: a 5-tuple hashed to a small integer (a V8 Smi, so a
+ * lookup builds no number on the heap); the table's buckets are keyed by it and a
+ * bucket's entries are compared field by field, as the kernel walks its hash chain.
+ */
+export function tupleHash(src: number, sport: number, dst: number, dport: number, proto: number): number {
+  let h = Math.imul(src ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 15) ^ dst, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 13) ^ ((sport << 16) | (dport & 0xffff)), 0x27d4eb2f);
+  h = Math.imul(h ^ (h >>> 16) ^ proto, 0x165667b1);
+  return (h ^ (h >>> 15)) & 0x3fffffff;
+}
+
+/**
+ * A chained hash table (the kernel's hlist buckets): buckets keyed by the hash, holding
+ * one entry, or several when their hashes meet. (A Map of buckets: measured faster here
+ * than an array of 2^k buckets doubled as it fills.)
+ */
+export class HashChains<E> {
+  private readonly m = new Map<number, E | E[]>();
+
+  head(h: number): E | E[] | undefined {
+    return this.m.get(h);
+  }
+  add(h: number, e: E): void {
+    const b = this.m.get(h);
+    if (b === undefined) this.m.set(h, e);
+    else if (Array.isArray(b)) b.push(e);
+    else this.m.set(h, [b, e]);
+  }
+  delete(h: number, e: E): void {
+    const b = this.m.get(h);
+    if (b === e) this.m.delete(h);
+    else if (Array.isArray(b)) {
+      const i = b.indexOf(e);
+      if (i < 0) return;
+      b.splice(i, 1);
+      if (b.length === 1) this.m.set(h, b[0]!);
+    }
+  }
+  *values(): IterableIterator<E> {
+    for (const b of this.m.values()) {
+      if (Array.isArray(b)) yield* b;
+      else yield b;
+    }
+  }
+  clear(): void {
+    this.m.clear();
+  }
+}
+
+function slotIs(s: Slot, src: number, sport: number, dst: number, dport: number, proto: number): boolean {
+  const t = s.conn.tuple[s.dir]!;
+  return t.src === src && t.sport === sport && t.dst === dst && t.dport === dport && t.proto === proto;
+}
+
+/** One namespace's table: both tuples of every confirmed connection, hashed. */
 export class ConntrackTable {
-  private readonly hash = new Map<number, Map<number, Slot>>();
+  private readonly hash = new HashChains<Slot>();
   private nextId = 1;
   count = 0;
 
-  private static k1(src: number, sport: number): number {
-    return src * 65536 + sport;
-  }
-  private static k2(dst: number, dport: number, proto: number): number {
-    return (dst * 65536 + dport) * 4 + protoIdx(proto);
-  }
-
   lookupRaw(src: number, sport: number, dst: number, dport: number, proto: number): Slot | undefined {
-    return this.hash.get(ConntrackTable.k1(src, sport))?.get(ConntrackTable.k2(dst, dport, proto));
+    const b = this.hash.head(tupleHash(src, sport, dst, dport, proto));
+    if (b === undefined) return undefined;
+    if (!Array.isArray(b)) return slotIs(b, src, sport, dst, dport, proto) ? b : undefined;
+    for (const s of b) if (slotIs(s, src, sport, dst, dport, proto)) return s;
+    return undefined;
   }
 
   /** nf_conntrack_find_get(): expired entries are removed when met. */
@@ -168,10 +218,7 @@ export class ConntrackTable {
     }
     for (let dir = 0; dir < 2; dir++) {
       const t = c.tuple[dir]!;
-      const k1 = ConntrackTable.k1(t.src, t.sport);
-      let m = this.hash.get(k1);
-      if (!m) this.hash.set(k1, (m = new Map()));
-      m.set(ConntrackTable.k2(t.dst, t.dport, t.proto), { conn: c, dir });
+      this.hash.add(tupleHash(t.src, t.sport, t.dst, t.dport, t.proto), { conn: c, dir });
     }
     c.status |= IPS_CONFIRMED;
     this.count++;
@@ -182,12 +229,8 @@ export class ConntrackTable {
     if (!(c.status & IPS_CONFIRMED)) return;
     for (let dir = 0; dir < 2; dir++) {
       const t = c.tuple[dir]!;
-      const k1 = ConntrackTable.k1(t.src, t.sport);
-      const m = this.hash.get(k1);
-      if (!m) continue;
-      const k2 = ConntrackTable.k2(t.dst, t.dport, t.proto);
-      if (m.get(k2)?.conn === c) m.delete(k2);
-      if (m.size === 0) this.hash.delete(k1);
+      const s = this.lookupRaw(t.src, t.sport, t.dst, t.dport, t.proto);
+      if (s?.conn === c) this.hash.delete(tupleHash(t.src, t.sport, t.dst, t.dport, t.proto), s);
     }
     c.status &= ~IPS_CONFIRMED;
     this.count--;
@@ -196,7 +239,7 @@ export class ConntrackTable {
   /** Live connections, oldest first. */
   list(now: number): Conn[] {
     const seen = new Set<Conn>();
-    for (const m of this.hash.values()) for (const s of m.values()) if (s.conn.timeout > now) seen.add(s.conn);
+    for (const s of this.hash.values()) if (s.conn.timeout > now) seen.add(s.conn);
     return [...seen].sort((a, b) => a.id - b.id);
   }
 

@@ -1,6 +1,7 @@
 // ip address: add, del, show, flush (ip/ipaddress.c).
 import type { Scope } from "../../config/types.ts";
 import { addAddress, delAddress } from "../../config/addrs.ts";
+import { plain } from "../../config/plain.ts";
 import { findLink, linksOf } from "../../config/netns.ts";
 import { broadcastOf, parseIPv4, parsePrefix } from "../../wire/ipv4.ts";
 import { ToolError, type ToolOutput } from "../../tool/tool.ts";
@@ -135,7 +136,7 @@ function addrAdd(args: Args, ctx: IpContext, cmd: string): ToolOutput {
   const replace = !matches(cmd, "add");
   netlink(ctx, (c) => {
     const l = c.links[link.id]!;
-    if (replace && l.addrs.some((x) => x.addr === addr && x.plen === plen)) return;
+    if (replace && plain(l.addrs).some((x) => x.addr === addr && x.plen === plen)) return;
     addAddress(c, l, { addr, plen, broadcast, scope, ...(a.label !== null && a.label !== l.name ? { label: a.label } : {}) });
   });
   return { stdout: a.warnings.map((w) => w + "\n").join("") };
@@ -173,7 +174,8 @@ function addrFlush(args: Args, ctx: IpContext): ToolOutput {
   if (name !== null && !link) throw cannotFindDevice(name);
   netlink(ctx, (c) => {
     const l = c.links[link!.id]!;
-    for (const x of [...l.addrs].reverse()) if (l.addrs.includes(x)) delAddress(c, l, x.addr, x.plen);
+    // Last first; a primary's secondaries go with it.
+    for (const x of [...plain(l.addrs)].reverse()) if (plain(l.addrs).some((a) => a.addr === x.addr && a.plen === x.plen)) delAddress(c, l, x.addr, x.plen);
   });
   return { stdout: "" };
 }
