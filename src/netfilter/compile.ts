@@ -3,6 +3,7 @@
 // Compiled rules are cached by the identity of their (immutable) config, so a change
 // to one rule of a 20k-rule chain compiles one rule.
 import type { ChainConfig, RuleConfig, TableConfig, TableName } from "./types.ts";
+import { ChainMap } from "./chains.ts";
 import { type CompileCtx, type MatchFn, type TargetFn } from "./ext.ts";
 import { maskOf } from "../wire/ipv4.ts";
 import { MATCHES } from "./matches/index.ts";
@@ -102,38 +103,60 @@ export function compileRule(cfg: RuleConfig, ctx: CompileCtx, counters: Counters
   };
 }
 
+function compileChain(cc: CompiledChain, chainCfg: ChainConfig, ctx: CompileCtx, cache: WeakMap<RuleConfig, CompiledRule>): void {
+  cc.policy = chainCfg.policy === "ACCEPT" ? RuleKind.Accept : chainCfg.policy === "DROP" ? RuleKind.Drop : null;
+  if (cc.cfg !== null && cc.cfg.rules === chainCfg.rules) {
+    cc.cfg = chainCfg;
+    return;
+  }
+  cc.cfg = chainCfg;
+  const rules = chainCfg.rules;
+  const out = new Array<CompiledRule>(rules.length);
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]!;
+    let c = cache.get(r);
+    if (!c) {
+      c = compileRule(r, ctx, { pkts: 0, bytes: 0 });
+      cache.set(r, c);
+    }
+    out[i] = c;
+  }
+  cc.rules = out;
+}
+
 /**
- * Brings the compiled table in line with a new table config: unchanged chains keep
- * their compiled rules; changed ones reuse every rule whose config object is the same.
+ * Brings the compiled table in line with a new table config: only the chains that
+ * differ from the last one compiled (by identity: the chain map shares what did not
+ * change) are compiled again, and each reuses every rule whose config object is the same.
  */
 export function syncTable(ct: CompiledTable, cfg: TableConfig, ctx: CompileCtx, cache: WeakMap<RuleConfig, CompiledRule>): void {
   if (ct.cfg === cfg) return;
+  const prev = ct.cfg;
   ct.cfg = cfg;
-  for (const name of [...ct.chains.keys()]) if (!cfg.chains[name]) ct.chains.delete(name);
+  if (prev && prev.chains === cfg.chains) return;
   const changed: CompiledChain[] = [];
-  for (const name of cfg.order) {
-    const chainCfg = cfg.chains[name]!;
+  const visit = (name: string, before: ChainConfig | undefined, after: ChainConfig | undefined) => {
+    if (!after) {
+      ct.chains.delete(name);
+      return;
+    }
     let cc = ct.chains.get(name);
-    if (!cc) {
+    if (!cc || before === undefined) {
+      // A chain made anew (or renamed) starts with fresh policy counters.
       cc = { name, policy: null, rules: [], policyCounters: { pkts: 0, bytes: 0 }, cfg: null };
       ct.chains.set(name, cc);
     }
-    cc.policy = chainCfg.policy === "ACCEPT" ? RuleKind.Accept : chainCfg.policy === "DROP" ? RuleKind.Drop : null;
-    if (cc.cfg === chainCfg) continue;
-    cc.cfg = chainCfg;
-    cc.rules = chainCfg.rules.map((r) => {
-      let c = cache.get(r);
-      if (!c) {
-        c = compileRule(r, ctx, { pkts: 0, bytes: 0 });
-        cache.set(r, c);
-      }
-      return c;
-    });
+    compileChain(cc, after, ctx, cache);
     changed.push(cc);
+  };
+  if (prev) ChainMap.diff(prev.chains as ChainMap, cfg.chains as ChainMap, visit);
+  else {
+    ct.chains.clear();
+    for (const c of cfg.chains.values()) visit(c.name, undefined, c);
   }
-  // Link jumps to the stable chain objects (a chain's identity survives its edits).
-  for (const cc of ct.chains.values()) {
+  // Link jumps to the stable chain objects (a chain's identity survives its edits); a
+  // chain that did not change keeps its links (a chain it jumps to cannot be deleted).
+  for (const cc of changed) {
     for (const r of cc.rules) if (r.jumpName) r.jump = ct.chains.get(r.jumpName) ?? null;
   }
-  void changed;
 }

@@ -5,10 +5,10 @@
 // a loop no base chain reaches is never validated, and the kernel accepts it.
 //
 // The kernel walks the table from its base chains on every rule that adds a jump. Here a
-// table keeps its jump graph (who jumps to whom, both ways), so checking one new jump
-// costs the chains above its source and below its target, not the whole table.
-import { plain } from "../config/plain.ts";
-import type { RuleConfig, TableConfig, TableName } from "./types.ts";
+// table keeps its jump graph (who jumps to whom, both ways; the table's index in
+// chains.ts), so checking one new jump costs the chains above its source and below its
+// target, not the whole table.
+import type { RuleConfig, TableName } from "./types.ts";
 import { isBuiltin } from "./tables.ts";
 import { TARGETS } from "./targets/index.ts";
 
@@ -40,16 +40,19 @@ export class JumpGraph {
   private readonly down = new Map<string, Map<string, number>>();
   /** callee -> caller -> number of rules. */
   private readonly up = new Map<string, Map<string, number>>();
-  /** Bumped on every change: a graph changed under a snapshot that did not is stale. */
-  version = 0;
-
   constructor(readonly table: TableName) {}
 
-  static of(t: TableConfig): JumpGraph {
-    const table = plain(t);
-    const g = new JumpGraph(table.name);
-    for (const name of table.order) for (const r of table.chains[name]!.rules) g.addRule(name, r);
-    return g;
+  /** Rules that jump or go to `chain` (nf_tables' chain->use for a user chain). */
+  refs(chain: string): number {
+    let n = 0;
+    const callers = this.up.get(chain);
+    if (callers) for (const k of callers.values()) n += k;
+    return n;
+  }
+
+  /** The chains with a rule that jumps or goes to `chain`. */
+  callers(chain: string): IterableIterator<string> {
+    return (this.up.get(chain) ?? new Map<string, number>()).keys();
   }
 
   addRule(chain: string, rule: RuleConfig): void {
@@ -57,7 +60,6 @@ export class JumpGraph {
     if (to === null) return;
     bump(this.down, chain, to, 1);
     bump(this.up, to, chain, 1);
-    this.version++;
   }
 
   removeRule(chain: string, rule: RuleConfig): void {
@@ -65,7 +67,6 @@ export class JumpGraph {
     if (to === null) return;
     bump(this.down, chain, to, -1);
     bump(this.up, to, chain, -1);
-    this.version++;
   }
 
   /** -F: every jump out of the chain is gone. */
@@ -74,7 +75,6 @@ export class JumpGraph {
     if (!outs) return;
     for (const [to, n] of outs) bump(this.up, to, chain, -n);
     this.down.delete(chain);
-    this.version++;
   }
 
   /** -E: the chain keeps its jumps under its new name (the rules that named it now name `to`). */
@@ -99,7 +99,6 @@ export class JumpGraph {
         m.delete(from);
       }
     }
-    this.version++;
   }
 
   /**
@@ -150,29 +149,4 @@ export class JumpGraph {
     seen.set(c, level);
     return true;
   }
-}
-
-/** The jump graph of each table snapshot (snapshots are immutable: identity is the version). */
-const graphs = new WeakMap<TableConfig, JumpGraph>();
-
-/** The graph of a table snapshot, built once (O(rules)) and then carried from change to change. */
-export function jumpGraphOf(t: TableConfig | undefined, name: TableName): JumpGraph {
-  if (!t) return new JumpGraph(name);
-  let g = graphs.get(t);
-  if (!g) {
-    g = JumpGraph.of(t);
-    graphs.set(t, g);
-  }
-  return g;
-}
-
-/**
- * After a command: the graph now describes `after`. When the snapshot did not change but
- * the graph did (a change inside a larger batch), the graph is dropped and rebuilt later.
- */
-export function carryJumpGraph(before: TableConfig | undefined, after: TableConfig | undefined, g: JumpGraph, versionBefore: number): void {
-  if (before) graphs.delete(before);
-  if (!after) return;
-  if (after === before && g.version !== versionBefore) return;
-  graphs.set(after, g);
 }

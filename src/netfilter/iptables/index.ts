@@ -1,14 +1,12 @@
 // The iptables, iptables-save, iptables-restore and conntrack tools of the netfilter layer.
 import type { NetfilterRuntime } from "../runtime.ts";
 import type { TableConfig, TableName } from "../types.ts";
-import { emptyTable, IptError, tableOf, TABLES } from "../tables.ts";
+import { emptyTable, findRule, flushTable, IptError, setPolicy, tableOf, TABLES } from "../tables.ts";
 import { ParseError } from "../ext.ts";
 import { saveTable } from "../save.ts";
 import { ToolError, type Tool, type ToolContext } from "../../tool/tool.ts";
 import { ShellNotModelled, splitLine } from "../../tool/shell.ts";
-import { applyCommand, CommitError } from "./apply.ts";
-import { carryJumpGraph, JumpGraph, jumpGraphOf } from "../loops.ts";
-import { plain } from "../../config/plain.ts";
+import { applyCommand, CommitError, restoreChainLine, RestoreLineFailed } from "./apply.ts";
 import { expandRules, IPT_VERSION, iptError, parseIptables } from "./parse.ts";
 import { listChains, listRules } from "./list.ts";
 
@@ -41,27 +39,27 @@ export function iptablesTool(rt: NetfilterRuntime): Tool {
       const ns = ctx.ns;
       if (c.cmd === "L" || c.cmd === "S") {
         const t = readTable(ctx, c.table);
-        if (c.chain !== null && !t.chains[c.chain]) throw new IptError(`iptables ${IPT_VERSION}: chain \`${c.chain}' in table \`${c.table}' is incompatible, use 'nft' tool.`);
+        if (c.chain !== null && !t.chains.has(c.chain)) throw new IptError(`iptables ${IPT_VERSION}: chain \`${c.chain}' in table \`${c.table}' is incompatible, use 'nft' tool.`);
         const compiled = rt.compiled(ns, c.table);
         if (c.cmd === "S") return { stdout: listRules(t, c.chain, c.verbose, compiled, c.rulenum) };
         return { stdout: listChains(t, c.chain, c, compiled, c.rulenum) };
       }
       if (c.cmd === "C") {
         const t = readTable(ctx, c.table);
-        const chain = t.chains[c.chain!];
+        const chain = t.chains.get(c.chain!);
         // iptables-nft answers a missing chain as a rule it did not find.
         if (!chain) throw new IptError("iptables: Bad rule (does a matching rule exist in that chain?).");
         for (const rule of expandRules(c)) {
-          if (!chain.rules.some((r) => JSON.stringify(r) === JSON.stringify(rule))) throw new IptError("iptables: Bad rule (does a matching rule exist in that chain?).");
+          if (findRule(chain, rule) < 0) throw new IptError("iptables: Bad rule (does a matching rule exist in that chain?).");
         }
         return { stdout: "" };
       }
       if (c.cmd === "Z") {
-        if (c.chain !== null && !readTable(ctx, c.table).chains[c.chain]) throw new IptError("iptables: No chain/target/match by that name.");
+        if (c.chain !== null && !readTable(ctx, c.table).chains.has(c.chain)) throw new IptError("iptables: No chain/target/match by that name.");
         if (ctx.host.config.netns[ns]!.ext.netfilter?.tables[c.table]) {
           ctx.host.change((d) => {
             const t = tableOf(d.netns[ns]!, c.table);
-            for (const name of t.order) if ((c.chain === null || name === c.chain) && t.chains[name]!.policy !== null) t.chains[name]!.counted = true;
+            for (const ch of [...t.chains.values()]) if ((c.chain === null || ch.name === c.chain) && ch.policy !== null) setPolicy(t, ch.name, ch.policy);
           });
         }
         const compiled = rt.compiled(ns, c.table);
@@ -83,18 +81,11 @@ export function iptablesTool(rt: NetfilterRuntime): Tool {
       }
       const lookupSet = lookupSetFor(rt, ns);
       const before = ctx.host.config;
-      const tableBefore = before.netns[ns]!.ext.netfilter?.tables[c.table];
-      const graph = jumpGraphOf(tableBefore, c.table);
-      const version = graph.version;
       // A comma list of addresses is one rule per address, each applied as its own command.
       const rules = c.hasRule ? expandRules(c) : [c.rule];
-      try {
-        ctx.host.change((draft) => {
-          for (const rule of rules) applyCommand(tableOf(draft.netns[ns]!, c.table), { ...c, rule }, lookupSet, graph);
-        });
-      } finally {
-        carryJumpGraph(tableBefore, ctx.host.config.netns[ns]!.ext.netfilter?.tables[c.table], graph, version);
-      }
+      ctx.host.change((draft) => {
+        for (const rule of rules) applyCommand(tableOf(draft.netns[ns]!, c.table), { ...c, rule }, lookupSet);
+      });
       rt.syncSetRefs(ns, before, ctx.host.config);
       // A rule given with -c starts with those counters.
       if (c.counters && (c.cmd === "A" || c.cmd === "I" || c.cmd === "R")) {
@@ -176,7 +167,6 @@ export function iptablesRestoreTool(rt: NetfilterRuntime): Tool {
         const nsc = draft.netns[ns]!;
         let table: TableConfig | null = null;
         let tableName: TableName | null = null;
-        let graph = new JumpGraph("filter");
         let lineNo = 0;
         for (const raw of lines) {
           lineNo++;
@@ -188,17 +178,11 @@ export function iptablesRestoreTool(rt: NetfilterRuntime): Tool {
             tableName = name as TableName;
             if (only !== null && only !== name) {
               table = emptyTable(tableName);
-              graph = new JumpGraph(tableName);
               continue;
             }
             table = tableOf(nsc, tableName);
-            if (!noflush) {
-              // A restore without --noflush replaces the table: flush everything, drop user chains.
-              for (const c of table.order) table.chains[c]!.rules = [];
-              for (const c of [...table.order]) if (table.chains[c]!.policy === null) delete table.chains[c];
-              table.order = table.order.filter((c) => table!.chains[c]);
-            }
-            graph = JumpGraph.of(plain(table));
+            // A restore without --noflush replaces the table: flush everything, drop user chains.
+            if (!noflush) flushTable(table);
             continue;
           }
           if (!table || !tableName) throw fail(lineNo, "no table specified");
@@ -210,23 +194,15 @@ export function iptablesRestoreTool(rt: NetfilterRuntime): Tool {
             const m = /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?$/.exec(line);
             if (!m) throw fail(lineNo, "Bad chain line");
             const [, chain, policy] = m;
-            const existing = table.chains[chain!];
-            if (existing && existing.policy !== null) {
-              if (policy !== "-") {
-                if (policy !== "ACCEPT" && policy !== "DROP") throw new ToolError(`iptables-restore: line ${lineNo} failed: Bad policy name.`);
-                existing.policy = policy;
-                existing.counted = true;
-              }
-              if (counters && m[3] !== undefined) policySets.push({ table: tableName, chain: chain!, c: [Number(m[3]), Number(m[4])] });
-            } else if (existing) {
-              // Declaring an existing user chain flushes it (kube-proxy relies on this with --noflush).
-              existing.rules = [];
-              graph.clearChain(chain!);
-            } else {
-              if (policy !== "-") throw fail(lineNo, `Can't set policy \`${policy}' on \`${chain}' line ${lineNo}: Bad built-in chain name`);
-              table.chains[chain!] = { name: chain!, policy: null, rules: [] };
-              table.order.push(chain!);
+            let builtin: boolean;
+            try {
+              builtin = restoreChainLine(table, chain!, policy!).builtin;
+            } catch (e) {
+              if (e instanceof RestoreLineFailed) throw new ToolError(`iptables-restore: line ${lineNo} failed: ${e.message}`);
+              if (e instanceof IptError) throw fail(lineNo, `${e.message} line ${lineNo}: Bad built-in chain name`);
+              throw e;
             }
+            if (builtin && counters && m[3] !== undefined) policySets.push({ table: tableName, chain: chain!, c: [Number(m[3]), Number(m[4])] });
             continue;
           }
           let text = line;
@@ -248,7 +224,7 @@ export function iptablesRestoreTool(rt: NetfilterRuntime): Tool {
           try {
             c = parseIptables(words, tableName);
             if (c.cmd === "L" || c.cmd === "S" || c.cmd === "Z" || c.cmd === "C") throw new ParseError(`-${c.cmd} is not allowed in iptables-restore`);
-            applyCommand(table, c, lookupSet, graph);
+            applyCommand(table, c, lookupSet);
           } catch (e) {
             // A rule the kernel refused in the batch: iptables-nft names the batch message and its line.
             if (e instanceof CommitError) throw new ToolError(`iptables-restore ${IPT_VERSION}: \nline ${lineNo}: ${e.detail}`);
@@ -257,7 +233,7 @@ export function iptablesRestoreTool(rt: NetfilterRuntime): Tool {
           }
           const cc = c.counters ?? ctr;
           if (counters && cc && (c.cmd === "A" || c.cmd === "I")) {
-            const chain = table.chains[c.chain!]!;
+            const chain = table.chains.get(c.chain!)!;
             counterSets.push({ table: tableName, chain: c.chain!, index: c.cmd === "A" ? chain.rules.length - 1 : (c.rulenum ?? 1) - 1, c: cc });
           }
         }
