@@ -103,16 +103,30 @@ export function compileRule(cfg: RuleConfig, ctx: CompileCtx, counters: Counters
   };
 }
 
-function compileChain(cc: CompiledChain, chainCfg: ChainConfig, ctx: CompileCtx, cache: WeakMap<RuleConfig, CompiledRule>): void {
+/**
+ * Compiles a chain's new version into its stable compiled chain. Returns the range of
+ * rules placed anew ([from, to)), whose jumps need linking; null when the rules did not change.
+ */
+function compileChain(cc: CompiledChain, chainCfg: ChainConfig, ctx: CompileCtx, cache: WeakMap<RuleConfig, CompiledRule>): [number, number] | null {
   cc.policy = chainCfg.policy === "ACCEPT" ? RuleKind.Accept : chainCfg.policy === "DROP" ? RuleKind.Drop : null;
   if (cc.cfg !== null && cc.cfg.rules === chainCfg.rules) {
     cc.cfg = chainCfg;
-    return;
+    return null;
   }
+  const prev = cc.cfg?.rules ?? [];
   cc.cfg = chainCfg;
   const rules = chainCfg.rules;
+  // The rules both versions share at the front and at the back keep their compiled
+  // rules without a lookup: one rule inserted into a 20k-rule chain compiles one rule.
+  let head = 0;
+  const max = Math.min(prev.length, rules.length);
+  while (head < max && prev[head] === rules[head]) head++;
+  let tail = 0;
+  while (tail < max - head && prev[prev.length - 1 - tail] === rules[rules.length - 1 - tail]) tail++;
+  const old = cc.rules;
   const out = new Array<CompiledRule>(rules.length);
-  for (let i = 0; i < rules.length; i++) {
+  for (let i = 0; i < head; i++) out[i] = old[i]!;
+  for (let i = head; i < rules.length - tail; i++) {
     const r = rules[i]!;
     let c = cache.get(r);
     if (!c) {
@@ -121,7 +135,9 @@ function compileChain(cc: CompiledChain, chainCfg: ChainConfig, ctx: CompileCtx,
     }
     out[i] = c;
   }
+  for (let i = 0; i < tail; i++) out[rules.length - 1 - i] = old[old.length - 1 - i]!;
   cc.rules = out;
+  return [head, rules.length - tail];
 }
 
 /**
@@ -134,7 +150,7 @@ export function syncTable(ct: CompiledTable, cfg: TableConfig, ctx: CompileCtx, 
   const prev = ct.cfg;
   ct.cfg = cfg;
   if (prev && prev.chains === cfg.chains) return;
-  const changed: CompiledChain[] = [];
+  const changed: { cc: CompiledChain; range: [number, number] }[] = [];
   const visit = (name: string, before: ChainConfig | undefined, after: ChainConfig | undefined) => {
     if (!after) {
       ct.chains.delete(name);
@@ -146,17 +162,21 @@ export function syncTable(ct: CompiledTable, cfg: TableConfig, ctx: CompileCtx, 
       cc = { name, policy: null, rules: [], policyCounters: { pkts: 0, bytes: 0 }, cfg: null };
       ct.chains.set(name, cc);
     }
-    compileChain(cc, after, ctx, cache);
-    changed.push(cc);
+    const range = compileChain(cc, after, ctx, cache);
+    if (range) changed.push({ cc, range });
   };
   if (prev) ChainMap.diff(prev.chains as ChainMap, cfg.chains as ChainMap, visit);
   else {
     ct.chains.clear();
     for (const c of cfg.chains.values()) visit(c.name, undefined, c);
   }
-  // Link jumps to the stable chain objects (a chain's identity survives its edits); a
-  // chain that did not change keeps its links (a chain it jumps to cannot be deleted).
-  for (const cc of changed) {
-    for (const r of cc.rules) if (r.jumpName) r.jump = ct.chains.get(r.jumpName) ?? null;
+  // Link jumps to the stable chain objects (a chain's identity survives its edits); the
+  // rules kept in place keep their links (a chain a rule jumps to cannot be deleted).
+  for (const { cc, range } of changed) {
+    const rs = cc.rules;
+    for (let i = range[0]; i < range[1]; i++) {
+      const r = rs[i]!;
+      if (r.jumpName) r.jump = ct.chains.get(r.jumpName) ?? null;
+    }
   }
 }
