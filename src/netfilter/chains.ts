@@ -20,6 +20,7 @@ import { MATCHES } from "./matches/index.ts";
 import { TARGETS } from "./targets/index.ts";
 
 const SHARDS = 1024;
+const NO_MATCHES: RuleConfig["matches"] = [];
 /** Index changes kept to undo a failed command cheaply (a larger one rebuilds instead). */
 const JOURNAL_MAX = 8192;
 
@@ -111,6 +112,18 @@ export interface Chains {
   names(): IterableIterator<string>;
 }
 
+/**
+ * One command's edit of a table (its token): what it already copied, so it changes those
+ * in place. Held only by the command's draft table: when the command ends it is
+ * collected and the map it made is sealed (its weak reference no longer answers).
+ */
+export class EditSession {
+  readonly ownShards = new Uint8Array(SHARDS);
+  readonly ownChains = new Set<ChainConfig>();
+  /** Rule parts already stored (interned), by their text. */
+  readonly pool = new Map<string, object>();
+}
+
 export class ChainMap implements Chains {
   /** Chains by shard; an absent shard is empty. */
   private readonly shards: (Map<string, ChainConfig> | undefined)[];
@@ -118,22 +131,17 @@ export class ChainMap implements Chains {
   /** Next creation number (ChainConfig.seq): chains list in creation order where iptables does. */
   private seqNext: number;
   /** The edit that may change this map in place (null: sealed). */
-  private owner: object | null;
-  /** Shards and chains this edit already copied (its own, changed in place). */
-  private ownShards: Uint8Array | null;
-  private ownChains: Set<ChainConfig> | null;
+  private owner: WeakRef<EditSession> | null;
   /** The map this one was copied from, and the index changes since (to move the index between them). */
   private base: ChainMap | null;
   private journal: JournalOp[] | null;
   private ix: TableIndex | null;
 
-  private constructor(src: ChainMap | null, owner: object | null) {
+  private constructor(src: ChainMap | null, owner: EditSession | null) {
     this.shards = src ? src.shards.slice() : new Array(SHARDS);
     this.count = src ? src.count : 0;
     this.seqNext = src ? src.seqNext : 0;
-    this.owner = owner;
-    this.ownShards = owner ? new Uint8Array(SHARDS) : null;
-    this.ownChains = owner ? new Set() : null;
+    this.owner = owner ? new WeakRef(owner) : null;
     this.base = src;
     this.journal = owner ? [] : null;
     this.ix = null;
@@ -175,12 +183,10 @@ export class ChainMap implements Chains {
   }
 
   /** This map, editable by `token`: itself when the token already owns it, else a copy sharing all shards. */
-  editBy(token: object): ChainMap {
-    if (this.owner === token) return this;
+  editBy(token: EditSession): ChainMap {
+    if (this.owner?.deref() === token) return this;
     // A map that is copied is sealed: it is some snapshot's value now.
     this.owner = null;
-    this.ownShards = null;
-    this.ownChains = null;
     const ix = this.locate();
     const next = new ChainMap(this, token);
     // The index moves to the copy (and back, by its journal, if the copy is dropped).
@@ -229,12 +235,14 @@ export class ChainMap implements Chains {
     return null;
   }
 
-  private assertOwned(): void {
-    if (!this.owner) throw new Error("ChainMap: a sealed map is not changed in place");
+  private session(): EditSession {
+    const s = this.owner?.deref();
+    if (!s) throw new Error("ChainMap: a sealed map is not changed in place");
+    return s;
   }
 
   private shardForWrite(i: number): Map<string, ChainConfig> {
-    const own = this.ownShards!;
+    const own = this.session().ownShards;
     let s = this.shards[i];
     if (!own[i]) {
       s = new Map(s);
@@ -246,28 +254,28 @@ export class ChainMap implements Chains {
 
   /** Adds a new chain (the caller checked it is not there). */
   add(name: string, policy: ChainConfig["policy"]): ChainConfig {
-    this.assertOwned();
+    const own = this.session().ownChains;
     const c: ChainConfig = { name, policy, rules: [], seq: this.seqNext++ };
     this.shardForWrite(shardOf(name)).set(name, c);
-    this.ownChains!.add(c);
+    own.add(c);
     this.count++;
     return c;
   }
 
   /** The chain, changeable in place by this edit (copied on first use); undefined when absent. */
   mutable(name: string): ChainConfig | undefined {
-    this.assertOwned();
+    const own = this.session().ownChains;
     const i = shardOf(name);
     const c = this.shards[i]?.get(name);
-    if (!c || this.ownChains!.has(c)) return c;
+    if (!c || own.has(c)) return c;
     const copy: ChainConfig = { ...c, rules: c.rules.slice() };
     this.shardForWrite(i).set(name, copy);
-    this.ownChains!.add(copy);
+    own.add(copy);
     return copy;
   }
 
   remove(name: string): void {
-    this.assertOwned();
+    this.session();
     const i = shardOf(name);
     if (!this.shards[i]?.has(name)) return;
     this.shardForWrite(i).delete(name);
@@ -283,6 +291,45 @@ export class ChainMap implements Chains {
     this.count++;
     this.note({ rename: [from, to] });
     return c;
+  }
+
+  /**
+   * The rule as stored: its parts (addresses, interfaces, match and target specs) shared
+   * with the equal parts of the rules this edit already stored, and its strings copied
+   * out of the command text (a parsed option is a slice that keeps a whole restore file
+   * alive). A kube-proxy table repeats the same comment, match and target in many rules.
+   */
+  intern(rule: RuleConfig): RuleConfig {
+    const pool = this.session().pool;
+    let text = "";
+    const one = <T extends object>(kind: string, x: T): T => {
+      text = JSON.stringify(x);
+      const key = kind + text;
+      let v = pool.get(key) as T | undefined;
+      if (!v) pool.set(key, (v = JSON.parse(text) as T));
+      return v;
+    };
+    let matches = rule.matches;
+    if (matches.length) {
+      let key = "M";
+      const specs = matches.map((m) => {
+        const v = one("m", m);
+        key += text + "\u0000";
+        return v;
+      });
+      matches = pool.get(key) as RuleConfig["matches"] | undefined ?? specs;
+      if (matches === specs) pool.set(key, specs);
+    } else matches = NO_MATCHES;
+    // The same keys in the same order: -D and -C compare rules by their JSON text.
+    return {
+      ...rule,
+      src: rule.src && one("a", rule.src),
+      dst: rule.dst && one("a", rule.dst),
+      inIface: rule.inIface && one("i", rule.inIface),
+      outIface: rule.outIface && one("i", rule.outIface),
+      matches,
+      target: rule.target && one("t", rule.target),
+    };
   }
 
   /** Records a rule added to or removed from `chain` (after the chain changed). */

@@ -1,7 +1,7 @@
 // The iptables tables, their built-in chains and the hooks and priorities they sit at
 // (net/ipv4/netfilter/iptable_*.c), and the pure functions that change them.
 import { Hook, NF_IP_PRI_FILTER, NF_IP_PRI_MANGLE, NF_IP_PRI_NAT_DST, NF_IP_PRI_NAT_SRC, NF_IP_PRI_RAW } from "../dataplane/hooks.ts";
-import { ChainMap, type TableIndex } from "./chains.ts";
+import { ChainMap, EditSession, type TableIndex } from "./chains.ts";
 import type { NetnsConfig } from "../config/types.ts";
 import type { ChainConfig, NetfilterConfig, RuleConfig, TableConfig, TableName } from "./types.ts";
 
@@ -31,7 +31,7 @@ export function isTableName(name: string): name is TableName {
 }
 
 export function emptyTable(name: TableName): TableConfig {
-  const chains = ChainMap.empty().editBy({});
+  const chains = ChainMap.empty().editBy(new EditSession());
   for (const c of TABLES[name].chains) chains.add(c.name, "ACCEPT");
   return { name, chains };
 }
@@ -54,12 +54,12 @@ export function isBuiltin(table: TableName, chain: string): boolean {
 }
 
 /** One edit token per draft table: the command that holds the draft changes its map in place. */
-const tokens = new WeakMap<TableConfig, object>();
+const tokens = new WeakMap<TableConfig, EditSession>();
 
 /** The table's chains, editable by this change (the snapshot's map is never changed). */
 export function editChains(t: TableConfig): ChainMap {
   let tok = tokens.get(t);
-  if (!tok) tokens.set(t, (tok = {}));
+  if (!tok) tokens.set(t, (tok = new EditSession()));
   const m = (t.chains as ChainMap).editBy(tok);
   if (m !== t.chains) t.chains = m;
   return m;
@@ -122,16 +122,18 @@ export function deleteAllUserChains(t: TableConfig): void {
 }
 
 /** -A / -I (at a 0-based index). */
-export function insertRule(t: TableConfig, chain: string, at: number, rule: RuleConfig): void {
+export function insertRule(t: TableConfig, chain: string, at: number, given: RuleConfig): void {
   const c = writable(t, chain);
+  const rule = editChains(t).intern(given);
   if (at >= c.rules.length) c.rules.push(rule);
   else c.rules.splice(at, 0, rule);
   editChains(t).ruleAdded(chain, rule);
 }
 
 /** -R (0-based index, checked by the caller). */
-export function replaceRule(t: TableConfig, chain: string, at: number, rule: RuleConfig): void {
+export function replaceRule(t: TableConfig, chain: string, at: number, given: RuleConfig): void {
   const c = writable(t, chain);
+  const rule = editChains(t).intern(given);
   const old = c.rules[at]!;
   c.rules[at] = rule;
   const m = editChains(t);
