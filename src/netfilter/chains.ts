@@ -136,6 +136,7 @@ export class ChainMap implements Chains {
   private base: ChainMap | null;
   private journal: JournalOp[] | null;
   private ix: TableIndex | null;
+  private setUsesAtSeal: Map<string, number> | null = null;
 
   private constructor(src: ChainMap | null, owner: EditSession | null) {
     this.shards = src ? src.shards.slice() : new Array(SHARDS);
@@ -188,6 +189,8 @@ export class ChainMap implements Chains {
     // A map that is copied is sealed: it is some snapshot's value now.
     this.owner = null;
     const ix = this.locate();
+    // What readers of this (older) snapshot ask most, kept as it is when the index leaves.
+    if (ix) this.setUsesAtSeal = new Map(ix.setUses);
     const next = new ChainMap(this, token);
     // The index moves to the copy (and back, by its journal, if the copy is dropped).
     if (ix) {
@@ -203,6 +206,13 @@ export class ChainMap implements Chains {
 
   private indexIfOwned(): TableIndex | null {
     return this.ix && this.ix.owner === this ? this.ix : null;
+  }
+
+  /** Set name -> rules using it, without moving the index to an older map. */
+  setUses(table: TableName): ReadonlyMap<string, number> {
+    const ix = this.ix;
+    if (ix && ix.owner === this) return ix.setUses;
+    return this.setUsesAtSeal ?? this.index(table).setUses;
   }
 
   /** The index of this map: moved here from its neighbour by the journal, or built once. */
@@ -262,13 +272,17 @@ export class ChainMap implements Chains {
     return c;
   }
 
-  /** The chain, changeable in place by this edit (copied on first use); undefined when absent. */
-  mutable(name: string): ChainConfig | undefined {
+  /**
+   * The chain, changeable in place by this edit (copied on first use); undefined when
+   * absent. `rules`, when given, are its new rules (made by the caller from the old ones
+   * in one pass, so a large chain is copied once, not copied and then spliced).
+   */
+  mutable(name: string, rules?: (old: readonly RuleConfig[]) => RuleConfig[]): ChainConfig | undefined {
     const own = this.session().ownChains;
     const i = shardOf(name);
     const c = this.shards[i]?.get(name);
     if (!c || own.has(c)) return c;
-    const copy: ChainConfig = { ...c, rules: c.rules.slice() };
+    const copy: ChainConfig = { ...c, rules: rules ? rules(c.rules) : c.rules.slice() };
     this.shardForWrite(i).set(name, copy);
     own.add(copy);
     return copy;

@@ -13,6 +13,7 @@ import { tcpSendReset } from "../dataplane/tcp.ts";
 import { routeMeHarder } from "../dataplane/ip_output.ts";
 import type { RuleConfig, TableName } from "./types.ts";
 import { indexOf, NAT_SRC_PRIORITY, TABLES } from "./tables.ts";
+import type { ChainMap } from "./chains.ts";
 import { type CompiledChain, type CompiledRule, type CompiledTable, syncTable } from "./compile.ts";
 import { type CompileCtx, TV } from "./ext.ts";
 import { doTable, type WalkTrace } from "./walker.ts";
@@ -335,7 +336,7 @@ export class NetfilterRuntime {
   setUses(ns: string, config: Config): Map<string, number> {
     const uses = new Map<string, number>();
     for (const t of Object.values(config.netns[ns]?.ext.netfilter?.tables ?? {})) {
-      for (const [name, n] of indexOf(t!).setUses) uses.set(name, (uses.get(name) ?? 0) + n);
+      for (const [name, n] of (t!.chains as ChainMap).setUses(t!.name)) uses.set(name, (uses.get(name) ?? 0) + n);
     }
     return uses;
   }

@@ -88,10 +88,24 @@ export function chainOf(t: TableConfig, name: string): ChainConfig {
   return c;
 }
 
-/** The chain, changeable by this command (checked to exist). */
-function writable(t: TableConfig, name: string): ChainConfig {
+/**
+ * The chain, changeable by this command (checked to exist). `edit` changes its rules in
+ * place when this command already owns the chain; otherwise it is given the old rules and
+ * returns the new array (one copy of a large chain, not a copy and a splice).
+ */
+function writable(t: TableConfig, name: string, edit?: { inPlace(rules: RuleConfig[]): void; copy(old: readonly RuleConfig[]): RuleConfig[] }): ChainConfig {
   chainOf(t, name);
-  return editChains(t).mutable(name)!;
+  let copied = false;
+  const c = editChains(t).mutable(
+    name,
+    edit &&
+      ((old) => {
+        copied = true;
+        return edit.copy(old);
+      }),
+  )!;
+  if (edit && !copied) edit.inPlace(c.rules);
+  return c;
 }
 
 export function newChain(t: TableConfig, name: string): void {
@@ -123,10 +137,18 @@ export function deleteAllUserChains(t: TableConfig): void {
 
 /** -A / -I (at a 0-based index). */
 export function insertRule(t: TableConfig, chain: string, at: number, given: RuleConfig): void {
-  const c = writable(t, chain);
   const rule = editChains(t).intern(given);
-  if (at >= c.rules.length) c.rules.push(rule);
-  else c.rules.splice(at, 0, rule);
+  writable(t, chain, {
+    inPlace: (rs) => (at >= rs.length ? rs.push(rule) : rs.splice(at, 0, rule)),
+    copy: (old) => {
+      const n = Math.min(at, old.length);
+      const out = new Array<RuleConfig>(old.length + 1);
+      for (let i = 0; i < n; i++) out[i] = old[i]!;
+      out[n] = rule;
+      for (let i = n; i < old.length; i++) out[i + 1] = old[i]!;
+      return out;
+    },
+  });
   editChains(t).ruleAdded(chain, rule);
 }
 
@@ -143,17 +165,26 @@ export function replaceRule(t: TableConfig, chain: string, at: number, given: Ru
 
 /** -D (0-based index, checked by the caller). */
 export function deleteRule(t: TableConfig, chain: string, at: number): void {
-  const c = writable(t, chain);
-  const [old] = c.rules.splice(at, 1);
-  editChains(t).ruleRemoved(chain, old!);
+  const old = chainOf(t, chain).rules[at]!;
+  writable(t, chain, {
+    inPlace: (rs) => rs.splice(at, 1),
+    copy: (rs) => {
+      const out = new Array<RuleConfig>(rs.length - 1);
+      for (let i = 0; i < at; i++) out[i] = rs[i]!;
+      for (let i = at + 1; i < rs.length; i++) out[i - 1] = rs[i]!;
+      return out;
+    },
+  });
+  editChains(t).ruleRemoved(chain, old);
 }
 
 /** -F CHAIN */
 export function flushChain(t: TableConfig, chain: string): void {
-  if (!chainOf(t, chain).rules.length) return;
-  const c = writable(t, chain);
+  const old = chainOf(t, chain).rules;
+  if (!old.length) return;
+  const c = writable(t, chain, { inPlace: () => {}, copy: () => [] });
   const m = editChains(t);
-  for (const r of c.rules) m.ruleRemoved(chain, r);
+  for (const r of old) m.ruleRemoved(chain, r);
   c.rules = [];
 }
 
