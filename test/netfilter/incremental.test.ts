@@ -105,6 +105,9 @@ describe("incremental equals rebuilt", () => {
             .sort();
         };
         expect(shape(h)).toEqual(shape(g));
+        // Every jump links the live chain of its name.
+        const ct = netfilterOf(h)!.compiled("host", "filter")!;
+        for (const c of ct.chains.values()) for (const r of c.rules) if (r.jumpName) expect(r.jump).toBe(ct.chains.get(r.jumpName));
       }),
       { numRuns: 80 },
     );
