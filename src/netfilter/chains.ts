@@ -114,14 +114,35 @@ export interface Chains {
 
 /**
  * One command's edit of a table (its token): what it already copied, so it changes those
- * in place. Held only by the command's draft table: when the command ends it is
- * collected and the map it made is sealed (its weak reference no longer answers).
+ * in place. When the command ends it is sealed (sealEdits): its bookkeeping is dropped
+ * and the map it made is never changed in place again.
  */
 export class EditSession {
-  readonly ownShards = new Uint8Array(SHARDS);
-  readonly ownChains = new Set<ChainConfig>();
+  ownShards = new Uint8Array(SHARDS);
+  ownChains = new Set<ChainConfig>();
   /** Rule parts already stored (interned), by their text. */
-  readonly pool = new Map<string, object>();
+  pool = new Map<string, object>();
+  sealed = false;
+
+  constructor() {
+    open.add(this);
+  }
+
+  seal(): void {
+    this.sealed = true;
+    this.ownShards = EMPTY_OWN;
+    this.ownChains = new Set();
+    this.pool = new Map();
+    open.delete(this);
+  }
+}
+
+const EMPTY_OWN = new Uint8Array(SHARDS);
+const open = new Set<EditSession>();
+
+/** Ends every open edit (a command finished, or failed): the maps they made are sealed. */
+export function sealEdits(): void {
+  for (const s of [...open]) s.seal();
 }
 
 export class ChainMap implements Chains {
@@ -131,7 +152,7 @@ export class ChainMap implements Chains {
   /** Next creation number (ChainConfig.seq): chains list in creation order where iptables does. */
   private seqNext: number;
   /** The edit that may change this map in place (null: sealed). */
-  private owner: WeakRef<EditSession> | null;
+  private owner: EditSession | null;
   /** The map this one was copied from, and the index changes since (to move the index between them). */
   private base: ChainMap | null;
   private journal: JournalOp[] | null;
@@ -142,7 +163,7 @@ export class ChainMap implements Chains {
     this.shards = src ? src.shards.slice() : new Array(SHARDS);
     this.count = src ? src.count : 0;
     this.seqNext = src ? src.seqNext : 0;
-    this.owner = owner ? new WeakRef(owner) : null;
+    this.owner = owner;
     this.base = src;
     this.journal = owner ? [] : null;
     this.ix = null;
@@ -185,7 +206,7 @@ export class ChainMap implements Chains {
 
   /** This map, editable by `token`: itself when the token already owns it, else a copy sharing all shards. */
   editBy(token: EditSession): ChainMap {
-    if (this.owner?.deref() === token) return this;
+    if (this.owner === token && !token.sealed) return this;
     // A map that is copied is sealed: it is some snapshot's value now.
     this.owner = null;
     const ix = this.locate();
@@ -246,8 +267,8 @@ export class ChainMap implements Chains {
   }
 
   private session(): EditSession {
-    const s = this.owner?.deref();
-    if (!s) throw new Error("ChainMap: a sealed map is not changed in place");
+    const s = this.owner;
+    if (!s || s.sealed) throw new Error("ChainMap: a sealed map is not changed in place");
     return s;
   }
 

@@ -31,8 +31,10 @@ export function isTableName(name: string): name is TableName {
 }
 
 export function emptyTable(name: TableName): TableConfig {
-  const chains = ChainMap.empty().editBy(new EditSession());
+  const session = new EditSession();
+  const chains = ChainMap.empty().editBy(session);
   for (const c of TABLES[name].chains) chains.add(c.name, "ACCEPT");
+  session.seal();
   return { name, chains };
 }
 
@@ -59,7 +61,7 @@ const tokens = new WeakMap<TableConfig, EditSession>();
 /** The table's chains, editable by this change (the snapshot's map is never changed). */
 export function editChains(t: TableConfig): ChainMap {
   let tok = tokens.get(t);
-  if (!tok) tokens.set(t, (tok = new EditSession()));
+  if (!tok || tok.sealed) tokens.set(t, (tok = new EditSession()));
   const m = (t.chains as ChainMap).editBy(tok);
   if (m !== t.chains) t.chains = m;
   return m;

@@ -7,6 +7,7 @@ import { saveTable } from "../save.ts";
 import { ToolError, type Tool, type ToolContext } from "../../tool/tool.ts";
 import { ShellNotModelled, splitLine } from "../../tool/shell.ts";
 import { applyCommand, CommitError, restoreChainLine, RestoreLineFailed } from "./apply.ts";
+import { sealEdits } from "../chains.ts";
 import { expandRules, IPT_VERSION, iptError, parseIptables } from "./parse.ts";
 import { listChains, listRules } from "./list.ts";
 
@@ -20,6 +21,9 @@ function wrap<T>(fn: () => T): T {
     // a PARAMETER_PROBLEM exits 2.
     if (e instanceof ParseError) throw new ToolError(/^(iptables|Bad argument)/.test(e.message) ? e.message : iptError(e.message, true, e.blank).message, e.status);
     throw e;
+  } finally {
+    // The command's edits are over: the table maps it made are sealed (never changed in place again).
+    sealEdits();
   }
 }
 
