@@ -63,7 +63,7 @@ export function iptablesTool(rt: NetfilterRuntime): Tool {
         if (ctx.host.config.netns[ns]!.ext.netfilter?.tables[c.table]) {
           ctx.host.change((d) => {
             const t = tableOf(d.netns[ns]!, c.table);
-            for (const ch of [...t.chains.values()]) if ((c.chain === null || ch.name === c.chain) && ch.policy !== null) setPolicy(t, ch.name, ch.policy);
+            for (const ch of [...t.chains.values()]) if ((c.chain === null || ch.name === c.chain) && ch.policy !== null && !ch.counted) setPolicy(t, ch.name, ch.policy);
           });
         }
         const compiled = rt.compiled(ns, c.table);
