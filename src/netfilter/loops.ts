@@ -5,10 +5,10 @@
 // a loop no base chain reaches is never validated, and the kernel accepts it.
 //
 // The kernel walks the table from its base chains on every rule that adds a jump. Here a
-// table keeps its jump graph (who jumps to whom, both ways), so checking one new jump
-// costs the chains above its source and below its target, not the whole table.
-import { plain } from "../config/plain.ts";
-import type { RuleConfig, TableConfig, TableName } from "./types.ts";
+// table keeps its jump graph (who jumps to whom, both ways; the table's index in
+// chains.ts), so checking one new jump costs the chains above its source and below its
+// target, not the whole table.
+import type { RuleConfig, TableName } from "./types.ts";
 import { isBuiltin } from "./tables.ts";
 import { TARGETS } from "./targets/index.ts";
 
@@ -24,32 +24,77 @@ export function jumpTarget(rule: RuleConfig): string | null {
   return n;
 }
 
-function bump(m: Map<string, Map<string, number>>, a: string, b: string, by: number): void {
-  let inner = m.get(a);
-  if (!inner) m.set(a, (inner = new Map()));
-  const n = (inner.get(b) ?? 0) + by;
-  if (n > 0) inner.set(b, n);
-  else {
-    inner.delete(b);
-    if (inner.size === 0) m.delete(a);
+/**
+ * One chain's edges: most chains of a large table have one neighbour with one rule (a
+ * KUBE-SEP chain called by its KUBE-SVC chain, jumping to KUBE-MARK-MASQ), kept as that
+ * name alone; more become a Map name -> rules.
+ */
+type Edges = string | Map<string, number>;
+type Adjacency = Map<string, Edges>;
+
+function bump(m: Adjacency, a: string, b: string, by: number): void {
+  if (by === 0) return;
+  const cur = m.get(a);
+  if (cur === undefined) {
+    if (by === 1) m.set(a, b);
+    else if (by > 1) m.set(a, new Map([[b, by]]));
+    return;
   }
+  if (typeof cur === "string") {
+    if (cur === b) {
+      if (by < 0) m.delete(a);
+      else if (by > 0) m.set(a, new Map([[b, 1 + by]]));
+      return;
+    }
+    if (by <= 0) return;
+    m.set(a, new Map([[cur, 1], [b, by]]));
+    return;
+  }
+  const n = (cur.get(b) ?? 0) + by;
+  if (n > 0) cur.set(b, n);
+  else {
+    cur.delete(b);
+    if (cur.size === 0) m.delete(a);
+    else if (cur.size === 1) {
+      const [k, v] = cur.entries().next().value as [string, number];
+      if (v === 1) m.set(a, k);
+    }
+  }
+}
+
+function edgesOf(m: Adjacency, a: string): [string, number][] {
+  const e = m.get(a);
+  if (e === undefined) return [];
+  return typeof e === "string" ? [[e, 1]] : [...e];
+}
+
+function* neighbours(m: Adjacency, a: string): IterableIterator<string> {
+  const e = m.get(a);
+  if (e === undefined) return;
+  if (typeof e === "string") yield e;
+  else yield* e.keys();
 }
 
 export class JumpGraph {
   /** caller -> callee -> number of rules. */
-  private readonly down = new Map<string, Map<string, number>>();
+  private readonly down: Adjacency = new Map();
   /** callee -> caller -> number of rules. */
-  private readonly up = new Map<string, Map<string, number>>();
-  /** Bumped on every change: a graph changed under a snapshot that did not is stale. */
-  version = 0;
-
+  private readonly up: Adjacency = new Map();
   constructor(readonly table: TableName) {}
 
-  static of(t: TableConfig): JumpGraph {
-    const table = plain(t);
-    const g = new JumpGraph(table.name);
-    for (const name of table.order) for (const r of table.chains[name]!.rules) g.addRule(name, r);
-    return g;
+  /** Rules that jump or go to `chain` (nf_tables' chain->use for a user chain). */
+  refs(chain: string): number {
+    const e = this.up.get(chain);
+    if (e === undefined) return 0;
+    if (typeof e === "string") return 1;
+    let n = 0;
+    for (const k of e.values()) n += k;
+    return n;
+  }
+
+  /** The chains with a rule that jumps or goes to `chain`. */
+  callers(chain: string): IterableIterator<string> {
+    return neighbours(this.up, chain);
   }
 
   addRule(chain: string, rule: RuleConfig): void {
@@ -57,7 +102,6 @@ export class JumpGraph {
     if (to === null) return;
     bump(this.down, chain, to, 1);
     bump(this.up, to, chain, 1);
-    this.version++;
   }
 
   removeRule(chain: string, rule: RuleConfig): void {
@@ -65,41 +109,37 @@ export class JumpGraph {
     if (to === null) return;
     bump(this.down, chain, to, -1);
     bump(this.up, to, chain, -1);
-    this.version++;
   }
 
   /** -F: every jump out of the chain is gone. */
   clearChain(chain: string): void {
-    const outs = this.down.get(chain);
-    if (!outs) return;
-    for (const [to, n] of outs) bump(this.up, to, chain, -n);
-    this.down.delete(chain);
-    this.version++;
+    for (const [to, n] of edgesOf(this.down, chain)) {
+      bump(this.up, to, chain, -n);
+      bump(this.down, chain, to, -n);
+    }
   }
 
   /** -E: the chain keeps its jumps under its new name (the rules that named it now name `to`). */
   rename(from: string, to: string): void {
-    const outs = this.down.get(from);
-    const ins = this.up.get(from);
-    if (outs) {
-      this.down.delete(from);
-      this.down.set(to, outs);
-      for (const callee of outs.keys()) {
-        const m = this.up.get(callee)!;
-        m.set(to, m.get(from)!);
-        m.delete(from);
-      }
+    const outs = edgesOf(this.down, from);
+    const ins = edgesOf(this.up, from).filter(([caller]) => caller !== from);
+    for (const [callee, n] of outs) {
+      bump(this.down, from, callee, -n);
+      bump(this.up, callee, from, -n);
     }
-    if (ins) {
-      this.up.delete(from);
-      this.up.set(to, ins);
-      for (const caller of ins.keys()) {
-        const m = this.down.get(caller)!;
-        m.set(to, m.get(from)!);
-        m.delete(from);
-      }
+    for (const [caller, n] of ins) {
+      bump(this.up, from, caller, -n);
+      bump(this.down, caller, from, -n);
     }
-    this.version++;
+    for (const [callee, n] of outs) {
+      const c = callee === from ? to : callee;
+      bump(this.down, to, c, n);
+      bump(this.up, c, to, n);
+    }
+    for (const [caller, n] of ins) {
+      bump(this.up, to, caller, n);
+      bump(this.down, caller, to, n);
+    }
   }
 
   /**
@@ -118,8 +158,7 @@ export class JumpGraph {
       if (prev !== undefined && prev >= d) return;
       seen.set(c, d);
       if (isBuiltin(this.table, c)) best = Math.max(best, d);
-      const callers = this.up.get(c);
-      if (callers) for (const caller of callers.keys()) climb(caller, d + 1);
+      for (const caller of neighbours(this.up, c)) climb(caller, d + 1);
     };
     climb(chain, 0);
     return best;
@@ -145,34 +184,8 @@ export class JumpGraph {
     if (level >= NFT_JUMP_STACK_SIZE) return false;
     const prev = seen.get(c);
     if (prev !== undefined && prev >= level) return true;
-    const outs = this.down.get(c);
-    if (outs) for (const next of outs.keys()) if (!this.validate(next, level + 1, seen)) return false;
+    for (const next of neighbours(this.down, c)) if (!this.validate(next, level + 1, seen)) return false;
     seen.set(c, level);
     return true;
   }
-}
-
-/** The jump graph of each table snapshot (snapshots are immutable: identity is the version). */
-const graphs = new WeakMap<TableConfig, JumpGraph>();
-
-/** The graph of a table snapshot, built once (O(rules)) and then carried from change to change. */
-export function jumpGraphOf(t: TableConfig | undefined, name: TableName): JumpGraph {
-  if (!t) return new JumpGraph(name);
-  let g = graphs.get(t);
-  if (!g) {
-    g = JumpGraph.of(t);
-    graphs.set(t, g);
-  }
-  return g;
-}
-
-/**
- * After a command: the graph now describes `after`. When the snapshot did not change but
- * the graph did (a change inside a larger batch), the graph is dropped and rebuilt later.
- */
-export function carryJumpGraph(before: TableConfig | undefined, after: TableConfig | undefined, g: JumpGraph, versionBefore: number): void {
-  if (before) graphs.delete(before);
-  if (!after) return;
-  if (after === before && g.version !== versionBefore) return;
-  graphs.set(after, g);
 }

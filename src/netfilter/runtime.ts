@@ -12,12 +12,11 @@ import { icmpSend } from "../dataplane/icmp.ts";
 import { tcpSendReset } from "../dataplane/tcp.ts";
 import { routeMeHarder } from "../dataplane/ip_output.ts";
 import type { RuleConfig, TableName } from "./types.ts";
-import { NAT_SRC_PRIORITY, TABLES } from "./tables.ts";
+import { indexOf, NAT_SRC_PRIORITY, TABLES } from "./tables.ts";
+import type { ChainMap } from "./chains.ts";
 import { type CompiledChain, type CompiledRule, type CompiledTable, syncTable } from "./compile.ts";
 import { TV } from "./ext.ts";
 import { doTable, type WalkTrace } from "./walker.ts";
-import { MATCHES } from "./matches/index.ts";
-import { TARGETS } from "./targets/index.ts";
 import type { SetHandle, SetLookup } from "./matches/set.ts";
 import {
   type Conn,
@@ -164,14 +163,7 @@ export class NetfilterRuntime {
   private needsConntrack(ns: string, config: Config): boolean {
     const tables = config.netns[ns]?.ext.netfilter?.tables;
     if (tables?.nat) return true;
-    for (const t of Object.values(tables ?? {})) {
-      for (const c of Object.values(t!.chains)) {
-        for (const r of c.rules) {
-          if (r.target && TARGETS.get(r.target.name)?.conntrack) return true;
-          if (r.matches.some((m) => MATCHES.get(m.name)?.conntrack)) return true;
-        }
-      }
-    }
+    for (const t of Object.values(tables ?? {})) if (indexOf(t!).conntrackRules > 0) return true;
     return this.conntrackUsers.some((f) => f(ns, config));
   }
 
@@ -364,22 +356,11 @@ export class NetfilterRuntime {
     return NF_ACCEPT;
   }
 
-  /** Sets the namespace's rules use, with how many uses each (-m set, -j SET). */
+  /** Sets the namespace's rules use, with how many uses each (-m set, -j SET; kept in each table's index). */
   setUses(ns: string, config: Config): Map<string, number> {
     const uses = new Map<string, number>();
-    const add = (name: string) => uses.set(name, (uses.get(name) ?? 0) + 1);
     for (const t of Object.values(config.netns[ns]?.ext.netfilter?.tables ?? {})) {
-      for (const c of Object.values(t!.chains)) {
-        for (const r of c.rules) {
-          for (const m of r.matches) if (m.name === "set") add(String(m.opts["name"]));
-          if (r.target?.name === "SET") {
-            for (const k of ["add-set", "del-set"]) {
-              const v = r.target.opts[k] as string[] | undefined;
-              if (v) add(v[0]!);
-            }
-          }
-        }
-      }
+      for (const [name, n] of (t!.chains as ChainMap).setUses(t!.name)) uses.set(name, (uses.get(name) ?? 0) + n);
     }
     return uses;
   }

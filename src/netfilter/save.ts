@@ -1,6 +1,7 @@
 // iptables-save's rule text (print_rule4 in iptables/nft-ipv4.c and iptables-save.c).
 import { formatIPv4 } from "../wire/ipv4.ts";
 import type { AddrMatch, IfaceMatch, RuleConfig, TableConfig } from "./types.ts";
+import { TABLES } from "./tables.ts";
 import { MATCHES } from "./matches/index.ts";
 import { TARGETS } from "./targets/index.ts";
 
@@ -47,8 +48,10 @@ export interface CounterLookup {
 /** One table as iptables-save prints it (without the banner comments). */
 /** Built-in chains in hook order, then user chains sorted by name, as iptables-nft lists them. */
 export function chainOrder(t: TableConfig): string[] {
-  const builtins = t.order.filter((n) => t.chains[n]!.policy !== null);
-  const users = t.order.filter((n) => t.chains[n]!.policy === null).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const builtins = TABLES[t.name].chains.map((c) => c.name).filter((n) => t.chains.has(n));
+  const users: string[] = [];
+  for (const c of t.chains.values()) if (c.policy === null) users.push(c.name);
+  users.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return [...builtins, ...users];
 }
 
@@ -56,12 +59,12 @@ export function saveTable(t: TableConfig, counters: CounterLookup, withRuleCount
   const lines = [`*${t.name}`];
   const order = chainOrder(t);
   for (const name of order) {
-    const c = t.chains[name]!;
+    const c = t.chains.get(name)!;
     const pc = c.counted ? counters.policy(name) : { pkts: 0, bytes: 0 };
     lines.push(`:${name} ${c.policy ?? "-"} [${pc.pkts}:${pc.bytes}]`);
   }
   for (const name of order) {
-    const c = t.chains[name]!;
+    const c = t.chains.get(name)!;
     c.rules.forEach((r, i) => {
       const rc = withRuleCounters ? counters.rule(name, i) : null;
       lines.push(`${rc ? `[${rc.pkts}:${rc.bytes}] ` : ""}${saveRule(name, r)}`);

@@ -1,4 +1,5 @@
 // iptables configuration in the snapshot: tables, chains and parsed rules per namespace.
+import type { Chains } from "./chains.ts";
 
 export type TableName = "raw" | "mangle" | "nat" | "filter";
 
@@ -53,13 +54,17 @@ export interface ChainConfig {
    */
   counted?: boolean;
   rules: RuleConfig[];
+  /** Creation number within the table (iptables -X without a chain goes in creation order). */
+  seq: number;
 }
 
 export interface TableConfig {
   name: TableName;
-  /** Chains in creation order: built-ins first, as iptables lists them. */
-  chains: Record<string, ChainConfig>;
-  order: string[];
+  /**
+   * The chains (built-ins created first), a persistent map: read it with get/values;
+   * change it through tables.ts (editChains), never in place.
+   */
+  chains: Chains;
 }
 
 export interface NetfilterConfig {

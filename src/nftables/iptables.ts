@@ -6,7 +6,7 @@ import type { Config } from "../config/types.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
 import type { NetfilterRuntime } from "../netfilter/runtime.ts";
 import type { MatchSpec, RuleConfig, TableConfig, TableName, TargetSpec } from "../netfilter/types.ts";
-import { TABLES } from "../netfilter/tables.ts";
+import { creationOrder, TABLES } from "../netfilter/tables.ts";
 import { TARGETS } from "../netfilter/targets/index.ts";
 import { formatValue } from "./datatypes.ts";
 
@@ -134,8 +134,8 @@ function ruleText(r: RuleConfig, counters: { pkts: number; bytes: number } | nul
 export function iptablesTableText(nf: NetfilterRuntime, ns: string, t: TableConfig, opts: { stateless: boolean }): string {
   const compiled = nf.compiled(ns, t.name);
   const blocks: string[] = [];
-  for (const name of t.order) {
-    const c = t.chains[name]!;
+  for (const name of creationOrder(t)) {
+    const c = t.chains.get(name)!;
     const def = TABLES[t.name].chains.find((x) => x.name === name);
     // iptables-nft creates a built-in chain when it is first used.
     if (def && c.rules.length === 0 && c.policy !== "DROP") continue;

@@ -129,7 +129,7 @@ export function discoverDestinations(host: Host, layers: Layers): Destination[] 
     // The nat table's rules in iptables-save's words, read from the snapshot.
     const nat = host.config.netns[ns]?.ext.netfilter?.tables.nat;
     const nodePorts: { port: number; proto: Proto }[] = [];
-    for (const chain of nat ? Object.keys(nat.chains) : []) for (const rule of nat!.chains[chain]!.rules) {
+    for (const chain of nat ? nat.chains.names() : []) for (const rule of nat!.chains.get(chain)!.rules) {
       const line = saveRule(chain, rule);
       const proto = (/ -p (tcp|udp)\b/.exec(line)?.[1] ?? "tcp") as Proto;
       const dport = /--dport (\d+)(?: |$)/.exec(line);

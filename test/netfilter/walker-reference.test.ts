@@ -73,7 +73,7 @@ function matches(r: RuleConfig, p: Packet, inName: string): boolean {
 
 type Result = "ACCEPT" | "DROP" | "RETURN" | "CONTINUE";
 function evalChain(t: TableConfig, chain: string, p: Packet, inName: string): Result {
-  for (const r of t.chains[chain]!.rules) {
+  for (const r of t.chains.get(chain)!.rules) {
     if (!matches(r, p, inName)) continue;
     const tg = r.target;
     if (!tg) continue;
@@ -88,7 +88,7 @@ function evalChain(t: TableConfig, chain: string, p: Packet, inName: string): Re
 function naive(t: TableConfig, p: Packet, inName: string): "ACCEPT" | "DROP" {
   const r = evalChain(t, "INPUT", p, inName);
   if (r === "ACCEPT" || r === "DROP") return r;
-  return t.chains["INPUT"]!.policy!;
+  return t.chains.get("INPUT")!.policy!;
 }
 
 const packet = fc.record({

@@ -2,14 +2,13 @@
 import type { NetfilterRuntime } from "../runtime.ts";
 import type { NetnsConfig } from "../../config/types.ts";
 import type { TableConfig, TableName } from "../types.ts";
-import { emptyTable, IptError, tableOf, TABLES } from "../tables.ts";
+import { emptyTable, findRule, flushTable, IptError, setPolicy, tableOf, TABLES } from "../tables.ts";
 import { ParseError } from "../ext.ts";
 import { saveTable } from "../save.ts";
 import { ToolError, type Tool, type ToolContext } from "../../tool/tool.ts";
 import { ShellNotModelled, splitLine } from "../../tool/shell.ts";
-import { applyCommand, CommitError } from "./apply.ts";
-import { carryJumpGraph, JumpGraph, jumpGraphOf } from "../loops.ts";
-import { plain } from "../../config/plain.ts";
+import { applyCommand, CommitError, restoreChainLine, RestoreLineFailed } from "./apply.ts";
+import { sealEdits } from "../chains.ts";
 import { expandRules, IPT_VERSION, iptError, parseIptables } from "./parse.ts";
 import { listChains, listRules } from "./list.ts";
 
@@ -23,6 +22,9 @@ function wrap<T>(fn: () => T): T {
     // a PARAMETER_PROBLEM exits 2.
     if (e instanceof ParseError) throw new ToolError(/^(iptables|Bad argument)/.test(e.message) ? e.message : iptError(e.message, true, e.blank).message, e.status);
     throw e;
+  } finally {
+    // The command's edits are over: the table maps it made are sealed (never changed in place again).
+    sealEdits();
   }
 }
 
@@ -42,27 +44,27 @@ export function iptablesTool(rt: NetfilterRuntime): Tool {
       const ns = ctx.ns;
       if (c.cmd === "L" || c.cmd === "S") {
         const t = readTable(ctx, c.table);
-        if (c.chain !== null && !t.chains[c.chain]) throw new IptError(`iptables ${IPT_VERSION}: chain \`${c.chain}' in table \`${c.table}' is incompatible, use 'nft' tool.`);
+        if (c.chain !== null && !t.chains.has(c.chain)) throw new IptError(`iptables ${IPT_VERSION}: chain \`${c.chain}' in table \`${c.table}' is incompatible, use 'nft' tool.`);
         const compiled = rt.compiled(ns, c.table);
         if (c.cmd === "S") return { stdout: listRules(t, c.chain, c.verbose, compiled, c.rulenum) };
         return { stdout: listChains(t, c.chain, c, compiled, c.rulenum) };
       }
       if (c.cmd === "C") {
         const t = readTable(ctx, c.table);
-        const chain = t.chains[c.chain!];
+        const chain = t.chains.get(c.chain!);
         // iptables-nft answers a missing chain as a rule it did not find.
         if (!chain) throw new IptError("iptables: Bad rule (does a matching rule exist in that chain?).");
         for (const rule of expandRules(c)) {
-          if (!chain.rules.some((r) => JSON.stringify(r) === JSON.stringify(rule))) throw new IptError("iptables: Bad rule (does a matching rule exist in that chain?).");
+          if (findRule(chain, rule) < 0) throw new IptError("iptables: Bad rule (does a matching rule exist in that chain?).");
         }
         return { stdout: "" };
       }
       if (c.cmd === "Z") {
-        if (c.chain !== null && !readTable(ctx, c.table).chains[c.chain]) throw new IptError("iptables: No chain/target/match by that name.");
+        if (c.chain !== null && !readTable(ctx, c.table).chains.has(c.chain)) throw new IptError("iptables: No chain/target/match by that name.");
         if (ctx.host.config.netns[ns]!.ext.netfilter?.tables[c.table]) {
           ctx.host.change((d) => {
             const t = tableOf(d.netns[ns]!, c.table);
-            for (const name of t.order) if ((c.chain === null || name === c.chain) && t.chains[name]!.policy !== null) t.chains[name]!.counted = true;
+            for (const ch of [...t.chains.values()]) if ((c.chain === null || ch.name === c.chain) && ch.policy !== null && !ch.counted) setPolicy(t, ch.name, ch.policy);
           });
         }
         const compiled = rt.compiled(ns, c.table);
@@ -84,18 +86,11 @@ export function iptablesTool(rt: NetfilterRuntime): Tool {
       }
       const lookupSet = lookupSetFor(rt, ns);
       const before = ctx.host.config;
-      const tableBefore = before.netns[ns]!.ext.netfilter?.tables[c.table];
-      const graph = jumpGraphOf(tableBefore, c.table);
-      const version = graph.version;
       // A comma list of addresses is one rule per address, each applied as its own command.
       const rules = c.hasRule ? expandRules(c) : [c.rule];
-      try {
-        ctx.host.change((draft) => {
-          for (const rule of rules) applyCommand(tableOf(draft.netns[ns]!, c.table), { ...c, rule }, lookupSet, graph);
-        });
-      } finally {
-        carryJumpGraph(tableBefore, ctx.host.config.netns[ns]!.ext.netfilter?.tables[c.table], graph, version);
-      }
+      ctx.host.change((draft) => {
+        for (const rule of rules) applyCommand(tableOf(draft.netns[ns]!, c.table), { ...c, rule }, lookupSet);
+      });
       rt.syncSetRefs(ns, before, ctx.host.config);
       // A rule given with -c starts with those counters.
       if (c.counters && (c.cmd === "A" || c.cmd === "I" || c.cmd === "R")) {
@@ -188,7 +183,6 @@ interface RestoreState {
   lineNo: number;
   table: TableConfig | null;
   tableName: TableName | null;
-  graph: JumpGraph;
   counterSets: CounterSet[];
 }
 
@@ -203,43 +197,28 @@ function restoreTableHeader(st: RestoreState, name: string): void {
   st.tableName = tableName;
   if (st.args.only !== null && st.args.only !== name) {
     st.table = emptyTable(tableName);
-    st.graph = new JumpGraph(tableName);
     return;
   }
   const table = tableOf(st.nsc, tableName);
-  if (!st.args.noflush) {
-    // A restore without --noflush replaces the table: flush everything, drop user chains.
-    for (const c of table.order) table.chains[c]!.rules = [];
-    for (const c of [...table.order]) if (table.chains[c]!.policy === null) delete table.chains[c];
-    table.order = table.order.filter((c) => table.chains[c]);
-  }
+  // A restore without --noflush replaces the table: flush everything, drop user chains.
+  if (!st.args.noflush) flushTable(table);
   st.table = table;
-  st.graph = JumpGraph.of(plain(table));
 }
 
 /** ":chain policy [pkts:bytes]": sets a built-in chain's policy, declares (or flushes) a user chain. */
-function restoreChainLine(st: RestoreState, table: TableConfig, tableName: TableName, line: string): void {
+function restoreChainHeader(st: RestoreState, table: TableConfig, tableName: TableName, line: string): void {
   const m = /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?$/.exec(line);
   if (!m) throw restoreError(st.lineNo, "Bad chain line");
   const chain = m[1]!;
-  const policy = m[2]!;
-  const existing = table.chains[chain];
-  if (existing && existing.policy !== null) {
-    if (policy !== "-") {
-      if (policy !== "ACCEPT" && policy !== "DROP") throw new ToolError(`iptables-restore: line ${st.lineNo} failed: Bad policy name.`);
-      existing.policy = policy;
-      existing.counted = true;
-    }
-    if (st.args.counters && m[3] !== undefined) st.counterSets.push({ table: tableName, chain, index: null, c: [Number(m[3]), Number(m[4])] });
-  } else if (existing) {
-    // Declaring an existing user chain flushes it (kube-proxy relies on this with --noflush).
-    existing.rules = [];
-    st.graph.clearChain(chain);
-  } else {
-    if (policy !== "-") throw restoreError(st.lineNo, `Can't set policy \`${policy}' on \`${chain}' line ${st.lineNo}: Bad built-in chain name`);
-    table.chains[chain] = { name: chain, policy: null, rules: [] };
-    table.order.push(chain);
+  let builtin: boolean;
+  try {
+    builtin = restoreChainLine(table, chain, m[2]!).builtin;
+  } catch (e) {
+    if (e instanceof RestoreLineFailed) throw new ToolError(`iptables-restore: line ${st.lineNo} failed: ${e.message}`);
+    if (e instanceof IptError) throw restoreError(st.lineNo, `${e.message} line ${st.lineNo}: Bad built-in chain name`);
+    throw e;
   }
+  if (builtin && st.args.counters && m[3] !== undefined) st.counterSets.push({ table: tableName, chain, index: null, c: [Number(m[3]), Number(m[4])] });
 }
 
 /** A rule line's words, as the shell gave them to the here-document. */
@@ -262,7 +241,7 @@ function restoreRuleLine(st: RestoreState, table: TableConfig, tableName: TableN
   try {
     c = parseIptables(words, tableName);
     if (c.cmd === "L" || c.cmd === "S" || c.cmd === "Z" || c.cmd === "C") throw new ParseError(`-${c.cmd} is not allowed in iptables-restore`);
-    applyCommand(table, c, st.lookupSet, st.graph);
+    applyCommand(table, c, st.lookupSet);
   } catch (e) {
     // A rule the kernel refused in the batch: iptables-nft names the batch message and its line.
     if (e instanceof CommitError) throw new ToolError(`iptables-restore ${IPT_VERSION}: \nline ${st.lineNo}: ${e.detail}`);
@@ -271,7 +250,7 @@ function restoreRuleLine(st: RestoreState, table: TableConfig, tableName: TableN
   }
   const cc = c.counters ?? ctr;
   if (st.args.counters && cc && (c.cmd === "A" || c.cmd === "I")) {
-    const chain = table.chains[c.chain!]!;
+    const chain = table.chains.get(c.chain!)!;
     st.counterSets.push({ table: tableName, chain: c.chain!, index: c.cmd === "A" ? chain.rules.length - 1 : (c.rulenum ?? 1) - 1, c: cc });
   }
 }
@@ -284,7 +263,7 @@ function restoreLine(st: RestoreState, raw: string): void {
   const { table, tableName } = st;
   if (!table || !tableName) throw restoreError(st.lineNo, "no table specified");
   if (line === "COMMIT") st.table = null;
-  else if (line.startsWith(":")) restoreChainLine(st, table, tableName, line);
+  else if (line.startsWith(":")) restoreChainHeader(st, table, tableName, line);
   else restoreRuleLine(st, table, tableName, line);
 }
 
@@ -308,7 +287,7 @@ export function iptablesRestoreTool(rt: NetfilterRuntime): Tool {
       const counterSets: CounterSet[] = [];
       ctx.host.change((draft) => {
         const lookupSet = (name: string) => rt.resolveSet(ns, name) !== null;
-        const st: RestoreState = { args, nsc: draft.netns[ns]!, lookupSet, lineNo: 0, table: null, tableName: null, graph: new JumpGraph("filter"), counterSets };
+        const st: RestoreState = { args, nsc: draft.netns[ns]!, lookupSet, lineNo: 0, table: null, tableName: null, counterSets };
         for (const raw of lines) {
           st.lineNo++;
           restoreLine(st, raw);

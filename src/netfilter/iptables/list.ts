@@ -91,11 +91,11 @@ export function listChains(t: TableConfig, chain: string | null, o: ListOptions,
   const names = chain ? [chain] : chainOrder(t);
   if (rulenum !== null) {
     // -L CHAIN N prints that rule's line alone.
-    const r = t.chains[chain!]!.rules[rulenum - 1];
+    const r = t.chains.get(chain!)!.rules[rulenum - 1];
     return r ? ruleLine(r, o, ruleCount(ct, chain!, rulenum - 1), rulenum) + "\n" : "";
   }
   const blocks = names.map((name) => {
-    const c = t.chains[name]!;
+    const c = t.chains.get(name)!;
     const lines = header(t, c, o, ct);
     c.rules.forEach((r, i) => lines.push(ruleLine(r, o, ruleCount(ct, name, i), i + 1)));
     return lines.join("\n") + "\n";
@@ -106,21 +106,21 @@ export function listChains(t: TableConfig, chain: string | null, o: ListOptions,
 /** iptables -S [chain] */
 export function listRules(t: TableConfig, chain: string | null, verbose: boolean, ct: CompiledTable | null, rulenum: number | null = null): string {
   if (rulenum !== null) {
-    const r = t.chains[chain!]!.rules[rulenum - 1];
+    const r = t.chains.get(chain!)!.rules[rulenum - 1];
     const rc = ruleCount(ct, chain!, rulenum - 1);
     return r ? `-A ${chain}${ruleSpec(r)}${verbose ? ` -c ${rc.pkts} ${rc.bytes}` : ""}\n` : "";
   }
   const names = chain ? [chain] : chainOrder(t);
   const lines: string[] = [];
   for (const name of names) {
-    const c = t.chains[name]!;
+    const c = t.chains.get(name)!;
     if (c.policy !== null) {
       const pc = c.counted ? (ct?.chains.get(name)?.policyCounters ?? ZERO) : ZERO;
       lines.push(`-P ${name} ${c.policy}${verbose ? ` -c ${pc.pkts} ${pc.bytes}` : ""}`);
     } else lines.push(`-N ${name}`);
   }
   for (const name of names) {
-    t.chains[name]!.rules.forEach((r, i) => {
+    t.chains.get(name)!.rules.forEach((r, i) => {
       const rc = ruleCount(ct, name, i);
       lines.push(`-A ${name}${ruleSpec(r)}${verbose ? ` -c ${rc.pkts} ${rc.bytes}` : ""}`);
     });

@@ -1,0 +1,400 @@
+// A table's chains as a persistent map (the kernel keeps a table's chains in a hash
+// table, nft_chain_lookup(); here the snapshot must also stay immutable). Sharded by
+// name hash: a change copies one shard of ~1/1024 of the chains, never the table. Immer
+// sees the map as one opaque value (a class instance is not drafted), so a command that
+// touches one chain of 200k chains costs that chain.
+//
+// Editing: a map is edited in place only by the command that made it (its owner token,
+// one per draft table, see tables.ts editChains); any other edit starts a copy that
+// shares every shard and every chain it does not touch. A command that fails drops its
+// copy, so the snapshot it started from is unchanged.
+//
+// Each map carries its table's index (TableIndex: the jump graph with the reference
+// count of every chain, the sets its rules use, the rules that need conntrack), kept in
+// step rule by rule. The index object moves to the newest map; a journal of the rules
+// added and removed lets it move back one step (a failed command) or forward again, so
+// no command rebuilds it from the whole table.
+import type { ChainConfig, RuleConfig, TableName } from "./types.ts";
+import { JumpGraph } from "./loops.ts";
+import { MATCHES } from "./matches/index.ts";
+import { TARGETS } from "./targets/index.ts";
+
+const SHARDS = 1024;
+const NO_MATCHES: RuleConfig["matches"] = [];
+/** Index changes kept to undo a failed command cheaply (a larger one rebuilds instead). */
+const JOURNAL_MAX = 8192;
+
+/** FNV-1a over the name's UTF-16 units. */
+function shardOf(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return (h >>> 0) & (SHARDS - 1);
+}
+
+/** What one rule contributes to its table's index. */
+function setNamesOf(rule: RuleConfig): string[] | null {
+  let out: string[] | null = null;
+  for (const m of rule.matches) if (m.name === "set") (out ??= []).push(String(m.opts["name"]));
+  if (rule.target?.name === "SET") {
+    for (const k of ["add-set", "del-set"]) {
+      const v = rule.target.opts[k] as string[] | undefined;
+      if (v) (out ??= []).push(v[0]!);
+    }
+  }
+  return out;
+}
+
+function needsConntrack(rule: RuleConfig): boolean {
+  if (rule.target && TARGETS.get(rule.target.name)?.conntrack) return true;
+  for (const m of rule.matches) if (MATCHES.get(m.name)?.conntrack) return true;
+  return false;
+}
+
+type JournalOp = { add: boolean; chain: string; rule: RuleConfig } | { rename: [string, string] };
+
+/** Derived from a table's rules, kept in step with every change (never rebuilt per command). */
+export class TableIndex {
+  readonly graph: JumpGraph;
+  /** Set name -> rules that use it (ip_set_nfnl_get_byindex references). */
+  readonly setUses = new Map<string, number>();
+  /** Rules whose match or target needs conntrack. */
+  conntrackRules = 0;
+  /** The map this index describes. */
+  owner: ChainMap | null = null;
+
+  constructor(table: TableName) {
+    this.graph = new JumpGraph(table);
+  }
+
+  static build(map: ChainMap, table: TableName): TableIndex {
+    const ix = new TableIndex(table);
+    for (const c of map.values()) for (const r of c.rules) ix.apply(c.name, r, true);
+    ix.owner = map;
+    return ix;
+  }
+
+  apply(chain: string, rule: RuleConfig, add: boolean): void {
+    if (add) this.graph.addRule(chain, rule);
+    else this.graph.removeRule(chain, rule);
+    const sets = setNamesOf(rule);
+    if (sets) {
+      for (const s of sets) {
+        const n = (this.setUses.get(s) ?? 0) + (add ? 1 : -1);
+        if (n) this.setUses.set(s, n);
+        else this.setUses.delete(s);
+      }
+    }
+    if (needsConntrack(rule)) this.conntrackRules += add ? 1 : -1;
+  }
+
+  replay(ops: JournalOp[], forward: boolean): void {
+    if (forward) {
+      for (const op of ops) {
+        if ("rename" in op) this.graph.rename(op.rename[0], op.rename[1]);
+        else this.apply(op.chain, op.rule, op.add);
+      }
+    } else {
+      for (let i = ops.length - 1; i >= 0; i--) {
+        const op = ops[i]!;
+        if ("rename" in op) this.graph.rename(op.rename[1], op.rename[0]);
+        else this.apply(op.chain, op.rule, !op.add);
+      }
+    }
+  }
+}
+
+/** A table's chains as readers see them (the snapshot's value; ChainMap behind it). */
+export interface Chains {
+  readonly size: number;
+  get(name: string): ChainConfig | undefined;
+  has(name: string): boolean;
+  values(): IterableIterator<ChainConfig>;
+  names(): IterableIterator<string>;
+}
+
+/**
+ * One command's edit of a table (its token): what it already copied, so it changes those
+ * in place. When the command ends it is sealed (sealEdits): its bookkeeping is dropped
+ * and the map it made is never changed in place again.
+ */
+export class EditSession {
+  ownShards = new Uint8Array(SHARDS);
+  ownChains = new Set<ChainConfig>();
+  /** Rule parts already stored (interned), by their text. */
+  pool = new Map<string, object>();
+  sealed = false;
+
+  constructor() {
+    open.add(this);
+  }
+
+  seal(): void {
+    this.sealed = true;
+    this.ownShards = EMPTY_OWN;
+    this.ownChains = new Set();
+    this.pool = new Map();
+    open.delete(this);
+  }
+}
+
+const EMPTY_OWN = new Uint8Array(SHARDS);
+const open = new Set<EditSession>();
+
+/** Ends every open edit (a command finished, or failed): the maps they made are sealed. */
+export function sealEdits(): void {
+  for (const s of [...open]) s.seal();
+}
+
+export class ChainMap implements Chains {
+  /** Chains by shard; an absent shard is empty. */
+  private readonly shards: (Map<string, ChainConfig> | undefined)[];
+  private count: number;
+  /** Next creation number (ChainConfig.seq): chains list in creation order where iptables does. */
+  private seqNext: number;
+  /** The edit that may change this map in place (null: sealed). */
+  private owner: EditSession | null;
+  /** The map this one was copied from, and the index changes since (to move the index between them). */
+  private base: ChainMap | null;
+  private journal: JournalOp[] | null;
+  private ix: TableIndex | null;
+  private setUsesAtSeal: Map<string, number> | null = null;
+
+  private constructor(src: ChainMap | null, owner: EditSession | null) {
+    this.shards = src ? src.shards.slice() : new Array(SHARDS);
+    this.count = src ? src.count : 0;
+    this.seqNext = src ? src.seqNext : 0;
+    this.owner = owner;
+    this.base = src;
+    this.journal = owner ? [] : null;
+    this.ix = null;
+  }
+
+  static empty(): ChainMap {
+    return new ChainMap(null, null);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(name: string): ChainConfig | undefined {
+    return this.shards[shardOf(name)]?.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.shards[shardOf(name)]?.has(name) ?? false;
+  }
+
+  *values(): IterableIterator<ChainConfig> {
+    for (const s of this.shards) if (s) yield* s.values();
+  }
+
+  *names(): IterableIterator<string> {
+    for (const s of this.shards) if (s) yield* s.keys();
+  }
+
+  /** Chains that differ between two maps (by identity), by name: [before, after] (undefined = absent). */
+  static diff(a: ChainMap, b: ChainMap, visit: (name: string, before: ChainConfig | undefined, after: ChainConfig | undefined) => void): void {
+    for (let i = 0; i < SHARDS; i++) {
+      const sa = a.shards[i];
+      const sb = b.shards[i];
+      if (sa === sb) continue;
+      if (sb) for (const [name, c] of sb) if (sa?.get(name) !== c) visit(name, sa?.get(name), c);
+      if (sa) for (const [name, c] of sa) if (!sb?.has(name)) visit(name, c, undefined);
+    }
+  }
+
+  /** This map, editable by `token`: itself when the token already owns it, else a copy sharing all shards. */
+  editBy(token: EditSession): ChainMap {
+    if (this.owner === token && !token.sealed) return this;
+    // A map that is copied is sealed: it is some snapshot's value now.
+    this.owner = null;
+    const ix = this.locate();
+    // What readers of this (older) snapshot ask most, kept as it is when the index leaves.
+    if (ix) this.setUsesAtSeal = new Map(ix.setUses);
+    const next = new ChainMap(this, token);
+    // The index moves to the copy (and back, by its journal, if the copy is dropped).
+    if (ix) {
+      this.ix = ix;
+      next.ix = ix;
+      ix.owner = next;
+    }
+    // One step back is kept: this map's own journal is no longer needed.
+    this.journal = null;
+    this.base = null;
+    return next;
+  }
+
+  private indexIfOwned(): TableIndex | null {
+    return this.ix && this.ix.owner === this ? this.ix : null;
+  }
+
+  /** Set name -> rules using it, without moving the index to an older map. */
+  setUses(table: TableName): ReadonlyMap<string, number> {
+    const ix = this.ix;
+    if (ix && ix.owner === this) return ix.setUses;
+    return this.setUsesAtSeal ?? this.index(table).setUses;
+  }
+
+  /** The index of this map: moved here from its neighbour by the journal, or built once. */
+  index(table: TableName): TableIndex {
+    const ix = this.locate();
+    if (ix) return ix;
+    this.ix = TableIndex.build(this, table);
+    // Built from this map's rules: its journal no longer leads from its base's index.
+    this.base = null;
+    if (this.journal) this.journal = [];
+    return this.ix;
+  }
+
+  /** This map's index when it is here or one journal step away (moved here), else null. */
+  private locate(): TableIndex | null {
+    const ix = this.ix;
+    if (ix && ix.owner === this) return ix;
+    // The index sits on the map made from this one (a command that failed or one still open): undo it.
+    if (ix && ix.owner && ix.owner.base === this && ix.owner.journal) {
+      ix.replay(ix.owner.journal, false);
+      ix.owner = this;
+      return ix;
+    }
+    // The index sits on the map this one was made from: redo this one's changes.
+    if (ix && ix.owner === this.base && this.journal) {
+      ix.replay(this.journal, true);
+      ix.owner = this;
+      return ix;
+    }
+    return null;
+  }
+
+  private session(): EditSession {
+    const s = this.owner;
+    if (!s || s.sealed) throw new Error("ChainMap: a sealed map is not changed in place");
+    return s;
+  }
+
+  private shardForWrite(i: number): Map<string, ChainConfig> {
+    const own = this.session().ownShards;
+    let s = this.shards[i];
+    if (!own[i]) {
+      s = new Map(s);
+      this.shards[i] = s;
+      own[i] = 1;
+    } else if (!s) this.shards[i] = s = new Map();
+    return s!;
+  }
+
+  /** Adds a new chain (the caller checked it is not there). */
+  add(name: string, policy: ChainConfig["policy"]): ChainConfig {
+    const own = this.session().ownChains;
+    const c: ChainConfig = { name, policy, rules: [], seq: this.seqNext++ };
+    this.shardForWrite(shardOf(name)).set(name, c);
+    own.add(c);
+    this.count++;
+    return c;
+  }
+
+  /**
+   * The chain, changeable in place by this edit (copied on first use); undefined when
+   * absent. `rules`, when given, are its new rules (made by the caller from the old ones
+   * in one pass, so a large chain is copied once, not copied and then spliced).
+   */
+  mutable(name: string, rules?: (old: readonly RuleConfig[]) => RuleConfig[]): ChainConfig | undefined {
+    const own = this.session().ownChains;
+    const i = shardOf(name);
+    const c = this.shards[i]?.get(name);
+    if (!c || own.has(c)) return c;
+    const copy: ChainConfig = { ...c, rules: rules ? rules(c.rules) : c.rules.slice() };
+    this.shardForWrite(i).set(name, copy);
+    own.add(copy);
+    return copy;
+  }
+
+  remove(name: string): void {
+    this.session();
+    const i = shardOf(name);
+    if (!this.shards[i]?.has(name)) return;
+    this.shardForWrite(i).delete(name);
+    this.count--;
+  }
+
+  /** Puts a chain under another name (the caller checked `to` is free). */
+  rename(from: string, to: string): ChainConfig {
+    const c = this.mutable(from)!;
+    this.remove(from);
+    c.name = to;
+    this.shardForWrite(shardOf(to)).set(to, c);
+    this.count++;
+    this.note({ rename: [from, to] });
+    return c;
+  }
+
+  /**
+   * The rule as stored: its parts (addresses, interfaces, match and target specs) shared
+   * with the equal parts of the rules this edit already stored, and its strings copied
+   * out of the command text (a parsed option is a slice that keeps a whole restore file
+   * alive). A kube-proxy table repeats the same comment, match and target in many rules.
+   */
+  intern(rule: RuleConfig): RuleConfig {
+    const pool = this.session().pool;
+    let text = "";
+    const one = <T extends object>(kind: string, x: T): T => {
+      text = JSON.stringify(x);
+      const key = kind + text;
+      let v = pool.get(key) as T | undefined;
+      if (!v) pool.set(key, (v = JSON.parse(text) as T));
+      return v;
+    };
+    let matches = rule.matches;
+    if (matches.length) {
+      let key = "M";
+      const specs = matches.map((m) => {
+        const v = one("m", m);
+        key += text + "\u0000";
+        return v;
+      });
+      matches = pool.get(key) as RuleConfig["matches"] | undefined ?? specs;
+      if (matches === specs) pool.set(key, specs);
+    } else matches = NO_MATCHES;
+    // The same keys in the same order: -D and -C compare rules by their JSON text.
+    return {
+      ...rule,
+      src: rule.src && one("a", rule.src),
+      dst: rule.dst && one("a", rule.dst),
+      inIface: rule.inIface && one("i", rule.inIface),
+      outIface: rule.outIface && one("i", rule.outIface),
+      matches,
+      target: rule.target && one("t", rule.target),
+    };
+  }
+
+  /** Records a rule added to or removed from `chain` (after the chain changed). */
+  ruleAdded(chain: string, rule: RuleConfig): void {
+    this.noteRule(chain, rule, true);
+  }
+  ruleRemoved(chain: string, rule: RuleConfig): void {
+    this.noteRule(chain, rule, false);
+  }
+
+  private noteRule(chain: string, rule: RuleConfig, add: boolean): void {
+    // No index here: it is built from the rules (or moved here by the journal) when asked for.
+    this.indexIfOwned()?.apply(chain, rule, add);
+    this.record({ add, chain, rule });
+  }
+
+  private note(op: JournalOp): void {
+    if ("rename" in op) this.indexIfOwned()?.graph.rename(op.rename[0], op.rename[1]);
+    this.record(op);
+  }
+
+  private record(op: JournalOp): void {
+    const j = this.journal;
+    if (!j) return;
+    // A large change (a whole restore) keeps no journal: moving back past it rebuilds.
+    if (j.length >= JOURNAL_MAX) {
+      this.journal = null;
+      this.base = null;
+      return;
+    }
+    j.push(op);
+  }
+}
