@@ -63,6 +63,8 @@ export interface KernelRow {
   pktpathMs: number | null;
   pktpathCpuMs: number | null;
   kernelMs: number | null;
+  /** CPU time of the kernel side's process (user + system), ms. */
+  kernelCpuMs: number | null;
   /** Why the kernel column is empty ("not run: ..."), or null. */
   kernelNote: string | null;
   /** Rules / elements / lines each side holds after loading, when counted. */
@@ -203,7 +205,7 @@ export function kernelUnavailable(tool: KernelTool): string | null {
  * The kernel: one namespace for the tool, each operation timed around its process, in
  * the same order as pktpath's. Returns ms per operation, or why it could not run.
  */
-function runKernel(tool: KernelTool, ops: OpInput[][], label: string, boundS: number): { ms: (number | null)[][]; count: number | null } | string {
+function runKernel(tool: KernelTool, ops: OpInput[][], label: string, boundS: number): { ms: (number | null)[][]; cpu: (number | null)[][]; count: number | null } | string {
   const dir = mkdtempSync(join(tmpdir(), "pktpath-kernel-bench-"));
   try {
     const lines = [
@@ -211,7 +213,9 @@ function runKernel(tool: KernelTool, ops: OpInput[][], label: string, boundS: nu
       "export LC_ALL=C",
       // A private /run: iptables-legacy's lock (/run/xtables.lock) is this namespace's own.
       "mount -t tmpfs tmpfs /run || exit 90",
-      't() { local a=$EPOCHREALTIME; eval "$2" > /dev/null 2> "$D/err" || { echo "FAIL $1 $(head -c 300 "$D/err" | head -1)"; exit 3; }; local b=$EPOCHREALTIME; echo "T $1 $a $b"; }',
+      // Wall time around the command, and its CPU time (user + system, in the kernel's
+      // own code too: nf_tables commits in the process's netlink call) from bash's `times`.
+      't() { times > "$D/c0"; local a=$EPOCHREALTIME; eval "$2" > /dev/null 2> "$D/err" || { echo "FAIL $1 $(head -c 300 "$D/err" | head -1)"; exit 3; }; local b=$EPOCHREALTIME; times > "$D/c1"; echo "T $1 $a $b $(tail -1 "$D/c0") $(tail -1 "$D/c1")"; }',
     ];
     const cc = countCommand(tool);
     ops.forEach((group, g) =>
@@ -234,9 +238,20 @@ function runKernel(tool: KernelTool, ops: OpInput[][], label: string, boundS: nu
     if (r.status === 137 || r.signal === "SIGKILL" || r.status === 124) return `not finished: killed after ${boundS} s`;
     if (r.status !== 0) return `failed: ${(r.stderr || r.error?.message || `status ${r.status}`).trim().split("\n")[0]}`;
     const ms: (number | null)[][] = ops.map((g) => g.map(() => null));
-    for (const m of out.matchAll(/^T (\d+)\.(\d+) (\S+) (\S+)$/gm)) ms[Number(m[1])]![Number(m[2])] = (Number(m[4]) - Number(m[3])) * 1000;
+    const cpu: (number | null)[][] = ops.map((g) => g.map(() => null));
+    // T g.k wall0 wall1 user0 sys0 user1 sys1 (bash `times`: 0m0.123s)
+    const sec = (t: string) => {
+      const m = /^(\d+)m([\d.]+)s$/.exec(t);
+      return m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
+    };
+    for (const m of out.matchAll(/^T (\d+)\.(\d+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+)$/gm)) {
+      const [g, k] = [Number(m[1]), Number(m[2])];
+      ms[g]![k] = (Number(m[4]) - Number(m[3])) * 1000;
+      const c = (sec(m[7]!) + sec(m[8]!) - sec(m[5]!) - sec(m[6]!)) * 1000;
+      cpu[g]![k] = Number.isFinite(c) ? c : null;
+    }
     const c = /^C (\d+)$/m.exec(out);
-    return { ms, count: c ? Number(c[1]) : null };
+    return { ms, cpu, count: c ? Number(c[1]) : null };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -281,6 +296,7 @@ export function kernelSuite(o: KernelSuiteOptions): { rows: KernelRow[]; text: s
         const emuMs = emu && op.emu.length ? median(emu.ms[g]!) : null;
         const emuCpu = emu && op.emu.length ? median(emu.cpu[g]!) : null;
         let kernelMs: number | null = null;
+        let kernelCpuMs: number | null = null;
         let kernelNote: string | null = null;
         if (typeof op.kernel !== "string") kernelNote = `n/a: ${op.kernel.notApplicable}`;
         else if (typeof k === "string") kernelNote = k;
@@ -288,8 +304,10 @@ export function kernelSuite(o: KernelSuiteOptions): { rows: KernelRow[]; text: s
           const xs = k.ms[g]!.filter((x): x is number => x !== null);
           if (xs.length) kernelMs = median(xs);
           else kernelNote = "not run: no timing came back";
+          const cs = k.cpu[g]!.filter((x): x is number => x !== null);
+          if (cs.length) kernelCpuMs = median(cs);
         }
-        const row: KernelRow = { n, tool, op: op.op, what: op.what, pktpathMs: emuMs, pktpathCpuMs: emuCpu, kernelMs, kernelNote };
+        const row: KernelRow = { n, tool, op: op.op, what: op.what, pktpathMs: emuMs, pktpathCpuMs: emuCpu, kernelMs, kernelCpuMs, kernelNote };
         if (op.op === "load the node" && cc && emu?.count != null) row.count = { what: cc.what, pktpath: emu.count, kernel: typeof k === "string" ? null : k.count };
         rows.push(row);
       });
@@ -316,12 +334,14 @@ export function kernelTable(rows: KernelRow[], o: { endpoints: number; reps: num
       fmtMs(r.pktpathMs),
       r.kernelMs !== null ? fmtMs(r.kernelMs) : (r.kernelNote ?? "-"),
       r.kernelMs !== null && r.pktpathMs !== null ? ratioText(r.pktpathMs / r.kernelMs) : "-",
+      r.pktpathCpuMs === null ? "-" : `${fmtMs(r.pktpathCpuMs)} / ${r.kernelCpuMs === null ? "-" : fmtMs(r.kernelCpuMs)}`,
+      r.kernelCpuMs !== null && r.pktpathCpuMs !== null && r.kernelCpuMs > 0 ? ratioText(r.pktpathCpuMs / r.kernelCpuMs) : "-",
       r.count ? `${r.count.pktpath} / ${r.count.kernel ?? "-"}` : "",
     ]);
   return table(
     `Kernel side by side — the generated node (${o.endpoints} endpoints per service) on this kernel (a fresh namespace per tool) and in pktpath; wall time of one command ` +
-      `(kernel: its process, timed by bash; add / remove: median of ${o.reps}); held after load: pktpath / kernel`,
-    ["N", "tool", "operation", "command", "pktpath", "kernel", "pktpath/kernel", "held after load"],
+      `(kernel: its process, timed by bash; add / remove: median of ${o.reps}); CPU: pktpath's process / the tool's process (user + system); held after load: pktpath / kernel`,
+    ["N", "tool", "operation", "command", "pktpath", "kernel", "pktpath/kernel", "CPU: pktpath / kernel", "CPU ratio", "held after load"],
     body,
   ) + (rows.some((r) => r.tool === "ipvsadm") ? `${IPVS_NOTE}\n` : "");
 }
