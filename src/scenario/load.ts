@@ -32,6 +32,34 @@ export interface LoadOptions {
   meter?: LoadMeter;
 }
 
+/**
+ * The offset of the first key that repeats an earlier key of its mapping (yaml's
+ * uniqueKeys: two scalar keys with the same value), or null. One hash per mapping, and
+ * no recursion (the nesting was bounded before).
+ */
+function duplicateKey(root: unknown, meter: LoadMeter | undefined): number | null {
+  let first: number | null = null;
+  const stack: unknown[] = [root];
+  while (stack.length) {
+    const n = stack.pop();
+    if (isMap(n)) {
+      const seen = new Set<unknown>();
+      if (meter) meter.ops += n.items.length;
+      for (const pair of n.items) {
+        const k = pair.key;
+        if (isScalar(k) && !Number.isNaN(k.value)) {
+          if (seen.has(k.value)) {
+            const at = k.range?.[0] ?? n.range?.[0] ?? 0;
+            if (first === null || at < first) first = at;
+          } else seen.add(k.value);
+        }
+        stack.push(k, pair.value);
+      }
+    } else if (isSeq(n)) for (const it of n.items) stack.push(it);
+  }
+  return first;
+}
+
 /** Files from this size on report their progress. */
 export const PROGRESS_FROM_BYTES = 4 << 20;
 
@@ -56,12 +84,14 @@ export function loadScenario(file: string, text: string = readFileSync(file, "ut
   progress?.(`${file}: checking the YAML's nesting (${mb(text.length)} MB)`);
   const deep = yamlTooDeep(text);
   if (deep >= 0) throw new ScenarioError(file, text.slice(0, deep).split("\n").length, `invalid YAML: nested deeper than ${MAX_YAML_DEPTH} levels`);
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  // uniqueKeys off: yaml compares each key with every key before it (quadratic in a
+  // mapping's size); duplicateKey finds the same duplicates with a hash.
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: false });
   const lineOf = (node: Node | null | undefined): number => (node?.range ? lc.linePos(node.range[0]).line : 1);
-  if (doc.errors.length) {
-    const e = doc.errors[0]!;
-    throw new ScenarioError(file, lc.linePos(e.pos[0]).line, `invalid YAML: ${e.message.split("\n")[0]}`);
-  }
+  const dup = duplicateKey(doc.contents, meter);
+  const firstError = doc.errors[0];
+  if (dup !== null && (!firstError || dup <= firstError.pos[0])) throw new ScenarioError(file, lc.linePos(dup).line, "invalid YAML: Map keys must be unique");
+  if (firstError) throw new ScenarioError(file, lc.linePos(firstError.pos[0]).line, `invalid YAML: ${firstError.message.split("\n")[0]}`);
   const root = doc.contents;
   if (!isMap(root)) throw new ScenarioError(file, 1, "a scenario is a mapping with name and steps");
   for (const pair of root.items) {

@@ -54,6 +54,27 @@ describe("loading grows with the file, not faster", LARGE, () => {
     const steps = (n: number) => "name: many\nsteps:\n" + Array.from({ length: n }, (_, i) => `  - run: ip link add dev d${i} type bridge\n`).join("");
     expect(ops(steps(4000)) / ops(steps(2000))).toBeLessThanOrEqual(2.5);
   });
+  it("a mapping twice as large costs at most ~2.5x; duplicate keys are found by hash, at their line", () => {
+    // yaml's own duplicate-key check compares each key with all before it.
+    const keys = (n: number, extra = "") => "name: x\nsteps:\n  - run: ip a\n    why: w\n    expect: {" + Array.from({ length: n }, (_, i) => `k${i}: v`).join(", ") + extra + "}\n";
+    const err = (t: string) => {
+      const meter: LoadMeter = { ops: 0 };
+      try {
+        loadScenario("s.yaml", t, { meter });
+      } catch (e) {
+        if (e instanceof ScenarioError) return { ops: meter.ops, message: e.message };
+        throw e;
+      }
+      return { ops: meter.ops, message: "(no error)" };
+    };
+    const a = err(keys(20_000));
+    const b = err(keys(40_000));
+    expect(a.message).toBe('s.yaml:5: expect: unknown key "k0" (expected server, client_ip)');
+    expect(b.ops / a.ops).toBeLessThanOrEqual(2.5);
+    expect(err(keys(40_000, ", k7: again")).message).toBe("s.yaml:5: invalid YAML: Map keys must be unique");
+    expect(loadError("name: x\nsteps:\n  - run: ip a\n    why: a\n    why: b\n")).toBe("s.yaml:5: invalid YAML: Map keys must be unique");
+    expect(loadError("name: x\nsteps:\n  - {run: ip a, 1: a, '1': b}\n")).toMatch(/^s\.yaml:3: unknown step key "1"/);
+  });
   it("a long run of blanks before a continuation or a here-document opener is read once", () => {
     // Regular expressions with a lazy prefix took the square of such a line.
     const line = (k: number) => `name: l\nsteps:\n  - run: |\n      echo a${" ".repeat(k)}b \\\n      c${" ".repeat(k)}d <<'EOF'\n      x\n      EOF\n`;
