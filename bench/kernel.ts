@@ -68,7 +68,7 @@ export interface KernelRow {
   /** Why the kernel column is empty ("not run: ..."), or null. */
   kernelNote: string | null;
   /** Rules / elements / lines each side holds after loading, when counted. */
-  count?: { what: string; pktpath: number; kernel: number | null };
+  count?: { what: string; pktpath: number | string; kernel: number | null };
 }
 
 const APPEND_IPT = `-t nat -A KUBE-SERVICES -d 10.111.0.1/32 -p tcp -m tcp --dport ${SERVICE_PORT} -j RETURN`;
@@ -154,12 +154,12 @@ function countCommand(tool: KernelTool): { what: string; emu: string; kernel: st
 }
 
 /** pktpath: each operation through host.exec (wall and CPU ms), in order. Throws when pktpath refuses an input. */
-function runEmulator(tool: KernelTool, ops: OpInput[][], label: string): { ms: number[][]; cpu: number[][]; count: number | null } {
+function runEmulator(tool: KernelTool, ops: OpInput[][], label: string): { ms: number[][]; cpu: number[][]; count: number | string | null } {
   const host = new Host({ layers: defaultLayers() });
   if (tool === "ipvsadm") host.exec("modprobe ip_vs");
   const ms: number[][] = [];
   const cpu: number[][] = [];
-  let count: number | null = null;
+  let count: number | string | null = null;
   for (const group of ops) {
     const gms: number[] = [];
     const gcpu: number[] = [];
@@ -175,7 +175,14 @@ function runEmulator(tool: KernelTool, ops: OpInput[][], label: string): { ms: n
       gcpu.push((c1.user + c1.system) / 1000);
       if (op.op === "load the node") {
         const cc = countCommand(tool);
-        if (cc) count = (host.exec(cc.emu)[0]!.stdout.match(cc.pick) ?? []).length;
+        // A failing listing is reported in the count column, not as a failed load.
+        if (cc) {
+          try {
+            count = (host.exec(cc.emu)[0]!.stdout.match(cc.pick) ?? []).length;
+          } catch (e) {
+            count = `${cc.emu} failed: ${(e as Error).message.split("\n")[0]}`;
+          }
+        }
       }
     }
     ms.push(gms);
@@ -205,7 +212,17 @@ export function kernelUnavailable(tool: KernelTool): string | null {
  * The kernel: one namespace for the tool, each operation timed around its process, in
  * the same order as pktpath's. Returns ms per operation, or why it could not run.
  */
-function runKernel(tool: KernelTool, ops: OpInput[][], label: string, boundS: number): { ms: (number | null)[][]; cpu: (number | null)[][]; count: number | null } | string {
+interface KernelTimes {
+  ms: (number | null)[][];
+  cpu: (number | null)[][];
+  count: number | null;
+  /** Why an operation without a time has none. */
+  missing: string;
+  /** The operation that failed (group, index), when one did. */
+  failedAt: [number, number] | null;
+}
+
+function runKernel(tool: KernelTool, ops: OpInput[][], label: string, boundS: number): KernelTimes {
   const dir = mkdtempSync(join(tmpdir(), "pktpath-kernel-bench-"));
   try {
     const lines = [
@@ -233,10 +250,6 @@ function runKernel(tool: KernelTool, ops: OpInput[][], label: string, boundS: nu
       { encoding: "utf8", timeout: (boundS + 10) * 1000, killSignal: "SIGKILL", env: { ...process.env, D: dir, LC_ALL: "C" }, maxBuffer: 16 << 20 },
     );
     const out = r.stdout ?? "";
-    const fail = /^FAIL (\S+) (.*)$/m.exec(out);
-    if (fail) return `failed: ${fail[2]!.trim() || "exit status non-zero"} (operation ${fail[1]})`;
-    if (r.status === 137 || r.signal === "SIGKILL" || r.status === 124) return `not finished: killed after ${boundS} s`;
-    if (r.status !== 0) return `failed: ${(r.stderr || r.error?.message || `status ${r.status}`).trim().split("\n")[0]}`;
     const ms: (number | null)[][] = ops.map((g) => g.map(() => null));
     const cpu: (number | null)[][] = ops.map((g) => g.map(() => null));
     // T g.k wall0 wall1 user0 sys0 user1 sys1 (bash `times`: 0m0.123s)
@@ -251,7 +264,16 @@ function runKernel(tool: KernelTool, ops: OpInput[][], label: string, boundS: nu
       cpu[g]![k] = Number.isFinite(c) ? c : null;
     }
     const c = /^C (\d+)$/m.exec(out);
-    return { ms, cpu, count: c ? Number(c[1]) : null };
+    // What happened to the operations that gave no time: the first failed, or the bound killed the run.
+    const fail = /^FAIL (\d+)\.(\d+) (.*)$/m.exec(out);
+    const missing = fail
+      ? `failed: ${fail[3]!.trim() || "exit status non-zero"}`
+      : r.status === 137 || r.signal === "SIGKILL" || r.status === 124
+        ? `not finished: killed after ${boundS} s`
+        : r.status !== 0
+          ? `failed: ${(r.stderr || r.error?.message || `status ${r.status}`).trim().split("\n")[0]}`
+          : "not run: no timing came back";
+    return { ms, cpu, count: c ? Number(c[1]) : null, missing, failedAt: fail ? [Number(fail[1]), Number(fail[2])] : null };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -289,7 +311,7 @@ export function kernelSuite(o: KernelSuiteOptions): { rows: KernelRow[]; text: s
       }
       const unavailable = kernelUnavailable(tool);
       // Only what pktpath accepted runs on the kernel.
-      const k = emuError ? `not run: pktpath refused the input (${emuError})` : unavailable ?? runKernel(tool, ops, label, Math.max(120, Math.ceil(n / 50)));
+      const k = emuError ? `not run: pktpath refused the input (${emuError})` : unavailable ?? runKernel(tool, ops, label, Math.max(300, Math.ceil(n / 20)));
       const cc = countCommand(tool);
       ops.forEach((group, g) => {
         const op = group[0]!;
@@ -303,7 +325,7 @@ export function kernelSuite(o: KernelSuiteOptions): { rows: KernelRow[]; text: s
         else {
           const xs = k.ms[g]!.filter((x): x is number => x !== null);
           if (xs.length) kernelMs = median(xs);
-          else kernelNote = "not run: no timing came back";
+          else kernelNote = k.failedAt && k.failedAt[0] < g ? "not run: an earlier command failed" : k.missing;
           const cs = k.cpu[g]!.filter((x): x is number => x !== null);
           if (cs.length) kernelCpuMs = median(cs);
         }
