@@ -238,14 +238,52 @@ export function nodeTables(rows: NodeRow[]): string {
   );
 }
 
-export function nodeSuite(cfg: BenchConfig, sizes: number[], m: number, perCommandMax: number): { rows: NodeRow[]; text: string } {
+export function nodeSuite(cfg: BenchConfig, sizes: number[], m: number, perCommandMax: number, modes: readonly KubeProxyMode[] = MODES): { rows: NodeRow[]; text: string } {
   const rows: NodeRow[] = [];
   for (const n of sizes) {
-    for (const mode of MODES) {
+    for (const mode of modes) {
       rows.push(runNode(mode, n, m, cfg, n <= perCommandMax));
-      writeResult("node", { sizes, endpoints: m, rows });
+      writeResult("node", { sizes, modes, endpoints: m, rows });
       gc();
     }
   }
-  return { rows, text: nodeTables(rows) };
+  return { rows, text: nodeTables(rows) + "\n" + targetsTable(rows) };
+}
+
+/** Issue 14's targets: where each is measured, and the bound. */
+export interface Target {
+  what: string;
+  mode: KubeProxyMode;
+  n: number;
+  /** "<=": at most bound; ">=": at least. */
+  cmp: "<=" | ">=";
+  bound: number;
+  unit: string;
+  get: (r: NodeRow) => number;
+  fmt: (x: number) => string;
+}
+
+const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(2)} ms`);
+export const TARGETS: Target[] = [
+  { what: "one service added, IPVS mode", mode: "ipvs", n: 20_000, cmp: "<=", bound: 1, unit: "ms", get: (r) => r.addServiceMs, fmt: ms },
+  { what: "one service removed, IPVS mode", mode: "ipvs", n: 20_000, cmp: "<=", bound: 1, unit: "ms", get: (r) => r.delServiceMs, fmt: ms },
+  { what: "one service added, iptables mode", mode: "iptables", n: 20_000, cmp: "<=", bound: 5, unit: "ms", get: (r) => r.addServiceMs, fmt: ms },
+  { what: "one service removed, iptables mode", mode: "iptables", n: 20_000, cmp: "<=", bound: 5, unit: "ms", get: (r) => r.delServiceMs, fmt: ms },
+  { what: "loading the node, IPVS mode", mode: "ipvs", n: 20_000, cmp: "<=", bound: 3000, unit: "ms", get: (r) => r.build.loadMs, fmt: ms },
+  { what: "loading the node, iptables mode", mode: "iptables", n: 20_000, cmp: "<=", bound: 3000, unit: "ms", get: (r) => r.build.loadMs, fmt: ms },
+  { what: "heap, iptables mode", mode: "iptables", n: 20_000, cmp: "<=", bound: 300, unit: "MB", get: (r) => r.heapMB, fmt: (x) => `${x.toFixed(0)} MB` },
+  { what: "IPVS new connections/s", mode: "ipvs", n: 10_000, cmp: ">=", bound: 200_000, unit: "/s", get: (r) => r.newConn.hz, fmt: (x) => `${fmtHz(x)}/s` },
+];
+
+/** The targets of issue 14 beside what this run measured (or why it did not). */
+export function targetsTable(rows: NodeRow[]): string {
+  const body = TARGETS.map((t) => {
+    const r = rows.find((x) => x.mode === t.mode && x.n === t.n);
+    const bound = `${t.cmp === "<=" ? "≤" : "≥"} ${t.fmt(t.bound)}`;
+    if (!r) return [t.what, fmtN(t.n), bound, `not measured (${t.mode} at ${fmtN(t.n)} not run)`, "-"];
+    const v = t.get(r);
+    const met = t.cmp === "<=" ? v <= t.bound : v >= t.bound;
+    return [t.what, fmtN(t.n), bound, t.fmt(v), met ? "met" : `not met (${ratio(t.cmp === "<=" ? v : t.bound, t.cmp === "<=" ? t.bound : v)} off)`];
+  });
+  return table("Issue 14 targets beside this run's figures", ["target", "N", "target", "measured", "met?"], body);
 }

@@ -43,16 +43,23 @@ export function collectFiles(paths: string[]): string[] {
   return files;
 }
 
-/** Loads every scenario, or writes the FILE:LINE: message and returns null (exit 2). */
-export function loadAll(paths: string[], io: Io): Scenario[] | null {
+/**
+ * Loads every scenario, or writes the FILE:LINE: message and returns null (exit 2).
+ * Files of several MB tell `progress` how far they are read.
+ */
+export function loadAll(paths: string[], io: Io, progress?: Progress): Scenario[] | null {
   try {
-    return collectFiles(paths).map((f) => loadScenario(f));
+    const update = progress ? (m: string) => progress.update(`loading ${m}`) : undefined;
+    return collectFiles(paths).map((f) => loadScenario(f, undefined, update ? { progress: update } : {}));
   } catch (e) {
     if (e instanceof ScenarioError) {
+      progress?.clear();
       io.err(`${e.message}\n`);
       return null;
     }
     throw e;
+  } finally {
+    progress?.clear();
   }
 }
 

@@ -45,7 +45,7 @@ export const checkCommand: CliCommand = {
     for (const o of cmd.options) if (o.long === "--kernel" || o.long === "--trace") o.hideHelp();
     examples(cmd, ["sudo pktpath check scenarios/", "sudo pktpath check --html report/ scenarios/core/two-pod-bridge.yaml"]);
     cmd.action((paths: string[], o: CheckOpts) => {
-      const scenarios = loadAll(paths, ctx.io);
+      const scenarios = loadAll(paths, ctx.io, ctx.progress(o.quiet));
       ctx.code = scenarios ? check(scenarios, o, ctx) : 2;
     });
   },

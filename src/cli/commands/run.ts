@@ -74,7 +74,7 @@ function run(paths: string[], o: RunOpts, ctx: Ctx): number {
     io.err(`pktpath: ${o.pcap ? "--pcap" : "--html"}: a real kernel leaves no trace of its own; use \`pktpath check --html DIR\` to see the kernel's outcomes beside the emulator's paths\n`);
     return 2;
   }
-  const scenarios = loadAll(paths, io);
+  const scenarios = loadAll(paths, io, ctx.progress(o.quiet));
   if (!scenarios) return 2;
   if (o.kernel) {
     if (view !== "none") io.err("pktpath: --trace: a real kernel leaves no trace of its own; running without it\n");
