@@ -17,7 +17,7 @@ export const ipvsLayer: Layer = {
     const rt = new IpvsRuntime(host);
     runtimes.set(host, rt);
     host.registerTool("ipvsadm", ipvsadmTool(rt));
-    host.registerHooks({ name: "ipvs", hookOps: (ns, config) => rt.hookOps(ns, config) });
+    host.registerHooks({ name: "ipvs", commit: (config) => rt.commit(config), hookOps: (ns) => rt.hookOps(ns) });
     // ip_vs_register_conntrack(): with vs.conntrack=1 IPVS keeps conntrack entries.
     netfilterOf(host)?.conntrackUsers.push((ns, config) => config.netns[ns]?.sysctl["net.ipv4.vs.conntrack"] === "1");
   },

@@ -7,7 +7,7 @@ import { ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_TCP, IPPRO
 import { formatIPv4 } from "../wire/ipv4.ts";
 import type { Dataplane } from "../dataplane/dataplane.ts";
 import type { NetnsView, LinkView } from "../dataplane/view.ts";
-import { Hook, HOOK_NAMES, nextHookSeq, NF_ACCEPT, NF_DROP, NF_IP_PRI_CONNTRACK, NF_IP_PRI_CONNTRACK_CONFIRM, type HookState, type NfHookOps, type Verdict } from "../dataplane/hooks.ts";
+import { Hook, HOOK_NAMES, nextHookSeq, NO_OPS, NF_ACCEPT, NF_DROP, NF_IP_PRI_CONNTRACK, NF_IP_PRI_CONNTRACK_CONFIRM, type HookState, type NfHookOps, type Verdict } from "../dataplane/hooks.ts";
 import { icmpSend } from "../dataplane/icmp.ts";
 import { tcpSendReset } from "../dataplane/tcp.ts";
 import { routeMeHarder } from "../dataplane/ip_output.ts";
@@ -44,8 +44,12 @@ import { saveRule } from "./save.ts";
 export class NsNetfilter {
   readonly ct = new ConntrackTable();
   readonly tables = new Map<TableName, CompiledTable>();
-  ops: NfHookOps[] = [];
+  /** The hook operations registered here (NO_OPS for none), set at commit. */
+  ops: readonly NfHookOps[] = NO_OPS;
   conntrackOn = false;
+  /** What ops were built from: conntrack on, the tables present, other layers' nat chains. */
+  opsKey = "";
+  natSrc: readonly (readonly NatLookup[])[] = [];
 }
 
 /** Another layer's nat chain in nf_nat's lookup list (nf_nat_register_fn), e.g. an nft nat base chain. */
@@ -72,7 +76,7 @@ export class NetfilterRuntime {
   /** Extra reasons to track connections in a namespace (IPVS with conntrack=1). */
   readonly conntrackUsers: ((ns: string, config: Config) => boolean)[] = [];
   /** Other layers' nat chains: they share iptables' nat hooks and its first-binding-wins rule. */
-  readonly natLookups: ((ns: string, config: Config) => NatLookup[])[] = [];
+  readonly natLookups: ((ns: string, config: Config) => readonly NatLookup[])[] = [];
   private readonly natLists = new Map<string, NatLookup[][]>();
   /** When each table's hooks were registered in a namespace (nf_register_net_hooks order). */
   private readonly regSeq = new Map<string, number>();
@@ -137,29 +141,59 @@ export class NetfilterRuntime {
     return ct;
   }
 
+  /** Whether a table set needs conntrack, by the set's (and each chain's) snapshot object. */
+  private readonly ctNeed = new WeakMap<object, boolean>();
+
   private needsConntrack(ns: string, config: Config): boolean {
     const tables = config.netns[ns]?.ext.netfilter?.tables;
     if (tables?.nat) return true;
-    for (const t of Object.values(tables ?? {})) {
-      for (const c of Object.values(t!.chains)) {
-        for (const r of c.rules) {
-          if (r.target && TARGETS.get(r.target.name)?.conntrack) return true;
-          if (r.matches.some((m) => MATCHES.get(m.name)?.conntrack)) return true;
-        }
-      }
-    }
+    if (tables && this.tablesNeedConntrack(tables)) return true;
     return this.conntrackUsers.some((f) => f(ns, config));
   }
 
-  /** The hook operations registered in ns under this snapshot (HookProvider). */
-  hookOps(ns: string, config: Config): NfHookOps[] {
+  // A rule whose target or a match uses conntrack (nf_ct_netns_get from its checkentry).
+  private tablesNeedConntrack(tables: object & Partial<Record<TableName, { chains: Record<string, { rules: RuleConfig[] }> }>>): boolean {
+    let need = this.ctNeed.get(tables);
+    if (need !== undefined) return need;
+    need = false;
+    for (const t of Object.values(tables)) {
+      for (const c of Object.values(t!.chains)) {
+        let v = this.ctNeed.get(c);
+        if (v === undefined) {
+          v = c.rules.some((r) => (r.target && TARGETS.get(r.target.name)?.conntrack) || r.matches.some((m) => MATCHES.get(m.name)?.conntrack));
+          this.ctNeed.set(c, v);
+        }
+        if (v) need = true;
+      }
+    }
+    this.ctNeed.set(tables, need);
+    return need;
+  }
+
+  /**
+   * An accepted change made `config` the snapshot (HookProvider.commit): each namespace's
+   * registrations follow it. A table's hooks are registered when the table appears
+   * (nf_register_net_hooks, in that order), conntrack's when something needs it, nat's
+   * once any nat chain exists; unchanged registrations keep their array.
+   */
+  commit(config: Config): void {
+    for (const ns of Object.keys(config.netns)) this.register(ns, config);
+  }
+
+  private register(ns: string, config: Config): void {
     const st = this.state(ns);
-    const ops: NfHookOps[] = [];
     const tables = config.netns[ns]?.ext.netfilter?.tables ?? {};
-    st.conntrackOn = this.needsConntrack(ns, config);
-    const ctSeq = this.seqOf(ns, "conntrack", st.conntrackOn);
+    const ctOn = this.needsConntrack(ns, config);
+    const natSrc = this.natLookups.map((f) => f(ns, config));
+    const key = `${ctOn ? 1 : 0}${(["raw", "mangle", "filter", "nat"] as TableName[]).map((n) => (tables[n] ? 1 : 0)).join("")}`;
+    if (key === st.opsKey && natSrc.length === st.natSrc.length && natSrc.every((l, i) => l === st.natSrc[i])) return;
+    st.opsKey = key;
+    st.natSrc = natSrc;
+    st.conntrackOn = ctOn;
+    const ops: NfHookOps[] = [];
+    const ctSeq = this.seqOf(ns, "conntrack", ctOn);
     for (const name of ["raw", "mangle", "filter", "nat"] as TableName[]) this.seqOf(ns, name, !!tables[name]);
-    if (st.conntrackOn) {
+    if (ctOn) {
       // nf_conntrack_l3proto_ipv4: in at PRE_ROUTING/LOCAL_OUT, confirm last at LOCAL_IN/POST_ROUTING.
       const ctIn = (pkt: Packet, hs: HookState) => this.conntrackIn(ns, pkt, hs);
       const confirm = (pkt: Packet, hs: HookState) => this.confirm(ns, pkt, hs);
@@ -177,7 +211,7 @@ export class NetfilterRuntime {
     }
     // nf_nat_register_fn(): the nat hooks exist once any nat chain does; each runs its chains in priority order.
     const lists: NatLookup[][] = [[], [], [], [], []];
-    for (const f of this.natLookups) for (const l of f(ns, config)) lists[l.hook]!.push(l);
+    for (const src of natSrc) for (const l of src) lists[l.hook]!.push(l);
     if (tables.nat) {
       const nat = (chain: string) => (pkt: Packet, hs: HookState) => this.runTable(ns, "nat", chain, pkt, hs);
       const seq = this.seqOf(ns, "nat", true);
@@ -197,8 +231,12 @@ export class NetfilterRuntime {
       ops.push({ hook: Hook.PostRouting, priority: NAT_SRC_PRIORITY, name: "nat", fn: nat(NF_NAT_MANIP_SRC, "POSTROUTING") });
       ops.push({ hook: Hook.LocalIn, priority: NAT_SRC_PRIORITY, name: "nat", fn: nat(NF_NAT_MANIP_SRC, "INPUT") });
     }
-    st.ops = ops;
-    return ops;
+    st.ops = ops.length ? ops : NO_OPS;
+  }
+
+  /** The hook operations registered in ns (HookProvider): a pure read of commit's work. */
+  hookOps(ns: string): readonly NfHookOps[] {
+    return this.ns.get(ns)?.ops ?? NO_OPS;
   }
 
   private walkTrace(ns: string, table: TableName, pkt: Packet): WalkTrace | null {

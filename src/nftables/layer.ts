@@ -19,8 +19,8 @@ export const nftablesLayer: Layer = {
     const nf = netfilterOf(host);
     if (!nf) throw new Error("the nftables layer needs the netfilter layer (conntrack, NAT) installed first");
     nf.conntrackUsers.push((ns, config) => rt.needsConntrack(ns, config));
-    nf.natLookups.push((ns, config) => rt.natLookups(ns, config));
+    nf.natLookups.push((ns) => rt.natLookups(ns));
     host.registerTool("nft", nftTool(rt));
-    host.registerHooks({ name: "nftables", hookOps: (ns, config) => rt.hookOps(ns, config) });
+    host.registerHooks({ name: "nftables", commit: (config) => rt.commit(config), hookOps: (ns) => rt.hookOps(ns) });
   },
 };
