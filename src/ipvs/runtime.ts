@@ -126,20 +126,19 @@ export class IpvsRuntime {
     const cfg = config.netns[ns]?.ext.ipvs;
     if (st.cfg === cfg) return st;
     st.cfg = cfg;
-    const buckets = cfg?.buckets ?? {};
-    const seen = new Set<number>();
-    for (const [k, b] of Object.entries(buckets)) {
+    const buckets: Record<string, Record<string, ServiceConfig>> = cfg?.buckets ?? {};
+    for (const k in buckets) {
       const idx = Number(k);
-      seen.add(idx);
+      const b = buckets[k]!;
       const old = st.buckets.get(idx);
       if (old === b) continue;
-      for (const key of Object.keys(old ?? {})) if (!b[key]) this.removeService(st, key);
-      for (const svc of Object.values(b)) this.updateService(st, svc);
+      for (const key in old) if (!b[key]) this.removeService(st, key);
+      for (const key in b) this.updateService(st, b[key]!);
       st.buckets.set(idx, b);
     }
-    for (const [idx, old] of [...st.buckets]) {
-      if (seen.has(idx)) continue;
-      for (const key of Object.keys(old)) this.removeService(st, key);
+    for (const [idx, old] of st.buckets) {
+      if (buckets[idx] !== undefined) continue;
+      for (const key in old) this.removeService(st, key);
       st.buckets.delete(idx);
     }
     return st;
