@@ -7,7 +7,7 @@ import { ETH_P_IP, RTN_LOCAL } from "../wire/packet.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
 import type { Dataplane } from "./dataplane.ts";
 import type { LinkView, NetnsView } from "./view.ts";
-import { Hook, NF_ACCEPT, NF_BR_PRI_BRNF, NF_STOLEN, type HookProvider, type HookState, type NfHookOps } from "./hooks.ts";
+import { Hook, NF_ACCEPT, NF_BR_PRI_BRNF, NF_STOLEN, NO_OPS, type HookProvider, type HookState, type NfHookOps } from "./hooks.ts";
 import { brForwardFinish, brHandleFrameFinish, brXmitPort } from "./bridge.ts";
 import { routeInput } from "./route.ts";
 import { neighOutput, NUD_PERMANENT, NUD_REACHABLE, NUD_STALE } from "./neigh.ts";
@@ -93,7 +93,7 @@ export function brNetfilterProvider(dp: Dataplane): HookProvider {
     hookOps(ns, config) {
       const nsc = config.netns[ns];
       const on = !!config.modules["br_netfilter"] && (nsc?.sysctl["net.bridge.bridge-nf-call-iptables"] ?? "1") === "1";
-      return on ? ops : [];
+      return on ? ops : NO_OPS;
     },
   };
 }

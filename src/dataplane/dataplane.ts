@@ -5,7 +5,7 @@ import type { Config } from "../config/types.ts";
 import type { Packet } from "../wire/packet.ts";
 import { describePacket, type TraceStep, Tracer } from "./trace.ts";
 import { NF_ACCEPT, NF_DROP, Hook, type HookProvider, type HookState, HOOK_NAMES } from "./hooks.ts";
-import { buildView, type LinkView, type NetnsView, type View } from "./view.ts";
+import { buildView, updateView, type LinkView, type NetnsView, type View } from "./view.ts";
 import { Sim } from "./sim.ts";
 import { NeighTable } from "./neigh.ts";
 import { SocketTable } from "./sockets.ts";
@@ -49,7 +49,6 @@ export class Dataplane {
   readonly ns = new Map<string, NetnsState>();
   /** Bridge FDBs: bridge link id -> MAC -> port (br_fdb_update / br_fdb_find). */
   readonly fdb = new Map<number, Map<number, FdbEntry>>();
-  private readonly views = new WeakMap<Config, View>();
   /** Counts drops by reason since creation (for tests and benchmarks). */
   drops = 0;
   lastDrop = "";
@@ -57,22 +56,36 @@ export class Dataplane {
   nfDropped: Packet | null = null;
   nfDroppedAt: Hook = Hook.PreRouting;
 
+  /**
+   * An accepted change made `config` the snapshot: the hook providers bring their state
+   * in line with it (last registered first), then the view follows it, recomputing only
+   * what changed (updateView).
+   */
   setConfig(config: Config): void {
-    let view = this.views.get(config);
-    if (!view) {
-      view = buildView(config, this.providers);
-      this.views.set(config, view);
-    }
-    this.view = view;
+    if (this.view && this.view.config === config) return;
+    this.commit(config);
+    if (this.view) updateView(this.view, config, this.providers);
+    else this.view = buildView(config, this.providers);
+    this.follow();
+  }
+
+  /** Builds the view from scratch (a provider was added: every hook table changes). */
+  invalidate(config: Config): void {
+    this.commit(config);
+    this.view = buildView(config, this.providers);
+    this.follow();
+  }
+
+  private commit(config: Config): void {
+    for (let i = this.providers.length - 1; i >= 0; i--) this.providers[i]!.commit?.(config);
+  }
+
+  /** Per-namespace state and bridge FDBs follow the namespaces and links of the view. */
+  private follow(): void {
+    const view = this.view;
     for (const name of view.netns.keys()) if (!this.ns.has(name)) this.ns.set(name, new NetnsState(name));
     for (const name of [...this.ns.keys()]) if (!view.netns.has(name)) this.ns.delete(name);
     for (const id of [...this.fdb.keys()]) if (!view.links.has(id)) this.fdb.delete(id);
-  }
-
-  /** Drops the cached view so hook providers are asked again (a layer's registration changed). */
-  invalidate(config: Config): void {
-    this.views.delete(config);
-    this.setConfig(config);
   }
 
   state(ns: NetnsView): NetnsState {

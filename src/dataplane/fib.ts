@@ -1,25 +1,83 @@
-// The FIB of one namespace, compiled per snapshot: one Map per prefix length, probed
-// from the longest present prefix down (fib_table_lookup's longest match). Without policy
-// rules (not modelled) the kernel keeps the local and main tables in one trie and
-// fib_lookup() asks it once: the longest prefix of either table wins, and on one prefix
-// the local table's entry comes first (fib_insert_alias orders by tb_id, highest first).
+// The FIB of one namespace: one Map per prefix length, probed from the longest present
+// prefix down (fib_table_lookup's longest match). Without policy rules (not modelled) the
+// kernel keeps the local and main tables in one trie and fib_lookup() asks it once: the
+// longest prefix of either table wins, and on one prefix the local table's entry comes
+// first (fib_insert_alias orders by tb_id, highest first). Built once for a namespace,
+// then kept in step with its routes by update(): a change of routes costs the routes that
+// changed (fib_table_insert / fib_table_delete), not the table.
 import type { RouteConfig } from "../config/types.ts";
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN } from "../config/types.ts";
 import { maskOf } from "../wire/ipv4.ts";
 
 export class FibTable {
+  /** The route a lookup finds, by prefix length then destination. */
   private readonly byLen: (Map<number, RouteConfig> | undefined)[] = new Array(33);
+  /** Every route of a (length, destination) that has more than one (fib_alias list). */
+  private readonly more: (Map<number, RouteConfig[]> | undefined)[] = new Array(33);
   private lens: number[] = [];
 
-  constructor(routes: readonly RouteConfig[]) {
-    for (const r of routes) {
-      let m = this.byLen[r.plen];
-      if (!m) m = this.byLen[r.plen] = new Map();
-      const cur = m.get(r.dst);
-      // Equal prefixes: the local table's first, then the lowest metric (fib_find_alias order).
-      if (!cur || r.table > cur.table || (r.table === cur.table && r.metric < cur.metric)) m.set(r.dst, r);
-    }
+  /** `all` is the namespace's whole route list, in its order (it breaks ties of metric). */
+  constructor(routes: readonly RouteConfig[], all: readonly RouteConfig[] = routes) {
+    for (const r of routes) this.insert(r, all);
+    this.relens();
+  }
+
+  private relens(): void {
+    this.lens = [];
     for (let len = 32; len >= 0; len--) if (this.byLen[len]) this.lens.push(len);
+  }
+
+  // Equal prefixes: the local table's first, then the lowest metric (fib_find_alias
+  // order); among equal metrics the route that comes first in the namespace's list.
+  private static best(list: readonly RouteConfig[], all: readonly RouteConfig[]): RouteConfig {
+    let best = list[0]!;
+    for (const r of list) {
+      if (r === best) continue;
+      if (r.table !== best.table) {
+        if (r.table > best.table) best = r;
+      } else if (r.metric < best.metric || (r.metric === best.metric && all.indexOf(r) < all.indexOf(best))) best = r;
+    }
+    return best;
+  }
+
+  /** Adds a route; true when the set of present prefix lengths changed. */
+  insert(r: RouteConfig, all: readonly RouteConfig[]): boolean {
+    let m = this.byLen[r.plen];
+    const fresh = !m;
+    if (!m) m = this.byLen[r.plen] = new Map();
+    const cur = m.get(r.dst);
+    if (!cur) {
+      m.set(r.dst, r);
+      return fresh;
+    }
+    let more = this.more[r.plen];
+    if (!more) more = this.more[r.plen] = new Map();
+    const list = more.get(r.dst) ?? [cur];
+    list.push(r);
+    more.set(r.dst, list);
+    m.set(r.dst, FibTable.best(list, all));
+    return false;
+  }
+
+  /** Removes a route; true when the set of present prefix lengths changed. */
+  remove(r: RouteConfig, all: readonly RouteConfig[]): boolean {
+    const m = this.byLen[r.plen];
+    if (!m) return false;
+    const more = this.more[r.plen];
+    const list = more?.get(r.dst);
+    if (list) {
+      const i = list.indexOf(r);
+      if (i < 0) return false;
+      list.splice(i, 1);
+      if (list.length === 1) more!.delete(r.dst);
+      m.set(r.dst, list.length === 1 ? list[0]! : FibTable.best(list, all));
+      return false;
+    }
+    if (m.get(r.dst) !== r) return false;
+    m.delete(r.dst);
+    if (m.size) return false;
+    this.byLen[r.plen] = undefined;
+    return true;
   }
 
   lookup(addr: number): RouteConfig | null {
@@ -31,12 +89,46 @@ export class FibTable {
     }
     return null;
   }
+
+  /** Applies removals and insertions, then re-reads the present prefix lengths once if needed. */
+  apply(gone: readonly RouteConfig[], added: readonly RouteConfig[], all: readonly RouteConfig[]): void {
+    let relen = false;
+    for (const r of gone) relen = this.remove(r, all) || relen;
+    for (const r of added) relen = this.insert(r, all) || relen;
+    if (relen) this.relens();
+  }
+
+  /** Every route a lookup can find, longest prefix first (for tests and listings). */
+  entries(): RouteConfig[] {
+    const out: RouteConfig[] = [];
+    for (const len of this.lens) for (const r of this.byLen[len]!.values()) out.push(r);
+    return out;
+  }
 }
 
+const inFib = (r: RouteConfig) => r.table === RT_TABLE_LOCAL || r.table === RT_TABLE_MAIN;
+
 export class Fib {
-  private readonly merged: FibTable;
+  /** The local and main tables as the one trie fib_lookup() asks. */
+  readonly merged: FibTable;
   constructor(routes: readonly RouteConfig[]) {
-    this.merged = new FibTable(routes.filter((r) => r.table === RT_TABLE_LOCAL || r.table === RT_TABLE_MAIN));
+    this.merged = new FibTable(routes.filter(inFib), routes);
+  }
+
+  /**
+   * The namespace's routes went from `before` to `after` (immer keeps unchanged route
+   * objects): only the routes between their common head and common tail are removed and
+   * inserted, so adding or deleting one route costs that route plus an identity scan.
+   */
+  update(before: readonly RouteConfig[], after: readonly RouteConfig[]): void {
+    let head = 0;
+    const n = Math.min(before.length, after.length);
+    while (head < n && before[head] === after[head]) head++;
+    let tail = 0;
+    while (tail < n - head && before[before.length - 1 - tail] === after[after.length - 1 - tail]) tail++;
+    const gone = before.slice(head, before.length - tail).filter(inFib);
+    const added = after.slice(head, after.length - tail).filter(inFib);
+    this.merged.apply(gone, added, after);
   }
 
   lookup(addr: number): RouteConfig | null {

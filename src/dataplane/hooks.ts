@@ -90,9 +90,29 @@ export function buildHookTable(ops: readonly NfHookOps[]): HookTable {
   return table;
 }
 
-/** A layer above the core that registers operations in a namespace (nf_register_net_hooks). */
+/** No operations: a provider with nothing registered in a namespace returns this one array. */
+export const NO_OPS: readonly NfHookOps[] = Object.freeze([]);
+
+/**
+ * A layer above the core that registers operations in a namespace (nf_register_net_hooks).
+ * Registration is state the layer changes when a command changes the snapshot (commit);
+ * reading it (hookOps) changes nothing, so the dataplane can compute its view at any time.
+ */
 export interface HookProvider {
   name: string;
-  /** The operations this layer has registered in namespace ns under the given snapshot. */
+  /**
+   * An accepted change made `config` the snapshot: bring the layer's state (services,
+   * registrations, registration order) in line with it. Called once per accepted change
+   * (once per Host.batch), never for a change that failed, and before the view follows.
+   * Providers are committed last-registered first, so a layer reads the new state of the
+   * layers that feed it (netfilter reads nftables' nat chains). It must cost what the
+   * change changed: compare the snapshot's pieces by identity with the last ones seen.
+   */
+  commit?(config: Config): void;
+  /**
+   * The operations this layer has registered in namespace ns: a pure read. It returns the
+   * identical array for as long as they are unchanged (NO_OPS for none): the view rebuilds
+   * a namespace's hook table only when one of its providers' arrays is a new one.
+   */
   hookOps(ns: string, config: Config): readonly NfHookOps[];
 }

@@ -10,7 +10,7 @@ export const ipvsLayer: Layer<IpvsRuntime, { netfilter: NetfilterRuntime }> = {
   install(host: Host, { netfilter }): IpvsRuntime {
     const rt = new IpvsRuntime(host);
     host.registerTool("ipvsadm", ipvsadmTool(rt));
-    host.registerHooks({ name: "ipvs", hookOps: (ns, config) => rt.hookOps(ns, config) });
+    host.registerHooks({ name: "ipvs", commit: (config) => rt.commit(config), hookOps: (ns) => rt.hookOps(ns) });
     // ip_vs_register_conntrack(): with vs.conntrack=1 IPVS keeps conntrack entries.
     netfilter.register({ needsConntrack: (ns, config) => config.netns[ns]?.sysctl["net.ipv4.vs.conntrack"] === "1" });
     return rt;

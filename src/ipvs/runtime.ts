@@ -5,7 +5,7 @@ import type { LayerHost } from "../host.ts";
 import type { Config } from "../config/types.ts";
 import type { Dataplane } from "../dataplane/dataplane.ts";
 import type { NetnsView } from "../dataplane/view.ts";
-import { Hook, type NfHookOps } from "../dataplane/hooks.ts";
+import { Hook, NO_OPS, type NfHookOps } from "../dataplane/hooks.ts";
 import { registerSysctl } from "../config/sysctl.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
 import { type IpvsConfig, type IpvsTimeouts, type ServiceConfig, emptyIpvs } from "./config.ts";
@@ -68,6 +68,8 @@ export class IpvsNs {
    * and comes back (counters and all) when the same service adds it again.
    */
   readonly trash = new Map<string, IpvsDest>();
+  /** The hook operations registered here (ip_vs_ops4, with the first virtual service), or NO_OPS. */
+  ops: readonly NfHookOps[] = NO_OPS;
   constructor(readonly name: string) {}
 }
 
@@ -129,20 +131,19 @@ export class IpvsRuntime {
     const cfg = config.netns[ns]?.ext.ipvs;
     if (st.cfg === cfg) return st;
     st.cfg = cfg;
-    const buckets = cfg?.buckets ?? {};
-    const seen = new Set<number>();
-    for (const [k, b] of Object.entries(buckets)) {
+    const buckets: Record<string, Record<string, ServiceConfig>> = cfg?.buckets ?? {};
+    for (const k in buckets) {
       const idx = Number(k);
-      seen.add(idx);
+      const b = buckets[k]!;
       const old = st.buckets.get(idx);
       if (old === b) continue;
-      for (const key of Object.keys(old ?? {})) if (!b[key]) this.removeService(st, key);
-      for (const svc of Object.values(b)) this.updateService(st, svc);
+      for (const key in old) if (!b[key]) this.removeService(st, key);
+      for (const key in b) this.updateService(st, b[key]!);
       st.buckets.set(idx, b);
     }
-    for (const [idx, old] of [...st.buckets]) {
-      if (seen.has(idx)) continue;
-      for (const key of Object.keys(old)) this.removeService(st, key);
+    for (const [idx, old] of st.buckets) {
+      if (buckets[idx] !== undefined) continue;
+      for (const key in old) this.removeService(st, key);
       st.buckets.delete(idx);
     }
     return st;
@@ -292,10 +293,22 @@ export class IpvsRuntime {
     }
   }
 
-  hookOps(ns: string, config: Config): NfHookOps[] {
-    const st = this.sync(ns, config);
-    if (!st.services.size) return [];
-    // ip_vs_ops4[]: registered with the namespace's first virtual service.
+  /**
+   * An accepted change made `config` the snapshot (HookProvider.commit): the runtime
+   * services follow it (sync, bucket by bucket: only changed buckets are read), and a
+   * namespace's hooks are registered with its first virtual service and unregistered
+   * with its last, as ip_vs_register_hooks() / ip_vs_unregister_hooks() do.
+   */
+  commit(config: Config): void {
+    for (const ns of Object.keys(config.netns)) {
+      const st = this.sync(ns, config);
+      if (!st.services.size) st.ops = NO_OPS;
+      else if (st.ops === NO_OPS) st.ops = this.opsOf(ns);
+    }
+  }
+
+  // ip_vs_ops4[].
+  private opsOf(ns: string): NfHookOps[] {
     const req = (pkt: Parameters<NfHookOps["fn"]>[0], hs: Parameters<NfHookOps["fn"]>[1]) => this.core.request(ns, pkt, hs);
     const rep = (pkt: Parameters<NfHookOps["fn"]>[0], hs: Parameters<NfHookOps["fn"]>[1]) => this.core.reply(ns, pkt, hs);
     return [
@@ -305,5 +318,10 @@ export class IpvsRuntime {
       { hook: Hook.LocalOut, priority: -98, name: "ipvs", fn: req },
       { hook: Hook.Forward, priority: 100, name: "ipvs reply", fn: rep },
     ];
+  }
+
+  /** The hook operations registered in ns (HookProvider): a pure read of commit's work. */
+  hookOps(ns: string): readonly NfHookOps[] {
+    return this.ns.get(ns)?.ops ?? NO_OPS;
   }
 }

@@ -14,7 +14,7 @@ export const netfilterLayer: Layer<NetfilterRuntime, NetfilterNeeds> = {
     for (const name of ["iptables-save", "iptables-nft-save", "iptables-legacy-save"]) host.registerTool(name, iptablesSaveTool(rt));
     for (const name of ["iptables-restore", "iptables-nft-restore", "iptables-legacy-restore"]) host.registerTool(name, iptablesRestoreTool(rt));
     host.registerTool("conntrack", conntrackTool(rt));
-    host.registerHooks({ name: "netfilter", hookOps: (ns, config) => rt.hookOps(ns, config) });
+    host.registerHooks({ name: "netfilter", commit: (config) => rt.commit(config), hookOps: (ns) => rt.hookOps(ns) });
     return rt;
   },
 };

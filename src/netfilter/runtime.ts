@@ -7,7 +7,7 @@ import { ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_TCP, IPPRO
 import { formatIPv4 } from "../wire/ipv4.ts";
 import type { Dataplane } from "../dataplane/dataplane.ts";
 import type { NetnsView, LinkView } from "../dataplane/view.ts";
-import { Hook, HOOK_NAMES, nextHookSeq, NF_ACCEPT, NF_DROP, NF_IP_PRI_CONNTRACK, NF_IP_PRI_CONNTRACK_CONFIRM, type HookState, type NfHookOps, type Verdict } from "../dataplane/hooks.ts";
+import { Hook, HOOK_NAMES, nextHookSeq, NO_OPS, NF_ACCEPT, NF_DROP, NF_IP_PRI_CONNTRACK, NF_IP_PRI_CONNTRACK_CONFIRM, type HookState, type NfHookOps, type Verdict } from "../dataplane/hooks.ts";
 import { icmpSend } from "../dataplane/icmp.ts";
 import { tcpSendReset } from "../dataplane/tcp.ts";
 import { routeMeHarder } from "../dataplane/ip_output.ts";
@@ -43,8 +43,12 @@ import { saveRule } from "./save.ts";
 export class NsNetfilter {
   readonly ct = new ConntrackTable();
   readonly tables = new Map<TableName, CompiledTable>();
-  ops: NfHookOps[] = [];
+  /** The hook operations registered here (NO_OPS for none), set at commit. */
+  ops: readonly NfHookOps[] = NO_OPS;
   conntrackOn = false;
+  /** What ops were built from: conntrack on, the tables present, other layers' nat chains. */
+  opsKey = "";
+  natSrc: readonly (readonly NatLookup[])[] = [];
 }
 
 /** Another layer's nat chain in nf_nat's lookup list (nf_nat_register_fn), e.g. an nft nat base chain. */
@@ -63,7 +67,8 @@ export interface NatLookup {
  */
 export interface NetfilterUser {
   needsConntrack?: (ns: string, config: Config) => boolean;
-  natLookups?: (ns: string, config: Config) => NatLookup[];
+  /** Its nat chains in a namespace: the same array while they are unchanged (the hooks are rebuilt on a new one). */
+  natLookups?: (ns: string, config: Config) => readonly NatLookup[];
 }
 
 /** What the netfilter layer needs handed in at install. */
@@ -82,7 +87,7 @@ export class NetfilterRuntime {
   /** Extra reasons to track connections in a namespace (IPVS with conntrack=1). */
   private readonly conntrackUsers: ((ns: string, config: Config) => boolean)[] = [];
   /** Other layers' nat chains: they share iptables' nat hooks and its first-binding-wins rule. */
-  private readonly natLookups: ((ns: string, config: Config) => NatLookup[])[] = [];
+  private readonly natLookups: ((ns: string, config: Config) => readonly NatLookup[])[] = [];
   private readonly natLists = new Map<string, NatLookup[][]>();
   /** When each table's hooks were registered in a namespace (nf_register_net_hooks order). */
   private readonly regSeq = new Map<string, number>();
@@ -167,15 +172,30 @@ export class NetfilterRuntime {
     return this.conntrackUsers.some((f) => f(ns, config));
   }
 
-  /** The hook operations registered in ns under this snapshot (HookProvider). */
-  hookOps(ns: string, config: Config): NfHookOps[] {
+  /**
+   * An accepted change made `config` the snapshot (HookProvider.commit): each namespace's
+   * registrations follow it. A table's hooks are registered when the table appears
+   * (nf_register_net_hooks, in that order), conntrack's when something needs it, nat's
+   * once any nat chain exists; unchanged registrations keep their array.
+   */
+  commit(config: Config): void {
+    for (const ns of Object.keys(config.netns)) this.registerNs(ns, config);
+  }
+
+  private registerNs(ns: string, config: Config): void {
     const st = this.state(ns);
-    const ops: NfHookOps[] = [];
     const tables = config.netns[ns]?.ext.netfilter?.tables ?? {};
-    st.conntrackOn = this.needsConntrack(ns, config);
-    const ctSeq = this.seqOf(ns, "conntrack", st.conntrackOn);
+    const ctOn = this.needsConntrack(ns, config);
+    const natSrc = this.natLookups.map((f) => f(ns, config));
+    const key = `${ctOn ? 1 : 0}${(["raw", "mangle", "filter", "nat"] as TableName[]).map((n) => (tables[n] ? 1 : 0)).join("")}`;
+    if (key === st.opsKey && natSrc.length === st.natSrc.length && natSrc.every((l, i) => l === st.natSrc[i])) return;
+    st.opsKey = key;
+    st.natSrc = natSrc;
+    st.conntrackOn = ctOn;
+    const ops: NfHookOps[] = [];
+    const ctSeq = this.seqOf(ns, "conntrack", ctOn);
     for (const name of ["raw", "mangle", "filter", "nat"] as TableName[]) this.seqOf(ns, name, !!tables[name]);
-    if (st.conntrackOn) {
+    if (ctOn) {
       // nf_conntrack_l3proto_ipv4: in at PRE_ROUTING/LOCAL_OUT, confirm last at LOCAL_IN/POST_ROUTING.
       const ctIn = (pkt: Packet, hs: HookState) => this.conntrackIn(ns, pkt, hs);
       const confirm = (pkt: Packet, hs: HookState) => this.confirm(ns, pkt, hs);
@@ -193,7 +213,7 @@ export class NetfilterRuntime {
     }
     // nf_nat_register_fn(): the nat hooks exist once any nat chain does; each runs its chains in priority order.
     const lists: NatLookup[][] = [[], [], [], [], []];
-    for (const f of this.natLookups) for (const l of f(ns, config)) lists[l.hook]!.push(l);
+    for (const src of natSrc) for (const l of src) lists[l.hook]!.push(l);
     if (tables.nat) {
       const nat = (chain: string) => (pkt: Packet, hs: HookState) => this.runTable(ns, "nat", chain, pkt, hs);
       const seq = this.seqOf(ns, "nat", true);
@@ -213,8 +233,12 @@ export class NetfilterRuntime {
       ops.push({ hook: Hook.PostRouting, priority: NAT_SRC_PRIORITY, name: "nat", fn: nat(NF_NAT_MANIP_SRC, "POSTROUTING") });
       ops.push({ hook: Hook.LocalIn, priority: NAT_SRC_PRIORITY, name: "nat", fn: nat(NF_NAT_MANIP_SRC, "INPUT") });
     }
-    st.ops = ops;
-    return ops;
+    st.ops = ops.length ? ops : NO_OPS;
+  }
+
+  /** The hook operations registered in ns (HookProvider): a pure read of commit's work. */
+  hookOps(ns: string): readonly NfHookOps[] {
+    return this.ns.get(ns)?.ops ?? NO_OPS;
   }
 
   private walkTrace(ns: string, table: TableName, pkt: Packet): WalkTrace | null {

@@ -10,9 +10,9 @@ export const nftablesLayer: Layer<NftRuntime, { netfilter: NetfilterRuntime }> =
   name: "nftables",
   install(host: Host, { netfilter }): NftRuntime {
     const rt = new NftRuntime(host, netfilter);
-    netfilter.register({ needsConntrack: (ns, config) => rt.needsConntrack(ns, config), natLookups: (ns, config) => rt.natLookups(ns, config) });
+    netfilter.register({ needsConntrack: (ns, config) => rt.needsConntrack(ns, config), natLookups: (ns) => rt.natLookups(ns) });
     host.registerTool("nft", nftTool(rt));
-    host.registerHooks({ name: "nftables", hookOps: (ns, config) => rt.hookOps(ns, config) });
+    host.registerHooks({ name: "nftables", commit: (config) => rt.commit(config), hookOps: (ns) => rt.hookOps(ns) });
     return rt;
   },
 };

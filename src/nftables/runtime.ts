@@ -6,7 +6,7 @@ import type { Config } from "../config/types.ts";
 import type { Packet } from "../wire/packet.ts";
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, ICMP_DEST_UNREACH, RTN_LOCAL } from "../wire/packet.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
-import { Hook, NF_ACCEPT, NF_DROP, nextHookSeq, type HookState, type NfHookOps, type Verdict } from "../dataplane/hooks.ts";
+import { Hook, NF_ACCEPT, NF_DROP, nextHookSeq, NO_OPS, type HookState, type NfHookOps, type Verdict } from "../dataplane/hooks.ts";
 import { inetSelectAddr } from "../dataplane/route.ts";
 import type { NatLookup, NetfilterRuntime } from "../netfilter/runtime.ts";
 import type { Conn } from "../netfilter/conntrack.ts";
@@ -253,15 +253,19 @@ export class NftRuntime {
     return config.netns[ns]?.ext.nftables;
   }
 
+  /** needsConntrack's answer by ruleset snapshot object. */
+  private readonly ctNeed = new WeakMap<NftRuleset, boolean>();
+
   /** Conntrack is needed once a rule reads ct state or a nat chain exists (nf_ct_netns_get). */
   needsConntrack(ns: string, config: Config): boolean {
-    for (const t of this.ruleset(ns, config)?.tables ?? []) {
-      for (const c of t.chains) {
-        if (c.base?.type === "nat") return true;
-        for (const r of c.rules) for (const s of r.stmts) if (usesCt(s)) return true;
-      }
+    const rs = this.ruleset(ns, config);
+    if (!rs) return false;
+    let need = this.ctNeed.get(rs);
+    if (need === undefined) {
+      need = rs.tables.some((t) => t.chains.some((c) => c.base?.type === "nat" || c.rules.some((r) => r.stmts.some(usesCt))));
+      this.ctNeed.set(rs, need);
     }
-    return false;
+    return need;
   }
 
   /** The compiled form of each table by namespace/family/name, updated in place as the table changes. */
@@ -733,9 +737,38 @@ export class NftRuntime {
     return out;
   }
 
+  /** Per namespace: the ruleset its registrations were made for, its base chains' hook operations and nat chains. */
+  private readonly registered = new Map<string, { rs: NftRuleset | undefined; ops: readonly NfHookOps[]; nat: readonly NatLookup[] }>();
+
+  /**
+   * An accepted change made `config` the snapshot (HookProvider.commit): a namespace whose
+   * ruleset changed registers its base chains again (nf_tables_register_hook for new
+   * ones, in creation order); others keep their arrays.
+   */
+  commit(config: Config): void {
+    for (const ns of Object.keys(config.netns)) {
+      const rs = this.ruleset(ns, config);
+      const cur = this.registered.get(ns);
+      if (cur && cur.rs === rs) continue;
+      const seqs = this.baseSeqs(ns, config);
+      const ops = this.baseOps(ns, config, seqs);
+      const nat = this.natOps(ns, config, seqs);
+      this.registered.set(ns, { rs, ops: ops.length ? ops : NO_OPS, nat: nat.length ? nat : NO_NAT });
+    }
+  }
+
+  /** Base chains of every table as hook operations (HookProvider): a pure read of commit's work. */
+  hookOps(ns: string): readonly NfHookOps[] {
+    return this.registered.get(ns)?.ops ?? NO_OPS;
+  }
+
+  /** The namespace's nat base chains, for nf_nat's lookup list: a pure read of commit's work. */
+  natLookups(ns: string): readonly NatLookup[] {
+    return this.registered.get(ns)?.nat ?? NO_NAT;
+  }
+
   /** Base chains of every table as hook operations; nat chains go to nf_nat's lookup list. */
-  hookOps(ns: string, config: Config): NfHookOps[] {
-    const seqs = this.baseSeqs(ns, config);
+  private baseOps(ns: string, config: Config, seqs: Map<NftChain, number>): NfHookOps[] {
     const ops: (NfHookOps & { seq: number })[] = [];
     for (const t of this.ruleset(ns, config)?.tables ?? []) {
       if (t.flags.includes("dormant")) continue;
@@ -752,8 +785,7 @@ export class NftRuntime {
     return ops;
   }
 
-  natLookups(ns: string, config: Config): NatLookup[] {
-    const seqs = this.baseSeqs(ns, config);
+  private natOps(ns: string, config: Config, seqs: Map<NftChain, number>): NatLookup[] {
     const out: (NatLookup & { seq: number })[] = [];
     for (const t of this.ruleset(ns, config)?.tables ?? []) {
       if (t.flags.includes("dormant")) continue;
@@ -786,6 +818,8 @@ export class NftRuntime {
     return [...(this.dynamic.get(this.dynKey(ns, t, s.name))?.values() ?? [])].filter((e) => (e.expires ?? Infinity) > now);
   }
 }
+
+const NO_NAT: readonly NatLookup[] = Object.freeze([]);
 
 function usesCt(s: NftStmt): boolean {
   if (s.k === "match" || s.k === "vmap") return s.left.sels.some((x) => x.name.startsWith("ct "));

@@ -112,13 +112,12 @@ export function observe(host: Host): Observer {
   };
   const sent = rec("sent");
   const got = rec("got");
-  host.registerHooks({
-    name: "props observer",
-    hookOps: () => [
-      { hook: Hook.LocalOut, priority: Number.MIN_SAFE_INTEGER, name: "props observer", fn: sent },
-      { hook: Hook.LocalIn, priority: Number.MAX_SAFE_INTEGER, name: "props observer", fn: got },
-    ],
-  });
+  // One array for every namespace: the view rebuilds a hook table only when a provider's array is new.
+  const ops = [
+    { hook: Hook.LocalOut, priority: Number.MIN_SAFE_INTEGER, name: "props observer", fn: sent },
+    { hook: Hook.LocalIn, priority: Number.MAX_SAFE_INTEGER, name: "props observer", fn: got },
+  ];
+  host.registerHooks({ name: "props observer", hookOps: () => ops });
   return obs;
 }
 
