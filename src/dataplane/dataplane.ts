@@ -15,7 +15,7 @@ import { inetHashConnect, nsRandom, seedFor, udpGetPort } from "./ports.ts";
 export type Okfn = (dp: Dataplane, ns: NetnsView, pkt: Packet, inDev: LinkView | null, outDev: LinkView | null) => void;
 
 /** Per-namespace mutable state. */
-export class NetnsState {
+export class NetnsDataplane {
   readonly neigh = new NeighTable();
   readonly sockets = new SocketTable();
   /** Ports for connect(): table_perturb and the seeded secrets of src/dataplane/ports.ts. */
@@ -46,7 +46,7 @@ export class Dataplane {
   readonly sim = new Sim();
   tracer: Tracer | null = null;
   readonly providers: HookProvider[] = [];
-  readonly ns = new Map<string, NetnsState>();
+  readonly ns = new Map<string, NetnsDataplane>();
   /** Bridge FDBs: bridge link id -> MAC -> port (br_fdb_update / br_fdb_find). */
   readonly fdb = new Map<number, Map<number, FdbEntry>>();
   /** Counts drops by reason since creation (for tests and benchmarks). */
@@ -83,12 +83,12 @@ export class Dataplane {
   /** Per-namespace state and bridge FDBs follow the namespaces and links of the view. */
   private follow(): void {
     const view = this.view;
-    for (const name of view.netns.keys()) if (!this.ns.has(name)) this.ns.set(name, new NetnsState(name));
+    for (const name of view.netns.keys()) if (!this.ns.has(name)) this.ns.set(name, new NetnsDataplane(name));
     for (const name of [...this.ns.keys()]) if (!view.netns.has(name)) this.ns.delete(name);
     for (const id of [...this.fdb.keys()]) if (!view.links.has(id)) this.fdb.delete(id);
   }
 
-  state(ns: NetnsView): NetnsState {
+  state(ns: NetnsView): NetnsDataplane {
     return this.ns.get(ns.name)!;
   }
 

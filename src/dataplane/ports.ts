@@ -3,13 +3,13 @@
 // that a scenario picks the same ports on every run.
 import { IPPROTO_TCP, IPPROTO_UDP } from "../wire/packet.ts";
 import type { NetnsView } from "./view.ts";
-import type { NetnsState } from "./dataplane.ts";
+import type { NetnsDataplane } from "./dataplane.ts";
 
 /** INET_TABLE_PERTURB_SIZE (1 << CONFIG_INET_TABLE_PERTURB_ORDER). */
 const TABLE_PERTURB_SIZE = 1 << 16;
 
 /** A namespace's own seeded state (mulberry32), so one namespace's traffic never moves another's ports. */
-export function nsRandom(st: NetnsState): number {
+export function nsRandom(st: NetnsDataplane): number {
   let t = (st.portSeed = (st.portSeed + 0x6d2b79f5) >>> 0);
   t = Math.imul(t ^ (t >>> 15), t | 1);
   t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
@@ -24,7 +24,7 @@ export function seedFor(name: string): number {
 
 // secure_ipv4_port_ephemeral(): a keyed hash of (saddr, daddr, dport); 48 bits kept as
 // the kernel's u64 is used: the low bits index table_perturb, the high 32 add to it.
-function portOffset(st: NetnsState, saddr: number, daddr: number, dport: number): { index: number; high: number } {
+function portOffset(st: NetnsDataplane, saddr: number, daddr: number, dport: number): { index: number; high: number } {
   let a = (saddr ^ st.secret) >>> 0;
   let b = (daddr ^ Math.imul(st.secret, 0x9e3779b1)) >>> 0;
   for (let i = 0; i < 3; i++) {
@@ -35,14 +35,14 @@ function portOffset(st: NetnsState, saddr: number, daddr: number, dport: number)
 }
 
 /** Is lport bound by a listener (bind() ports are never shared by connect()). */
-function boundByListener(st: NetnsState, proto: number, lport: number): boolean {
+function boundByListener(st: NetnsDataplane, proto: number, lport: number): boolean {
   return !!st.sockets.listeners.get(proto * 65536 + lport)?.length;
 }
 
 // __inet_hash_connect(): start at an offset per destination, walk ports of one parity
 // by two, then the other; a port is free when no listener holds it and the 4-tuple is
 // unique (check_established). 0 when the range is exhausted (EADDRNOTAVAIL).
-export function inetHashConnect(ns: NetnsView, st: NetnsState, saddr: number, daddr: number, dport: number): number {
+export function inetHashConnect(ns: NetnsView, st: NetnsDataplane, saddr: number, daddr: number, dport: number): number {
   const low = ns.portLow;
   const high = ns.portHigh + 1;
   let remaining = high - low;
@@ -68,7 +68,7 @@ export function inetHashConnect(ns: NetnsView, st: NetnsState, saddr: number, da
 }
 
 // udp_lib_get_port(): a random first port in the range, then the next free one.
-export function udpGetPort(ns: NetnsView, st: NetnsState): number {
+export function udpGetPort(ns: NetnsView, st: NetnsDataplane): number {
   const low = ns.portLow;
   const remaining = ns.portHigh - low + 1;
   if (remaining <= 0) return 0;

@@ -7,7 +7,7 @@ import { formatIPv4 } from "../wire/ipv4.ts";
 import { ENOTEMPTY, IPSET_ADD, IPSET_DEL, IPSET_FLAG_EXIST, IPSET_FLAG_RETURN_NOMATCH, IPSET_TEST, type Adt } from "./consts.ts";
 import { ipSetTest } from "./kernel.ts";
 import type { KernelOpt } from "./settype.ts";
-import { netState, type NetState } from "./store.ts";
+import { netnsIpset, type NetnsIpset } from "./store.ts";
 import { ipsetTool } from "./tool.ts";
 import { packetPort } from "./types/port.ts";
 import type { SetHandle as XtSetHandle, SetLookup } from "../netfilter/matches/set.ts";
@@ -26,7 +26,7 @@ class SetHandle implements IpSetHandle {
   constructor(
     private readonly host: Host,
     private readonly ns: string,
-    private readonly net: NetState,
+    private readonly net: NetnsIpset,
     private readonly index: number,
   ) {}
 
@@ -110,7 +110,7 @@ class SetHandle implements IpSetHandle {
 
 /** A stable handle for the set NAME in namespace ns (xt_set keeps the set index, so swap/rename are seen); null if no such set. */
 export function lookupSet(host: Host, ns: string, name: string): IpSetHandle | null {
-  const st = netState(host, ns);
+  const st = netnsIpset(host, ns);
   if (!st) return null;
   const index = st.find(name);
   return index < 0 ? null : new SetHandle(host, ns, st, index);
@@ -118,7 +118,7 @@ export function lookupSet(host: Host, ns: string, name: string): IpSetHandle | n
 
 /** Reference counting for `References:` in ipset list and for "Set cannot be destroyed: it is in use by a kernel component". */
 export function refSet(host: Host, ns: string, name: string, delta: 1 | -1): void {
-  const st = netState(host, ns);
+  const st = netnsIpset(host, ns);
   if (!st) return;
   const index = st.find(name);
   if (index < 0) return;

@@ -5,7 +5,7 @@ import type { ToolHost } from "../tool/tool.ts";
 import * as C from "./consts.ts";
 import { createSet, destroySets, flushSets, renameSet, swapSets, adtSet } from "./core.ts";
 import { IpsetError, kernelError, notModelled, parameterError, syntaxError } from "./errors.ts";
-import { commit, netState, randomInitval, Txn } from "./store.ts";
+import { commit, netnsIpset, randomInitval, Txn } from "./store.ts";
 import type { SetType } from "./settype.ts";
 import { findType, isUnmodelledType } from "./types/index.ts";
 import { ADT_FLAGS, CREATE_FLAGS, NFPROTO_IPV4, NFPROTO_UNSPEC, Opt, UserData } from "./user/data.ts";
@@ -211,7 +211,7 @@ export function ipsetCommand(host: ToolHost, ns: string, argv: string[], s: Sess
     if (s.stdin === null) throw new IpsetError("ipset restore reads its commands from standard input: give them as a here-document (ipset restore <<EOF ... EOF)", "parameter");
     return restoreIpsets(host, ns, s.stdin, { exist: s.exist });
   }
-  const st = netState(host, ns);
+  const st = netnsIpset(host, ns);
   if (!st) throw new IpsetError("Kernel error received: No such file or directory");
   const now = host.now;
   if (!s.tx) st.gc(now);

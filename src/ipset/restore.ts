@@ -4,7 +4,7 @@
 import type { ToolHost } from "../tool/tool.ts";
 import { ipsetCommand, newSession } from "./command.ts";
 import { IpsetError } from "./errors.ts";
-import { commit, netState, Txn } from "./store.ts";
+import { commit, netnsIpset, Txn } from "./store.ts";
 
 /** build_argv(): words split on blanks, "..." keeps blanks; an unclosed quote drops its word. */
 export function restoreArgv(line: string): string[] {
@@ -44,7 +44,7 @@ export interface RestoreOptions {
  * ("Error in line N: ..." for the errors ipset numbers).
  */
 export function restoreIpsets(host: ToolHost, ns: string, text: string, opts: RestoreOptions = {}): string {
-  const st = netState(host, ns);
+  const st = netnsIpset(host, ns);
   if (!st) throw new IpsetError("Kernel error received: No such file or directory");
   st.gc(host.now);
   const s = newSession();

@@ -9,7 +9,7 @@ import type { IpSet, SetRegistry } from "./settype.ts";
 
 /** What the snapshot holds about ipset in a namespace. */
 export interface IpsetNetnsConfig {
-  /** The NetState this namespace uses (a recreated namespace gets a new one). */
+  /** The NetnsIpset this namespace uses (a recreated namespace gets a new one). */
   instance: number;
   /** Bumped by every command that changed a set. */
   generation: number;
@@ -22,7 +22,7 @@ declare module "../config/types.ts" {
 }
 
 /** Per-namespace ipset state; also the registry the packet path resolves indexes in. */
-export class NetState implements SetRegistry {
+export class NetnsIpset implements SetRegistry {
   slots: (IpSet | null)[] = [];
   refs: number[] = [];
   committed = false;
@@ -67,7 +67,7 @@ export class Txn implements SetRegistry {
   changed = false;
 
   constructor(
-    readonly net: NetState,
+    readonly net: NetnsIpset,
     readonly now: number,
   ) {
     this.slots = net.slots.slice();
@@ -137,7 +137,7 @@ export class Txn implements SetRegistry {
 }
 
 interface HostState {
-  nets: Map<string, NetState>;
+  nets: Map<string, NetnsIpset>;
   nextInstance: number;
   seed: number;
 }
@@ -154,7 +154,7 @@ function hostState(host: ToolHost): HostState {
 }
 
 /** The ipset state of namespace ns, or null when the namespace does not exist. */
-export function netState(host: ToolHost, ns: string): NetState | null {
+export function netnsIpset(host: ToolHost, ns: string): NetnsIpset | null {
   const cfg = host.config.netns[ns];
   if (!cfg) return null;
   const hs = hostState(host);
@@ -162,7 +162,7 @@ export function netState(host: ToolHost, ns: string): NetState | null {
   let st = hs.nets.get(ns);
   const valid = st && (inst === undefined ? !st.committed : st.instance === inst);
   if (!st || !valid) {
-    st = new NetState(hs.nextInstance++, () => host.now);
+    st = new NetnsIpset(hs.nextInstance++, () => host.now);
     hs.nets.set(ns, st);
   }
   return st;

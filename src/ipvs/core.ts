@@ -12,7 +12,7 @@ import type { Conn } from "../netfilter/conntrack.ts";
 import { IP_CT_IS_REPLY, IP_CT_UNTRACKED, IPS_CONFIRMED } from "../netfilter/conntrack.ts";
 import { bindDest, IP_VS_CONN_F_NFCT, IP_VS_CONN_F_NOOUTPUT, IP_VS_CONN_F_TEMPLATE, type IpvsConn, tcpStateTransition, udpRefresh, unbindDest } from "./conn.ts";
 import { IP_VS_DEST_F_AVAILABLE, IP_VS_DEST_F_OVERLOAD, IP_VS_SVC_F_PERSISTENT, type IpvsDest, type SchedPacket } from "./types.ts";
-import type { IpvsNs, IpvsRuntime, IpvsServiceRt } from "./runtime.ts";
+import type { NetnsIpvs, IpvsRuntime, IpvsServiceRt } from "./runtime.ts";
 import { maskOf } from "../wire/ipv4.ts";
 
 function isIcmpError(pkt: Packet): boolean {
@@ -54,7 +54,7 @@ export function templateTimer(t: IpvsConn, now: number): void {
 export class IpvsCore {
   constructor(private readonly rt: IpvsRuntime) {}
 
-  private newConn(st: IpvsNs, svc: IpvsServiceRt, pkt: Packet, dest: IpvsDest, control: IpvsConn | null): IpvsConn {
+  private newConn(st: NetnsIpvs, svc: IpvsServiceRt, pkt: Packet, dest: IpvsDest, control: IpvsConn | null): IpvsConn {
     const now = this.rt.now();
     const c: IpvsConn = {
       proto: pkt.proto,
@@ -86,7 +86,7 @@ export class IpvsCore {
   }
 
   // ip_vs_sched_persist(): a template per client (masked by -M) pins it to one destination.
-  private schedulePersist(st: IpvsNs, svc: IpvsServiceRt, pkt: Packet): { dest: IpvsDest; tmpl: IpvsConn } | null {
+  private schedulePersist(st: NetnsIpvs, svc: IpvsServiceRt, pkt: Packet): { dest: IpvsDest; tmpl: IpvsConn } | null {
     const now = this.rt.now();
     const caddr = (pkt.saddr & maskOf(svc.netmaskLen)) >>> 0;
     const vport = svc.fwmark ? 0 : pkt.dport;
@@ -133,7 +133,7 @@ export class IpvsCore {
     return { dest, tmpl: t };
   }
 
-  expire(st: IpvsNs, c: IpvsConn): void {
+  expire(st: NetnsIpvs, c: IpvsConn): void {
     c.control?.controlled?.delete(c);
     const d = c.dest;
     unbindDest(c);

@@ -4,13 +4,13 @@ import type { NetnsConfig } from "../config/types.ts";
 import { KernelError } from "../config/errors.ts";
 import { bucketOf, type DestConfig, emptyIpvs, type IpvsConfig, type ServiceConfig } from "./config.ts";
 
-export function ipvsOf(nsc: NetnsConfig): IpvsConfig {
+export function ipvsConfigOf(nsc: NetnsConfig): IpvsConfig {
   if (!nsc.ext.ipvs) nsc.ext.ipvs = emptyIpvs();
   return nsc.ext.ipvs;
 }
 
 export function addService(nsc: NetnsConfig, svc: ServiceConfig): void {
-  const cfg = ipvsOf(nsc);
+  const cfg = ipvsConfigOf(nsc);
   const b = bucketOf(svc.key);
   const bucket = (cfg.buckets[b] ??= {});
   if (bucket[svc.key]) throw new KernelError("EEXIST");
@@ -34,7 +34,7 @@ export function delService(nsc: NetnsConfig, key: string): void {
 }
 
 export function clearServices(nsc: NetnsConfig): void {
-  const cfg = ipvsOf(nsc);
+  const cfg = ipvsConfigOf(nsc);
   cfg.buckets = {};
   cfg.count = 0;
 }

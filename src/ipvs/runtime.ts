@@ -56,7 +56,7 @@ export class IpvsServiceRt implements IpvsService {
   }
 }
 
-export class IpvsNs {
+export class NetnsIpvs {
   readonly services = new Map<string, IpvsServiceRt>();
   readonly byVip = new Map<number, IpvsServiceRt[]>();
   readonly byMark = new Map<number, IpvsServiceRt>();
@@ -84,7 +84,7 @@ function maskLen(mask: number): number {
 }
 
 export class IpvsRuntime {
-  readonly ns = new Map<string, IpvsNs>();
+  readonly ns = new Map<string, NetnsIpvs>();
   readonly core: IpvsCore;
 
   constructor(readonly host: LayerHost) {
@@ -108,13 +108,13 @@ export class IpvsRuntime {
   timeouts(ns: string): IpvsTimeouts {
     return this.host.config.netns[ns]?.ext.ipvs?.timeouts ?? emptyIpvs().timeouts;
   }
-  state(ns: string): IpvsNs {
+  state(ns: string): NetnsIpvs {
     let s = this.ns.get(ns);
-    if (!s) this.ns.set(ns, (s = new IpvsNs(ns)));
+    if (!s) this.ns.set(ns, (s = new NetnsIpvs(ns)));
     return s;
   }
 
-  lookupService(st: IpvsNs, proto: number, daddr: number, dport: number, mark: number): IpvsServiceRt | null {
+  lookupService(st: NetnsIpvs, proto: number, daddr: number, dport: number, mark: number): IpvsServiceRt | null {
     if (mark && st.byMark.size) {
       const s = st.byMark.get(mark);
       if (s) return s;
@@ -126,7 +126,7 @@ export class IpvsRuntime {
   }
 
   /** Brings the runtime services in line with the snapshot, bucket by bucket. */
-  sync(ns: string, config: Config): IpvsNs {
+  sync(ns: string, config: Config): NetnsIpvs {
     const st = this.state(ns);
     const cfg = config.netns[ns]?.ext.ipvs;
     if (st.cfg === cfg) return st;
@@ -149,7 +149,7 @@ export class IpvsRuntime {
     return st;
   }
 
-  private index(st: IpvsNs, s: IpvsServiceRt, add: boolean): void {
+  private index(st: NetnsIpvs, s: IpvsServiceRt, add: boolean): void {
     if (s.fwmark) {
       if (add) st.byMark.set(s.fwmark, s);
       else st.byMark.delete(s.fwmark);
@@ -162,12 +162,12 @@ export class IpvsRuntime {
     else st.byVip.delete(k);
   }
 
-  private toTrash(st: IpvsNs, key: string, d: IpvsDest): void {
+  private toTrash(st: NetnsIpvs, key: string, d: IpvsDest): void {
     d.flags &= ~IP_VS_DEST_F_AVAILABLE;
     if (d.activeConns + d.inactConns + d.persistConns > 0) st.trash.set(`${key}|${destKey(d.addr, d.port)}`, d);
   }
 
-  private removeService(st: IpvsNs, key: string): void {
+  private removeService(st: NetnsIpvs, key: string): void {
     const s = st.services.get(key);
     if (!s) return;
     s.scheduler.doneService?.(s);
@@ -177,7 +177,7 @@ export class IpvsRuntime {
   }
 
   // ip_vs_add_service / ip_vs_edit_service / __ip_vs_update_dest / ip_vs_del_dest
-  private updateService(st: IpvsNs, cfg: ServiceConfig): void {
+  private updateService(st: NetnsIpvs, cfg: ServiceConfig): void {
     let s = st.services.get(cfg.key);
     if (s && s.cfg === cfg) return;
     const fresh = !s;

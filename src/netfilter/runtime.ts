@@ -40,7 +40,7 @@ import {
 import { natInitialized, natIcmpError, natNullBinding, natPacket, type NatRange, natSetupInfo, NF_NAT_MANIP_DST, NF_NAT_MANIP_SRC } from "./nat.ts";
 import { saveRule } from "./save.ts";
 
-export class NsNetfilter {
+export class NetnsNetfilter {
   readonly ct = new ConntrackTable();
   readonly tables = new Map<TableName, CompiledTable>();
   /** The hook operations registered here (NO_OPS for none), set at commit. */
@@ -82,7 +82,7 @@ function isIcmpError(pkt: Packet): boolean {
 }
 
 export class NetfilterRuntime {
-  readonly ns = new Map<string, NsNetfilter>();
+  readonly ns = new Map<string, NetnsNetfilter>();
   readonly ruleCache = new WeakMap<RuleConfig, CompiledRule>();
   /** Extra reasons to track connections in a namespace (IPVS with conntrack=1). */
   private readonly conntrackUsers: ((ns: string, config: Config) => boolean)[] = [];
@@ -138,9 +138,9 @@ export class NetfilterRuntime {
   resolveSet(ns: string, name: string): SetHandle | null {
     return this.sets ? this.sets.get(ns, name) : null;
   }
-  state(ns: string): NsNetfilter {
+  state(ns: string): NetnsNetfilter {
     let s = this.ns.get(ns);
-    if (!s) this.ns.set(ns, (s = new NsNetfilter()));
+    if (!s) this.ns.set(ns, (s = new NetnsNetfilter()));
     return s;
   }
 

@@ -38,14 +38,14 @@ export function emptyTable(name: TableName): TableConfig {
   return { name, chains };
 }
 
-export function netfilterOf(nsc: NetnsConfig): NetfilterConfig {
+export function netfilterConfigOf(nsc: NetnsConfig): NetfilterConfig {
   if (!nsc.ext.netfilter) nsc.ext.netfilter = { tables: {} };
   return nsc.ext.netfilter;
 }
 
 /** The table, instantiated on first use as the kernel does. */
 export function tableOf(nsc: NetnsConfig, name: TableName): TableConfig {
-  const nf = netfilterOf(nsc);
+  const nf = netfilterConfigOf(nsc);
   let t = nf.tables[name];
   if (!t) t = nf.tables[name] = emptyTable(name);
   return t;

@@ -8,10 +8,10 @@ import { buildView } from "../../src/dataplane/view.ts";
 import { ToolError } from "../../src/tool/tool.ts";
 
 /** Each test host's IPVS runtime (installLayers hands it back). */
-const ipvsOf = new Map<Host, Layers["ipvs"]>();
+const ipvsRt = new Map<Host, Layers["ipvs"]>();
 function node(): Host {
   const { host: h, layers } = hostWithLayers();
-  ipvsOf.set(h, layers.ipvs);
+  ipvsRt.set(h, layers.ipvs);
   for (const l of ["ip netns add a", "ip link add v0 type veth peer name v1", "ip link set v1 netns a", "ip link set v0 up", "ip addr add 10.0.0.1/24 dev v0", "ip link add kube-ipvs0 type dummy"]) h.exec(l);
   return h;
 }
@@ -59,7 +59,7 @@ describe("the view follows the snapshot", () => {
   it("a failing command and a failing restore file change neither the view nor IPVS's services", () => {
     const h = node();
     h.exec("ipvsadm -A -t 10.96.0.1:80 -s rr");
-    const rt = ipvsOf.get(h)!;
+    const rt = ipvsRt.get(h)!;
     const services = () => [...rt.state("host").services.keys()].join(" ");
     const before = services();
     const view = h.dp.view;
@@ -76,7 +76,7 @@ describe("the view follows the snapshot", () => {
     const h = node();
     h.exec("ipvsadm -A -t 10.96.0.1:80 -s rr");
     h.exec("iptables -t nat -A POSTROUTING -j MASQUERADE");
-    const rt = ipvsOf.get(h)!;
+    const rt = ipvsRt.get(h)!;
     const st = rt.state("host");
     const svc = [...st.services.values()][0]!;
     const ops = h.dp.providers.map((p) => p.hookOps("host", h.config));

@@ -3,7 +3,7 @@
 import { ToolError, type Tool, type ToolContext } from "../../tool/tool.ts";
 import { KernelError } from "../../config/errors.ts";
 import type { DestConfig, ServiceConfig } from "../config.ts";
-import { addDest, addService, clearServices, delDest, delService, editDest, getService, ipvsOf } from "../ops.ts";
+import { addDest, addService, clearServices, delDest, delService, editDest, getService, ipvsConfigOf } from "../ops.ts";
 import type { IpvsRuntime } from "../runtime.ts";
 import { IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT } from "../types.ts";
 import { SCHEDULERS } from "../schedulers/index.ts";
@@ -131,7 +131,7 @@ function run(rt: IpvsRuntime, ctx: ToolContext, p: Parsed, cmd: Cmd, ns: string)
     }
     case "set":
       ctx.host.change((c) => {
-        const cfg = ipvsOf(c.netns[ns]!);
+        const cfg = ipvsConfigOf(c.netns[ns]!);
         const [tcp, tcpfin, udp] = p.set!;
         // A zero leaves that timeout as it is.
         if (tcp) cfg.timeouts.tcp = tcp;
