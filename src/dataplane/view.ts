@@ -343,6 +343,23 @@ export function updateView(view: View, config: Config, providers: readonly HookP
   if (prev === config) return;
   view.config = config;
   const p: Pending = { rewire: new Set(), carrier: new Set(), macs: new Set(), resort: new Set(), local: new Map() };
+  const sysctlChanged = updateNamespaces(view, prev, config, providers);
+  if (prev.links !== config.links) updateLinks(view, config, p);
+  for (const nsv of sysctlChanged) for (const lv of nsv.links) devConf(lv);
+  for (const name of [...view.netns.keys()]) if (!config.netns[name]) view.netns.delete(name);
+  for (const lv of p.rewire) rewire(view, lv, p);
+  for (const br of p.macs) {
+    if (!view.links.has(br.id)) continue;
+    br.brLocalMacs = new Set([br.cfg.mac, ...br.ports.map((x) => x.cfg.mac)]);
+  }
+  settleLocal(p);
+  for (const nsv of p.resort) nsv.links.sort((a, b) => a.cfg.ifindex - b.cfg.ifindex);
+  settleCarriers(view, p);
+  updateHooks(view, config, providers);
+}
+
+/** Namespaces: a new one gets its view; a changed one its FIB and sysctls. Returns those whose sysctls changed. */
+function updateNamespaces(view: View, prev: Config, config: Config, providers: readonly HookProvider[]): Set<NetnsView> {
   const modules = prev.modules !== config.modules;
   const sysctlChanged = new Set<NetnsView>();
   for (const nsc of Object.values(config.netns)) {
@@ -358,27 +375,27 @@ export function updateView(view: View, config: Config, providers: readonly HookP
     if (old.sysctl !== nsc.sysctl || modules) nsSysctls(nsv, config);
     if (old.sysctl !== nsc.sysctl) sysctlChanged.add(nsv);
   }
-  if (prev.links !== config.links) {
-    for (const lv of [...view.links.values()]) if (!config.links[lv.id]) removeLink(view, lv, p);
-    for (const cfg of Object.values(config.links)) {
-      const lv = view.links.get(cfg.id);
-      if (!lv) {
-        const fresh = linkView(cfg, view.netns.get(cfg.netns)!);
-        view.links.set(cfg.id, fresh);
-        attach(fresh.ns, fresh, p);
-        p.rewire.add(fresh);
-        p.carrier.add(fresh);
-        if (fresh.brLocalMacs) p.macs.add(fresh);
-      } else if (lv.cfg !== cfg) changeLink(view, lv, cfg, p);
-    }
+  return sysctlChanged;
+}
+
+/** Links: removed, added, or changed (by their snapshot object); what they touch is noted in `p`. */
+function updateLinks(view: View, config: Config, p: Pending): void {
+  for (const lv of [...view.links.values()]) if (!config.links[lv.id]) removeLink(view, lv, p);
+  for (const cfg of Object.values(config.links)) {
+    const lv = view.links.get(cfg.id);
+    if (!lv) {
+      const fresh = linkView(cfg, view.netns.get(cfg.netns)!);
+      view.links.set(cfg.id, fresh);
+      attach(fresh.ns, fresh, p);
+      p.rewire.add(fresh);
+      p.carrier.add(fresh);
+      if (fresh.brLocalMacs) p.macs.add(fresh);
+    } else if (lv.cfg !== cfg) changeLink(view, lv, cfg, p);
   }
-  for (const nsv of sysctlChanged) for (const lv of nsv.links) devConf(lv);
-  for (const name of [...view.netns.keys()]) if (!config.netns[name]) view.netns.delete(name);
-  for (const lv of p.rewire) rewire(view, lv, p);
-  for (const br of p.macs) {
-    if (!view.links.has(br.id)) continue;
-    br.brLocalMacs = new Set([br.cfg.mac, ...br.ports.map((x) => x.cfg.mac)]);
-  }
+}
+
+/** An address another link may still hold: the lowest-id holder answers for it (inet_lookup_ifaddr). */
+function settleLocal(p: Pending): void {
   for (const [nsv, addrs] of p.local) {
     for (const addr of addrs) {
       if (!nsv.localRefs.has(addr)) continue;
@@ -387,8 +404,10 @@ export function updateView(view: View, config: Config, providers: readonly HookP
       nsv.local.set(addr, holder!);
     }
   }
-  for (const nsv of p.resort) nsv.links.sort((a, b) => a.cfg.ifindex - b.cfg.ifindex);
-  // Carriers: a link's own (veth: its peer's state too), then the bridges of those links.
+}
+
+/** Carriers: a link's own (veth: its peer's state too), then the bridges of those links. */
+function settleCarriers(view: View, p: Pending): void {
   const bridges = new Set<LinkView>();
   const links = new Set<LinkView>();
   for (const lv of p.carrier) {
@@ -402,7 +421,10 @@ export function updateView(view: View, config: Config, providers: readonly HookP
     if (lv.master) bridges.add(lv.master);
   }
   for (const br of bridges) br.carrier = bridgeCarrier(br);
-  // Hook tables: rebuilt where a provider's operations are a new array.
+}
+
+/** Hook tables: rebuilt where a provider's operations are a new array. */
+function updateHooks(view: View, config: Config, providers: readonly HookProvider[]): void {
   for (const nsv of view.netns.values()) {
     const src = providers.map((pr) => pr.hookOps(nsv.name, config));
     if (src.length === nsv.hookSrc.length && src.every((ops, i) => ops === nsv.hookSrc[i])) continue;

@@ -93,74 +93,78 @@ export function normaliseListing(command: string, output: string): string[] {
   const { tool, object } = listingKind(command);
   let lines = output.split("\n").map((l) => l.trimEnd());
   while (lines.length && lines[lines.length - 1] === "") lines.pop();
-  switch (tool) {
-    case "ip":
-      lines = ipLines(object, lines);
-      break;
-    case "bridge":
-      if (object === "fdb") lines = lines.filter((l) => !/^33:33:/i.test(l));
-      break;
-    case "iptables-save":
-      lines = lines.filter((l) => !l.startsWith("#")).map((l) => l.replace(/\[(\d+):\d+\]/g, "[$1:*]"));
-      break;
-    case "iptables":
-      lines = lines.map((l) =>
-        l
-          .replace(/\(policy (\S+) (\d+) packets, \d+[KMGT]? bytes\)/, "(policy $1 $2 packets, * bytes)")
-          .replace(/^(\s*\d+[KMGT]?\s+)\d+[KMGT]?(\s)/, "$1*$2")
-          .replace(/\[(\d+):\d+\]/g, "[$1:*]"),
-      );
-      break;
-    case "conntrack":
-      lines = lines
-        .filter((l) => !/flow entries have been shown/.test(l))
-        // IGMP reports the kernel sends on its own timers (224.0.0.22, 224.0.0.x).
-        .filter((l) => !/^\S+\s+\d+\s+\d+\s+(\S+\s+)?src=\S+ dst=2(2[4-9]|3\d)\./.test(l))
-        .map((l) =>
-          l
-            .replace(/^(\S+\s+\d+\s+)\d+/, "$1*")
-            .replace(/\s+use=\d+/, "")
-            // A reply port that is not the original source port was picked by source NAT
-            // (nf_nat_l4proto_unique_tuple: at random on a kernel).
-            .replace(/( sport=(\d+) dport=\d+ .*? sport=\d+ dport=)(\d+)/, (m, head: string, orig: string, reply: string) => (orig === reply ? m : `${head}*`))
-            .replace(/\b(sport|dport)=(\d+)/g, (m, k: string, p: string) => (Number(p) >= 32768 ? `${k}=*` : m)),
-        )
-        .sort();
-      break;
-    case "ipset": {
-      lines = lines.map((l) => l.replace(/initval 0x[0-9a-f]+/i, "initval *").replace(/^Size in memory: \d+/, "Size in memory: *"));
-      // Members come out in hash order, which follows the random initval: sort them.
-      const at = lines.indexOf("Members:");
-      if (at >= 0) {
-        let end = at + 1;
-        while (end < lines.length && lines[end] !== "" && !lines[end]!.startsWith("Name:")) end++;
-        lines = [...lines.slice(0, at + 1), ...lines.slice(at + 1, end).sort(), ...lines.slice(end)];
-      }
-      break;
-    }
-    case "ipvsadm":
-      lines = lines.map((l) => l.replace(/^IP Virtual Server version \S+ \(size=\d+\)/, "IP Virtual Server version *"));
-      if (/(^|\s)-[A-Za-z]*c[A-Za-z]*(\s|$)/.test(command) || command.includes("--connection")) {
-        // -Lc: hash order, seconds left, and the clients' ephemeral ports (random on a kernel).
-        const head = lines.slice(0, 2);
-        const body = lines
-          .slice(2)
-          .map((l) => l.replace(/^(\S+\s+)\d\d:\d\d/, "$1**:**").replace(/(\d+\.\d+\.\d+\.\d+):(\d+)/, (m, a: string, p: string) => (Number(p) >= 32768 ? `${a}:*` : m)).replace(/\s+/g, " "))
-          .sort();
-        lines = [...head, ...body];
-      } else {
-        lines = sortServiceBlocks(lines);
-      }
-      if (command.includes("--stats") || command.includes("--rate")) {
-        // Packets and bytes depend on the applications' segments (the kernel's probe and server
-        // agents are not curl and python).
-        // The kernel sums its per-CPU counters in the estimator's periodic work, so what a
-        // listing shows right after traffic lags behind: none of the numbers is compared.
-        lines = lines.map((l) => l.replace(/(\s+\d+[KMG]?){5}\s*$/, " * * * * *"));
-      }
-      break;
-  }
+  const normalise = Object.hasOwn(BY_TOOL, tool) ? BY_TOOL[tool] : undefined;
+  if (normalise) lines = normalise(lines, object, command);
   return lines.map(macs);
+}
+
+/** What differs between two runs of one tool's listing for reasons other than the dataplane, per tool. */
+const BY_TOOL: Record<string, (lines: string[], object: string, command: string) => string[]> = {
+  ip: (lines, object) => ipLines(object, lines),
+  bridge: (lines, object) => (object === "fdb" ? lines.filter((l) => !/^33:33:/i.test(l)) : lines),
+  "iptables-save": (lines) => lines.filter((l) => !l.startsWith("#")).map((l) => l.replace(/\[(\d+):\d+\]/g, "[$1:*]")),
+  iptables: (lines) =>
+    lines.map((l) =>
+      l
+        .replace(/\(policy (\S+) (\d+) packets, \d+[KMGT]? bytes\)/, "(policy $1 $2 packets, * bytes)")
+        .replace(/^(\s*\d+[KMGT]?\s+)\d+[KMGT]?(\s)/, "$1*$2")
+        .replace(/\[(\d+):\d+\]/g, "[$1:*]"),
+    ),
+  conntrack: conntrackLines,
+  ipset: ipsetLines,
+  ipvsadm: (lines, _object, command) => ipvsadmLines(lines, command),
+};
+
+function conntrackLines(lines: string[]): string[] {
+  return (
+    lines
+      .filter((l) => !/flow entries have been shown/.test(l))
+      // IGMP reports the kernel sends on its own timers (224.0.0.22, 224.0.0.x).
+      .filter((l) => !/^\S+\s+\d+\s+\d+\s+(\S+\s+)?src=\S+ dst=2(2[4-9]|3\d)\./.test(l))
+      .map((l) =>
+        l
+          .replace(/^(\S+\s+\d+\s+)\d+/, "$1*")
+          .replace(/\s+use=\d+/, "")
+          // A reply port that is not the original source port was picked by source NAT
+          // (nf_nat_l4proto_unique_tuple: at random on a kernel).
+          .replace(/( sport=(\d+) dport=\d+ .*? sport=\d+ dport=)(\d+)/, (m, head: string, orig: string, reply: string) => (orig === reply ? m : `${head}*`))
+          .replace(/\b(sport|dport)=(\d+)/g, (m, k: string, p: string) => (Number(p) >= 32768 ? `${k}=*` : m)),
+      )
+      .sort()
+  );
+}
+
+function ipsetLines(input: string[]): string[] {
+  const lines = input.map((l) => l.replace(/initval 0x[0-9a-f]+/i, "initval *").replace(/^Size in memory: \d+/, "Size in memory: *"));
+  // Members come out in hash order, which follows the random initval: sort them.
+  const at = lines.indexOf("Members:");
+  if (at < 0) return lines;
+  let end = at + 1;
+  while (end < lines.length && lines[end] !== "" && !lines[end]!.startsWith("Name:")) end++;
+  return [...lines.slice(0, at + 1), ...lines.slice(at + 1, end).sort(), ...lines.slice(end)];
+}
+
+function ipvsadmLines(input: string[], command: string): string[] {
+  let lines = input.map((l) => l.replace(/^IP Virtual Server version \S+ \(size=\d+\)/, "IP Virtual Server version *"));
+  if (/(^|\s)-[A-Za-z]*c[A-Za-z]*(\s|$)/.test(command) || command.includes("--connection")) {
+    // -Lc: hash order, seconds left, and the clients' ephemeral ports (random on a kernel).
+    const head = lines.slice(0, 2);
+    const body = lines
+      .slice(2)
+      .map((l) => l.replace(/^(\S+\s+)\d\d:\d\d/, "$1**:**").replace(/(\d+\.\d+\.\d+\.\d+):(\d+)/, (m, a: string, p: string) => (Number(p) >= 32768 ? `${a}:*` : m)).replace(/\s+/g, " "))
+      .sort();
+    lines = [...head, ...body];
+  } else {
+    lines = sortServiceBlocks(lines);
+  }
+  if (command.includes("--stats") || command.includes("--rate")) {
+    // Packets and bytes depend on the applications' segments (the kernel's probe and server
+    // agents are not curl and python).
+    // The kernel sums its per-CPU counters in the estimator's periodic work, so what a
+    // listing shows right after traffic lags behind: none of the numbers is compared.
+    lines = lines.map((l) => l.replace(/(\s+\d+[KMG]?){5}\s*$/, " * * * * *"));
+  }
+  return lines;
 }
 
 /** ipvsadm -L / -S: each service with the lines under it, services sorted (hash order on a kernel). */
