@@ -186,6 +186,19 @@ export class ConntrackTable {
     return true;
   }
 
+  /** taken() for a tuple given by its fields (no tuple built). */
+  takenRaw(src: number, sport: number, dst: number, dport: number, proto: number, now: number, except: Conn | null): boolean {
+    const s = this.lookupRaw(src, sport, dst, dport, proto);
+    if (!s) return false;
+    if (s.conn.timeout <= now) {
+      this.remove(s.conn);
+      return false;
+    }
+    if (s.conn === except) return false;
+    if (except && tupleEqual(s.conn.tuple[0], except.tuple[0])) return false;
+    return true;
+  }
+
   create(pkt: Packet, now: number): Conn {
     const orig = packetTuple(pkt);
     return {
