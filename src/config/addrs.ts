@@ -332,22 +332,26 @@ export function delAddress(config: Config, link: LinkConfig, addr: number, plen:
 function delAddressUnsealed(config: Config, link: LinkConfig, addr: number, plen: number | null): void {
   const ix = ownedAddrs(link);
   const list = ix.owner;
+  const matches = (a: AddressConfig) => a.addr === addr && (plen === null || a.plen === plen);
+  const n = ix.addrCount.get(addr) ?? 0;
   let idx = -1;
-  for (let i = 0; i < list.length; i++) {
-    const a = list[i]!;
-    if (a.addr === addr && (plen === null || a.plen === plen)) {
-      idx = i;
-      break;
+  if (n === 1) {
+    // One entry holds the address: the first match is the only one, looked for from the
+    // end too (the addresses added last, such as a node's newest ClusterIPs, are there).
+    for (let i = 0, j = list.length - 1; i <= j && idx < 0; i++, j--) {
+      if (matches(list[i]!)) idx = i;
+      else if (matches(list[j]!)) idx = j;
     }
-  }
+  } else if (n > 1) idx = list.findIndex(matches);
   if (idx < 0) throw new KernelError("EADDRNOTAVAIL", "ipv4: Address not found.");
   const ifa = list[idx]!;
   fibDelIfaddr(config, link, ifa, ix);
   list.splice(idx, 1);
   unindexAddr(ix, ifa);
   // Deleting a primary deletes its secondaries too (promote_secondaries defaults to off).
-  if (!ifa.secondary) {
-    const prefix = networkOf(ifa.addr, ifa.plen);
+  // (The subnet index says whether any address is left in the subnet: none, no walk.)
+  const prefix = networkOf(ifa.addr, ifa.plen);
+  if (!ifa.secondary && ix.subnets.has(prefixKey(prefix, ifa.plen))) {
     const secs = list.filter((a) => a.secondary && a.plen === ifa.plen && networkOf(a.addr, a.plen) === prefix);
     for (const sec of secs) delAddressUnsealed(config, link, sec.addr, sec.plen);
   }
