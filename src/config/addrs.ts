@@ -137,6 +137,23 @@ function fibAddIfaddr(config: Config, link: LinkConfig, ifa: AddressConfig): voi
   }
 }
 
+/**
+ * Does another link of link's namespace hold addr? The links are read one by one (not
+ * plain(config.links): that would walk the list this change is editing in place, every
+ * element of it), each link's list from its index when it has one.
+ */
+function otherLinkHas(config: Config, link: LinkConfig, addr: number): boolean {
+  const links = config.links;
+  for (const key of Object.keys(links)) {
+    const l = links[Number(key)]!;
+    if (l.netns !== link.netns || l.id === link.id) continue;
+    const addrs = plain(l.addrs);
+    const ix = addrIndexes.get(addrs);
+    if (ix && ix.owner === addrs ? ix.addrCount.has(addr) : addrs.some((a) => a.addr === addr)) return true;
+  }
+  return false;
+}
+
 // fib_del_ifaddr(): drop the kernel routes this address created.
 function fibDelIfaddr(config: Config, link: LinkConfig, ifa: AddressConfig, lix: AddrIndex & { owner: AddressConfig[] }): void {
   const nsc = config.netns[link.netns]!;
@@ -145,35 +162,45 @@ function fibDelIfaddr(config: Config, link: LinkConfig, ifa: AddressConfig, lix:
   const me = plain(ifa);
   // Another entry than this one (the same address and length on this link): on this
   // link, from its index; on the namespace's other links, from theirs or their lists.
-  const stillLocal =
-    (lix.addrCount.get(me.addr) ?? 0) > 1 ||
-    Object.values(plain(config.links)).some((l) => {
-      if (l.netns !== link.netns || l.id === link.id) return false;
-      const ix = addrIndexes.get(l.addrs);
-      return ix && ix.owner === l.addrs ? ix.addrCount.has(me.addr) : l.addrs.some((a) => a.addr === me.addr);
-    });
+  const stillLocal = (lix.addrCount.get(me.addr) ?? 0) > 1 || otherLinkHas(config, link, me.addr);
   const samePrefix = (lix.subnets.get(prefixKey(prefix, me.plen))?.n ?? 0) > 1;
+  const keep = (r: RouteConfig): boolean => {
+    if (r.proto !== "kernel" || r.dev !== link.id) return true;
+    if (r.table === RT_TABLE_LOCAL && r.type === "local" && r.dst === ifa.addr && r.plen === 32) return stillLocal;
+    if (samePrefix) return true;
+    if (r.type === "broadcast" && (r.dst === bcast || r.dst === ifa.broadcast)) return false;
+    if (r.dst === prefix && r.plen === ifa.plen) return false;
+    return true;
+  };
+  // The routes that can go are found from the prefix index (the address's /32, the
+  // broadcast addresses at any length, the subnet), not by walking the whole list.
   const rix = ownedRoutes(nsc);
-  const list = rix.owner;
-  let w = 0;
-  for (let i = 0; i < list.length; i++) {
-    const r = list[i]!;
-    let keep = true;
-    if (r.proto === "kernel" && r.dev === link.id) {
-      if (r.table === RT_TABLE_LOCAL && r.type === "local" && r.dst === ifa.addr && r.plen === 32) keep = stillLocal;
-      else if (samePrefix) keep = true;
-      else if (r.type === "broadcast" && (r.dst === bcast || r.dst === ifa.broadcast)) keep = false;
-      else if (r.dst === prefix && r.plen === ifa.plen) keep = false;
-    }
-    if (keep) list[w++] = r;
-    else {
-      const k = prefixKey(r.dst, r.plen);
-      const b = rix.byPrefix.get(k)!.filter((x) => x !== r);
-      if (b.length) rix.byPrefix.set(k, b);
-      else rix.byPrefix.delete(k);
-    }
+  const gone = new Set<RouteConfig>();
+  const consider = (dst: number, plen: number) => {
+    for (const r of rix.byPrefix.get(prefixKey(dst, plen)) ?? []) if (!keep(r)) gone.add(r);
+  };
+  consider(ifa.addr, 32);
+  consider(prefix, ifa.plen);
+  for (let plen = 0; plen <= 32; plen++) {
+    consider(bcast, plen);
+    if (ifa.broadcast !== bcast) consider(ifa.broadcast, plen);
   }
-  list.length = w;
+  if (!gone.size) return;
+  const list = rix.owner;
+  if (gone.size === 1) {
+    const [r] = gone;
+    list.splice(list.indexOf(r!), 1);
+  } else {
+    let w = 0;
+    for (let i = 0; i < list.length; i++) if (!gone.has(list[i]!)) list[w++] = list[i]!;
+    list.length = w;
+  }
+  for (const r of gone) {
+    const k = prefixKey(r.dst, r.plen);
+    const b = rix.byPrefix.get(k)!.filter((x) => x !== r);
+    if (b.length) rix.byPrefix.set(k, b);
+    else rix.byPrefix.delete(k);
+  }
 }
 
 export interface AddrSpec {
@@ -305,22 +332,26 @@ export function delAddress(config: Config, link: LinkConfig, addr: number, plen:
 function delAddressUnsealed(config: Config, link: LinkConfig, addr: number, plen: number | null): void {
   const ix = ownedAddrs(link);
   const list = ix.owner;
+  const matches = (a: AddressConfig) => a.addr === addr && (plen === null || a.plen === plen);
+  const n = ix.addrCount.get(addr) ?? 0;
   let idx = -1;
-  for (let i = 0; i < list.length; i++) {
-    const a = list[i]!;
-    if (a.addr === addr && (plen === null || a.plen === plen)) {
-      idx = i;
-      break;
+  if (n === 1) {
+    // One entry holds the address: the first match is the only one, looked for from the
+    // end too (the addresses added last, such as a node's newest ClusterIPs, are there).
+    for (let i = 0, j = list.length - 1; i <= j && idx < 0; i++, j--) {
+      if (matches(list[i]!)) idx = i;
+      else if (matches(list[j]!)) idx = j;
     }
-  }
+  } else if (n > 1) idx = list.findIndex(matches);
   if (idx < 0) throw new KernelError("EADDRNOTAVAIL", "ipv4: Address not found.");
   const ifa = list[idx]!;
   fibDelIfaddr(config, link, ifa, ix);
   list.splice(idx, 1);
   unindexAddr(ix, ifa);
   // Deleting a primary deletes its secondaries too (promote_secondaries defaults to off).
-  if (!ifa.secondary) {
-    const prefix = networkOf(ifa.addr, ifa.plen);
+  // (The subnet index says whether any address is left in the subnet: none, no walk.)
+  const prefix = networkOf(ifa.addr, ifa.plen);
+  if (!ifa.secondary && ix.subnets.has(prefixKey(prefix, ifa.plen))) {
     const secs = list.filter((a) => a.secondary && a.plen === ifa.plen && networkOf(a.addr, a.plen) === prefix);
     for (const sec of secs) delAddressUnsealed(config, link, sec.addr, sec.plen);
   }

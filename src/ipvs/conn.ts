@@ -106,6 +106,10 @@ export interface IpvsConn {
   assured?: boolean;
   /** The netfilter conntrack entry, with net.ipv4.vs.conntrack=1. */
   nfct: object | null;
+  /** The table's list of its connections, oldest first (for -Lc and expiry): neighbours, and whether it is in. */
+  listPrev: IpvsConn | null;
+  listNext: IpvsConn | null;
+  hashed: boolean;
 }
 
 function inIs(c: IpvsConn, proto: number, caddr: number, cport: number, vaddr: number, vport: number): boolean {
@@ -117,16 +121,23 @@ function outIs(c: IpvsConn, proto: number, daddr: number, dport: number, caddr: 
   return (masq ? c.daddr : c.vaddr) === daddr && (masq ? c.dport : c.vport) === dport && c.caddr === caddr && c.cport === cport && c.proto === proto;
 }
 
-/** Both directions' lookups, hashed (ip_vs_conn_tab: ip_vs_conn_hashkey() and a chain walk). */
+/**
+ * ip_vs_conn_tab: one hash chain per connection, keyed as ip_vs_conn_hashkey_conn() keys
+ * it, by protocol and the client's address and port. Both directions look there: a
+ * request by its source, a reply by its destination (ip_vs_conn_out_get hashes the
+ * inverse), and the chain walk compares the rest. Connections are also kept in a list in
+ * creation order (what -Lc lists and expiry walks).
+ */
 export class IpvsConnTable {
-  private readonly byIn = new HashChains<IpvsConn>();
-  private readonly byOut = new HashChains<IpvsConn>();
+  private readonly tab = new HashChains<IpvsConn>();
   private readonly templates = new Map<string, IpvsConn>();
-  private readonly all = new Set<IpvsConn>();
+  private first: IpvsConn | null = null;
+  private last: IpvsConn | null = null;
+  private count = 0;
 
   /** ip_vs_conn_in_get(): client -> virtual service. */
   inGet(proto: number, caddr: number, cport: number, vaddr: number, vport: number): IpvsConn | undefined {
-    const b = this.byIn.head(tupleHash(caddr, cport, vaddr, vport, proto));
+    const b = this.tab.head(connHash(proto, caddr, cport));
     if (b === undefined) return undefined;
     if (!Array.isArray(b)) return inIs(b, proto, caddr, cport, vaddr, vport) ? b : undefined;
     for (const c of b) if (inIs(c, proto, caddr, cport, vaddr, vport)) return c;
@@ -135,7 +146,7 @@ export class IpvsConnTable {
 
   /** ip_vs_conn_out_get(): real server -> client (replies of NAT connections). */
   outGet(proto: number, daddr: number, dport: number, caddr: number, cport: number): IpvsConn | undefined {
-    const b = this.byOut.head(tupleHash(daddr, dport, caddr, cport, proto));
+    const b = this.tab.head(connHash(proto, caddr, cport));
     if (b === undefined) return undefined;
     if (!Array.isArray(b)) return outIs(b, proto, daddr, dport, caddr, cport) ? b : undefined;
     for (const c of b) if (outIs(c, proto, daddr, dport, caddr, cport)) return c;
@@ -143,24 +154,36 @@ export class IpvsConnTable {
   }
 
   add(c: IpvsConn): void {
-    this.all.add(c);
+    if (c.hashed) return;
+    c.hashed = true;
+    c.listPrev = this.last;
+    c.listNext = null;
+    if (this.last) this.last.listNext = c;
+    else this.first = c;
+    this.last = c;
+    this.count++;
     if (c.flags & IP_VS_CONN_F_TEMPLATE) {
       this.templates.set(templateKey(c.proto, c.caddr, c.vaddr, c.vport), c);
       return;
     }
-    this.byIn.add(inHash(c), c);
-    this.byOut.add(outHash(c), c);
+    this.tab.add(connHash(c.proto, c.caddr, c.cport), c);
   }
 
   remove(c: IpvsConn): void {
-    if (!this.all.delete(c)) return;
+    if (!c.hashed) return;
+    c.hashed = false;
+    if (c.listPrev) c.listPrev.listNext = c.listNext;
+    else this.first = c.listNext;
+    if (c.listNext) c.listNext.listPrev = c.listPrev;
+    else this.last = c.listPrev;
+    c.listPrev = c.listNext = null;
+    this.count--;
     if (c.flags & IP_VS_CONN_F_TEMPLATE) {
       const k = templateKey(c.proto, c.caddr, c.vaddr, c.vport);
       if (this.templates.get(k) === c) this.templates.delete(k);
       return;
     }
-    this.byIn.delete(inHash(c), c);
-    this.byOut.delete(outHash(c), c);
+    this.tab.delete(connHash(c.proto, c.caddr, c.cport), c);
   }
 
   /** ip_vs_check_template(): unhash, set cport 0 and vport/dport 65535, hash again (out of lookups' way). */
@@ -176,23 +199,21 @@ export class IpvsConnTable {
     return this.templates.get(templateKey(proto, caddr, vaddr, vport));
   }
 
+  /** Every connection and template, oldest first. */
   entries(): IpvsConn[] {
-    return [...this.all];
+    const out: IpvsConn[] = [];
+    for (let c = this.first; c; c = c.listNext) out.push(c);
+    return out;
   }
 
   get size(): number {
-    return this.all.size;
+    return this.count;
   }
 }
 
-function inHash(c: IpvsConn): number {
-  return tupleHash(c.caddr, c.cport, c.vaddr, c.vport, c.proto);
-}
-
-// ip_vs_conn_out_get(): a NAT connection's replies come from the real server; the others'
-// (DR, TUN) come from the virtual address itself.
-function outHash(c: IpvsConn): number {
-  return c.fwd === "masq" ? tupleHash(c.daddr, c.dport, c.caddr, c.cport, c.proto) : tupleHash(c.vaddr, c.vport, c.caddr, c.cport, c.proto);
+// ip_vs_conn_hashkey(): protocol, client address and port.
+function connHash(proto: number, caddr: number, cport: number): number {
+  return tupleHash(caddr, cport, 0, 0, proto);
 }
 
 function templateKey(proto: number, caddr: number, vaddr: number, vport: number): string {

@@ -52,7 +52,24 @@ export function templateTimer(t: IpvsConn, now: number): void {
 }
 
 export class IpvsCore {
+  /** The packet as the schedulers read it: one object filled per scheduling (the kernel hands them the skb). */
+  private readonly schedPkt: SchedPacket = { saddr: 0, daddr: 0, sport: 0, dport: 0, proto: 0, pkt: null, now: 0 };
+
   constructor(private readonly rt: IpvsRuntime) {}
+
+  private schedule(svc: IpvsServiceRt, pkt: Packet): IpvsDest | null {
+    const p = this.schedPkt;
+    p.saddr = pkt.saddr;
+    p.daddr = pkt.daddr;
+    p.sport = pkt.sport;
+    p.dport = pkt.dport;
+    p.proto = pkt.proto;
+    p.pkt = pkt;
+    p.now = this.rt.now();
+    const dest = svc.scheduler.schedule(svc, p);
+    p.pkt = null;
+    return dest;
+  }
 
   private newConn(st: NetnsIpvs, svc: IpvsServiceRt, pkt: Packet, dest: IpvsDest, control: IpvsConn | null): IpvsConn {
     const now = this.rt.now();
@@ -75,6 +92,9 @@ export class IpvsCore {
       control,
       controlled: null,
       nfct: null,
+      listPrev: null,
+      listNext: null,
+      hashed: false,
     };
     if (control) (control.controlled ??= new Set()).add(c);
     bindDest(c, dest);
@@ -107,7 +127,7 @@ export class IpvsCore {
       tmpl.expires = now + svc.timeout * 1000;
       return { dest: tmpl.dest!, tmpl };
     }
-    const dest = svc.scheduler.schedule(svc, { saddr: pkt.saddr, daddr: pkt.daddr, sport: pkt.sport, dport: pkt.dport, proto: pkt.proto, pkt, now: this.rt.now() } as SchedPacket);
+    const dest = this.schedule(svc, pkt);
     if (!dest) return null;
     const t: IpvsConn = {
       proto: pkt.proto,
@@ -127,6 +147,9 @@ export class IpvsCore {
       control: null,
       controlled: new Set(),
       nfct: null,
+      listPrev: null,
+      listNext: null,
+      hashed: false,
     };
     bindDest(t, dest);
     st.conns.add(t);
@@ -169,7 +192,7 @@ export class IpvsCore {
       // ip_vs_try_to_schedule(): TCP connections start with a SYN (sloppy_tcp=0).
       if (pkt.proto === IPPROTO_TCP && !syn) return NF_ACCEPT;
       const persist = svc.flags & IP_VS_SVC_F_PERSISTENT ? this.schedulePersist(st, svc, pkt) : null;
-      const dest = persist ? persist.dest : svc.flags & IP_VS_SVC_F_PERSISTENT ? null : svc.scheduler.schedule(svc, { saddr: pkt.saddr, daddr: pkt.daddr, sport: pkt.sport, dport: pkt.dport, proto: pkt.proto, pkt, now: this.rt.now() } as SchedPacket);
+      const dest = persist ? persist.dest : svc.flags & IP_VS_SVC_F_PERSISTENT ? null : this.schedule(svc, pkt);
       if (!dest) {
         // ip_vs_leave(): no destination: ICMP port unreachable to the client, drop.
         if (dp.tracer) dp.trace(pkt, ns, null, "ipvs", `${svc.label()} scheduler ${svc.schedName}: no destination available`);
@@ -206,7 +229,15 @@ export class IpvsCore {
     }
     if (!ct || ct.status & IPS_CONFIRMED || c.fwd !== "masq" || pkt.ctinfo >= IP_CT_IS_REPLY) return;
     // nf_conntrack_alter_reply()
-    ct.tuple[1] = outin ? { ...ct.tuple[1], src: c.daddr, sport: c.dport } : { ...ct.tuple[1], dst: c.vaddr, dport: c.vport };
+    // In place, as the kernel does: the entry is unconfirmed, so in no hash chain yet.
+    const r = ct.tuple[1];
+    if (outin) {
+      r.src = c.daddr;
+      r.sport = c.dport;
+    } else {
+      r.dst = c.vaddr;
+      r.dport = c.vport;
+    }
     if (outin) c.nfct = ct;
   }
 

@@ -167,7 +167,12 @@ export class ConntrackTable {
 
   /** nf_conntrack_find_get(): expired entries are removed when met. */
   lookup(t: Tuple, now: number): Slot | undefined {
-    const s = this.lookupRaw(t.src, t.sport, t.dst, t.dport, t.proto);
+    return this.lookupAt(t.src, t.sport, t.dst, t.dport, t.proto, now);
+  }
+
+  /** lookup() of a tuple given by its fields (no tuple built). */
+  lookupAt(src: number, sport: number, dst: number, dport: number, proto: number, now: number): Slot | undefined {
+    const s = this.lookupRaw(src, sport, dst, dport, proto);
     if (s && s.conn.timeout <= now) {
       this.remove(s.conn);
       return undefined;
@@ -182,6 +187,19 @@ export class ConntrackTable {
   taken(t: Tuple, now: number, except: Conn | null): boolean {
     const s = this.lookup(t, now);
     if (!s || s.conn === except) return false;
+    if (except && tupleEqual(s.conn.tuple[0], except.tuple[0])) return false;
+    return true;
+  }
+
+  /** taken() for a tuple given by its fields (no tuple built). */
+  takenRaw(src: number, sport: number, dst: number, dport: number, proto: number, now: number, except: Conn | null): boolean {
+    const s = this.lookupRaw(src, sport, dst, dport, proto);
+    if (!s) return false;
+    if (s.conn.timeout <= now) {
+      this.remove(s.conn);
+      return false;
+    }
+    if (s.conn === except) return false;
     if (except && tupleEqual(s.conn.tuple[0], except.tuple[0])) return false;
     return true;
   }
@@ -211,18 +229,14 @@ export class ConntrackTable {
     return null;
   }
 
-  insert(c: Conn): boolean {
-    for (let dir = 0; dir < 2; dir++) {
-      const t = c.tuple[dir]!;
-      if (this.lookupRaw(t.src, t.sport, t.dst, t.dport, t.proto)) return false;
-    }
+  /** Hashes both tuples of c: the caller (confirm) found no clash with clashOf() first. */
+  insert(c: Conn): void {
     for (let dir = 0; dir < 2; dir++) {
       const t = c.tuple[dir]!;
       this.hash.add(tupleHash(t.src, t.sport, t.dst, t.dport, t.proto), { conn: c, dir });
     }
     c.status |= IPS_CONFIRMED;
     this.count++;
-    return true;
   }
 
   remove(c: Conn): void {

@@ -39,9 +39,10 @@ function portBased(proto: number): boolean {
 const NF_NAT_MAX_ATTEMPTS = 128;
 const NF_NAT_HARDER_THRESH = NF_NAT_MAX_ATTEMPTS / 4;
 
-/** nf_nat_used_tuple(): would this tuple's reply clash with another live connection? */
+/** nf_nat_used_tuple(): would this tuple's reply clash with another live connection? (its inverse read in place) */
 function usedTuple(t: Tuple, ct: Conn, table: ConntrackTable, now: number): boolean {
-  return table.taken(invert(t), now, ct);
+  if (t.proto === IPPROTO_ICMP) return table.taken(invert(t), now, ct);
+  return table.takenRaw(t.dst, t.dport, t.src, t.sport, t.proto, now, ct);
 }
 
 // nf_nat_used_tuple_harder() (Linux 6.4+): in the last attempts of a SYN's search, a
@@ -57,18 +58,24 @@ function usedTupleHarder(t: Tuple, ct: Conn, table: ConntrackTable, now: number,
   return false;
 }
 
+// in_range(): the tuple's manipulated address and port are within the range.
+function inRange(t: Tuple, range: NatRange, manip: number): boolean {
+  const a = manip === NF_NAT_MANIP_SRC ? t.src : t.dst;
+  const port = manip === NF_NAT_MANIP_SRC ? t.sport : t.dport;
+  return (!range.mapIps || (a >= range.minIp && a <= range.maxIp)) && (!range.protoSpecified || (port >= range.minPort && port <= range.maxPort));
+}
+
 // get_unique_tuple(): keep what we can. A taken tuple is not an error here: the clash
 // is found (and the packet dropped) at confirm time, unless a later SNAT moves the port.
+// The tuple given is the caller's own copy, changed in place and returned (the kernel
+// fills one nf_conntrack_tuple on the stack).
 function uniqueTuple(tuple: Tuple, range: NatRange, manip: number, ct: Conn, table: ConntrackTable, now: number, rand: () => number): Tuple {
   const randomAll = range.random || range.fully;
   const key: "sport" | "dport" = manip === NF_NAT_MANIP_SRC ? "sport" : "dport";
-  const inRange = (t: Tuple) =>
-    (!range.mapIps || ((manip === NF_NAT_MANIP_SRC ? t.src : t.dst) >= range.minIp && (manip === NF_NAT_MANIP_SRC ? t.src : t.dst) <= range.maxIp)) &&
-    (!range.protoSpecified || (t[key] >= range.minPort && t[key] <= range.maxPort));
   // 1) Source NAT: the original tuple itself when it is in range and unused.
-  if (manip === NF_NAT_MANIP_SRC && !randomAll && inRange(tuple) && !usedTuple(tuple, ct, table, now)) return { ...tuple };
+  if (manip === NF_NAT_MANIP_SRC && !randomAll && inRange(tuple, range, manip) && !usedTuple(tuple, ct, table, now)) return tuple;
   // 2) find_best_ips_proto(): a hash of the addresses picks within the range.
-  const t: Tuple = { ...tuple };
+  const t: Tuple = tuple;
   if (range.mapIps) {
     const span = range.maxIp - range.minIp + 1;
     const pick = span > 1 ? range.minIp + (hashTuple({ ...tuple, sport: 0, dport: 0 }) % span) : range.minIp;
@@ -118,8 +125,9 @@ function uniqueTuple(tuple: Tuple, range: NatRange, manip: number, ct: Conn, tab
 /** nf_nat_setup_info(): bind the connection (always: a clash is confirm's business). */
 export function natSetupInfo(ct: Conn, range: NatRange, manip: number, table: ConntrackTable, now: number, rand: () => number): boolean {
   const curr = invert(ct.tuple[1]);
+  const { src, dst, sport, dport } = curr;
   const next = uniqueTuple(curr, range, manip, ct, table, now, rand);
-  const changed = next.src !== curr.src || next.dst !== curr.dst || next.sport !== curr.sport || next.dport !== curr.dport;
+  const changed = next.src !== src || next.dst !== dst || next.sport !== sport || next.dport !== dport;
   if (changed) {
     ct.tuple[1] = invert(next);
     ct.status |= manip === NF_NAT_MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT;

@@ -33,7 +33,6 @@ import {
   IPS_DST_NAT_DONE,
   IPS_SRC_NAT_DONE,
   IPS_SEEN_REPLY,
-  packetTuple,
   TcpCt,
   tupleEqual,
 } from "./conntrack.ts";
@@ -282,8 +281,9 @@ export class NetfilterRuntime {
       if (dp.tracer) dp.trace(pkt, ns, null, "conntrack", `RELATED to connection ${slot.conn.id}`);
       return NF_ACCEPT;
     }
-    const t = packetTuple(pkt);
-    let slot = table.lookup(t, now);
+    // nf_ct_get_tuple() read in place: ICMP's id and type stand for the ports.
+    const icmp = pkt.proto === IPPROTO_ICMP;
+    let slot = table.lookupAt(pkt.saddr, icmp ? pkt.icmpId : pkt.sport, pkt.daddr, icmp ? pkt.icmpType : pkt.dport, pkt.proto, now);
     if (slot && pkt.proto === IPPROTO_TCP && (pkt.tcpFlags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && slot.conn.tcp >= TcpCt.TimeWait) {
       // tcp_packet(): a SYN reopening a closed connection kills it; nf_conntrack_in looks up again (NF_REPEAT).
       if (dp.tracer) dp.trace(pkt, ns, null, "conntrack", `SYN reopens closed connection ${slot.conn.id}: a new one replaces it`);
