@@ -14,7 +14,6 @@ const ALLOWED: Record<string, number> = {
   "src/commands/sysctl.ts:sysctlTool": 105,
   "src/dataplane/br_netfilter.ts:brNetfilterProvider": 76,
   "src/dataplane/tcp.ts:tcpStateProcess": 91,
-  "src/gen/nftables.ts:nftablesRuleset": 109,
   "src/ipset/command.ts:ipsetCommand": 94,
   "src/ipset/htable.ts:add": 78,
   "src/ipset/types/hash_ipportnet.ts:uadt": 62,
