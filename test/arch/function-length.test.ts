@@ -34,7 +34,6 @@ const ALLOWED: Record<string, number> = {
   "src/nftables/parser.ts:selector": 67,
   "src/nftables/runtime.ts:compileStmt": 204,
   "src/nftables/runtime.ts:getter": 139,
-  "src/scenario/run.ts:runScenario": 64,
   "src/tool/shell.ts:splitLine": 87,
 };
 
