@@ -747,33 +747,41 @@ export class Parser {
         const res = word();
         return need(`fib ${flags.join(" . ")} ${res}`);
       }
-      case "numgen": {
-        const mode = word();
-        if (mode !== "random" && mode !== "inc") this.fail(this.peek(-1));
-        this.expect("mod");
-        const mod = this.number();
-        let offset = 0;
-        if (this.eat("offset")) offset = this.number();
-        return { name: "numgen", mode, mod, offset };
-      }
-      case "jhash": {
-        const of = [this.selector()];
-        while (this.eat(".")) of.push(this.selector());
-        this.expect("mod");
-        const mod = this.number();
-        let seed: number | undefined;
-        let offset = 0;
-        for (;;) {
-          if (this.eat("seed")) seed = this.number();
-          else if (this.eat("offset")) offset = this.number();
-          else break;
-        }
-        return { name: "jhash", mod, offset, of, ...(seed !== undefined ? { seed } : {}) };
-      }
+      case "numgen":
+        return this.numgen();
+      case "jhash":
+        return this.jhash();
       default:
         if (NOT_MODELLED.has(w)) throw new NftSyntaxError(`${w} is not modelled by pktpath`, t.line, t.col, t.end);
         return this.fail(t);
     }
+  }
+
+  /** numgen random|inc mod N [offset N], after "numgen". */
+  private numgen(): NftSel {
+    const mode = this.next().text;
+    if (mode !== "random" && mode !== "inc") this.fail(this.peek(-1));
+    this.expect("mod");
+    const mod = this.number();
+    let offset = 0;
+    if (this.eat("offset")) offset = this.number();
+    return { name: "numgen", mode, mod, offset };
+  }
+
+  /** jhash SEL [. SEL ...] mod N [seed N] [offset N], after "jhash". */
+  private jhash(): NftSel {
+    const of = [this.selector()];
+    while (this.eat(".")) of.push(this.selector());
+    this.expect("mod");
+    const mod = this.number();
+    let seed: number | undefined;
+    let offset = 0;
+    for (;;) {
+      if (this.eat("seed")) seed = this.number();
+      else if (this.eat("offset")) offset = this.number();
+      else break;
+    }
+    return { name: "jhash", mod, offset, of, ...(seed !== undefined ? { seed } : {}) };
   }
 
   private expr(): NftExpr {
