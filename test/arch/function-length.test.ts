@@ -11,7 +11,6 @@ const ALLOWED: Record<string, number> = {
   "src/cli/commands/check.ts:check": 80,
   "src/dataplane/br_netfilter.ts:brNetfilterProvider": 76,
   "src/dataplane/tcp.ts:tcpStateProcess": 91,
-  "src/ipset/command.ts:ipsetCommand": 94,
   "src/ipvs/ipvsadm/index.ts:run": 112,
   "src/ipvs/ipvsadm/list.ts:listServices": 79,
   "src/ipvs/runtime.ts:updateService": 101,
