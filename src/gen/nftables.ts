@@ -115,112 +115,127 @@ export function nftDelService(p: NftServicePieces): string {
   return l.join("\n") + "\n";
 }
 
-export function nftablesRuleset(o: Required<KubeProxyOptions>, clusterIp: (i: number) => number, endpoint: (i: number, j: number) => number, nodePort: (i: number) => number | null): string {
-  const l: string[] = [];
-  const svcIps: string[] = [];
-  const nodePorts: string[] = [];
-  const noEndpoints: string[] = [];
-  const noEndpointNodePorts: string[] = [];
-  const clusterIps: string[] = [];
-  const chains: string[] = [];
+/** Every service's pieces, gathered per kind (set elements, map elements, chain lines). */
+interface NftServices {
+  svcIps: string[];
+  nodePorts: string[];
+  noEndpoints: string[];
+  noEndpointNodePorts: string[];
+  clusterIps: string[];
+  chains: string[];
+}
+
+function nftServices(o: Required<KubeProxyOptions>, clusterIp: (i: number) => number, endpoint: (i: number, j: number) => number, nodePort: (i: number) => number | null): NftServices {
+  const s: NftServices = { svcIps: [], nodePorts: [], noEndpoints: [], noEndpointNodePorts: [], clusterIps: [], chains: [] };
   for (let i = 0; i < o.services; i++) {
     const p = nftServicePieces(o, i, clusterIp, endpoint, nodePort);
-    if (p.svcIp) svcIps.push(p.svcIp);
-    if (p.nodePort) nodePorts.push(p.nodePort);
-    if (p.noEndpoint) noEndpoints.push(p.noEndpoint);
-    if (p.noEndpointNodePort) noEndpointNodePorts.push(p.noEndpointNodePort);
-    clusterIps.push(p.clusterIp);
+    if (p.svcIp) s.svcIps.push(p.svcIp);
+    if (p.nodePort) s.nodePorts.push(p.nodePort);
+    if (p.noEndpoint) s.noEndpoints.push(p.noEndpoint);
+    if (p.noEndpointNodePort) s.noEndpointNodePorts.push(p.noEndpointNodePort);
+    s.clusterIps.push(p.clusterIp);
     for (const c of p.chains) {
-      chains.push(`\tchain ${c.name} {`);
-      for (const r of c.rules) chains.push(`\t\t${r}`);
-      chains.push("\t}");
+      s.chains.push(`\tchain ${c.name} {`);
+      for (const r of c.rules) s.chains.push(`\t\t${r}`);
+      s.chains.push("\t}");
     }
   }
-  const map = (name: string, type: string, comment: string, elems: string[]) => {
-    l.push(`\tmap ${name} {`, `\t\ttype ${type} : verdict`, `\t\tcomment "${comment}"`);
-    if (elems.length) l.push(`\t\telements = { ${elems.join(",\n\t\t\t     ")} }`);
-    l.push("\t}");
-  };
+  return s;
+}
+
+/** A verdict map as `nft list ruleset` prints it. */
+function pushMap(l: string[], name: string, type: string, comment: string, elems: string[]): void {
+  l.push(`\tmap ${name} {`, `\t\ttype ${type} : verdict`, `\t\tcomment "${comment}"`);
+  if (elems.length) l.push(`\t\telements = { ${elems.join(",\n\t\t\t     ")} }`);
+  l.push("\t}");
+}
+
+/** The chains every kube-proxy table holds, whatever its services. */
+const NFT_BASE_CHAINS: readonly string[] = [
+  // nftablesBaseChains (filter chains at dstnat-10, before DNAT; filter-output-post-dnat
+  // at dstnat+10) with the jumps of nftablesJumpChains, in that order.
+  "\tchain filter-prerouting {",
+  "\t\ttype filter hook prerouting priority -110; policy accept;",
+  "\t\tct state new jump firewall-check",
+  "\t}",
+  "\tchain filter-input {",
+  "\t\ttype filter hook input priority -110; policy accept;",
+  "\t\tct state new jump nodeport-endpoints-check",
+  "\t\tct state new jump service-endpoints-check",
+  "\t}",
+  "\tchain filter-forward {",
+  "\t\ttype filter hook forward priority -110; policy accept;",
+  "\t\tct state new jump service-endpoints-check",
+  "\t\tct state new jump cluster-ips-check",
+  "\t}",
+  "\tchain filter-output {",
+  "\t\ttype filter hook output priority -110; policy accept;",
+  "\t\tct state new jump service-endpoints-check",
+  "\t\tct state new jump firewall-check",
+  "\t}",
+  "\tchain filter-output-post-dnat {",
+  "\t\ttype filter hook output priority -90; policy accept;",
+  "\t\tct state new jump cluster-ips-check",
+  "\t}",
+  "\tchain nat-prerouting {",
+  "\t\ttype nat hook prerouting priority dstnat; policy accept;",
+  "\t\tjump services",
+  "\t}",
+  "\tchain nat-output {",
+  "\t\ttype nat hook output priority -100; policy accept;",
+  "\t\tjump services",
+  "\t}",
+  "\tchain nat-postrouting {",
+  "\t\ttype nat hook postrouting priority srcnat; policy accept;",
+  "\t\tjump masquerading",
+  "\t}",
+  "\tchain reject-chain {",
+  '\t\tcomment "helper for @no-endpoint-services / @no-endpoint-nodeports"',
+  "\t\treject",
+  "\t}",
+  "\tchain nodeport-endpoints-check {",
+  "\t\tip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports",
+  "\t}",
+  "\tchain service-endpoints-check {",
+  "\t\tip daddr . meta l4proto . th dport vmap @no-endpoint-services",
+  "\t}",
+  "\tchain firewall-check {",
+  "\t\tip daddr . meta l4proto . th dport vmap @firewall-ips",
+  "\t}",
+  "\tchain cluster-ips-check {",
+  '\t\tip daddr @cluster-ips reject comment "Reject traffic to invalid ports of ClusterIPs"',
+  `\t\tip daddr { ${SERVICE_CIDR} } drop comment "Drop traffic to unallocated ClusterIPs"`,
+  "\t}",
+  "\tchain mark-for-masquerade {",
+  "\t\tmeta mark set meta mark | 0x4000",
+  "\t}",
+  "\tchain masquerading {",
+  "\t\tmeta mark & 0x4000 == 0 return",
+  "\t\tmeta mark set meta mark ^ 0x4000",
+  "\t\tmasquerade fully-random",
+  "\t}",
+  "\tchain services {",
+  "\t\tip daddr . meta l4proto . th dport vmap @service-ips",
+  "\t\tip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports",
+  "\t}",
+];
+
+export function nftablesRuleset(o: Required<KubeProxyOptions>, clusterIp: (i: number) => number, endpoint: (i: number, j: number) => number, nodePort: (i: number) => number | null): string {
+  const s = nftServices(o, clusterIp, endpoint, nodePort);
+  const l: string[] = [];
   l.push("table ip kube-proxy {", '\tcomment "rules for kube-proxy"');
   l.push("\tset cluster-ips {", "\t\ttype ipv4_addr", '\t\tcomment "Active ClusterIPs"');
-  if (clusterIps.length) l.push(`\t\telements = { ${clusterIps.join(",\n\t\t\t     ")} }`);
+  if (s.clusterIps.length) l.push(`\t\telements = { ${s.clusterIps.join(",\n\t\t\t     ")} }`);
   l.push("\t}");
   l.push("\tset nodeport-ips {", "\t\ttype ipv4_addr", '\t\tcomment "IPs that accept NodePort traffic"', `\t\telements = { ${formatIPv4(NODE_ADDR)} }`, "\t}");
-  map("no-endpoint-services", "ipv4_addr . inet_proto . inet_service", "vmap to drop or reject packets to services with no endpoints", noEndpoints);
-  map("no-endpoint-nodeports", "inet_proto . inet_service", "vmap to drop or reject packets to service nodeports with no endpoints", noEndpointNodePorts);
-  map("firewall-ips", "ipv4_addr . inet_proto . inet_service", "destinations that are subject to LoadBalancerSourceRanges", []);
-  map("service-ips", "ipv4_addr . inet_proto . inet_service", "ClusterIP, ExternalIP and LoadBalancer IP traffic", svcIps);
-  map("service-nodeports", "inet_proto . inet_service", "NodePort traffic", nodePorts);
-  l.push(
-    // nftablesBaseChains (filter chains at dstnat-10, before DNAT; filter-output-post-dnat
-    // at dstnat+10) with the jumps of nftablesJumpChains, in that order.
-    "\tchain filter-prerouting {",
-    "\t\ttype filter hook prerouting priority -110; policy accept;",
-    "\t\tct state new jump firewall-check",
-    "\t}",
-    "\tchain filter-input {",
-    "\t\ttype filter hook input priority -110; policy accept;",
-    "\t\tct state new jump nodeport-endpoints-check",
-    "\t\tct state new jump service-endpoints-check",
-    "\t}",
-    "\tchain filter-forward {",
-    "\t\ttype filter hook forward priority -110; policy accept;",
-    "\t\tct state new jump service-endpoints-check",
-    "\t\tct state new jump cluster-ips-check",
-    "\t}",
-    "\tchain filter-output {",
-    "\t\ttype filter hook output priority -110; policy accept;",
-    "\t\tct state new jump service-endpoints-check",
-    "\t\tct state new jump firewall-check",
-    "\t}",
-    "\tchain filter-output-post-dnat {",
-    "\t\ttype filter hook output priority -90; policy accept;",
-    "\t\tct state new jump cluster-ips-check",
-    "\t}",
-    "\tchain nat-prerouting {",
-    "\t\ttype nat hook prerouting priority dstnat; policy accept;",
-    "\t\tjump services",
-    "\t}",
-    "\tchain nat-output {",
-    "\t\ttype nat hook output priority -100; policy accept;",
-    "\t\tjump services",
-    "\t}",
-    "\tchain nat-postrouting {",
-    "\t\ttype nat hook postrouting priority srcnat; policy accept;",
-    "\t\tjump masquerading",
-    "\t}",
-    "\tchain reject-chain {",
-    '\t\tcomment "helper for @no-endpoint-services / @no-endpoint-nodeports"',
-    "\t\treject",
-    "\t}",
-    "\tchain nodeport-endpoints-check {",
-    "\t\tip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports",
-    "\t}",
-    "\tchain service-endpoints-check {",
-    "\t\tip daddr . meta l4proto . th dport vmap @no-endpoint-services",
-    "\t}",
-    "\tchain firewall-check {",
-    "\t\tip daddr . meta l4proto . th dport vmap @firewall-ips",
-    "\t}",
-    "\tchain cluster-ips-check {",
-    '\t\tip daddr @cluster-ips reject comment "Reject traffic to invalid ports of ClusterIPs"',
-    `\t\tip daddr { ${SERVICE_CIDR} } drop comment "Drop traffic to unallocated ClusterIPs"`,
-    "\t}",
-    "\tchain mark-for-masquerade {",
-    "\t\tmeta mark set meta mark | 0x4000",
-    "\t}",
-    "\tchain masquerading {",
-    "\t\tmeta mark & 0x4000 == 0 return",
-    "\t\tmeta mark set meta mark ^ 0x4000",
-    "\t\tmasquerade fully-random",
-    "\t}",
-    "\tchain services {",
-    "\t\tip daddr . meta l4proto . th dport vmap @service-ips",
-    "\t\tip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports",
-    "\t}",
-  );
+  pushMap(l, "no-endpoint-services", "ipv4_addr . inet_proto . inet_service", "vmap to drop or reject packets to services with no endpoints", s.noEndpoints);
+  pushMap(l, "no-endpoint-nodeports", "inet_proto . inet_service", "vmap to drop or reject packets to service nodeports with no endpoints", s.noEndpointNodePorts);
+  pushMap(l, "firewall-ips", "ipv4_addr . inet_proto . inet_service", "destinations that are subject to LoadBalancerSourceRanges", []);
+  pushMap(l, "service-ips", "ipv4_addr . inet_proto . inet_service", "ClusterIP, ExternalIP and LoadBalancer IP traffic", s.svcIps);
+  pushMap(l, "service-nodeports", "inet_proto . inet_service", "NodePort traffic", s.nodePorts);
+  for (const c of NFT_BASE_CHAINS) l.push(c);
   // Appended one by one: spreading 200k lines into push() overflows the stack.
-  for (const c of chains) l.push(c);
+  for (const c of s.chains) l.push(c);
   l.push("}");
   return l.join("\n") + "\n";
 }

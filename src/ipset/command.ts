@@ -219,47 +219,9 @@ export function ipsetCommand(host: ToolHost, ns: string, argv: string[], s: Sess
   const flags = s.exist ? C.IPSET_FLAG_EXIST : 0;
   const d = new UserData();
   let out = "";
-  if (cmd === "create" || cmd === "add" || cmd === "del" || cmd === "test") {
-    parseSetname(d, Opt.SETNAME, arg0!);
-    let type: SetType;
-    let index = -1;
-    if (cmd === "create") {
-      if (Buffer.byteLength(arg1!, "utf8") > C.IPSET_MAXNAMELEN - 1) throw syntaxError(`typename '${arg1}' is longer than ${C.IPSET_MAXNAMELEN - 1} characters`);
-      const t = findType(arg1!);
-      if (!t) {
-        if (isUnmodelledType(arg1!)) throw notModelled(`set type ${arg1}`);
-        throw syntaxError(`typename '${arg1}' is unknown`);
-      }
-      type = t;
-      d.type = t;
-      if (t.family !== "unspec") d.family = NFPROTO_IPV4;
-      callParser(rest, t.user.create, d, true);
-      callParser(rest, t.user.create, d, false);
-      checkMandatory(t.user.create, d);
-      checkAllowed(t, "create", t.user.create, d);
-      if (!d.has(Opt.INITVAL)) d.initval = randomInitval(host);
-      const ret = createSet(tx, t, d, flags);
-      if (ret) kernel(ret, "create", t);
-    } else {
-      index = tx.find(arg0!);
-      if (index < 0) kernel(-C.ENOENT, cmd, null);
-      const set = tx.get(index)!;
-      type = set.type;
-      d.type = type;
-      d.family = set.family;
-      parseElem(type, d, arg1!);
-      const spec = type.user[cmd];
-      callParser(rest, spec, d, false);
-      checkMandatory(spec, d);
-      checkAllowed(type, cmd, spec, d);
-      const ret = adtSet(tx, index, d, cmd === "add" ? C.IPSET_ADD : cmd === "del" ? C.IPSET_DEL : C.IPSET_TEST, flags);
-      if (cmd === "test") {
-        if (!s.quiet) out += ret > 0 ? `Warning: ${printElem(type, d)} is in set ${set.name}.\n` : `${printElem(type, d)} is NOT in set ${set.name}.\n`;
-        // ipset.c: a test that misses exits 1 (after printing its line).
-        if (ret <= 0) s.status = 1;
-      } else if (ret) kernel(ret, cmd, type);
-    }
-  } else {
+  if (cmd === "create") createCmd(host, tx, d, arg0!, arg1!, rest, flags);
+  else if (cmd === "add" || cmd === "del" || cmd === "test") out = adtCmd(tx, d, cmd, arg0!, arg1!, rest, flags, s);
+  else {
     if (rest.length) throw parameterError(`Unknown argument ${rest[0]}`);
     if (arg0 !== null) parseSetname(d, Opt.SETNAME, arg0);
     if (cmd === "rename" || cmd === "swap") parseSetname(d, Opt.SETNAME2, arg1!);
@@ -275,6 +237,51 @@ export function ipsetCommand(host: ToolHost, ns: string, argv: string[], s: Sess
   if (!s.tx) commit(host, ns, tx);
   if (d.warnings.length && !s.quiet) out = `Warning: ${d.warnings.join("\n")}\n` + out;
   return out;
+}
+
+/** ipset create SETNAME TYPENAME [create-options]. */
+function createCmd(host: ToolHost, tx: Txn, d: UserData, setname: string, typename: string, rest: string[], flags: number): void {
+  parseSetname(d, Opt.SETNAME, setname);
+  if (Buffer.byteLength(typename, "utf8") > C.IPSET_MAXNAMELEN - 1) throw syntaxError(`typename '${typename}' is longer than ${C.IPSET_MAXNAMELEN - 1} characters`);
+  const t = findType(typename);
+  if (!t) {
+    if (isUnmodelledType(typename)) throw notModelled(`set type ${typename}`);
+    throw syntaxError(`typename '${typename}' is unknown`);
+  }
+  d.type = t;
+  if (t.family !== "unspec") d.family = NFPROTO_IPV4;
+  callParser(rest, t.user.create, d, true);
+  callParser(rest, t.user.create, d, false);
+  checkMandatory(t.user.create, d);
+  checkAllowed(t, "create", t.user.create, d);
+  if (!d.has(Opt.INITVAL)) d.initval = randomInitval(host);
+  const ret = createSet(tx, t, d, flags);
+  if (ret) kernel(ret, "create", t);
+}
+
+/** ipset add|del|test SETNAME ENTRY [options]: what test prints. */
+function adtCmd(tx: Txn, d: UserData, cmd: "add" | "del" | "test", setname: string, entry: string, rest: string[], flags: number, s: Session): string {
+  parseSetname(d, Opt.SETNAME, setname);
+  const index = tx.find(setname);
+  if (index < 0) kernel(-C.ENOENT, cmd, null);
+  const set = tx.get(index)!;
+  const type = set.type;
+  d.type = type;
+  d.family = set.family;
+  parseElem(type, d, entry);
+  const spec = type.user[cmd];
+  callParser(rest, spec, d, false);
+  checkMandatory(spec, d);
+  checkAllowed(type, cmd, spec, d);
+  const ret = adtSet(tx, index, d, cmd === "add" ? C.IPSET_ADD : cmd === "del" ? C.IPSET_DEL : C.IPSET_TEST, flags);
+  if (cmd !== "test") {
+    if (ret) kernel(ret, cmd, type);
+    return "";
+  }
+  const line = s.quiet ? "" : ret > 0 ? `Warning: ${printElem(type, d)} is in set ${set.name}.\n` : `${printElem(type, d)} is NOT in set ${set.name}.\n`;
+  // ipset.c: a test that misses exits 1 (after printing its line).
+  if (ret <= 0) s.status = 1;
+  return line;
 }
 
 /** ipset list / save of one set or of all. */

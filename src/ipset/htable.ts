@@ -186,18 +186,15 @@ export class HTable implements SetData {
     if (elements >= maxelem) {
       if (this.ext.timeout !== null) gcDo(this, r, now);
       maxelem = this.maxelem;
-      elements = 0;
-      for (const n of this.regionElements) elements = (elements + n) >>> 0;
-      if (elements >= maxelem && this.ext.forceadd) forceadd = true;
+      elements = this.elements();
+      forceadd = elements >= maxelem && this.ext.forceadd;
     }
     let n = this.buckets[key];
     let j = -1;
     let multi = 0;
     if (!n) {
       if (forceadd || elements >= maxelem) return -IPSET_ERR_HASH_FULL;
-      n = new HBucket(AHASH_INIT_SIZE, this.gen);
-      this.buckets[key] = n;
-      this.regionExtSize[r]! += this.extSize(AHASH_INIT_SIZE);
+      n = this.newBucket(key, r);
     } else {
       n = this.own(key);
       let deleted = false;
@@ -225,34 +222,60 @@ export class HTable implements SetData {
         }
       }
       if (reuse || forceadd) {
-        if (j === -1) j = 0;
-        const data = n.get(j)!;
-        if (!deleted) {
-          if (this.layout.withNets) this.nets.del(data.cidr);
-          this.destroyExt(data);
-          this.regionElements[r] = (this.regionElements[r]! - 1) >>> 0;
-        }
-        this.copyData(n, j, d, ext, flags, now, r);
+        this.reuseSlot(n, j === -1 ? 0 : j, deleted, d, ext, flags, now, r);
         return 0;
       }
       if (elements >= maxelem) return -IPSET_ERR_HASH_FULL;
       if (n.pos >= n.size) {
-        if (this.layout.multi) {
-          if (this.bucketsize >= AHASH_MAX_TUNED) return -IPSET_ERR_HASH_FULL;
-          else if (this.bucketsize <= multi) this.bucketsize += AHASH_INIT_SIZE;
-        }
-        if (n.size >= this.bucketsize) return -EAGAIN;
-        const grown = new HBucket(n.size + AHASH_INIT_SIZE, this.gen);
-        grown.pos = n.pos;
-        grown.copyUsed(n);
-        for (let i = 0; i < n.size; i++) grown.set(i, n.get(i));
-        this.buckets[key] = n = grown;
-        this.regionExtSize[r]! += this.extSize(AHASH_INIT_SIZE);
+        const grown = this.grow(n, key, r, multi);
+        if (typeof grown === "number") return grown;
+        n = grown;
       }
     }
     j = n.pos++;
     this.copyData(n, j, d, ext, flags, now, r);
     return 0;
+  }
+
+  /** The elements of every region. */
+  private elements(): number {
+    let elements = 0;
+    for (const n of this.regionElements) elements = (elements + n) >>> 0;
+    return elements;
+  }
+
+  private newBucket(key: number, r: number): HBucket {
+    const n = new HBucket(AHASH_INIT_SIZE, this.gen);
+    this.buckets[key] = n;
+    this.regionExtSize[r]! += this.extSize(AHASH_INIT_SIZE);
+    return n;
+  }
+
+  /** mtype_add(): the new element over a deleted or expired one (or, forceadd, the first). */
+  private reuseSlot(n: HBucket, j: number, deleted: boolean, d: Elem, ext: AddExt, flags: number, now: number, r: number): void {
+    const data = n.get(j)!;
+    if (!deleted) {
+      if (this.layout.withNets) this.nets.del(data.cidr);
+      this.destroyExt(data);
+      this.regionElements[r] = (this.regionElements[r]! - 1) >>> 0;
+    }
+    this.copyData(n, j, d, ext, flags, now, r);
+  }
+
+  /** mtype_add(): a full bucket grows by AHASH_INIT_SIZE up to bucketsize (tuned up for multi); else a negative errno. */
+  private grow(n: HBucket, key: number, r: number, multi: number): HBucket | number {
+    if (this.layout.multi) {
+      if (this.bucketsize >= AHASH_MAX_TUNED) return -IPSET_ERR_HASH_FULL;
+      else if (this.bucketsize <= multi) this.bucketsize += AHASH_INIT_SIZE;
+    }
+    if (n.size >= this.bucketsize) return -EAGAIN;
+    const grown = new HBucket(n.size + AHASH_INIT_SIZE, this.gen);
+    grown.pos = n.pos;
+    grown.copyUsed(n);
+    for (let i = 0; i < n.size; i++) grown.set(i, n.get(i));
+    this.buckets[key] = grown;
+    this.regionExtSize[r]! += this.extSize(AHASH_INIT_SIZE);
+    return grown;
   }
 
   private copyData(n: HBucket, j: number, d: Elem, ext: AddExt, flags: number, now: number, r: number): void {

@@ -56,50 +56,39 @@ export function tokenize(text: string): Token[] {
         continued = true;
         break;
       }
-      const start = i;
-      if (c === '"') {
-        const j = s.indexOf('"', i + 1);
-        if (j < 0) throw new LexError("syntax error, unexpected junk", line, i + 1, s.length);
-        out.push({ kind: "str", text: s.slice(i + 1, j), line, col: i + 1, end: j + 1 });
-        i = j + 1;
-        continue;
-      }
-      if (c >= "0" && c <= "9") {
-        const m = at(ADDR, s, i) ?? at(NUM, s, i);
-        if (m) {
-          const kind = m[1]!.includes(".") ? "addr" : "num";
-          out.push({ kind, text: m[1]!, line, col: i + 1, end: i + m[1]!.length });
-          i += m[1]!.length;
-          continue;
-        }
-        // A word starting with a digit (nft: "string"), e.g. 5m, 10s.
-        const w = at(DIGIT_WORD, s, i)![0];
-        out.push({ kind: "word", text: w, line, col: i + 1, end: i + w.length });
-        i += w.length;
-        continue;
-      }
-      if ((c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || c === "_") {
-        const w = at(WORD, s, i)![0];
-        out.push({ kind: "word", text: w, line, col: start + 1, end: start + w.length });
-        i += w.length;
-        continue;
-      }
-      const two = s.slice(i, i + 2);
-      if (PUNCT2.includes(two)) {
-        out.push({ kind: "punct", text: two, line, col: i + 1, end: i + 2 });
-        i += 2;
-        continue;
-      }
-      if (PUNCT1.includes(c)) {
-        out.push({ kind: "punct", text: c, line, col: i + 1, end: i + 1 });
-        i++;
-        continue;
-      }
-      throw new LexError("syntax error, unexpected junk", line, i + 1, i + 1);
+      // Every token ends where the next may start.
+      const t = readToken(s, i, line);
+      out.push(t);
+      i = t.end;
     }
     if (!continued) out.push({ kind: "nl", text: "\n", line, col: s.length + 1, end: s.length + 1 });
   }
   const last = out.length ? out[out.length - 1]! : null;
   out.push({ kind: "eof", text: "", line: last ? last.line : 1, col: last ? last.end + 1 : 1, end: last ? last.end + 1 : 1 });
   return out;
+}
+
+/** The token starting at s[i] (not a blank, comment or line continuation). */
+function readToken(s: string, i: number, line: number): Token {
+  const c = s[i]!;
+  if (c === '"') {
+    const j = s.indexOf('"', i + 1);
+    if (j < 0) throw new LexError("syntax error, unexpected junk", line, i + 1, s.length);
+    return { kind: "str", text: s.slice(i + 1, j), line, col: i + 1, end: j + 1 };
+  }
+  if (c >= "0" && c <= "9") {
+    const m = at(ADDR, s, i) ?? at(NUM, s, i);
+    if (m) return { kind: m[1]!.includes(".") ? "addr" : "num", text: m[1]!, line, col: i + 1, end: i + m[1]!.length };
+    // A word starting with a digit (nft: "string"), e.g. 5m, 10s.
+    const w = at(DIGIT_WORD, s, i)![0];
+    return { kind: "word", text: w, line, col: i + 1, end: i + w.length };
+  }
+  if ((c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || c === "_") {
+    const w = at(WORD, s, i)![0];
+    return { kind: "word", text: w, line, col: i + 1, end: i + w.length };
+  }
+  const two = s.slice(i, i + 2);
+  if (PUNCT2.includes(two)) return { kind: "punct", text: two, line, col: i + 1, end: i + 2 };
+  if (PUNCT1.includes(c)) return { kind: "punct", text: c, line, col: i + 1, end: i + 1 };
+  throw new LexError("syntax error, unexpected junk", line, i + 1, i + 1);
 }

@@ -347,60 +347,13 @@ export class Parser {
         if (op === "flush") return { op, obj: "table", ...w, name: w.table, nameLoc: w.tableLoc, loc };
         break;
       }
-      case "chain": {
-        const w = this.where();
-        if ((op === "delete" || op === "destroy") && this.is("handle")) {
-          this.next();
-          const h = this.peek();
-          return { op, obj: "chain", ...w, name: null, handle: this.number(), nameLoc: locOf(h), loc };
-        }
-        const c = this.ident();
-        if (op === "add" || op === "create") return { op, obj: "chain", ...w, chain: c.text, chainLoc: locOf(c), block: this.is("{") ? this.chainBlock() : null, loc };
-        if (op === "delete" || op === "destroy") return { op, obj: "chain", ...w, name: c.text, handle: null, nameLoc: locOf(c), loc };
-        if (op === "flush") return { op, obj: "chain", ...w, name: c.text, nameLoc: locOf(c), loc };
-        if (op === "rename") {
-          const n = this.ident();
-          return { op, obj: "chain", ...w, chain: c.text, chainLoc: locOf(c), newName: n.text, loc };
-        }
-        break;
-      }
-      case "rule": {
-        const w = this.where();
-        const c = this.ident();
-        let pos: { kind: "handle" | "position" | "index"; n: number; loc: Loc } | null = null;
-        if (this.is("handle") || this.is("position") || this.is("index")) {
-          const k = this.next().text as "handle" | "position" | "index";
-          const h = this.peek();
-          pos = { kind: k, n: this.number(), loc: locOf(h) };
-        }
-        if (op === "delete" || op === "destroy") {
-          if (!pos || pos.kind !== "handle") this.fail(this.peek(), "handle");
-          return { op, obj: "rule", ...w, chain: c.text, chainLoc: locOf(c), handle: pos.n, handleLoc: pos.loc, loc };
-        }
-        if (op === "add" || op === "insert" || op === "replace") {
-          if (op === "replace" && (!pos || pos.kind !== "handle")) this.fail(this.peek(), "handle");
-          return { op, obj: "rule", ...w, chain: c.text, chainLoc: locOf(c), pos, rule: this.rule(), loc };
-        }
-        break;
-      }
+      case "chain":
+        return this.chainCmd(op, loc) ?? this.fail(o);
+      case "rule":
+        return this.ruleCmd(op, loc) ?? this.fail(o);
       case "set":
-      case "map": {
-        const w = this.where();
-        if ((op === "delete" || op === "destroy") && this.is("handle")) {
-          this.next();
-          const h = this.peek();
-          return { op, obj, ...w, name: null, handle: this.number(), nameLoc: locOf(h), loc };
-        }
-        const n = this.ident();
-        if (op === "add" || op === "create") {
-          this.expect("{");
-          const set = this.setBlock(n.text, obj === "map", locOf(n));
-          return { op, obj: "set", ...w, set, loc };
-        }
-        if (op === "delete" || op === "destroy") return { op, obj, ...w, name: n.text, handle: null, nameLoc: locOf(n), loc };
-        if (op === "flush") return { op, obj, ...w, name: n.text, nameLoc: locOf(n), loc };
-        break;
-      }
+      case "map":
+        return this.setCmd(op, obj, loc) ?? this.fail(o);
       case "element": {
         const w = this.where();
         const n = this.ident();
@@ -417,6 +370,65 @@ export class Parser {
         }
     }
     return this.fail(o);
+  }
+
+  /** OP chain ... (after "chain"); null when OP does not apply to chains. */
+  private chainCmd(op: string, loc: Loc): NftCmd | null {
+    const w = this.where();
+    if ((op === "delete" || op === "destroy") && this.is("handle")) {
+      this.next();
+      const h = this.peek();
+      return { op, obj: "chain", ...w, name: null, handle: this.number(), nameLoc: locOf(h), loc };
+    }
+    const c = this.ident();
+    if (op === "add" || op === "create") return { op, obj: "chain", ...w, chain: c.text, chainLoc: locOf(c), block: this.is("{") ? this.chainBlock() : null, loc };
+    if (op === "delete" || op === "destroy") return { op, obj: "chain", ...w, name: c.text, handle: null, nameLoc: locOf(c), loc };
+    if (op === "flush") return { op, obj: "chain", ...w, name: c.text, nameLoc: locOf(c), loc };
+    if (op === "rename") {
+      const n = this.ident();
+      return { op, obj: "chain", ...w, chain: c.text, chainLoc: locOf(c), newName: n.text, loc };
+    }
+    return null;
+  }
+
+  /** OP rule ... (after "rule"); null when OP does not apply to rules. */
+  private ruleCmd(op: string, loc: Loc): NftCmd | null {
+    const w = this.where();
+    const c = this.ident();
+    let pos: { kind: "handle" | "position" | "index"; n: number; loc: Loc } | null = null;
+    if (this.is("handle") || this.is("position") || this.is("index")) {
+      const k = this.next().text as "handle" | "position" | "index";
+      const h = this.peek();
+      pos = { kind: k, n: this.number(), loc: locOf(h) };
+    }
+    if (op === "delete" || op === "destroy") {
+      if (!pos || pos.kind !== "handle") this.fail(this.peek(), "handle");
+      return { op, obj: "rule", ...w, chain: c.text, chainLoc: locOf(c), handle: pos.n, handleLoc: pos.loc, loc };
+    }
+    if (op === "add" || op === "insert" || op === "replace") {
+      if (op === "replace" && (!pos || pos.kind !== "handle")) this.fail(this.peek(), "handle");
+      return { op, obj: "rule", ...w, chain: c.text, chainLoc: locOf(c), pos, rule: this.rule(), loc };
+    }
+    return null;
+  }
+
+  /** OP set|map ... (after the word); null when OP does not apply to sets. */
+  private setCmd(op: string, obj: "set" | "map", loc: Loc): NftCmd | null {
+    const w = this.where();
+    if ((op === "delete" || op === "destroy") && this.is("handle")) {
+      this.next();
+      const h = this.peek();
+      return { op, obj, ...w, name: null, handle: this.number(), nameLoc: locOf(h), loc };
+    }
+    const n = this.ident();
+    if (op === "add" || op === "create") {
+      this.expect("{");
+      const set = this.setBlock(n.text, obj === "map", locOf(n));
+      return { op, obj: "set", ...w, set, loc };
+    }
+    if (op === "delete" || op === "destroy") return { op, obj, ...w, name: n.text, handle: null, nameLoc: locOf(n), loc };
+    if (op === "flush") return { op, obj, ...w, name: n.text, nameLoc: locOf(n), loc };
+    return null;
   }
 
   private eofAt(t: Token): Token {
@@ -747,33 +759,41 @@ export class Parser {
         const res = word();
         return need(`fib ${flags.join(" . ")} ${res}`);
       }
-      case "numgen": {
-        const mode = word();
-        if (mode !== "random" && mode !== "inc") this.fail(this.peek(-1));
-        this.expect("mod");
-        const mod = this.number();
-        let offset = 0;
-        if (this.eat("offset")) offset = this.number();
-        return { name: "numgen", mode, mod, offset };
-      }
-      case "jhash": {
-        const of = [this.selector()];
-        while (this.eat(".")) of.push(this.selector());
-        this.expect("mod");
-        const mod = this.number();
-        let seed: number | undefined;
-        let offset = 0;
-        for (;;) {
-          if (this.eat("seed")) seed = this.number();
-          else if (this.eat("offset")) offset = this.number();
-          else break;
-        }
-        return { name: "jhash", mod, offset, of, ...(seed !== undefined ? { seed } : {}) };
-      }
+      case "numgen":
+        return this.numgen();
+      case "jhash":
+        return this.jhash();
       default:
         if (NOT_MODELLED.has(w)) throw new NftSyntaxError(`${w} is not modelled by pktpath`, t.line, t.col, t.end);
         return this.fail(t);
     }
+  }
+
+  /** numgen random|inc mod N [offset N], after "numgen". */
+  private numgen(): NftSel {
+    const mode = this.next().text;
+    if (mode !== "random" && mode !== "inc") this.fail(this.peek(-1));
+    this.expect("mod");
+    const mod = this.number();
+    let offset = 0;
+    if (this.eat("offset")) offset = this.number();
+    return { name: "numgen", mode, mod, offset };
+  }
+
+  /** jhash SEL [. SEL ...] mod N [seed N] [offset N], after "jhash". */
+  private jhash(): NftSel {
+    const of = [this.selector()];
+    while (this.eat(".")) of.push(this.selector());
+    this.expect("mod");
+    const mod = this.number();
+    let seed: number | undefined;
+    let offset = 0;
+    for (;;) {
+      if (this.eat("seed")) seed = this.number();
+      else if (this.eat("offset")) offset = this.number();
+      else break;
+    }
+    return { name: "jhash", mod, offset, of, ...(seed !== undefined ? { seed } : {}) };
   }
 
   private expr(): NftExpr {

@@ -24,7 +24,7 @@ import { IP_VS_DEST_F_OVERLOAD, type IpvsDest, type IpvsService, type Scheduler 
 import type { IpvsConn } from "../ipvs/conn.ts";
 import { formatIPv4, parseIPv4 } from "../wire/ipv4.ts";
 import { ScenarioError } from "../scenario/types.ts";
-import { loadNode, parseProto, parseTarget, probeSpec, resolveSource, type Proto } from "./load.ts";
+import { loadNode, parseProto, parseTarget, probeSpec, resolveSource, type LoadedNode, type Proto } from "./load.ts";
 
 export interface ReachOptions {
   file: string;
@@ -330,30 +330,66 @@ function parseSaved(file: string): ReachCell[] {
   return cells as ReachCell[];
 }
 
-export function reachCommand(o: ReachOptions, io: { out: (s: string) => void; err: (s: string) => void }): number {
-  let saved: ReachCell[] | null = null;
-  let proto: Proto | null = null;
-  try {
-    if (o.proto !== null) proto = parseProto(o.proto);
-    if (o.expect !== null) {
-      if (!existsSync(o.expect)) throw new Error(`--expect ${o.expect}: No such file or directory`);
-      saved = parseSaved(o.expect);
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+export function reachCommand(o: ReachOptions, io: Io): number {
+  const given = readGiven(o, io);
+  if (given === null) return 2;
+  io.err(`pktpath reach: loading ${o.file}\n`);
+  const node = loadOrSay(o.file, io);
+  if (node === null) return 2;
+  const pairs = sourcesAndDestinations(o, node, given.proto, io);
+  if (pairs === null) return 2;
+  const { sources, dests } = pairs;
+  io.err(`pktpath reach: loaded in ${(node.ms / 1000).toFixed(1)} s (CPU ${(node.cpuMs / 1000).toFixed(1)} s); ${sources.length} source${sources.length === 1 ? "" : "s"} x ${dests.length} destination${dests.length === 1 ? "" : "s"}\n`);
+  const t0 = Date.now();
+  const cpu0 = process.cpuUsage();
+  let lastShown = 0;
+  const cells = reachMatrix(node.host, node.layers, sources, dests, o.maxBranches, (done, total) => {
+    const now = Date.now();
+    if (now - lastShown >= 1000 || done === total) {
+      lastShown = now;
+      io.err(`pktpath reach: ${done}/${total} pairs, ${((now - t0) / 1000).toFixed(1)} s\n`);
     }
+  });
+  const reachMs = Date.now() - t0;
+  printMatrix(o, cells, io);
+  const cpu = process.cpuUsage(cpu0);
+  io.err(`pktpath reach: ${cells.length} pairs, ${cells.reduce((n, c) => n + c.branches, 0)} probes in ${(reachMs / 1000).toFixed(1)} s (CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s)\n`);
+  return given.saved ? compareSaved(o, given.saved, cells, io) : 0;
+}
+
+/** --proto and --expect read, or null when one is wrong (said on io.err). */
+function readGiven(o: ReachOptions, io: Io): { proto: Proto | null; saved: ReachCell[] | null } | null {
+  try {
+    const proto = o.proto !== null ? parseProto(o.proto) : null;
+    if (o.expect === null) return { proto, saved: null };
+    if (!existsSync(o.expect)) throw new Error(`--expect ${o.expect}: No such file or directory`);
+    return { proto, saved: parseSaved(o.expect) };
   } catch (e) {
     io.err(`pktpath reach: ${(e as Error).message}\n`);
-    return 2;
+    return null;
   }
-  io.err(`pktpath reach: loading ${o.file}\n`);
-  let node;
+}
+
+/** The node the scenario builds, or null when the scenario is wrong (said on io.err). */
+function loadOrSay(file: string, io: Io): LoadedNode | null {
   try {
-    node = loadNode(o.file);
+    return loadNode(file);
   } catch (e) {
     if (e instanceof ScenarioError) {
       io.err(`${e.message}\n`);
-      return 2;
+      return null;
     }
     throw e;
   }
+}
+
+/** The sources and destinations given (else every namespace, every service found), or null when none or one is wrong (said). */
+function sourcesAndDestinations(o: ReachOptions, node: LoadedNode, proto: Proto | null, io: Io): { sources: string[]; dests: Destination[] } | null {
   const host = node.host;
   let sources: string[];
   let dests: Destination[];
@@ -364,37 +400,30 @@ export function reachCommand(o: ReachOptions, io: { out: (s: string) => void; er
       : discoverDestinations(host, node.layers).filter((d) => proto === null || d.proto === proto);
   } catch (e) {
     io.err(`pktpath reach: ${(e as Error).message}\n`);
-    return 2;
+    return null;
   }
   if (!dests.length) {
     io.err("pktpath reach: no destination: the rules hold no ClusterIP, NodePort or IPVS service; give some with --to ADDR:PORT\n");
-    return 2;
+    return null;
   }
-  io.err(`pktpath reach: loaded in ${(node.ms / 1000).toFixed(1)} s (CPU ${(node.cpuMs / 1000).toFixed(1)} s); ${sources.length} source${sources.length === 1 ? "" : "s"} x ${dests.length} destination${dests.length === 1 ? "" : "s"}\n`);
-  const t0 = Date.now();
-  const cpu0 = process.cpuUsage();
-  let lastShown = 0;
-  const cells = reachMatrix(host, node.layers, sources, dests, o.maxBranches, (done, total) => {
-    const now = Date.now();
-    if (now - lastShown >= 1000 || done === total) {
-      lastShown = now;
-      io.err(`pktpath reach: ${done}/${total} pairs, ${((now - t0) / 1000).toFixed(1)} s\n`);
-    }
-  });
-  const reachMs = Date.now() - t0;
+  return { sources, dests };
+}
+
+/** The matrix (a table, or JSON with --json), and the pairs whose enumeration was cut. */
+function printMatrix(o: ReachOptions, cells: ReachCell[], io: Io): void {
   if (o.json) io.out(JSON.stringify({ file: o.file, cells }, null, 2) + "\n");
   else io.out(formatMatrix(cells) + "\n");
   const cut = cells.filter((c) => c.truncated).length;
   if (cut) io.err(`pktpath reach: ${cut} pair${cut === 1 ? "" : "s"} had more than ${o.maxBranches} branches: enumeration cut there (--max-branches)\n`);
-  const cpu = process.cpuUsage(cpu0);
-  io.err(`pktpath reach: ${cells.length} pairs, ${cells.reduce((n, c) => n + c.branches, 0)} probes in ${(reachMs / 1000).toFixed(1)} s (CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s)\n`);
-  if (saved) {
-    const diffs = compareMatrix(saved, cells);
-    if (diffs.length) {
-      io.out(`differences from ${o.expect}:\n${diffs.map((d) => `  ${d}\n`).join("")}`);
-      return 1;
-    }
-    io.out(`same as ${o.expect}\n`);
+}
+
+/** --expect: 1 and the differences when the matrix is not the saved one. */
+function compareSaved(o: ReachOptions, saved: ReachCell[], cells: ReachCell[], io: Io): number {
+  const diffs = compareMatrix(saved, cells);
+  if (diffs.length) {
+    io.out(`differences from ${o.expect}:\n${diffs.map((d) => `  ${d}\n`).join("")}`);
+    return 1;
   }
+  io.out(`same as ${o.expect}\n`);
   return 0;
 }

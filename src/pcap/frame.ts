@@ -93,58 +93,82 @@ function quotedBytes(q: QuotedHeader, ttl: number): Uint8Array {
 
 /** The frame's bytes: Ethernet header and everything above it. */
 export function frameBytes(pktId: number, f: Frame, seq: SeqState): Uint8Array {
-  if (f.ethType === ETH_P_ARP) {
-    const b = new Uint8Array(42);
-    const v = new DataView(b.buffer);
-    putMac(v, 0, f.ethDst);
-    putMac(v, 6, f.ethSrc);
-    v.setUint16(12, ETH_P_ARP);
-    v.setUint16(14, 1); // htype Ethernet
-    v.setUint16(16, 0x0800);
-    v.setUint8(18, 6);
-    v.setUint8(19, 4);
-    v.setUint16(20, f.arpOp);
-    putMac(v, 22, f.arpSha);
-    v.setUint32(28, f.arpSpa >>> 0);
-    putMac(v, 32, f.arpTha);
-    v.setUint32(38, f.arpTpa >>> 0);
-    return b;
-  }
-  const data = payloadBytes(f);
+  if (f.ethType === ETH_P_ARP) return arpFrame(f);
   let l4: Uint8Array;
-  if (f.proto === IPPROTO_TCP) {
-    l4 = new Uint8Array(20 + data.length);
-    const v = new DataView(l4.buffer);
-    const n = seq.numbers(pktId, f, data.length);
-    v.setUint16(0, f.sport);
-    v.setUint16(2, f.dport);
-    v.setUint32(4, n.seq);
-    v.setUint32(8, f.tcpFlags & 0x10 ? n.ack : 0);
-    v.setUint8(12, 5 << 4);
-    v.setUint8(13, f.tcpFlags);
-    v.setUint16(14, 64240);
-    l4.set(data, 20);
-  } else if (f.proto === IPPROTO_UDP) {
-    l4 = new Uint8Array(8 + data.length);
-    const v = new DataView(l4.buffer);
-    v.setUint16(0, f.sport);
-    v.setUint16(2, f.dport);
-    v.setUint16(4, l4.length);
-    l4.set(data, 8);
-  } else if (f.proto === IPPROTO_ICMP) {
-    const echo = f.icmpType === ICMP_ECHO || f.icmpType === ICMP_ECHOREPLY;
-    const body = echo ? new TextEncoder().encode("pktpath ping....") : f.quoted ? quotedBytes(f.quoted, f.ttl) : new Uint8Array(0);
-    l4 = new Uint8Array(8 + body.length);
-    const v = new DataView(l4.buffer);
-    v.setUint8(0, f.icmpType);
-    v.setUint8(1, f.icmpCode);
-    if (echo) {
-      v.setUint16(4, f.icmpId);
-      v.setUint16(6, f.icmpSeq);
-    }
-    l4.set(body, 8);
-    v.setUint16(2, inetChecksum(l4, 0, l4.length));
-  } else l4 = new Uint8Array(0);
+  if (f.proto === IPPROTO_TCP) l4 = tcpSegment(pktId, f, seq);
+  else if (f.proto === IPPROTO_UDP) l4 = udpDatagram(f);
+  else if (f.proto === IPPROTO_ICMP) l4 = icmpMessage(f);
+  else l4 = new Uint8Array(0);
+  return ipv4Frame(pktId, f, l4);
+}
+
+/** An ARP request or reply for IPv4 over Ethernet. */
+function arpFrame(f: Frame): Uint8Array {
+  const b = new Uint8Array(42);
+  const v = new DataView(b.buffer);
+  putMac(v, 0, f.ethDst);
+  putMac(v, 6, f.ethSrc);
+  v.setUint16(12, ETH_P_ARP);
+  v.setUint16(14, 1); // htype Ethernet
+  v.setUint16(16, 0x0800);
+  v.setUint8(18, 6);
+  v.setUint8(19, 4);
+  v.setUint16(20, f.arpOp);
+  putMac(v, 22, f.arpSha);
+  v.setUint32(28, f.arpSpa >>> 0);
+  putMac(v, 32, f.arpTha);
+  v.setUint32(38, f.arpTpa >>> 0);
+  return b;
+}
+
+/** The TCP header (checksum left to ipv4Frame) and payload. */
+function tcpSegment(pktId: number, f: Frame, seq: SeqState): Uint8Array {
+  const data = payloadBytes(f);
+  const l4 = new Uint8Array(20 + data.length);
+  const v = new DataView(l4.buffer);
+  const n = seq.numbers(pktId, f, data.length);
+  v.setUint16(0, f.sport);
+  v.setUint16(2, f.dport);
+  v.setUint32(4, n.seq);
+  v.setUint32(8, f.tcpFlags & 0x10 ? n.ack : 0);
+  v.setUint8(12, 5 << 4);
+  v.setUint8(13, f.tcpFlags);
+  v.setUint16(14, 64240);
+  l4.set(data, 20);
+  return l4;
+}
+
+/** The UDP header (checksum left to ipv4Frame) and payload. */
+function udpDatagram(f: Frame): Uint8Array {
+  const data = payloadBytes(f);
+  const l4 = new Uint8Array(8 + data.length);
+  const v = new DataView(l4.buffer);
+  v.setUint16(0, f.sport);
+  v.setUint16(2, f.dport);
+  v.setUint16(4, l4.length);
+  l4.set(data, 8);
+  return l4;
+}
+
+/** An ICMP message with its checksum: echo with a fixed body, an error quoting the packet it answers. */
+function icmpMessage(f: Frame): Uint8Array {
+  const echo = f.icmpType === ICMP_ECHO || f.icmpType === ICMP_ECHOREPLY;
+  const body = echo ? new TextEncoder().encode("pktpath ping....") : f.quoted ? quotedBytes(f.quoted, f.ttl) : new Uint8Array(0);
+  const l4 = new Uint8Array(8 + body.length);
+  const v = new DataView(l4.buffer);
+  v.setUint8(0, f.icmpType);
+  v.setUint8(1, f.icmpCode);
+  if (echo) {
+    v.setUint16(4, f.icmpId);
+    v.setUint16(6, f.icmpSeq);
+  }
+  l4.set(body, 8);
+  v.setUint16(2, inetChecksum(l4, 0, l4.length));
+  return l4;
+}
+
+/** Ethernet and IPv4 headers around the transport bytes; TCP and UDP checksums filled in. */
+function ipv4Frame(pktId: number, f: Frame, l4: Uint8Array): Uint8Array {
   const b = new Uint8Array(14 + 20 + l4.length);
   const v = new DataView(b.buffer);
   putMac(v, 0, f.ethDst);

@@ -4,11 +4,11 @@ import { Host, type ExecutedCommand, type Layer } from "../host.ts";
 import { splitLine, ShellNotModelled, ShellSyntaxError } from "../tool/shell.ts";
 import { shortenMessage } from "../config/errors.ts";
 import { commandKind, isProbe, unwrap } from "../commands/vocabulary.ts";
-import { ToolError } from "../tool/tool.ts";
+import { ToolError, type ProbeRecord } from "../tool/tool.ts";
 import type { ProbeResult } from "../dataplane/probe.ts";
 import type { TraceEvent } from "../dataplane/trace.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
-import { ScenarioError, type ExpectOutcome, type Scenario } from "./types.ts";
+import { ScenarioError, type CommandLine, type ExpectOutcome, type RunStep, type Scenario } from "./types.ts";
 
 export interface ProbeReport {
   line: number;
@@ -147,32 +147,13 @@ export function runScenario(s: Scenario, options: RunOptions = {}): ScenarioRepo
         for (const o of outputs) {
           if (o.notModelled) report.notes.push(`${s.file}:${cl.line}: not modelled (touches only files): ${shortenMessage(cl.text)}`);
           if (o.probe) {
-            const r = o.probe.result;
-            const outcome = outcomeOf(r);
-            const server = r.outcome === "answered" ? r.server : null;
-            const clientIp = r.clientIp !== null ? formatIPv4(r.clientIp) : null;
-            const exp = step.expect ? step.expect[rep]! : null;
-            const unknown = exp ? unknownNamespace(exp, host) : null;
-            if (unknown !== null) {
-              // A misspelt outcome (`refsued`) is bad input, not a failed probe.
-              report.error = new ScenarioError(s.file, cl.line, `expect: "${shortenMessage(unknown)}" is neither an outcome (timeout, refused, unreachable, reply) nor a namespace of this scenario`).message;
+            const pr = probeReport(s, host, step, cl, rep, o.probe);
+            if (typeof pr === "string") {
+              report.error = pr;
               return report;
             }
-            const pass = exp ? checkExpect(exp, outcome, server, clientIp) : null;
-            if (pass === true) report.passed++;
-            if (pass === false) report.failed++;
-            const pr: ProbeReport = {
-              line: cl.line,
-              command: cl.text,
-              netns: o.probe.ns,
-              outcome,
-              server,
-              client_ip: clientIp,
-              expected: exp ? describeExpect(exp) : null,
-              pass,
-              why: step.why,
-              error: r.error,
-            };
+            if (pr.pass === true) report.passed++;
+            if (pr.pass === false) report.failed++;
             if (options.trace) pr.trace = host.takeTrace();
             report.probes.push(pr);
           } else if (o.stdout && step.commands.length === 1) {
@@ -184,4 +165,31 @@ export function runScenario(s: Scenario, options: RunOptions = {}): ScenarioRepo
     }
   }
   return report;
+}
+
+/** One probe's report, or the bad-input error when its expect: is neither an outcome nor a namespace. */
+function probeReport(s: Scenario, host: Host, step: RunStep, cl: CommandLine, rep: number, probe: ProbeRecord): ProbeReport | string {
+  const r = probe.result;
+  const outcome = outcomeOf(r);
+  const server = r.outcome === "answered" ? r.server : null;
+  const clientIp = r.clientIp !== null ? formatIPv4(r.clientIp) : null;
+  const exp = step.expect ? step.expect[rep]! : null;
+  const unknown = exp ? unknownNamespace(exp, host) : null;
+  if (unknown !== null) {
+    // A misspelt outcome (`refsued`) is bad input, not a failed probe.
+    return new ScenarioError(s.file, cl.line, `expect: "${shortenMessage(unknown)}" is neither an outcome (timeout, refused, unreachable, reply) nor a namespace of this scenario`).message;
+  }
+  const pass = exp ? checkExpect(exp, outcome, server, clientIp) : null;
+  return {
+    line: cl.line,
+    command: cl.text,
+    netns: probe.ns,
+    outcome,
+    server,
+    client_ip: clientIp,
+    expected: exp ? describeExpect(exp) : null,
+    pass,
+    why: step.why,
+    error: r.error,
+  };
 }

@@ -101,89 +101,121 @@ export interface SplitOptions {
 }
 
 export function splitLine(line: string, options: SplitOptions = {}): ShellCommand[] {
-  const literal = options.literal === true;
-  const out: ShellCommand[] = [];
-  let argv: string[] = [];
-  let word = "";
-  let inWord = false;
-  let piped = false;
-  const endWord = () => {
-    if (inWord) argv.push(word);
-    word = "";
-    inWord = false;
-  };
-  const endCommand = (background: boolean) => {
-    endWord();
-    if (argv.length) out.push({ argv, background, piped });
+  return new Splitter(line, options.literal === true).split();
+}
+
+/** splitLine's scan: the commands so far, the words of the current one and the word being read. */
+class Splitter {
+  readonly out: ShellCommand[] = [];
+  argv: string[] = [];
+  word = "";
+  inWord = false;
+  piped = false;
+
+  constructor(
+    readonly line: string,
+    readonly literal: boolean,
+  ) {}
+
+  split(): ShellCommand[] {
+    const line = this.line;
+    const n = line.length;
+    // Each reader returns the index of the last character it took.
+    for (let i = 0; i < n; i++) {
+      const c = line[i]!;
+      if (!SPECIAL.has(c)) i = this.plain(i);
+      else if (c === "'") i = this.singleQuoted(i);
+      else if (c === '"') i = this.doubleQuoted(i);
+      else if (c === "\\") {
+        if (i + 1 < n) this.word += line[++i];
+        this.inWord = true;
+      } else if (c === "#" && !this.inWord) break;
+      else if (c === " " || c === "\t") this.endWord();
+      else i = this.operator(c, i);
+    }
+    this.endCommand(false);
+    return this.out;
+  }
+
+  endWord(): void {
+    if (this.inWord) this.argv.push(this.word);
+    this.word = "";
+    this.inWord = false;
+  }
+
+  endCommand(background: boolean): void {
+    this.endWord();
+    if (this.argv.length) this.out.push({ argv: this.argv, background, piped: this.piped });
     else if (background) throw new ShellSyntaxError("syntax error near unexpected token `&'");
-    argv = [];
-    piped = false;
-  };
-  const n = line.length;
-  for (let i = 0; i < n; i++) {
-    const c = line[i]!;
-    if (!SPECIAL.has(c)) {
-      // A run of plain characters, taken in one slice.
-      let j = i + 1;
-      while (j < n && !SPECIAL.has(line[j]!)) j++;
-      word += line.slice(i, j);
-      inWord = true;
-      i = j - 1;
-    } else if (c === "'") {
-      const end = line.indexOf("'", i + 1);
-      if (end < 0) throw new ShellSyntaxError("unexpected EOF while looking for matching `''");
-      word += line.slice(i + 1, end);
-      inWord = true;
-      i = end;
-    } else if (c === '"') {
-      let j = i + 1;
-      let from = j;
-      for (; j < n && line[j] !== '"'; j++) {
-        const d = line[j]!;
-        if (d === "\\" && j + 1 < n && '"\\$`'.includes(line[j + 1]!)) {
-          word += line.slice(from, j);
-          from = ++j;
-        } else if ((d === "$" || d === "`") && !literal) checkSubstitution(line, j);
-      }
-      if (j >= n) throw new ShellSyntaxError('unexpected EOF while looking for matching `"\'');
-      word += line.slice(from, j);
-      inWord = true;
-      i = j;
-    } else if (c === "\\") {
-      if (i + 1 < n) word += line[++i];
-      inWord = true;
-    } else if (c === "#" && !inWord) {
-      break;
-    } else if (c === " " || c === "\t") {
-      endWord();
-    } else if (c === ";") {
-      endCommand(false);
-    } else if (c === "&") {
+    this.argv = [];
+    this.piped = false;
+  }
+
+  /** A run of plain characters, taken in one slice. */
+  plain(i: number): number {
+    const line = this.line;
+    let j = i + 1;
+    while (j < line.length && !SPECIAL.has(line[j]!)) j++;
+    this.word += line.slice(i, j);
+    this.inWord = true;
+    return j - 1;
+  }
+
+  singleQuoted(i: number): number {
+    const end = this.line.indexOf("'", i + 1);
+    if (end < 0) throw new ShellSyntaxError("unexpected EOF while looking for matching `''");
+    this.word += this.line.slice(i + 1, end);
+    this.inWord = true;
+    return end;
+  }
+
+  /** "...": a backslash quotes only " \ $ and `; $ and ` are checked unless literal. */
+  doubleQuoted(i: number): number {
+    const line = this.line;
+    const n = line.length;
+    let j = i + 1;
+    let from = j;
+    for (; j < n && line[j] !== '"'; j++) {
+      const d = line[j]!;
+      if (d === "\\" && j + 1 < n && '"\\$`'.includes(line[j + 1]!)) {
+        this.word += line.slice(from, j);
+        from = ++j;
+      } else if ((d === "$" || d === "`") && !this.literal) checkSubstitution(line, j);
+    }
+    if (j >= n) throw new ShellSyntaxError('unexpected EOF while looking for matching `"\'');
+    this.word += line.slice(from, j);
+    this.inWord = true;
+    return j;
+  }
+
+  /** ; & && | $ ` ( ) > <: command separators, pipes and redirections, and what is refused. */
+  operator(c: string, i: number): number {
+    const line = this.line;
+    if (c === ";") this.endCommand(false);
+    else if (c === "&") {
       if (line[i + 1] === "&") {
-        i++;
-        endCommand(false);
-      } else {
-        endCommand(true);
+        this.endCommand(false);
+        return i + 1;
       }
+      this.endCommand(true);
     } else if (c === "|") {
       if (line[i + 1] === "|") throw new ShellSyntaxError("`||' is not supported in a scenario line");
-      piped = true;
-      endWord();
-      argv.push("|");
+      this.piped = true;
+      this.endWord();
+      this.argv.push("|");
     } else if (c === "$" || c === "`") {
-      if (!literal) checkSubstitution(line, i);
-      word += c;
-      inWord = true;
+      if (!this.literal) checkSubstitution(line, i);
+      this.word += c;
+      this.inWord = true;
     } else if (c === "(" || c === ")") {
-      if (c === "(" && !inWord && argv.length === 0) throw notModelled("a subshell ( ... )", line, i);
+      if (c === "(" && !this.inWord && this.argv.length === 0) throw notModelled("a subshell ( ... )", line, i);
       throw new ShellSyntaxError(`syntax error near unexpected token \`${c}'`);
     } else if (c === ">" || c === "<") {
       if (line[i + 1] === "(") throw notModelled(`process substitution ${c}(...)`, line, i);
-      piped = true;
-      endWord();
-      argv.push(c);
+      this.piped = true;
+      this.endWord();
+      this.argv.push(c);
     }
+    return i;
   }
-  endCommand(false);
-  return out;
 }

@@ -95,6 +95,40 @@ function unmodelled(w: string, table: [string, boolean, boolean, boolean][], arg
   }
   throw new ToolError(`Error: pktpath does not model "${k}" on links yet.`);
 }
+function nameAttr(a: LinkAttrs, v: string): void {
+  if (a.name !== null) throw duparg("name", v);
+  if (!validIfname(v)) throw invarg('"name" not a valid ifname', v);
+  a.name = v;
+  if (a.dev === null) a.dev = v;
+}
+
+function addressAttr(a: LinkAttrs, text: string, create: boolean): void {
+  const bytes = lladdrBytes(text);
+  a.macLen = bytes;
+  a.mac = bytes === 6 ? parseLladdr(text, create) : null;
+  // ip link add: the kernel refuses another length (validate_linkmsg).
+  if (bytes !== 6 && create) throw new ToolError("RTNETLINK answers: Invalid argument", 2);
+}
+
+function mtuAttr(a: LinkAttrs, v: string): void {
+  if (a.mtu !== null) throw duparg("mtu", v);
+  if (!/^(0x[0-9a-fA-F]+|\d+)$/.test(v) || Number(v) > 0xffffffff) throw invarg('Invalid "mtu" value\n', v);
+  a.mtu = Number(v);
+}
+
+function netnsAttr(a: LinkAttrs, v: string, ctx: IpContext): void {
+  if (a.netns !== null) throw duparg("netns", v);
+  if (!ctx.host.config.netns[v]) throw invarg('Invalid "netns" value\n', v);
+  a.netns = v;
+}
+
+/** The device, named by `dev NAME` or by a bare word. */
+function devAttr(a: LinkAttrs, v: string): void {
+  if (a.dev !== a.name) throw duplicateArg("dev", v);
+  if (!validAltIfname(v)) throw invarg('"dev" not a valid ifname', v);
+  a.dev = v;
+}
+
 
 // ip/iplink.c iplink_parse(): the keywords in its order (the first one the word matches wins).
 function parseLinkAttrs(args: Args, ctx: IpContext, create: boolean): LinkAttrs {
@@ -103,37 +137,18 @@ function parseLinkAttrs(args: Args, ctx: IpContext, create: boolean): LinkAttrs 
     const w = args.next();
     if (w === "up") a.up = true;
     else if (w === "down") a.up = false;
-    else if (w === "name") {
-      const v = args.value();
-      if (a.name !== null) throw duparg("name", v);
-      if (!validIfname(v)) throw invarg('"name" not a valid ifname', v);
-      a.name = v;
-      if (a.dev === null) a.dev = v;
-    } else if (unmodelled(w, UNMODELLED_ATTRS.slice(0, 1), args)) {
+    else if (w === "name") nameAttr(a, args.value());
+    else if (unmodelled(w, UNMODELLED_ATTRS.slice(0, 1), args)) {
       // refused above
     } else if (matches(w, "link")) {
       // The lower device, which only link types pktpath does not model use; refused once the device is known.
       a.lower = args.value();
-    } else if (matches(w, "address")) {
-      const text = args.value();
-      const bytes = lladdrBytes(text);
-      a.macLen = bytes;
-      a.mac = bytes === 6 ? parseLladdr(text, create) : null;
-      // ip link add: the kernel refuses another length (validate_linkmsg).
-      if (bytes !== 6 && create) throw new ToolError("RTNETLINK answers: Invalid argument", 2);
-    } else if (unmodelled(w, UNMODELLED_ATTRS.slice(2), args)) {
+    } else if (matches(w, "address")) addressAttr(a, args.value(), create);
+    else if (unmodelled(w, UNMODELLED_ATTRS.slice(2), args)) {
       // refused above
-    } else if (w === "mtu") {
-      const v = args.value();
-      if (a.mtu !== null) throw duparg("mtu", v);
-      if (!/^(0x[0-9a-fA-F]+|\d+)$/.test(v) || Number(v) > 0xffffffff) throw invarg('Invalid "mtu" value\n', v);
-      a.mtu = Number(v);
-    } else if (w === "netns") {
-      const v = args.value();
-      if (a.netns !== null) throw duparg("netns", v);
-      if (!ctx.host.config.netns[v]) throw invarg('Invalid "netns" value\n', v);
-      a.netns = v;
-    } else if (w === "promisc") {
+    } else if (w === "mtu") mtuAttr(a, args.value());
+    else if (w === "netns") netnsAttr(a, args.value(), ctx);
+    else if (w === "promisc") {
       a.promisc = parseOnOff("promisc", args.value());
     } else if (matches(w, "master")) {
       const v = args.value();
@@ -153,10 +168,7 @@ function parseLinkAttrs(args: Args, ctx: IpContext, create: boolean): LinkAttrs 
       // refused above
     } else {
       if (matches(w, "help")) return usageLink();
-      const v = w === "dev" ? args.value() : w;
-      if (a.dev !== a.name) throw duplicateArg("dev", v);
-      if (!validAltIfname(v)) throw invarg('"dev" not a valid ifname', v);
-      a.dev = v;
+      devAttr(a, w === "dev" ? args.value() : w);
     }
   }
   if (a.lower !== null && (a.dev !== null || create)) throw new ToolError('Error: pktpath does not model "link" (a lower device) yet.');
@@ -211,23 +223,26 @@ function checkKernelName(name: string | null): void {
   if (name.includes(":") || name === "." || name === "..") throw new KernelError("EINVAL");
 }
 
+/** The words after `type KIND`: a veth's `peer` attributes (null when none given); other kinds' options are refused. */
+function typeOptions(args: Args, ctx: IpContext, type: string): LinkAttrs | null {
+  if (args.done) return null;
+  if (type === "veth") {
+    // link_veth.c veth_parse_opt(): "peer" and iplink_parse() again for the other end.
+    if (args.next() !== "peer") throw new ToolError("Usage: ip link <options> type veth [peer <options>]\nTo get <options> type 'ip link add help'");
+    const peer = parseLinkAttrs(args, ctx, true);
+    if (peer.type !== null) throw duparg("type", args.done ? peer.type : args.next());
+    return peer;
+  }
+  if (type === "bridge") throw new ToolError(`Error: pktpath does not model bridge option "${args.next()}" yet.`);
+  if (KINDS[type]) throw new ToolError(`Garbage instead of arguments "${args.next()} ...". Try "ip link help".`);
+  return null;
+}
+
 function linkAdd(args: Args, ctx: IpContext): ToolOutput {
   const a = parseLinkAttrs(args, ctx, true);
   if (a.type === null) throw new ToolError('Not enough information: "type" argument is required');
   const type = a.type;
-  let peer: LinkAttrs | null = null;
-  if (!args.done) {
-    if (type === "veth") {
-      // link_veth.c veth_parse_opt(): "peer" and iplink_parse() again for the other end.
-      if (args.next() !== "peer") throw new ToolError("Usage: ip link <options> type veth [peer <options>]\nTo get <options> type 'ip link add help'");
-      peer = parseLinkAttrs(args, ctx, true);
-      if (peer.type !== null) throw duparg("type", args.done ? peer.type : args.next());
-    } else if (type === "bridge") {
-      throw new ToolError(`Error: pktpath does not model bridge option "${args.next()}" yet.`);
-    } else if (KINDS[type]) {
-      throw new ToolError(`Garbage instead of arguments "${args.next()} ...". Try "ip link help".`);
-    }
-  }
+  const peer = typeOptions(args, ctx, type);
   // rtnl_newlink(): an existing name is refused (NLM_F_EXCL) before the kind is looked up.
   if (a.dev !== null && findLink(ctx.host.config, a.netns ?? ctx.opts.ns, a.dev)) throw new ToolError("RTNETLINK answers: File exists", 2);
   const kind = KINDS[type];

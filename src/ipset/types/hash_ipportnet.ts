@@ -12,6 +12,16 @@ import { ADD_EXT_NOMATCH, HASH_CREATE, HASH_IGNORED, K } from "../user/spec.ts";
 import { createHash, eexist, enomatch, headHash, hostmask, kernelAdt, maskFromTo, rangeToCidr, sameHash, table, userAdt, userExt, type HashInfo } from "./hash.ts";
 import { packetPort } from "./port.ts";
 
+/** The second network's first and last address: from-to (not the whole space) or the given prefix; a negative errno when refused. */
+function net2Range(d: UserData, cidr: number): [number, number] | number {
+  if (!d.has(Opt.IP2_TO)) return maskFromTo(d.ip2, cidr);
+  let from = d.ip2;
+  let to = d.ip2To;
+  if (from > to) [from, to] = [to, from];
+  if (from === 0 && to === 0xffffffff) return -IPSET_ERR_HASH_RANGE;
+  return [from, to];
+}
+
 const info: HashInfo = {
   layout: {
     // struct hash_ipportnet4_elem { ip; ip2; __be16 port; u8 cidr:7 (cidr - 1), nomatch:1; u8 proto; }
@@ -93,15 +103,9 @@ export const hashIpPortNet: SetType = {
       portTo = d.portTo;
       if (port > portTo) [port, portTo] = [portTo, port];
     }
-    let ip2From = d.ip2;
-    let ip2To: number;
-    if (d.has(Opt.IP2_TO)) {
-      ip2To = d.ip2To;
-      if (ip2From > ip2To) [ip2From, ip2To] = [ip2To, ip2From];
-      if (ip2From === 0 && ip2To === 0xffffffff) return -IPSET_ERR_HASH_RANGE;
-    } else {
-      [ip2From, ip2To] = maskFromTo(ip2From, e.cidr);
-    }
+    const net2 = net2Range(d, e.cidr);
+    if (typeof net2 === "number") return net2;
+    const [ip2From, ip2To] = net2;
     for (; ip <= ipTo; ip++) {
       e.ip = ip;
       for (let p = port; p <= portTo; p++) {
