@@ -165,6 +165,8 @@ export class Host implements LayerHost, ToolHost, ToolRegistry {
     let args = argv;
     while (args[0] === "sudo") args = args.slice(1);
     if (args.length === 0) return { stdout: "" };
+    // A library caller naming a namespace that does not exist: ip netns exec's words.
+    if (!(this.draft ?? this.cfg).netns[ns]) throw new ToolError(`Cannot open network namespace "${ns}": No such file or directory`);
     // A nested call (ip netns exec NS CMD) runs inside this one and leaves its own
     // argv as the innermost; only the outermost call reports.
     if (this.depth === 0) this.chain = [];
