@@ -27,10 +27,11 @@ function perPacket(label: string, n: number, fn: (i: number) => number): void {
   console.log(`${label.padEnd(52)} ${ns.toFixed(0).padStart(9)} ns/packet (${((hits / n) * 100).toFixed(0)}% hits)`);
 }
 
-const host = new Host({ layers: [coreLayer, ipsetLayer] });
+const host = new Host({ layers: [coreLayer] });
+const ipset = ipsetLayer.install(host);
 let text = `create big hash:ip maxelem ${2 * N}\n`;
 for (let i = 0; i < N; i++) text += `add big ${formatIPv4(BASE + i * 3)}\n`;
-time(`restore of ${N} hash:ip elements`, () => restoreIpsets(host, "host", text));
+time(`restore of ${N} hash:ip elements`, () => restoreIpsets(ipset, "host", text));
 console.log((host.exec("ipset list -t big")[0]!.stdout.match(/Header: .*|Number of entries: .*/g) ?? []).join("; "));
 time("one `ipset add` on it", () => host.exec("ipset add big 192.168.0.1"));
 time("one `ipset add` on it, again", () => host.exec("ipset add big 192.168.0.2"));
@@ -43,7 +44,7 @@ time("one failing `ipset add` (nothing changes)", () => {
 });
 time("`ipset test` on it", () => host.exec("ipset test big 10.0.0.3"));
 
-const big = lookupSet(host, "host", "big")!;
+const big = lookupSet(ipset, "host", "big")!;
 const pkt = blankPacket();
 pkt.proto = IPPROTO_TCP;
 const src = [true];
@@ -54,7 +55,7 @@ perPacket("hash:ip 100k, test (half hit)", 2_000_000, (i) => {
 
 host.exec("ipset create nets hash:net");
 for (let c = 8; c <= 32; c += 3) host.exec(`ipset add nets ${formatIPv4(BASE + (c << 8))}/${c}`);
-const nets = lookupSet(host, "host", "nets")!;
+const nets = lookupSet(ipset, "host", "nets")!;
 perPacket("hash:net, 9 prefix lengths, test", 2_000_000, (i) => {
   pkt.saddr = BASE + ((i * 7919) & 0xffff);
   return nets.test(pkt, src, null, 0, true);
@@ -62,7 +63,7 @@ perPacket("hash:net, 9 prefix lengths, test", 2_000_000, (i) => {
 
 host.exec("ipset create lb hash:ip,port,ip");
 for (let i = 0; i < 1000; i++) host.exec(`ipset add lb ${formatIPv4(BASE + i)},tcp:8080,${formatIPv4(BASE + i)}`);
-const lb = lookupSet(host, "host", "lb")!;
+const lb = lookupSet(ipset, "host", "lb")!;
 const dds = [false, false, true];
 perPacket("hash:ip,port,ip 1k (KUBE-LOOP-BACK), dst,dst,src", 2_000_000, (i) => {
   pkt.daddr = BASE + (i % 2000);

@@ -1,13 +1,13 @@
 // What netfilter uses: a handle per set for the xt_set match (-m set) and the SET target,
 // reference counting as xt_set takes and drops its references (netfilter's SetLookup),
 // and the layer that puts the ipset tool on a host and returns that SetLookup.
-import type { Host, Layer } from "../host.ts";
+import type { Host, Layer, LayerHost } from "../host.ts";
 import type { Packet } from "../wire/packet.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
 import { ENOTEMPTY, IPSET_ADD, IPSET_DEL, IPSET_FLAG_EXIST, IPSET_FLAG_RETURN_NOMATCH, IPSET_TEST, type Adt } from "./consts.ts";
 import { ipSetTest } from "./kernel.ts";
 import type { KernelOpt } from "./settype.ts";
-import { netnsIpset, type NetnsIpset } from "./store.ts";
+import { IpsetRuntime, type NetnsIpset } from "./store.ts";
 import { ipsetTool } from "./tool.ts";
 import { packetPort } from "./types/port.ts";
 import type { SetHandle as XtSetHandle, SetLookup } from "../netfilter/matches/set.ts";
@@ -24,7 +24,7 @@ class SetHandle implements IpSetHandle {
   private readonly opt: KernelOpt = { dirs: [], ifname: null, now: 0, packets: -1, bytes: 0, timeout: 0, cmdflags: 0 };
 
   constructor(
-    private readonly host: Host,
+    private readonly host: LayerHost,
     private readonly ns: string,
     private readonly net: NetnsIpset,
     private readonly index: number,
@@ -109,16 +109,16 @@ class SetHandle implements IpSetHandle {
 }
 
 /** A stable handle for the set NAME in namespace ns (xt_set keeps the set index, so swap/rename are seen); null if no such set. */
-export function lookupSet(host: Host, ns: string, name: string): IpSetHandle | null {
-  const st = netnsIpset(host, ns);
+export function lookupSet(rt: IpsetRuntime, ns: string, name: string): IpSetHandle | null {
+  const st = rt.netns(ns);
   if (!st) return null;
   const index = st.find(name);
-  return index < 0 ? null : new SetHandle(host, ns, st, index);
+  return index < 0 ? null : new SetHandle(rt.host, ns, st, index);
 }
 
 /** Reference counting for `References:` in ipset list and for "Set cannot be destroyed: it is in use by a kernel component". */
-export function refSet(host: Host, ns: string, name: string, delta: 1 | -1): void {
-  const st = netnsIpset(host, ns);
+export function refSet(rt: IpsetRuntime, ns: string, name: string, delta: 1 | -1): void {
+  const st = rt.netns(ns);
   if (!st) return;
   const index = st.find(name);
   if (index < 0) return;
@@ -127,13 +127,14 @@ export function refSet(host: Host, ns: string, name: string, delta: 1 | -1): voi
 }
 
 /** The ipset layer: the `ipset` tool, and the sets as xt_set looks them up (handed to the netfilter layer). */
-export const ipsetLayer: Layer<SetLookup> = {
+export const ipsetLayer: Layer<IpsetRuntime & SetLookup> = {
   name: "ipset",
-  install(host: Host): SetLookup {
-    host.registerTool("ipset", ipsetTool);
-    return {
-      get: (ns, name) => lookupSet(host, ns, name),
-      ref: (ns, name, delta) => refSet(host, ns, name, delta),
-    };
+  install(host: Host): IpsetRuntime & SetLookup {
+    const rt = new IpsetRuntime(host);
+    host.registerTool("ipset", ipsetTool(rt));
+    return Object.assign(rt, {
+      get: (ns: string, name: string) => lookupSet(rt, ns, name),
+      ref: (ns: string, name: string, delta: 1 | -1) => refSet(rt, ns, name, delta),
+    });
   },
 };

@@ -1,11 +1,10 @@
 // The ipset command line (lib/ipset.c ipset_parser, ipset_cmd): environment options,
 // the command and its arguments, the element and its options, then the kernel call.
 // Returns what ipset prints; throws IpsetError with ipset's wording.
-import type { ToolHost } from "../tool/tool.ts";
 import * as C from "./consts.ts";
 import { createSet, destroySets, flushSets, renameSet, swapSets, adtSet } from "./core.ts";
 import { IpsetError, kernelError, notModelled, parameterError, syntaxError } from "./errors.ts";
-import { commit, netnsIpset, randomInitval, Txn } from "./store.ts";
+import { commit, type IpsetRuntime, Txn } from "./store.ts";
 import type { SetType } from "./settype.ts";
 import { findType, isUnmodelledType } from "./types/index.ts";
 import { ADT_FLAGS, CREATE_FLAGS, NFPROTO_IPV4, NFPROTO_UNSPEC, Opt, UserData } from "./user/data.ts";
@@ -182,7 +181,7 @@ function kernel(code: number, cmd: C.IpsetCmd, type: SetType | null): never {
 }
 
 /** Runs one ipset command line (argv without "ipset") in namespace ns. */
-export function ipsetCommand(host: ToolHost, ns: string, argv: string[], s: Session): string {
+export function ipsetCommand(rt: IpsetRuntime, ns: string, argv: string[], s: Session): string {
   const args = envopts(argv, s);
   const entry = args.length ? COMMANDS.find(([, names]) => matchCmd(args[0]!, names)) : undefined;
   if (!entry) {
@@ -209,17 +208,17 @@ export function ipsetCommand(host: ToolHost, ns: string, argv: string[], s: Sess
   if (cmd === "restore") {
     if (rest.length) throw parameterError(`Unknown argument ${rest[0]}`);
     if (s.stdin === null) throw new IpsetError("ipset restore reads its commands from standard input: give them as a here-document (ipset restore <<EOF ... EOF)", "parameter");
-    return restoreIpsets(host, ns, s.stdin, { exist: s.exist });
+    return restoreIpsets(rt, ns, s.stdin, { exist: s.exist });
   }
-  const st = netnsIpset(host, ns);
+  const st = rt.netns(ns);
   if (!st) throw new IpsetError("Kernel error received: No such file or directory");
-  const now = host.now;
+  const now = rt.host.now;
   if (!s.tx) st.gc(now);
   const tx = s.tx ?? new Txn(st, now);
   const flags = s.exist ? C.IPSET_FLAG_EXIST : 0;
   const d = new UserData();
   let out = "";
-  if (cmd === "create") createCmd(host, tx, d, arg0!, arg1!, rest, flags);
+  if (cmd === "create") createCmd(rt, tx, d, arg0!, arg1!, rest, flags);
   else if (cmd === "add" || cmd === "del" || cmd === "test") out = adtCmd(tx, d, cmd, arg0!, arg1!, rest, flags, s);
   else {
     if (rest.length) throw parameterError(`Unknown argument ${rest[0]}`);
@@ -234,13 +233,13 @@ export function ipsetCommand(host: ToolHost, ns: string, argv: string[], s: Sess
     else out = listing(tx, name, cmd, s);
     if (ret) kernel(ret, cmd, null);
   }
-  if (!s.tx) commit(host, ns, tx);
+  if (!s.tx) commit(rt, ns, tx);
   if (d.warnings.length && !s.quiet) out = `Warning: ${d.warnings.join("\n")}\n` + out;
   return out;
 }
 
 /** ipset create SETNAME TYPENAME [create-options]. */
-function createCmd(host: ToolHost, tx: Txn, d: UserData, setname: string, typename: string, rest: string[], flags: number): void {
+function createCmd(rt: IpsetRuntime, tx: Txn, d: UserData, setname: string, typename: string, rest: string[], flags: number): void {
   parseSetname(d, Opt.SETNAME, setname);
   if (Buffer.byteLength(typename, "utf8") > C.IPSET_MAXNAMELEN - 1) throw syntaxError(`typename '${typename}' is longer than ${C.IPSET_MAXNAMELEN - 1} characters`);
   const t = findType(typename);
@@ -254,7 +253,7 @@ function createCmd(host: ToolHost, tx: Txn, d: UserData, setname: string, typena
   callParser(rest, t.user.create, d, false);
   checkMandatory(t.user.create, d);
   checkAllowed(t, "create", t.user.create, d);
-  if (!d.has(Opt.INITVAL)) d.initval = randomInitval(host);
+  if (!d.has(Opt.INITVAL)) d.initval = rt.randomInitval();
   const ret = createSet(tx, t, d, flags);
   if (ret) kernel(ret, "create", t);
 }

@@ -1,10 +1,9 @@
 // `ipset restore`: the lines of a saved state run as commands (lib/ipset.c
 // ipset_parse_stream, build_argv). Unlike the real tool, a restore that fails on a line
 // leaves every set as it was (one draft for all lines, kept only at the end).
-import type { ToolHost } from "../tool/tool.ts";
 import { ipsetCommand, newSession } from "./command.ts";
 import { IpsetError } from "./errors.ts";
-import { commit, netnsIpset, Txn } from "./store.ts";
+import { commit, type IpsetRuntime, Txn } from "./store.ts";
 
 /** build_argv(): words split on blanks, "..." keeps blanks; an unclosed quote drops its word. */
 export function restoreArgv(line: string): string[] {
@@ -43,8 +42,9 @@ export interface RestoreOptions {
  * Returns what the commands printed; throws IpsetError worded as ipset words it
  * ("Error in line N: ..." for the errors ipset numbers).
  */
-export function restoreIpsets(host: ToolHost, ns: string, text: string, opts: RestoreOptions = {}): string {
-  const st = netnsIpset(host, ns);
+export function restoreIpsets(rt: IpsetRuntime, ns: string, text: string, opts: RestoreOptions = {}): string {
+  const host = rt.host;
+  const st = rt.netns(ns);
   if (!st) throw new IpsetError("Kernel error received: No such file or directory");
   st.gc(host.now);
   const s = newSession();
@@ -57,12 +57,12 @@ export function restoreIpsets(host: ToolHost, ns: string, text: string, opts: Re
     if (!line || line.startsWith("#") || /^COMMIT\r?$/.test(line)) continue;
     s.line = n + 1;
     try {
-      out += ipsetCommand(host, ns, restoreArgv(line + "\n"), s);
+      out += ipsetCommand(rt, ns, restoreArgv(line + "\n"), s);
     } catch (e) {
       if (e instanceof IpsetError && e.kind === "session") throw new IpsetError(`Error in line ${s.line}: ${e.message}`);
       throw e;
     }
   }
-  commit(host, ns, s.tx);
+  commit(rt, ns, s.tx);
   return out;
 }

@@ -4,6 +4,7 @@
 // the snapshot records only which store belongs to the namespace and a generation.
 // A command works on a Txn: slots and refs copied, each set it touches forked
 // (copy-on-write down to hash buckets), all kept only if the command succeeds.
+import type { LayerHost } from "../host.ts";
 import type { ToolHost } from "../tool/tool.ts";
 import type { IpSet, SetRegistry } from "./settype.ts";
 
@@ -136,40 +137,44 @@ export class Txn implements SetRegistry {
   }
 }
 
-interface HostState {
-  nets: Map<string, NetnsIpset>;
-  nextInstance: number;
-  seed: number;
-}
+/**
+ * The ipset layer's state on one host (the kernel's per-net ip_set_net, for every
+ * namespace): each namespace's sets, the instance counter that tells a recreated
+ * namespace from the old one, and the seed of get_random_bytes() for initval.
+ */
+export class IpsetRuntime {
+  private readonly nets = new Map<string, NetnsIpset>();
+  private nextInstance = 1;
+  private seed = 0x6b8b4567;
 
-const hosts = new WeakMap<ToolHost, HostState>();
+  constructor(readonly host: ToolHost & LayerHost) {}
 
-function hostState(host: ToolHost): HostState {
-  let hs = hosts.get(host);
-  if (!hs) {
-    hs = { nets: new Map(), nextInstance: 1, seed: 0x6b8b4567 };
-    hosts.set(host, hs);
+  /** The ipset state of namespace ns, or null when the namespace does not exist. */
+  netns(ns: string): NetnsIpset | null {
+    const cfg = this.host.config.netns[ns];
+    if (!cfg) return null;
+    const inst = cfg.ext.ipset?.instance;
+    let st = this.nets.get(ns);
+    const valid = st && (inst === undefined ? !st.committed : st.instance === inst);
+    if (!st || !valid) {
+      st = new NetnsIpset(this.nextInstance++, () => this.host.now);
+      this.nets.set(ns, st);
+    }
+    return st;
   }
-  return hs;
-}
 
-/** The ipset state of namespace ns, or null when the namespace does not exist. */
-export function netnsIpset(host: ToolHost, ns: string): NetnsIpset | null {
-  const cfg = host.config.netns[ns];
-  if (!cfg) return null;
-  const hs = hostState(host);
-  const inst = cfg.ext.ipset?.instance;
-  let st = hs.nets.get(ns);
-  const valid = st && (inst === undefined ? !st.committed : st.instance === inst);
-  if (!st || !valid) {
-    st = new NetnsIpset(hs.nextInstance++, () => host.now);
-    hs.nets.set(ns, st);
+  /** get_random_bytes() for initval, made deterministic per host (mulberry32). */
+  randomInitval(): number {
+    let t = (this.seed = (this.seed + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
   }
-  return st;
 }
 
 /** Keeps a command's changes; records the change in the snapshot when sets changed. */
-export function commit(host: ToolHost, ns: string, tx: Txn): void {
+export function commit(rt: IpsetRuntime, ns: string, tx: Txn): void {
+  const host = rt.host;
   tx.commit();
   if (!tx.changed) return;
   const st = tx.net;
@@ -181,11 +186,3 @@ export function commit(host: ToolHost, ns: string, tx: Txn): void {
   });
 }
 
-/** get_random_bytes() for initval, made deterministic per host (mulberry32). */
-export function randomInitval(host: ToolHost): number {
-  const hs = hostState(host);
-  let t = (hs.seed = (hs.seed + 0x6d2b79f5) >>> 0);
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return (t ^ (t >>> 14)) >>> 0;
-}

@@ -4,6 +4,7 @@ import { ToolError, type Tool } from "../tool/tool.ts";
 import { ipsetCommand, newSession } from "./command.ts";
 import { IpsetError } from "./errors.ts";
 import { IPSET_VERSION } from "./consts.ts";
+import type { IpsetRuntime } from "./store.ts";
 
 /** The text ipset prints for an error (after which it exits 1, or 2 for a parameter problem). */
 export function ipsetErrorText(e: IpsetError): string {
@@ -15,18 +16,20 @@ export function ipsetErrorText(e: IpsetError): string {
  * `ipset test` prints "X is in set S." or "X is NOT in set S."; on a miss the real tool
  * exits 1, which the output's status carries (the line is an answer, not an error).
  */
-export const ipsetTool: Tool = (argv, ctx) => {
-  try {
-    const session = newSession();
-    session.stdin = ctx.stdin;
-    const stdout = ipsetCommand(ctx.host, ctx.ns, argv.slice(1), session);
-    return session.status ? { stdout, status: session.status } : { stdout };
-  } catch (e) {
-    if (e instanceof IpsetError) {
-      // -q (-quiet) silences ipset's error messages too; the exit status stays.
-      if (argv.some((a) => a === "-q" || a === "-quiet" || a === "--quiet")) return { stdout: "", status: e.kind === "parameter" ? 2 : 1 };
-      throw new ToolError(ipsetErrorText(e), e.kind === "parameter" ? 2 : 1);
+export function ipsetTool(rt: IpsetRuntime): Tool {
+  return (argv, ctx) => {
+    try {
+      const session = newSession();
+      session.stdin = ctx.stdin;
+      const stdout = ipsetCommand(rt, ctx.ns, argv.slice(1), session);
+      return session.status ? { stdout, status: session.status } : { stdout };
+    } catch (e) {
+      if (e instanceof IpsetError) {
+        // -q (-quiet) silences ipset's error messages too; the exit status stays.
+        if (argv.some((a) => a === "-q" || a === "-quiet" || a === "--quiet")) return { stdout: "", status: e.kind === "parameter" ? 2 : 1 };
+        throw new ToolError(ipsetErrorText(e), e.kind === "parameter" ? 2 : 1);
+      }
+      throw e;
     }
-    throw e;
-  }
-};
+  };
+}

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { lookupSet } from "../../src/ipset/api.ts";
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, type Packet } from "../../src/wire/packet.ts";
-import { fmt, inNet, ip, ipsetHost, maskOf, packet, PROTO_NAMES, sh } from "./world.ts";
+import { fmt, inNet, ip, ipsetHost, ipsetOf, maskOf, packet, PROTO_NAMES, sh } from "./world.ts";
 
 const BASE = ip("10.0.0.0");
 const addr = fc.integer({ min: 0, max: 15 }).map((i) => BASE + i);
@@ -206,7 +206,7 @@ describe("membership-equals-reference", () => {
             sh(host, `ipset -exist add s ${c.text(e)}${nomatch ? " nomatch" : ""}`);
             ref.set(c.key(e), { e, nomatch });
           }
-          const h = lookupSet(host, "host", "s")!;
+          const h = lookupSet(ipsetOf.get(host)!, "host", "s")!;
           for (const [p, ifname] of pkts) {
             const got = h.test(p, c.dirs, ifname, host.now, true);
             expect(got).toBe(c.ref(ref, p, ifname));
@@ -232,7 +232,7 @@ describe("membership-equals-reference", () => {
           ref.set(`${(n.n & maskOf(n.c)) >>> 0}/${n.c}`, { e: n, nomatch: n.nomatch });
         }
         for (const a of ips) sh(host, `ipset -exist add I ${fmt(a)}`);
-        const h = lookupSet(host, "host", "L")!;
+        const h = lookupSet(ipsetOf.get(host)!, "host", "L")!;
         for (const p of pkts) {
           const want = best(ref, (e) => (inNet(p.saddr, e.n, e.c) ? e.c : null)) === 1 || ips.includes(p.saddr) ? 1 : 0;
           expect(h.test(p, [true], null, host.now, true)).toBe(want);

@@ -1,11 +1,10 @@
 // Where sets live: per namespace, outside the snapshot but recorded in it; a failing
 // command or restore leaves every set as it was; the trace names each lookup.
 import { describe, expect, it } from "vitest";
-import { Host } from "../../src/host.ts";
-import { defaultLayers } from "../../src/layers.ts";
+import { hostWithLayers } from "../../src/layers.ts";
 import { lookupSet } from "../../src/ipset/api.ts";
 import { restoreIpsets } from "../../src/ipset/restore.ts";
-import { ip, ipsetHost, packet, sh } from "./world.ts";
+import { ip, ipsetHost, ipsetOf, packet, sh } from "./world.ts";
 
 describe("a failing command changes nothing", () => {
   it("a range add that fills the hash half-way adds none of it", () => {
@@ -29,24 +28,25 @@ describe("a failing command changes nothing", () => {
     const h = ipsetHost();
     sh(h, "ipset create keep hash:ip", "ipset add keep 1.1.1.1");
     const before = sh(h, "ipset save");
-    expect(() => restoreIpsets(h, "host", "create new hash:ip\nadd new 10.0.0.1\nadd keep 2.2.2.2\nadd keep 1.1.1.1\n")).toThrow(
+    expect(() => restoreIpsets(ipsetOf.get(h)!, "host", "create new hash:ip\nadd new 10.0.0.1\nadd keep 2.2.2.2\nadd keep 1.1.1.1\n")).toThrow(
       "Error in line 4: Element cannot be added to the set: it's already added",
     );
     expect(sh(h, "ipset save")).toBe(before);
-    expect(restoreIpsets(h, "host", "add keep 1.1.1.1\n", { exist: true })).toBe("");
+    expect(restoreIpsets(ipsetOf.get(h)!, "host", "add keep 1.1.1.1\n", { exist: true })).toBe("");
   });
 });
 
 describe("sets per namespace", () => {
   it("each namespace has its own sets; a namespace made again starts empty", () => {
-    const h = new Host({ layers: defaultLayers() });
+    const { host: h, layers } = hostWithLayers();
+    ipsetOf.set(h, layers.ipset);
     sh(h, "ip netns add a", "ip netns exec a ipset create s hash:ip", "ip netns exec a ipset add s 10.0.0.1");
     expect(sh(h, "ipset list -n")).toBe("");
     expect(sh(h, "ip netns exec a ipset list -n")).toBe("s\n");
-    expect(lookupSet(h, "a", "s")).not.toBeNull();
+    expect(lookupSet(ipsetOf.get(h)!, "a", "s")).not.toBeNull();
     sh(h, "ip netns del a", "ip netns add a");
     expect(sh(h, "ip netns exec a ipset list -n")).toBe("");
-    expect(lookupSet(h, "a", "s")).toBeNull();
+    expect(lookupSet(ipsetOf.get(h)!, "a", "s")).toBeNull();
   });
 
   it("the snapshot records a change to the sets, and only a change", () => {
@@ -68,11 +68,11 @@ describe("trace", () => {
     const h = ipsetHost();
     h.setTracing(true);
     sh(h, "ipset create s hash:ip,port", "ipset add s 10.0.0.11,tcp:8080");
-    const s = lookupSet(h, "host", "s")!;
+    const s = lookupSet(ipsetOf.get(h)!, "host", "s")!;
     s.test(packet({ src: ip("10.0.0.21"), dst: ip("10.0.0.11"), dport: 8080 }), [false, false], null, h.now, true);
     s.test(packet({ src: ip("10.0.0.21"), dst: ip("10.0.0.11"), dport: 80 }), [false, false], null, h.now, true);
     sh(h, "ipset create n hash:net", "ipset add n 10.0.0.0/16", "ipset add n 10.0.0.0/24 nomatch");
-    lookupSet(h, "host", "n")!.test(packet({ src: ip("10.0.0.21"), dst: ip("10.0.0.11") }), [true], null, h.now, true);
+    lookupSet(ipsetOf.get(h)!, "host", "n")!.test(packet({ src: ip("10.0.0.21"), dst: ip("10.0.0.11") }), [true], null, h.now, true);
     const ev = h.takeTrace().filter((e) => e.step === "set");
     expect(ev.map((e) => e.detail)).toEqual([
       "match-set s (hash:ip,port) dst 10.0.0.11, dst tcp:8080: hit 10.0.0.11,tcp:8080",

@@ -15,7 +15,8 @@ const DIR = "test/ipset/fixtures/";
 
 /** Runs a transcript script the way capture.sh does; each command takes 2 ms. */
 export function replay(script: string): string {
-  const host = new Host({ layers: [coreLayer, ipsetLayer] });
+  const host = new Host({ layers: [coreLayer] });
+  const rt = ipsetLayer.install(host);
   const lines = script.split("\n");
   let out = "";
   for (let i = 0; i < lines.length; i++) {
@@ -38,7 +39,7 @@ export function replay(script: string): string {
     const s = newSession();
     s.stdin = stdin;
     try {
-      const text = ipsetCommand(host, "host", splitLine(cmd)[0]!.argv.slice(1), s);
+      const text = ipsetCommand(rt, "host", splitLine(cmd)[0]!.argv.slice(1), s);
       out += text + `[rc=${/ is NOT in set /.test(text) ? 1 : 0}]\n`;
     } catch (e) {
       if (!(e instanceof IpsetError)) throw e;

@@ -2,12 +2,18 @@
 // user types them, packets built field by field, addresses as text.
 import { Host } from "../../src/host.ts";
 import { ipsetLayer } from "../../src/ipset/api.ts";
+import type { IpsetRuntime } from "../../src/ipset/store.ts";
 import { coreLayer } from "../../src/commands/layer.ts";
 import { blankPacket, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, type Packet } from "../../src/wire/packet.ts";
 import { formatIPv4, parseIPv4 } from "../../src/wire/ipv4.ts";
 
+/** The ipset layer's runtime of each test host (what the layer's install returns). */
+export const ipsetOf = new Map<Host, IpsetRuntime>();
+
 export function ipsetHost(): Host {
-  return new Host({ layers: [coreLayer, ipsetLayer] });
+  const host = new Host({ layers: [coreLayer] });
+  ipsetOf.set(host, ipsetLayer.install(host));
+  return host;
 }
 
 /** Runs ipset lines; returns what they printed. Throws ToolError like the shell would. */
