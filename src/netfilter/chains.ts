@@ -14,7 +14,7 @@
 // step rule by rule. The index object moves to the newest map; a journal of the rules
 // added and removed lets it move back one step (a failed command) or forward again, so
 // no command rebuilds it from the whole table.
-import type { ChainConfig, RuleConfig, TableName } from "./types.ts";
+import type { AddrMatch, ChainConfig, IfaceMatch, RuleConfig, TableName } from "./types.ts";
 import { JumpGraph } from "./loops.ts";
 import { MATCHES } from "./matches/index.ts";
 import { TARGETS } from "./targets/index.ts";
@@ -355,13 +355,28 @@ export class ChainMap implements Chains {
       matches = pool.get(key) as RuleConfig["matches"] | undefined ?? specs;
       if (matches === specs) pool.set(key, specs);
     } else matches = NO_MATCHES;
+    // Addresses and interfaces keyed without JSON (they are a number or a name and flags),
+    // stored with the keys in the parser's order (-D and -C compare rules by their JSON text).
+    const addr = (x: AddrMatch): AddrMatch => {
+      const key = `a${x.addr}/${x.plen}${x.inv ? "!" : ""}`;
+      let v = pool.get(key) as AddrMatch | undefined;
+      if (!v) pool.set(key, (v = { addr: x.addr, plen: x.plen, inv: x.inv }));
+      return v;
+    };
+    const iface = (x: IfaceMatch): IfaceMatch => {
+      const key = `i${x.wildcard ? "+" : "."}${x.inv ? "!" : "."}${x.name}`;
+      let v = pool.get(key) as IfaceMatch | undefined;
+      // The name copied out of the command text (a slice would keep the text alive).
+      if (!v) pool.set(key, (v = { name: (" " + x.name).slice(1), wildcard: x.wildcard, inv: x.inv }));
+      return v;
+    };
     // The same keys in the same order: -D and -C compare rules by their JSON text.
     return {
       ...rule,
-      src: rule.src && one("a", rule.src),
-      dst: rule.dst && one("a", rule.dst),
-      inIface: rule.inIface && one("i", rule.inIface),
-      outIface: rule.outIface && one("i", rule.outIface),
+      src: rule.src && addr(rule.src),
+      dst: rule.dst && addr(rule.dst),
+      inIface: rule.inIface && iface(rule.inIface),
+      outIface: rule.outIface && iface(rule.outIface),
       matches,
       target: rule.target && one("t", rule.target),
     };

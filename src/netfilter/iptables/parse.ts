@@ -86,7 +86,7 @@ interface LongOpt {
  * Several with different meanings is ambiguous, which iptables (opterr = 0) reports as
  * an unknown option. Entries with the same short form are the same option (--src, --source).
  */
-function resolveLong(word: string, table: LongOpt[]): LongOpt | null {
+function resolveLong(word: string, table: readonly LongOpt[]): LongOpt | null {
   const exact = table.find((o) => o.name === word);
   if (exact) return exact;
   const hits = table.filter((o) => o.name.startsWith(word));
@@ -425,20 +425,32 @@ const HANDLERS = new Map<string, Handler>([
   ["-g", optJump],
 ]);
 
+/** The base options' entries, made once. */
+const BASE_OPTS: readonly LongOpt[] = LONG.map(([name, short]) => ({ name, short, owner: "base" as const }));
+
+/** An extension's entries for one owner, made once per (extension, owner): the table is rebuilt per long option. */
+const extOptsCache = new Map<string, readonly LongOpt[]>();
+function extOpts(kind: "m" | "t", name: string, options: object, owner: LongOpt["owner"]): readonly LongOpt[] {
+  const key = `${kind}${owner}\u0000${name}`;
+  let v = extOptsCache.get(key);
+  if (!v) extOptsCache.set(key, (v = Object.keys(options).map((o) => ({ name: o, short: null, owner }))));
+  return v;
+}
+
 /** The option table getopt_long searches: the base options, then each extension's as it was loaded. */
-function optionTable(st: ParseState, withProto: boolean): LongOpt[] {
-  const t: LongOpt[] = LONG.map(([name, short]) => ({ name, short, owner: "base" as const }));
-  const order: { at: number; opts: LongOpt[] }[] = [];
-  st.loaded.forEach((l, k) => order.push({ at: l.at, opts: Object.keys(MATCHES.get(l.name)!.options).map((name) => ({ name, short: null, owner: k })) }));
+function optionTable(st: ParseState, withProto: boolean): readonly LongOpt[] {
   const targetExt = st.target ? TARGETS.get(st.target.name) : undefined;
-  if (targetExt) order.push({ at: st.targetAt, opts: Object.keys(targetExt.options).map((name) => ({ name, short: null, owner: "target" as const })) });
-  order.sort((x, y) => x.at - y.at);
-  for (const o of order) t.push(...o.opts);
   const { proto, protoInv } = st.c.rule;
-  const pname = protoName(proto);
-  if (withProto && proto && !protoInv && pname && MATCHES.get(pname) && !st.loaded.some((l) => l.name === pname)) {
-    t.push(...Object.keys(MATCHES.get(pname)!.options).map((name) => ({ name, short: null, owner: st.loaded.length })));
-  }
+  const pname = withProto && proto && !protoInv ? protoName(proto) : null;
+  const protoExt = pname && !st.loaded.some((l) => l.name === pname) ? MATCHES.get(pname) : undefined;
+  if (!st.loaded.length && !targetExt && !protoExt) return BASE_OPTS;
+  const order: { at: number; opts: readonly LongOpt[] }[] = [];
+  st.loaded.forEach((l, k) => order.push({ at: l.at, opts: extOpts("m", l.name, MATCHES.get(l.name)!.options, k) }));
+  if (targetExt) order.push({ at: st.targetAt, opts: extOpts("t", st.target!.name, targetExt.options, "target") });
+  order.sort((x, y) => x.at - y.at);
+  const t: LongOpt[] = BASE_OPTS.slice();
+  for (const o of order) for (const x of o.opts) t.push(x);
+  if (protoExt) for (const x of extOpts("m", pname!, protoExt.options, st.loaded.length)) t.push(x);
   return t;
 }
 
