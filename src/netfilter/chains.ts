@@ -112,6 +112,48 @@ export interface Chains {
   names(): IterableIterator<string>;
 }
 
+/** A match or target spec as stored: keyed by its JSON text, stored as a copy parsed from it (no slice of the command text). */
+function internJson<T extends object>(pool: Map<string, object>, kind: string, x: T): T {
+  const key = kind + JSON.stringify(x);
+  let v = pool.get(key) as T | undefined;
+  if (!v) pool.set(key, (v = JSON.parse(key.slice(kind.length)) as T));
+  return v;
+}
+
+/** An address (a number and flags): keyed without JSON, stored with the keys in the parser's order. */
+function internAddr(pool: Map<string, object>, x: AddrMatch): AddrMatch {
+  const key = `a${x.addr}/${x.plen}${x.inv ? "!" : ""}`;
+  let v = pool.get(key) as AddrMatch | undefined;
+  if (!v) pool.set(key, (v = { addr: x.addr, plen: x.plen, inv: x.inv }));
+  return v;
+}
+
+/** An interface (a name and flags), its name copied out of the command text. */
+function internIface(pool: Map<string, object>, x: IfaceMatch): IfaceMatch {
+  const key = `i${x.wildcard ? "+" : "."}${x.inv ? "!" : "."}${x.name}`;
+  let v = pool.get(key) as IfaceMatch | undefined;
+  if (!v) pool.set(key, (v = { name: (" " + x.name).slice(1), wildcard: x.wildcard, inv: x.inv }));
+  return v;
+}
+
+/** A rule's match list: each spec interned, the list shared with rules whose specs are the same objects (keyed by their ids). */
+function internMatches(session: EditSession, given: RuleConfig["matches"]): RuleConfig["matches"] {
+  const { pool, ids } = session;
+  const specs: RuleConfig["matches"] = [];
+  let key = "M";
+  for (const m of given) {
+    const v = internJson(pool, "m", m);
+    let id = ids.get(v);
+    if (id === undefined) ids.set(v, (id = ids.size));
+    key += id + ",";
+    specs.push(v);
+  }
+  const shared = pool.get(key) as RuleConfig["matches"] | undefined;
+  if (shared) return shared;
+  pool.set(key, specs);
+  return specs;
+}
+
 /**
  * One command's edit of a table (its token): what it already copied, so it changes those
  * in place. When the command ends it is sealed (sealEdits): its bookkeeping is dropped
@@ -122,6 +164,8 @@ export class EditSession {
   ownChains = new Set<ChainConfig>();
   /** Rule parts already stored (interned), by their text. */
   pool = new Map<string, object>();
+  /** The interned match specs' ids (the key of a shared match list). */
+  ids = new Map<object, number>();
   sealed = false;
 
   constructor() {
@@ -133,6 +177,7 @@ export class EditSession {
     this.ownShards = EMPTY_OWN;
     this.ownChains = new Set();
     this.pool = new Map();
+    this.ids = new Map();
     open.delete(this);
   }
 }
@@ -335,50 +380,17 @@ export class ChainMap implements Chains {
    * alive). A kube-proxy table repeats the same comment, match and target in many rules.
    */
   intern(rule: RuleConfig): RuleConfig {
-    const pool = this.session().pool;
-    let text = "";
-    const one = <T extends object>(kind: string, x: T): T => {
-      text = JSON.stringify(x);
-      const key = kind + text;
-      let v = pool.get(key) as T | undefined;
-      if (!v) pool.set(key, (v = JSON.parse(text) as T));
-      return v;
-    };
-    let matches = rule.matches;
-    if (matches.length) {
-      let key = "M";
-      const specs = matches.map((m) => {
-        const v = one("m", m);
-        key += text + "\u0000";
-        return v;
-      });
-      matches = pool.get(key) as RuleConfig["matches"] | undefined ?? specs;
-      if (matches === specs) pool.set(key, specs);
-    } else matches = NO_MATCHES;
-    // Addresses and interfaces keyed without JSON (they are a number or a name and flags),
-    // stored with the keys in the parser's order (-D and -C compare rules by their JSON text).
-    const addr = (x: AddrMatch): AddrMatch => {
-      const key = `a${x.addr}/${x.plen}${x.inv ? "!" : ""}`;
-      let v = pool.get(key) as AddrMatch | undefined;
-      if (!v) pool.set(key, (v = { addr: x.addr, plen: x.plen, inv: x.inv }));
-      return v;
-    };
-    const iface = (x: IfaceMatch): IfaceMatch => {
-      const key = `i${x.wildcard ? "+" : "."}${x.inv ? "!" : "."}${x.name}`;
-      let v = pool.get(key) as IfaceMatch | undefined;
-      // The name copied out of the command text (a slice would keep the text alive).
-      if (!v) pool.set(key, (v = { name: (" " + x.name).slice(1), wildcard: x.wildcard, inv: x.inv }));
-      return v;
-    };
+    const session = this.session();
+    const matches = rule.matches.length ? internMatches(session, rule.matches) : NO_MATCHES;
     // The same keys in the same order: -D and -C compare rules by their JSON text.
     return {
       ...rule,
-      src: rule.src && addr(rule.src),
-      dst: rule.dst && addr(rule.dst),
-      inIface: rule.inIface && iface(rule.inIface),
-      outIface: rule.outIface && iface(rule.outIface),
+      src: rule.src && internAddr(session.pool, rule.src),
+      dst: rule.dst && internAddr(session.pool, rule.dst),
+      inIface: rule.inIface && internIface(session.pool, rule.inIface),
+      outIface: rule.outIface && internIface(session.pool, rule.outIface),
       matches,
-      target: rule.target && one("t", rule.target),
+      target: rule.target && internJson(session.pool, "t", rule.target),
     };
   }
 
