@@ -85,15 +85,19 @@ interface LongOpt {
  * getopt_long(): an exact name wins; otherwise the one option the word is a prefix of.
  * Several with different meanings is ambiguous, which iptables (opterr = 0) reports as
  * an unknown option. Entries with the same short form are the same option (--src, --source).
+ * The table is given as its parts in order (the base options, then each extension's).
  */
-function resolveLong(word: string, table: readonly LongOpt[]): LongOpt | null {
-  const exact = table.find((o) => o.name === word);
-  if (exact) return exact;
-  const hits = table.filter((o) => o.name.startsWith(word));
-  if (!hits.length) return null;
-  const first = hits[0]!;
-  const same = (o: LongOpt) => o.owner === first.owner && (o === first || (o.short !== null && o.short === first.short));
-  return hits.every(same) ? first : null;
+function resolveLong(word: string, table: readonly (readonly LongOpt[])[]): LongOpt | null {
+  for (const part of table) for (const o of part) if (o.name === word) return o;
+  let first: LongOpt | null = null;
+  for (const part of table) {
+    for (const o of part) {
+      if (!o.name.startsWith(word)) continue;
+      if (first === null) first = o;
+      else if (!(o.owner === first.owner && o.short !== null && o.short === first.short)) return null;
+    }
+  }
+  return first;
 }
 
 const PROTOS: Record<string, number> = { all: 0, tcp: 6, udp: 17, icmp: 1, sctp: 132, udplite: 136, dccp: 33, gre: 47, esp: 50, ah: 51, ipencap: 4 };
@@ -438,19 +442,23 @@ function extOpts(kind: "m" | "t", name: string, options: object, owner: LongOpt[
 }
 
 /** The option table getopt_long searches: the base options, then each extension's as it was loaded. */
-function optionTable(st: ParseState, withProto: boolean): readonly LongOpt[] {
+function optionTable(st: ParseState, withProto: boolean): readonly (readonly LongOpt[])[] {
   const targetExt = st.target ? TARGETS.get(st.target.name) : undefined;
   const { proto, protoInv } = st.c.rule;
   const pname = withProto && proto && !protoInv ? protoName(proto) : null;
   const protoExt = pname && !st.loaded.some((l) => l.name === pname) ? MATCHES.get(pname) : undefined;
-  if (!st.loaded.length && !targetExt && !protoExt) return BASE_OPTS;
-  const order: { at: number; opts: readonly LongOpt[] }[] = [];
-  st.loaded.forEach((l, k) => order.push({ at: l.at, opts: extOpts("m", l.name, MATCHES.get(l.name)!.options, k) }));
-  if (targetExt) order.push({ at: st.targetAt, opts: extOpts("t", st.target!.name, targetExt.options, "target") });
-  order.sort((x, y) => x.at - y.at);
-  const t: LongOpt[] = BASE_OPTS.slice();
-  for (const o of order) for (const x of o.opts) t.push(x);
-  if (protoExt) for (const x of extOpts("m", pname!, protoExt.options, st.loaded.length)) t.push(x);
+  const t: (readonly LongOpt[])[] = [BASE_OPTS];
+  // Matches are loaded in line order; the target goes where it was given among them.
+  let targetDone = !targetExt;
+  st.loaded.forEach((l, k) => {
+    if (!targetDone && st.targetAt < l.at) {
+      t.push(extOpts("t", st.target!.name, targetExt!.options, "target"));
+      targetDone = true;
+    }
+    t.push(extOpts("m", l.name, MATCHES.get(l.name)!.options, k));
+  });
+  if (!targetDone) t.push(extOpts("t", st.target!.name, targetExt!.options, "target"));
+  if (protoExt) t.push(extOpts("m", pname!, protoExt.options, st.loaded.length));
   return t;
 }
 
