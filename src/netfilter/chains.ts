@@ -136,22 +136,26 @@ function internIface(pool: Map<string, object>, x: IfaceMatch): IfaceMatch {
   return v;
 }
 
-/** A rule's match list: each spec interned, the list shared with rules whose specs are the same objects (keyed by their ids). */
+/** The match lists stored, as a trie keyed by their interned specs (object identity: no text built per rule). */
+export interface ListNode {
+  list?: RuleConfig["matches"];
+  next?: Map<object, ListNode>;
+}
+
+/** A rule's match list: each spec interned, the list shared with rules whose specs are the same objects. */
 function internMatches(session: EditSession, given: RuleConfig["matches"]): RuleConfig["matches"] {
-  const { pool, ids } = session;
+  const pool = session.pool;
   const specs: RuleConfig["matches"] = [];
-  let key = "M";
+  let node = session.lists;
   for (const m of given) {
     const v = internJson(pool, "m", m);
-    let id = ids.get(v);
-    if (id === undefined) ids.set(v, (id = ids.size));
-    key += id + ",";
     specs.push(v);
+    const next = (node.next ??= new Map());
+    let child = next.get(v);
+    if (!child) next.set(v, (child = {}));
+    node = child;
   }
-  const shared = pool.get(key) as RuleConfig["matches"] | undefined;
-  if (shared) return shared;
-  pool.set(key, specs);
-  return specs;
+  return (node.list ??= specs);
 }
 
 /**
@@ -164,8 +168,8 @@ export class EditSession {
   ownChains = new Set<ChainConfig>();
   /** Rule parts already stored (interned), by their text. */
   pool = new Map<string, object>();
-  /** The interned match specs' ids (the key of a shared match list). */
-  ids = new Map<object, number>();
+  /** The match lists already stored. */
+  lists: ListNode = {};
   sealed = false;
 
   constructor() {
@@ -177,7 +181,7 @@ export class EditSession {
     this.ownShards = EMPTY_OWN;
     this.ownChains = new Set();
     this.pool = new Map();
-    this.ids = new Map();
+    this.lists = {};
     open.delete(this);
   }
 }
