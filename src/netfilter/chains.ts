@@ -14,7 +14,7 @@
 // step rule by rule. The index object moves to the newest map; a journal of the rules
 // added and removed lets it move back one step (a failed command) or forward again, so
 // no command rebuilds it from the whole table.
-import type { AddrMatch, ChainConfig, IfaceMatch, RuleConfig, TableName } from "./types.ts";
+import type { AddrMatch, ChainConfig, IfaceMatch, MatchSpec, RuleConfig, TableName, TargetSpec } from "./types.ts";
 import { JumpGraph } from "./loops.ts";
 import { MATCHES } from "./matches/index.ts";
 import { TARGETS } from "./targets/index.ts";
@@ -112,7 +112,73 @@ export interface Chains {
   names(): IterableIterator<string>;
 }
 
-/** A match or target spec as stored: keyed by its JSON text, stored as a copy parsed from it (no slice of the command text). */
+type Spec = MatchSpec | TargetSpec;
+type OptValue = Spec["opts"][string];
+
+/** A string copied out of the text it may be a slice of (a parsed option would keep a whole restore file alive). */
+function own(s: string): string {
+  return (" " + s).slice(1);
+}
+
+/** One option value's part of a spec's key (typed, strings length-prefixed: no two values share one); null when not a plain value. */
+function valueKey(v: OptValue): string | null {
+  if (typeof v === "string") return `s${v.length}:${v}`;
+  if (typeof v === "number") return Number.isFinite(v) ? `n${v};` : null;
+  if (typeof v === "boolean") return v ? "T" : "F";
+  if (!Array.isArray(v)) return null;
+  let k = `a${v.length}[`;
+  for (const e of v as (string | number)[]) {
+    if (typeof e === "string") k += `s${e.length}:${e}`;
+    else if (typeof e === "number" && Number.isFinite(e)) k += `n${e};`;
+    else return null;
+  }
+  return k;
+}
+
+/**
+ * A match or target spec's key, built from its name, its options in order and -g (no
+ * JSON text), or null when an option is not a plain value (then the JSON text keys it).
+ */
+function specKey(kind: string, x: Spec): string | null {
+  let k = `${kind}${x.name.length}:${x.name}`;
+  const opts = x.opts;
+  for (const f in opts) {
+    const v = valueKey(opts[f]!);
+    if (v === null) return null;
+    k += `\u0000${f.length}:${f}${v}`;
+  }
+  if ("goto" in x) k += x.goto ? "\u0000g" : "\u0000j";
+  return k;
+}
+
+/**
+ * A copy of a spec whose key specKey built: the same keys in the same order, strings
+ * owned. A jump's chain name is the chain's own name string (no copy).
+ */
+function copySpec<T extends Spec>(x: T, chains: Chains | null): T {
+  const opts: Spec["opts"] = {};
+  for (const f in x.opts) {
+    const v = x.opts[f]!;
+    opts[f] = typeof v === "string" ? own(v) : Array.isArray(v) ? (v as (string | number)[]).map((e) => (typeof e === "string" ? own(e) : e)) as OptValue : v;
+  }
+  const out = { name: chains?.get(x.name)?.name ?? own(x.name), opts } as Spec;
+  if ("goto" in x) (out as TargetSpec).goto = x.goto;
+  return out as T;
+}
+
+/**
+ * A match or target spec as stored: shared with an equal one already stored, else a copy.
+ * The -D / -C comparison is by JSON text: the copy keeps the given keys' order.
+ */
+function internSpec<T extends Spec>(pool: Map<string, object>, kind: string, x: T, chains: Chains | null = null): T {
+  const fast = specKey(kind, x);
+  if (fast === null) return internJson(pool, kind, x);
+  let v = pool.get(fast) as T | undefined;
+  if (!v) pool.set(fast, (v = copySpec(x, chains)));
+  return v;
+}
+
+/** A spec with a value specKey does not read: keyed by its JSON text, stored as a copy parsed from it. */
 function internJson<T extends object>(pool: Map<string, object>, kind: string, x: T): T {
   const key = kind + JSON.stringify(x);
   let v = pool.get(key) as T | undefined;
@@ -148,7 +214,7 @@ function internMatches(session: EditSession, given: RuleConfig["matches"]): Rule
   const specs: RuleConfig["matches"] = [];
   let node = session.lists;
   for (const m of given) {
-    const v = internJson(pool, "m", m);
+    const v = internSpec(pool, "m", m);
     specs.push(v);
     const next = (node.next ??= new Map());
     let child = next.get(v);
@@ -394,7 +460,7 @@ export class ChainMap implements Chains {
       inIface: rule.inIface && internIface(session.pool, rule.inIface),
       outIface: rule.outIface && internIface(session.pool, rule.outIface),
       matches,
-      target: rule.target && internJson(session.pool, "t", rule.target),
+      target: rule.target && internSpec(session.pool, "t", rule.target, this),
     };
   }
 

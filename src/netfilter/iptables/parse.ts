@@ -155,7 +155,8 @@ const TAKES_ARG = new Set(["A", "I", "D", "R", "N", "P", "E", "C", "t", "s", "d"
 function unbundle(argv: string[]): string[] {
   const out: string[] = [];
   for (const a of argv) {
-    if (!/^-[A-Za-z0-9]{2,}$/.test(a)) {
+    // Most words are not a bundle: only "-" then two or more letters or digits is one.
+    if (a.length < 3 || a.charCodeAt(0) !== 45 || a.charCodeAt(1) === 45 || !/^-[A-Za-z0-9]{2,}$/.test(a)) {
       out.push(a);
       continue;
     }
