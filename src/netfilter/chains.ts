@@ -424,6 +424,28 @@ export class ChainMap implements Chains {
     return copy;
   }
 
+  /** A rule put at `at` (0-based; past the end appends) in the chain, copied first unless this edit owns it (no closure per rule). */
+  insertAt(name: string, at: number, rule: RuleConfig): void {
+    const own = this.session().ownChains;
+    const i = shardOf(name);
+    const c = this.shards[i]?.get(name);
+    if (!c) return;
+    if (own.has(c)) {
+      if (at >= c.rules.length) c.rules.push(rule);
+      else c.rules.splice(at, 0, rule);
+      return;
+    }
+    const old = c.rules;
+    const n = Math.min(at, old.length);
+    const rules = new Array<RuleConfig>(old.length + 1);
+    for (let k = 0; k < n; k++) rules[k] = old[k]!;
+    rules[n] = rule;
+    for (let k = n; k < old.length; k++) rules[k + 1] = old[k]!;
+    const copy: ChainConfig = { ...c, rules };
+    this.shardForWrite(i).set(name, copy);
+    own.add(copy);
+  }
+
   remove(name: string): void {
     this.session();
     const i = shardOf(name);
