@@ -161,9 +161,9 @@ function copySpec<T extends Spec>(x: T, chains: Chains | null): T {
     const v = x.opts[f]!;
     opts[f] = typeof v === "string" ? own(v) : Array.isArray(v) ? (v as (string | number)[]).map((e) => (typeof e === "string" ? own(e) : e)) as OptValue : v;
   }
-  const out = { name: chains?.get(x.name)?.name ?? own(x.name), opts } as Spec;
-  if ("goto" in x) (out as TargetSpec).goto = x.goto;
-  return out as T;
+  const name = chains?.get(x.name)?.name ?? own(x.name);
+  // One literal each (a property added afterwards would cost a backing store per spec).
+  return ("goto" in x ? { name, opts, goto: x.goto } : { name, opts }) as T;
 }
 
 /**
