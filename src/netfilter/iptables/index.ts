@@ -283,7 +283,8 @@ function restoreWords(lineNo: number, text: string): string[] {
 
 /** "[pkts:bytes] -A chain ...": one iptables command applied to the table being restored. */
 function restoreRuleLine(st: RestoreState, table: TableConfig, tableName: TableName, line: string): void {
-  const cm = /^\[(\d+):(\d+)\]\s+(.*)$/.exec(line);
+  // Only a line starting "[" can carry counters.
+  const cm = line.charCodeAt(0) === 91 ? /^\[(\d+):(\d+)\]\s+(.*)$/.exec(line) : null;
   const ctr: [number, number] | null = cm ? [Number(cm[1]), Number(cm[2])] : null;
   const words = restoreWords(st.lineNo, cm ? cm[3]! : line);
   let c;
