@@ -14,7 +14,7 @@
 // step rule by rule. The index object moves to the newest map; a journal of the rules
 // added and removed lets it move back one step (a failed command) or forward again, so
 // no command rebuilds it from the whole table.
-import type { ChainConfig, RuleConfig, TableName } from "./types.ts";
+import type { AddrMatch, ChainConfig, IfaceMatch, MatchSpec, RuleConfig, TableName, TargetSpec } from "./types.ts";
 import { JumpGraph } from "./loops.ts";
 import { MATCHES } from "./matches/index.ts";
 import { TARGETS } from "./targets/index.ts";
@@ -112,6 +112,118 @@ export interface Chains {
   names(): IterableIterator<string>;
 }
 
+type Spec = MatchSpec | TargetSpec;
+type OptValue = Spec["opts"][string];
+
+/** A string copied out of the text it may be a slice of (a parsed option would keep a whole restore file alive). */
+function own(s: string): string {
+  return (" " + s).slice(1);
+}
+
+/** One option value's part of a spec's key (typed, strings length-prefixed: no two values share one); null when not a plain value. */
+function valueKey(v: OptValue): string | null {
+  if (typeof v === "string") return `s${v.length}:${v}`;
+  if (typeof v === "number") return Number.isFinite(v) ? `n${v};` : null;
+  if (typeof v === "boolean") return v ? "T" : "F";
+  if (!Array.isArray(v)) return null;
+  let k = `a${v.length}[`;
+  for (const e of v as (string | number)[]) {
+    if (typeof e === "string") k += `s${e.length}:${e}`;
+    else if (typeof e === "number" && Number.isFinite(e)) k += `n${e};`;
+    else return null;
+  }
+  return k;
+}
+
+/**
+ * A match or target spec's key, built from its name, its options in order and -g (no
+ * JSON text), or null when an option is not a plain value (then the JSON text keys it).
+ */
+function specKey(kind: string, x: Spec): string | null {
+  let k = `${kind}${x.name.length}:${x.name}`;
+  const opts = x.opts;
+  for (const f in opts) {
+    const v = valueKey(opts[f]!);
+    if (v === null) return null;
+    k += `\u0000${f.length}:${f}${v}`;
+  }
+  if ("goto" in x) k += x.goto ? "\u0000g" : "\u0000j";
+  return k;
+}
+
+/**
+ * A copy of a spec whose key specKey built: the same keys in the same order, strings
+ * owned. A jump's chain name is the chain's own name string (no copy).
+ */
+function copySpec<T extends Spec>(x: T, chains: Chains | null): T {
+  const opts: Spec["opts"] = {};
+  for (const f in x.opts) {
+    const v = x.opts[f]!;
+    opts[f] = typeof v === "string" ? own(v) : Array.isArray(v) ? (v as (string | number)[]).map((e) => (typeof e === "string" ? own(e) : e)) as OptValue : v;
+  }
+  const name = chains?.get(x.name)?.name ?? own(x.name);
+  // One literal each (a property added afterwards would cost a backing store per spec).
+  return ("goto" in x ? { name, opts, goto: x.goto } : { name, opts }) as T;
+}
+
+/**
+ * A match or target spec as stored: shared with an equal one already stored, else a copy.
+ * The -D / -C comparison is by JSON text: the copy keeps the given keys' order.
+ */
+function internSpec<T extends Spec>(pool: Map<string, object>, kind: string, x: T, chains: Chains | null = null): T {
+  const fast = specKey(kind, x);
+  if (fast === null) return internJson(pool, kind, x);
+  let v = pool.get(fast) as T | undefined;
+  if (!v) pool.set(fast, (v = copySpec(x, chains)));
+  return v;
+}
+
+/** A spec with a value specKey does not read: keyed by its JSON text, stored as a copy parsed from it. */
+function internJson<T extends object>(pool: Map<string, object>, kind: string, x: T): T {
+  const key = kind + JSON.stringify(x);
+  let v = pool.get(key) as T | undefined;
+  if (!v) pool.set(key, (v = JSON.parse(key.slice(kind.length)) as T));
+  return v;
+}
+
+/** An address (a number and flags): keyed without JSON, stored with the keys in the parser's order. */
+function internAddr(pool: Map<string, object>, x: AddrMatch): AddrMatch {
+  const key = `a${x.addr}/${x.plen}${x.inv ? "!" : ""}`;
+  let v = pool.get(key) as AddrMatch | undefined;
+  if (!v) pool.set(key, (v = { addr: x.addr, plen: x.plen, inv: x.inv }));
+  return v;
+}
+
+/** An interface (a name and flags), its name copied out of the command text. */
+function internIface(pool: Map<string, object>, x: IfaceMatch): IfaceMatch {
+  const key = `i${x.wildcard ? "+" : "."}${x.inv ? "!" : "."}${x.name}`;
+  let v = pool.get(key) as IfaceMatch | undefined;
+  if (!v) pool.set(key, (v = { name: (" " + x.name).slice(1), wildcard: x.wildcard, inv: x.inv }));
+  return v;
+}
+
+/** The match lists stored, as a trie keyed by their interned specs (object identity: no text built per rule). */
+export interface ListNode {
+  list?: RuleConfig["matches"];
+  next?: Map<object, ListNode>;
+}
+
+/** A rule's match list: each spec interned, the list shared with rules whose specs are the same objects. */
+function internMatches(session: EditSession, given: RuleConfig["matches"]): RuleConfig["matches"] {
+  const pool = session.pool;
+  const specs: RuleConfig["matches"] = [];
+  let node = session.lists;
+  for (const m of given) {
+    const v = internSpec(pool, "m", m);
+    specs.push(v);
+    const next = (node.next ??= new Map());
+    let child = next.get(v);
+    if (!child) next.set(v, (child = {}));
+    node = child;
+  }
+  return (node.list ??= specs);
+}
+
 /**
  * One command's edit of a table (its token): what it already copied, so it changes those
  * in place. When the command ends it is sealed (sealEdits): its bookkeeping is dropped
@@ -122,6 +234,8 @@ export class EditSession {
   ownChains = new Set<ChainConfig>();
   /** Rule parts already stored (interned), by their text. */
   pool = new Map<string, object>();
+  /** The match lists already stored. */
+  lists: ListNode = {};
   sealed = false;
 
   constructor() {
@@ -133,6 +247,7 @@ export class EditSession {
     this.ownShards = EMPTY_OWN;
     this.ownChains = new Set();
     this.pool = new Map();
+    this.lists = {};
     open.delete(this);
   }
 }
@@ -309,6 +424,28 @@ export class ChainMap implements Chains {
     return copy;
   }
 
+  /** A rule put at `at` (0-based; past the end appends) in the chain, copied first unless this edit owns it (no closure per rule). */
+  insertAt(name: string, at: number, rule: RuleConfig): void {
+    const own = this.session().ownChains;
+    const i = shardOf(name);
+    const c = this.shards[i]?.get(name);
+    if (!c) return;
+    if (own.has(c)) {
+      if (at >= c.rules.length) c.rules.push(rule);
+      else c.rules.splice(at, 0, rule);
+      return;
+    }
+    const old = c.rules;
+    const n = Math.min(at, old.length);
+    const rules = new Array<RuleConfig>(old.length + 1);
+    for (let k = 0; k < n; k++) rules[k] = old[k]!;
+    rules[n] = rule;
+    for (let k = n; k < old.length; k++) rules[k + 1] = old[k]!;
+    const copy: ChainConfig = { ...c, rules };
+    this.shardForWrite(i).set(name, copy);
+    own.add(copy);
+  }
+
   remove(name: string): void {
     this.session();
     const i = shardOf(name);
@@ -335,35 +472,17 @@ export class ChainMap implements Chains {
    * alive). A kube-proxy table repeats the same comment, match and target in many rules.
    */
   intern(rule: RuleConfig): RuleConfig {
-    const pool = this.session().pool;
-    let text = "";
-    const one = <T extends object>(kind: string, x: T): T => {
-      text = JSON.stringify(x);
-      const key = kind + text;
-      let v = pool.get(key) as T | undefined;
-      if (!v) pool.set(key, (v = JSON.parse(text) as T));
-      return v;
-    };
-    let matches = rule.matches;
-    if (matches.length) {
-      let key = "M";
-      const specs = matches.map((m) => {
-        const v = one("m", m);
-        key += text + "\u0000";
-        return v;
-      });
-      matches = pool.get(key) as RuleConfig["matches"] | undefined ?? specs;
-      if (matches === specs) pool.set(key, specs);
-    } else matches = NO_MATCHES;
+    const session = this.session();
+    const matches = rule.matches.length ? internMatches(session, rule.matches) : NO_MATCHES;
     // The same keys in the same order: -D and -C compare rules by their JSON text.
     return {
       ...rule,
-      src: rule.src && one("a", rule.src),
-      dst: rule.dst && one("a", rule.dst),
-      inIface: rule.inIface && one("i", rule.inIface),
-      outIface: rule.outIface && one("i", rule.outIface),
+      src: rule.src && internAddr(session.pool, rule.src),
+      dst: rule.dst && internAddr(session.pool, rule.dst),
+      inIface: rule.inIface && internIface(session.pool, rule.inIface),
+      outIface: rule.outIface && internIface(session.pool, rule.outIface),
       matches,
-      target: rule.target && one("t", rule.target),
+      target: rule.target && internSpec(session.pool, "t", rule.target, this),
     };
   }
 

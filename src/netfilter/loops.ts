@@ -147,20 +147,21 @@ export class JumpGraph {
    * up at most NFT_JUMP_STACK_SIZE levels: a valid table has no deeper path.
    */
   levelOf(chain: string): number {
-    let best = -1;
-    const seen = new Map<string, number>();
-    const climb = (c: string, d: number): void => {
-      if (d >= NFT_JUMP_STACK_SIZE) {
-        best = Math.max(best, isBuiltin(this.table, c) ? d : best);
-        return;
-      }
-      const prev = seen.get(c);
-      if (prev !== undefined && prev >= d) return;
-      seen.set(c, d);
-      if (isBuiltin(this.table, c)) best = Math.max(best, d);
-      for (const caller of neighbours(this.up, c)) climb(caller, d + 1);
-    };
-    climb(chain, 0);
+    return this.climb(chain, 0, new Map(), -1);
+  }
+
+  /** levelOf()'s walk up from `c` at depth d; returns the best level found so far. */
+  private climb(c: string, d: number, seen: Map<string, number>, best: number): number {
+    const builtin = isBuiltin(this.table, c);
+    if (d >= NFT_JUMP_STACK_SIZE) return builtin ? Math.max(best, d) : best;
+    const prev = seen.get(c);
+    if (prev !== undefined && prev >= d) return best;
+    seen.set(c, d);
+    if (builtin) best = Math.max(best, d);
+    const e = this.up.get(c);
+    if (e === undefined) return best;
+    if (typeof e === "string") return this.climb(e, d + 1, seen, best);
+    for (const caller of e.keys()) best = this.climb(caller, d + 1, seen, best);
     return best;
   }
 
@@ -171,20 +172,26 @@ export class JumpGraph {
   tooManyLinks(chain: string, to: string): boolean {
     const level = this.levelOf(chain);
     if (level < 0) return false;
-    bump(this.down, chain, to, 1);
-    try {
-      return !this.validate(to, level + 1, new Map());
-    } finally {
-      bump(this.down, chain, to, -1);
-    }
+    // The walk counts the new edge chain -> to as if it were there.
+    return !this.validate(to, level + 1, new Map(), chain, to);
   }
 
-  /** Depth-first below `c`, as the kernel does, skipping a chain already validated at this level or deeper. */
-  private validate(c: string, level: number, seen: Map<string, number>): boolean {
+  /**
+   * Depth-first below `c`, as the kernel does, skipping a chain already validated at this
+   * level or deeper; `from` -> `extra` is the edge being added (visited after the others).
+   */
+  private validate(c: string, level: number, seen: Map<string, number>, from: string, extra: string): boolean {
     if (level >= NFT_JUMP_STACK_SIZE) return false;
     const prev = seen.get(c);
     if (prev !== undefined && prev >= level) return true;
-    for (const next of neighbours(this.down, c)) if (!this.validate(next, level + 1, seen)) return false;
+    const e = this.down.get(c);
+    if (typeof e === "string") {
+      if (!this.validate(e, level + 1, seen, from, extra)) return false;
+    } else if (e !== undefined) {
+      for (const next of e.keys()) if (!this.validate(next, level + 1, seen, from, extra)) return false;
+    }
+    // The new edge: a neighbour already there (more rules to the same chain) adds no path.
+    if (c === from && e !== extra && !(typeof e === "object" && e.has(extra)) && !this.validate(extra, level + 1, seen, from, extra)) return false;
     seen.set(c, level);
     return true;
   }

@@ -139,19 +139,11 @@ export function deleteAllUserChains(t: TableConfig): void {
 
 /** -A / -I (at a 0-based index). */
 export function insertRule(t: TableConfig, chain: string, at: number, given: RuleConfig): void {
-  const rule = editChains(t).intern(given);
-  writable(t, chain, {
-    inPlace: (rs) => (at >= rs.length ? rs.push(rule) : rs.splice(at, 0, rule)),
-    copy: (old) => {
-      const n = Math.min(at, old.length);
-      const out = new Array<RuleConfig>(old.length + 1);
-      for (let i = 0; i < n; i++) out[i] = old[i]!;
-      out[n] = rule;
-      for (let i = n; i < old.length; i++) out[i + 1] = old[i]!;
-      return out;
-    },
-  });
-  editChains(t).ruleAdded(chain, rule);
+  const m = editChains(t);
+  const rule = m.intern(given);
+  chainOf(t, chain);
+  m.insertAt(chain, at, rule);
+  m.ruleAdded(chain, rule);
 }
 
 /** -R (0-based index, checked by the caller). */

@@ -85,15 +85,19 @@ interface LongOpt {
  * getopt_long(): an exact name wins; otherwise the one option the word is a prefix of.
  * Several with different meanings is ambiguous, which iptables (opterr = 0) reports as
  * an unknown option. Entries with the same short form are the same option (--src, --source).
+ * The table is given as its parts in order (the base options, then each extension's).
  */
-function resolveLong(word: string, table: LongOpt[]): LongOpt | null {
-  const exact = table.find((o) => o.name === word);
-  if (exact) return exact;
-  const hits = table.filter((o) => o.name.startsWith(word));
-  if (!hits.length) return null;
-  const first = hits[0]!;
-  const same = (o: LongOpt) => o.owner === first.owner && (o === first || (o.short !== null && o.short === first.short));
-  return hits.every(same) ? first : null;
+function resolveLong(word: string, table: readonly (readonly LongOpt[])[]): LongOpt | null {
+  for (const part of table) for (const o of part) if (o.name === word) return o;
+  let first: LongOpt | null = null;
+  for (const part of table) {
+    for (const o of part) {
+      if (!o.name.startsWith(word)) continue;
+      if (first === null) first = o;
+      else if (!(o.owner === first.owner && o.short !== null && o.short === first.short)) return null;
+    }
+  }
+  return first;
 }
 
 const PROTOS: Record<string, number> = { all: 0, tcp: 6, udp: 17, icmp: 1, sctp: 132, udplite: 136, dccp: 33, gre: 47, esp: 50, ah: 51, ipencap: 4 };
@@ -151,7 +155,8 @@ const TAKES_ARG = new Set(["A", "I", "D", "R", "N", "P", "E", "C", "t", "s", "d"
 function unbundle(argv: string[]): string[] {
   const out: string[] = [];
   for (const a of argv) {
-    if (!/^-[A-Za-z0-9]{2,}$/.test(a)) {
+    // Most words are not a bundle: only "-" then two or more letters or digits is one.
+    if (a.length < 3 || a.charCodeAt(0) !== 45 || a.charCodeAt(1) === 45 || !/^-[A-Za-z0-9]{2,}$/.test(a)) {
       out.push(a);
       continue;
     }
@@ -425,20 +430,36 @@ const HANDLERS = new Map<string, Handler>([
   ["-g", optJump],
 ]);
 
+/** The base options' entries, made once. */
+const BASE_OPTS: readonly LongOpt[] = LONG.map(([name, short]) => ({ name, short, owner: "base" as const }));
+
+/** An extension's entries for one owner, made once per (extension, owner): the table is rebuilt per long option. */
+const extOptsCache = new Map<string, readonly LongOpt[]>();
+function extOpts(kind: "m" | "t", name: string, options: object, owner: LongOpt["owner"]): readonly LongOpt[] {
+  const key = `${kind}${owner}\u0000${name}`;
+  let v = extOptsCache.get(key);
+  if (!v) extOptsCache.set(key, (v = Object.keys(options).map((o) => ({ name: o, short: null, owner }))));
+  return v;
+}
+
 /** The option table getopt_long searches: the base options, then each extension's as it was loaded. */
-function optionTable(st: ParseState, withProto: boolean): LongOpt[] {
-  const t: LongOpt[] = LONG.map(([name, short]) => ({ name, short, owner: "base" as const }));
-  const order: { at: number; opts: LongOpt[] }[] = [];
-  st.loaded.forEach((l, k) => order.push({ at: l.at, opts: Object.keys(MATCHES.get(l.name)!.options).map((name) => ({ name, short: null, owner: k })) }));
+function optionTable(st: ParseState, withProto: boolean): readonly (readonly LongOpt[])[] {
   const targetExt = st.target ? TARGETS.get(st.target.name) : undefined;
-  if (targetExt) order.push({ at: st.targetAt, opts: Object.keys(targetExt.options).map((name) => ({ name, short: null, owner: "target" as const })) });
-  order.sort((x, y) => x.at - y.at);
-  for (const o of order) t.push(...o.opts);
   const { proto, protoInv } = st.c.rule;
-  const pname = protoName(proto);
-  if (withProto && proto && !protoInv && pname && MATCHES.get(pname) && !st.loaded.some((l) => l.name === pname)) {
-    t.push(...Object.keys(MATCHES.get(pname)!.options).map((name) => ({ name, short: null, owner: st.loaded.length })));
-  }
+  const pname = withProto && proto && !protoInv ? protoName(proto) : null;
+  const protoExt = pname && !st.loaded.some((l) => l.name === pname) ? MATCHES.get(pname) : undefined;
+  const t: (readonly LongOpt[])[] = [BASE_OPTS];
+  // Matches are loaded in line order; the target goes where it was given among them.
+  let targetDone = !targetExt;
+  st.loaded.forEach((l, k) => {
+    if (!targetDone && st.targetAt < l.at) {
+      t.push(extOpts("t", st.target!.name, targetExt!.options, "target"));
+      targetDone = true;
+    }
+    t.push(extOpts("m", l.name, MATCHES.get(l.name)!.options, k));
+  });
+  if (!targetDone) t.push(extOpts("t", st.target!.name, targetExt!.options, "target"));
+  if (protoExt) t.push(extOpts("m", pname!, protoExt.options, st.loaded.length));
   return t;
 }
 
