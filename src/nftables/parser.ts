@@ -882,166 +882,243 @@ export class Parser {
   rule(): ParsedRule {
     const first = this.peek();
     this.targets = {};
-    const stmts: NftStmt[] = [];
-    let comment: string | undefined;
-    while (!this.endOfStmt()) {
-      const t = this.peek();
-      const w = t.kind === "word" ? t.text : "";
-      if (w === "accept" || w === "drop" || w === "continue" || w === "return" || w === "jump" || w === "goto") {
-        stmts.push({ k: "verdict", v: this.verdict() });
-      } else if (w === "counter") {
-        this.next();
-        let packets = 0;
-        let bytes = 0;
-        if (this.eat("packets")) {
-          packets = this.number();
-          this.expect("bytes");
-          bytes = this.number();
-        }
-        stmts.push({ k: "counter", packets, bytes });
-      } else if (w === "log") {
-        this.next();
-        const s: NftStmt = { k: "log" };
-        for (;;) {
-          if (this.eat("prefix")) s.prefix = this.str();
-          else if (this.eat("level")) s.level = this.next().text;
-          else break;
-        }
-        stmts.push(s);
-      } else if (w === "reject") {
-        this.next();
-        if (this.eat("with")) {
-          if (this.eat("tcp")) {
-            this.expect("reset");
-            stmts.push({ k: "reject", with: "tcp reset" });
-          } else {
-            const fam = this.next();
-            if (fam.text !== "icmp" && fam.text !== "icmpx") this.fail(fam);
-            this.eat("type");
-            const c = this.next();
-            const codes: Record<string, number> = { "net-unreachable": 0, "host-unreachable": 1, "prot-unreachable": 2, "port-unreachable": 3, "net-prohibited": 9, "host-prohibited": 10, "admin-prohibited": 13, "no-route": 0 };
-            const code = codes[c.text] ?? (c.kind === "num" ? Number(c.text) : undefined);
-            if (code === undefined) throw new NftSyntaxError(`Could not parse ICMP reject code`, c.line, c.col, c.end);
-            stmts.push({ k: "reject", with: "icmp", code });
-          }
-        } else stmts.push({ k: "reject", with: "icmp", code: 3 });
-      } else if (w === "notrack") {
-        this.next();
-        stmts.push({ k: "notrack" });
-      } else if (w === "comment") {
-        this.next();
-        comment = this.str();
-      } else if (w === "limit") {
-        this.next();
-        this.expect("rate");
-        const over = this.eat("over");
-        const rate = this.number();
-        this.expect("/");
-        const unit = this.next().text;
-        if (!["second", "minute", "hour", "day", "week"].includes(unit)) this.fail(this.peek(-1));
-        let burst: number | undefined;
-        if (this.eat("burst")) {
-          burst = this.number();
-          this.expect("packets");
-        }
-        stmts.push({ k: "limit", rate, unit, over, ...(burst !== undefined ? { burst } : {}) });
-      } else if (w === "dnat" || w === "snat") {
-        this.next();
-        this.eat("ip");
-        this.expect("to");
-        if (this.peek().kind === "word" && SELECTORS_START.has(this.peek().text)) {
-          const left = this.expr();
-          this.expect("map");
-          const map = this.rhs(this.typeOf(left), "ipv4_addr . inet_service");
-          stmts.push({ k: "nat", type: w, map: { left, map }, flags: this.natFlags() });
-        } else {
-          const addr = this.is(":") ? undefined : this.atom("ipv4_addr", true);
-          let port: NftAtom | undefined;
-          if (this.is(":")) {
-            this.next();
-            const pt = this.peek();
-            port = this.atom("inet_service", true);
-            if (!stmts.some((x) => x.k === "match" && x.left.sels.some((sel) => /^(ip protocol|meta l4proto|tcp|udp|th) /.test(sel.name + " ")))) {
-              throw new NftSyntaxError("transport protocol mapping is only valid after transport protocol match", pt.line, pt.col, this.peek(-1).end, { col: t.col, end: t.end });
-            }
-          }
-          stmts.push({ k: "nat", type: w, ...(addr ? { addr } : {}), ...(port ? { port } : {}), flags: this.natFlags() });
-        }
-      } else if (w === "masquerade" || w === "redirect") {
-        this.next();
-        let ports: [number, number] | undefined;
-        if (this.eat("to")) {
-          this.expect(":");
-          const pt = this.peek();
-          ports = this.ports();
-          if (!stmts.some((x) => x.k === "match" && x.left.sels.some((sel) => /^(ip protocol|meta l4proto|tcp|udp|th) /.test(sel.name + " ")))) {
-            throw new NftSyntaxError("transport protocol mapping is only valid after transport protocol match", pt.line, pt.col, this.peek(-1).end, { col: t.col, end: t.end });
-          }
-        }
-        const flags = this.natFlags();
-        stmts.push(w === "masquerade" ? { k: "masquerade", flags, ...(ports ? { ports } : {}) } : { k: "redirect", flags, ...(ports ? { ports } : {}) });
-      } else if ((w === "add" || w === "update") && this.is("@", 1)) {
-        this.next();
-        this.next();
-        const set = this.ident().text;
-        this.expect("{");
-        const key = this.expr();
-        let timeout: number | undefined;
-        if (this.eat("timeout")) {
-          const tt = this.peek();
-          const ms = parseTime(this.next().text);
-          if (ms === null) this.fail(tt);
-          timeout = ms;
-        }
-        this.expect("}");
-        stmts.push({ k: "setupd", op: w, set, key, ...(timeout !== undefined ? { timeout } : {}) });
-      } else if ((w === "meta" && this.is("mark", 1) && this.is("set", 2)) || (w === "mark" && this.is("set", 1)) || (w === "ct" && this.is("mark", 1) && this.is("set", 2))) {
-        const ct = w === "ct";
-        this.next();
-        if (w !== "mark") this.next();
-        this.next();
-        const v = this.peek();
-        let value: NftExpr | number;
-        if (v.kind === "num") {
-          const n = this.number();
-          value = n;
-          if (this.is("|") || this.is("&")) throw new NftSyntaxError(`syntax error, unexpected ${this.peek().text}`, this.peek().line, this.peek().col, this.peek().end);
-        } else value = this.expr();
-        stmts.push({ k: "mark", ct, value });
-      } else if (t.kind === "word" && SELECTORS_START.has(w)) {
-        const left = this.expr();
-        const types = this.typeOf(left);
-        if (this.eat("vmap")) {
-          stmts.push({ k: "vmap", left, map: this.rhs(types, "verdict") });
-          continue;
-        }
-        if (this.is("map")) throw new NftSyntaxError(`a map lookup outside a statement is not modelled by pktpath`, this.peek().line, this.peek().col, this.peek().end);
-        let op: NftRelOp = "implicit";
-        const o = this.peek();
-        const OPS: Record<string, NftRelOp> = { "==": "==", eq: "==", "!=": "!=", ne: "!=", "<": "<", lt: "<", ">": ">", gt: ">", "<=": "<=", le: "<=", ">=": ">=", ge: ">=" };
-        if ((o.kind === "punct" || o.kind === "word") && OPS[o.text] && !(o.text === "<" && false)) {
-          this.next();
-          op = OPS[o.text]!;
-        }
-        if (this.endOfStmt()) this.fail(this.peek());
-        const right = this.rhs(types, null);
-        if (this.is("/") && types.length === 1 && BITMASK_TYPES.has(types[0]!) && right.k === "atoms") {
-          this.next();
-          left.mask = this.bitmaskList(types[0]!);
-          left.slash = true;
-          if (op === "implicit") op = "==";
-        }
-        stmts.push({ k: "match", left, op, right });
-      } else if (t.kind === "word" && NOT_MODELLED.has(w)) {
-        throw new NftSyntaxError(`${w} is not modelled by pktpath`, t.line, t.col, t.end);
-      } else this.fail(t);
-    }
+    const r: RuleParts = { stmts: [] };
+    while (!this.endOfStmt()) this.ruleItem(r);
+    const { stmts, comment } = r;
     if (!stmts.length && comment === undefined) this.fail(this.peek());
     const last = this.peek(-1);
     const targets = this.targets;
     return { stmts, ...(comment !== undefined ? { comment } : {}), loc: { line: first.line, col: first.col, end: last.line === first.line ? last.end : first.end }, ...(Object.keys(targets).length ? { targets } : {}) };
   }
+
+  /** One statement (or the comment) of a rule, added to R. */
+  private ruleItem(r: RuleParts): void {
+    const t = this.peek();
+    const w = t.kind === "word" ? t.text : "";
+    if (this.keywordStmt(w, t, r)) return;
+    if ((w === "add" || w === "update") && this.is("@", 1)) r.stmts.push(this.setUpdateStmt(w));
+    else if (this.isMarkSet(w)) r.stmts.push(this.markSetStmt(w));
+    else if (t.kind === "word" && SELECTORS_START.has(w)) r.stmts.push(this.matchStmt());
+    else if (t.kind === "word" && NOT_MODELLED.has(w)) throw new NftSyntaxError(`${w} is not modelled by pktpath`, t.line, t.col, t.end);
+    else this.fail(t);
+  }
+
+  /** The statements that start with their own keyword W (false: W starts none). */
+  private keywordStmt(w: string, t: Token, r: RuleParts): boolean {
+    switch (w) {
+      case "accept":
+      case "drop":
+      case "continue":
+      case "return":
+      case "jump":
+      case "goto":
+        r.stmts.push({ k: "verdict", v: this.verdict() });
+        return true;
+      case "comment":
+        this.next();
+        r.comment = this.str();
+        return true;
+      case "notrack":
+        this.next();
+        r.stmts.push({ k: "notrack" });
+        return true;
+      case "dnat":
+      case "snat":
+        r.stmts.push(this.natStmt(w, t, r.stmts));
+        return true;
+      case "masquerade":
+      case "redirect":
+        r.stmts.push(this.masqRedirectStmt(w, t, r.stmts));
+        return true;
+      case "counter":
+        r.stmts.push(this.counterStmt());
+        return true;
+      case "log":
+        r.stmts.push(this.logStmt());
+        return true;
+      case "reject":
+        r.stmts.push(this.rejectStmt());
+        return true;
+      case "limit":
+        r.stmts.push(this.limitStmt());
+        return true;
+    }
+    return false;
+  }
+
+  /** counter [packets N bytes N], at "counter". */
+  private counterStmt(): NftStmt {
+    this.next();
+    let packets = 0;
+    let bytes = 0;
+    if (this.eat("packets")) {
+      packets = this.number();
+      this.expect("bytes");
+      bytes = this.number();
+    }
+    return { k: "counter", packets, bytes };
+  }
+
+  /** log [prefix STR] [level L], at "log". */
+  private logStmt(): NftStmt {
+    this.next();
+    const s: NftStmt = { k: "log" };
+    for (;;) {
+      if (this.eat("prefix")) s.prefix = this.str();
+      else if (this.eat("level")) s.level = this.next().text;
+      else break;
+    }
+    return s;
+  }
+
+  /** reject [with tcp reset | with icmp[x] [type] CODE], at "reject". */
+  private rejectStmt(): NftStmt {
+    this.next();
+    if (!this.eat("with")) return { k: "reject", with: "icmp", code: 3 };
+    if (this.eat("tcp")) {
+      this.expect("reset");
+      return { k: "reject", with: "tcp reset" };
+    }
+    const fam = this.next();
+    if (fam.text !== "icmp" && fam.text !== "icmpx") this.fail(fam);
+    this.eat("type");
+    const c = this.next();
+    const codes: Record<string, number> = { "net-unreachable": 0, "host-unreachable": 1, "prot-unreachable": 2, "port-unreachable": 3, "net-prohibited": 9, "host-prohibited": 10, "admin-prohibited": 13, "no-route": 0 };
+    const code = codes[c.text] ?? (c.kind === "num" ? Number(c.text) : undefined);
+    if (code === undefined) throw new NftSyntaxError(`Could not parse ICMP reject code`, c.line, c.col, c.end);
+    return { k: "reject", with: "icmp", code };
+  }
+
+  /** limit rate [over] N/UNIT [burst N packets], at "limit". */
+  private limitStmt(): NftStmt {
+    this.next();
+    this.expect("rate");
+    const over = this.eat("over");
+    const rate = this.number();
+    this.expect("/");
+    const unit = this.next().text;
+    if (!["second", "minute", "hour", "day", "week"].includes(unit)) this.fail(this.peek(-1));
+    let burst: number | undefined;
+    if (this.eat("burst")) {
+      burst = this.number();
+      this.expect("packets");
+    }
+    return { k: "limit", rate, unit, over, ...(burst !== undefined ? { burst } : {}) };
+  }
+
+  /** A port in a nat statement needs a transport match before it (PT: the port, T: the statement's keyword). */
+  private requireL4Match(stmts: NftStmt[], pt: Token, t: Token): void {
+    if (!stmts.some((x) => x.k === "match" && x.left.sels.some((sel) => /^(ip protocol|meta l4proto|tcp|udp|th) /.test(sel.name + " ")))) {
+      throw new NftSyntaxError("transport protocol mapping is only valid after transport protocol match", pt.line, pt.col, this.peek(-1).end, { col: t.col, end: t.end });
+    }
+  }
+
+  /** dnat|snat [ip] to ADDR[:PORT] | to EXPR map SET [flags], at "dnat"/"snat" (T); STMTS: the rule's so far. */
+  private natStmt(w: "dnat" | "snat", t: Token, stmts: NftStmt[]): NftStmt {
+    this.next();
+    this.eat("ip");
+    this.expect("to");
+    if (this.peek().kind === "word" && SELECTORS_START.has(this.peek().text)) {
+      const left = this.expr();
+      this.expect("map");
+      const map = this.rhs(this.typeOf(left), "ipv4_addr . inet_service");
+      return { k: "nat", type: w, map: { left, map }, flags: this.natFlags() };
+    }
+    const addr = this.is(":") ? undefined : this.atom("ipv4_addr", true);
+    let port: NftAtom | undefined;
+    if (this.is(":")) {
+      this.next();
+      const pt = this.peek();
+      port = this.atom("inet_service", true);
+      this.requireL4Match(stmts, pt, t);
+    }
+    return { k: "nat", type: w, ...(addr ? { addr } : {}), ...(port ? { port } : {}), flags: this.natFlags() };
+  }
+
+  /** masquerade|redirect [to :PORT[-PORT]] [flags], at the keyword (T); STMTS: the rule's so far. */
+  private masqRedirectStmt(w: "masquerade" | "redirect", t: Token, stmts: NftStmt[]): NftStmt {
+    this.next();
+    let ports: [number, number] | undefined;
+    if (this.eat("to")) {
+      this.expect(":");
+      const pt = this.peek();
+      ports = this.ports();
+      this.requireL4Match(stmts, pt, t);
+    }
+    const flags = this.natFlags();
+    return w === "masquerade" ? { k: "masquerade", flags, ...(ports ? { ports } : {}) } : { k: "redirect", flags, ...(ports ? { ports } : {}) };
+  }
+
+  /** add|update @SET { EXPR [timeout T] }, at "add"/"update". */
+  private setUpdateStmt(w: "add" | "update"): NftStmt {
+    this.next();
+    this.next();
+    const set = this.ident().text;
+    this.expect("{");
+    const key = this.expr();
+    let timeout: number | undefined;
+    if (this.eat("timeout")) {
+      const tt = this.peek();
+      const ms = parseTime(this.next().text);
+      if (ms === null) this.fail(tt);
+      timeout = ms;
+    }
+    this.expect("}");
+    return { k: "setupd", op: w, set, key, ...(timeout !== undefined ? { timeout } : {}) };
+  }
+
+  /** meta mark set / mark set / ct mark set, at W. */
+  private isMarkSet(w: string): boolean {
+    return (w === "meta" && this.is("mark", 1) && this.is("set", 2)) || (w === "mark" && this.is("set", 1)) || (w === "ct" && this.is("mark", 1) && this.is("set", 2));
+  }
+
+  /** [meta|ct] mark set N|EXPR, at W. */
+  private markSetStmt(w: string): NftStmt {
+    const ct = w === "ct";
+    this.next();
+    if (w !== "mark") this.next();
+    this.next();
+    const v = this.peek();
+    let value: NftExpr | number;
+    if (v.kind === "num") {
+      const n = this.number();
+      value = n;
+      if (this.is("|") || this.is("&")) throw new NftSyntaxError(`syntax error, unexpected ${this.peek().text}`, this.peek().line, this.peek().col, this.peek().end);
+    } else value = this.expr();
+    return { k: "mark", ct, value };
+  }
+
+  /** EXPR vmap MAP | EXPR [OP] RHS[/MASK], at the selector. */
+  private matchStmt(): NftStmt {
+    const left = this.expr();
+    const types = this.typeOf(left);
+    if (this.eat("vmap")) return { k: "vmap", left, map: this.rhs(types, "verdict") };
+    if (this.is("map")) throw new NftSyntaxError(`a map lookup outside a statement is not modelled by pktpath`, this.peek().line, this.peek().col, this.peek().end);
+    let op: NftRelOp = "implicit";
+    const o = this.peek();
+    if ((o.kind === "punct" || o.kind === "word") && REL_OPS[o.text]) {
+      this.next();
+      op = REL_OPS[o.text]!;
+    }
+    if (this.endOfStmt()) this.fail(this.peek());
+    const right = this.rhs(types, null);
+    if (this.is("/") && types.length === 1 && BITMASK_TYPES.has(types[0]!) && right.k === "atoms") {
+      this.next();
+      left.mask = this.bitmaskList(types[0]!);
+      left.slash = true;
+      if (op === "implicit") op = "==";
+    }
+    return { k: "match", left, op, right };
+  }
 }
+
+/** A rule's statements and comment, as they are parsed. */
+interface RuleParts {
+  stmts: NftStmt[];
+  comment?: string;
+}
+
+const REL_OPS: Record<string, NftRelOp> = { "==": "==", eq: "==", "!=": "!=", ne: "!=", "<": "<", lt: "<", ">": ">", gt: ">", "<=": "<=", le: "<=", ">=": ">=", ge: ">=" };
 
 const SELECTORS_START = new Set(["ip", "tcp", "udp", "th", "icmp", "meta", "mark", "iifname", "oifname", "iif", "oif", "pkttype", "ct", "fib", "numgen", "jhash"]);
 
