@@ -447,7 +447,7 @@ function listing(conns: Conn[], now: number): string {
 }
 
 // -D: each deleted entry is printed as -L prints it (the count goes to stderr).
-function deleteConns(rt: NetfilterRuntime, ns: Parameters<NetfilterRuntime["state"]>[0], conns: Conn[], now: number): { stdout: string } {
+function deleteConns(rt: NetfilterRuntime, ns: string, conns: Conn[], now: number): { stdout: string } {
   if (!conns.length) throw new ToolError(`${VERSION}: 0 flow entries have been deleted.`);
   const st = rt.state(ns);
   for (const c of conns) st.ct.remove(c);
@@ -455,7 +455,7 @@ function deleteConns(rt: NetfilterRuntime, ns: Parameters<NetfilterRuntime["stat
 }
 
 // -F: empty the table.
-function flushTable(rt: NetfilterRuntime, ns: Parameters<NetfilterRuntime["state"]>[0]): { stdout: string } {
+function flushTable(rt: NetfilterRuntime, ns: string): { stdout: string } {
   rt.state(ns).ct.flush();
   return { stdout: `${VERSION}: connection tracking table has been emptied.\n` };
 }
