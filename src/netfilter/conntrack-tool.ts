@@ -236,183 +236,242 @@ function natAddr(arg: string | null): { addr: number | null } {
   return { addr: parseAddr(arg.split(":")[0]!).addr };
 }
 
+type Command = "L" | "F" | "D" | "C" | "h";
+
+/** What the command line has set so far: conntrack.c's cmd, the filter and the options seen. */
+interface Parsed {
+  cmd: Command | null;
+  f: Filter;
+  /** The options -p adds to the table (extensions' opts). */
+  protoOpts: LongOption[];
+  /** The filter options given, by long name, in order (for "Illegal option"). */
+  filters: string[];
+}
+
+/** One option, as getopt_long hands it to conntrack.c's switch: its letter, name and argument. */
+interface Opt {
+  val: string;
+  long: string;
+  arg: string | null;
+}
+
+/** Each option's handler: what conntrack.c's case for its letter does (commands get their letter as name). */
+type Handler = (p: Parsed, arg: string | null, long: string) => void;
+
+/** The commands pktpath refuses (E, S, I, U, G, A, V). */
+const UNMODELLED_COMMANDS = "ESIUGAV";
+
+// conntrack.c's command letters: set the command (only one may be given).
+function setCommand(p: Parsed, c: string): void {
+  if (p.cmd !== null) throw usageError("Invalid commands combination");
+  if (UNMODELLED_COMMANDS.includes(c)) throw new ToolError(`${VERSION}: pktpath does not model conntrack -${c} yet`);
+  p.cmd = c as Command;
+}
+
+// A command's optional argument is its table: only "conntrack" is modelled.
+const commandHandler: Handler = (p, arg, letter) => {
+  if (arg !== null && arg !== "conntrack") throw new ToolError(`${VERSION}: pktpath does not model the ${arg} table yet`);
+  setCommand(p, letter);
+};
+
+/** Options that select nothing: dropped from the filter list once read. */
+function unfilter(p: Parsed): void {
+  p.filters.pop();
+}
+
+function parseProto(p: Parsed, arg: string): void {
+  const v = arg.toLowerCase();
+  const n = PROTOCOLS[v] ?? (/^\d+$/.test(v) && Number(v) < 256 ? Number(v) : null);
+  if (n === null) throw usageError(`\`${arg}' unsupported protocol`);
+  p.f.proto = n;
+  p.protoOpts = n === 6 ? TCP_OPTS : n === 17 || n === 136 ? UDP_OPTS : [];
+}
+
+function parseTcpState(p: Parsed, arg: string): void {
+  const st = TCP_CT_NAMES.indexOf(arg);
+  if (st < 0 || arg === "NONE") throw usageError(`unknown TCP state \`${arg}'`);
+  p.f.tcpState = st;
+}
+
+function parseMark(p: Parsed, arg: string): void {
+  const [v, m] = arg.split("/");
+  const num = (x: string | undefined, d: number) => (x === undefined ? d : /^(0x[0-9a-f]+|\d+)$/i.test(x) ? Number(x) >>> 0 : 0);
+  p.f.mark = [num(v, 0), num(m, 0xffffffff)];
+}
+
+function parseStatus(p: Parsed, arg: string): void {
+  let bits = 0;
+  for (const s of arg.split(",")) {
+    if (STATUS_BITS[s] === undefined) throw usageError(`Bad parameter \`${s}'`);
+    bits |= STATUS_BITS[s]!;
+  }
+  p.f.status = bits;
+}
+
+function parseFamily(p: Parsed, arg: string): void {
+  if (arg !== "ipv4" && arg !== "inet") {
+    if (arg === "ipv6" || arg === "inet6") throw new ToolError(`${VERSION}: pktpath does not model IPv6 connections`);
+    throw usageError(`\`${arg}' unsupported protocol`);
+  }
+  unfilter(p);
+}
+
+function parseOutput(arg: string): never {
+  for (const t of arg.split(",")) if (!["xml", "extended", "timestamp", "id", "ktimestamp", "labels", "userspace", "save"].includes(t)) throw usageError(`Bad parameter \`${t}'`);
+  throw new ToolError(`${VERSION}: pktpath does not model conntrack -o ${arg} yet`);
+}
+
+function parseZone(p: Parsed, arg: string): void {
+  if (arg !== "0") throw new ToolError(`${VERSION}: pktpath does not model conntrack zones`);
+  unfilter(p);
+}
+
+// Expectation and mask tuples: commands_v_options refuses them for -L, -D, -C, -F.
+const illegal: Handler = (_p, _arg, long) => {
+  throw usageError(`Illegal option \`--${long}' with this command`);
+};
+
+/** conntrack.c's switch on the option letter (and the extensions' parse_options), a handler per option. */
+const HANDLERS: Record<string, Handler> = {
+  ...Object.fromEntries([..."LIUDGEFACSVh"].map((c) => [c, commandHandler])),
+  s: (p, arg) => void (p.f.src = parseAddr(arg!)),
+  d: (p, arg) => void (p.f.dst = parseAddr(arg!)),
+  r: (p, arg) => void (p.f.replySrc = parseAddr(arg!)),
+  q: (p, arg) => void (p.f.replyDst = parseAddr(arg!)),
+  p: (p, arg) => parseProto(p, arg!),
+  "1": (p, arg) => void (p.f.sport = atoiPort(arg!)),
+  "2": (p, arg) => void (p.f.dport = atoiPort(arg!)),
+  "3": (p, arg) => void (p.f.replySport = atoiPort(arg!)),
+  "4": (p, arg) => void (p.f.replyDport = atoiPort(arg!)),
+  "9": (p, arg) => parseTcpState(p, arg!),
+  n: (p, arg) => void (p.f.snat = natAddr(arg)),
+  g: (p, arg) => void (p.f.dnat = natAddr(arg)),
+  j: (p, arg) => void (p.f.anyNat = natAddr(arg)),
+  m: (p, arg) => parseMark(p, arg!),
+  u: (p, arg) => parseStatus(p, arg!),
+  f: (p, arg) => parseFamily(p, arg!),
+  o: (_p, arg) => parseOutput(arg!),
+  w: (p, arg) => parseZone(p, arg!),
+  z: (p) => unfilter(p),
+  ...Object.fromEntries([..."5678[]{}"].map((c) => [c, illegal])),
+};
+
+/** What an option does: its handler, or the refusal of an option pktpath does not model. */
+function applyOption(p: Parsed, o: Opt): void {
+  const isCommand = "LIUDGEFACSVh".includes(o.val);
+  if (!isCommand) p.filters.push(o.long);
+  const handler = HANDLERS[o.val];
+  if (handler === undefined) throw new ToolError(`${VERSION}: pktpath does not model conntrack --${o.long} yet`);
+  handler(p, o.arg, isCommand ? o.val : o.long);
+}
+
+/** getopt's optional argument: the next word when it does not start with "-". */
+function optionalArg(args: string[], i: number): string | null {
+  return i + 1 < args.length && !args[i + 1]!.startsWith("-") ? args[i + 1]! : null;
+}
+
+/** How many arguments a short option takes in SHORT (0, 1, 2 = optional), null if unknown. */
+function shortArg(ch: string): 0 | 1 | 2 | null {
+  const k = SHORT.indexOf(ch);
+  if (k < 0 || ch === ":") return null;
+  return SHORT[k + 1] === ":" ? (SHORT[k + 2] === ":" ? 2 : 1) : 0;
+}
+
+/** getopt_long on a "--name[=arg]" word; returns the option and how many words it used. */
+function readLong(args: string[], i: number, protoOpts: LongOption[]): [Opt, number] {
+  const a = args[i]!;
+  const eq = a.indexOf("=");
+  const word = eq >= 0 ? a.slice(2, eq) : a.slice(2);
+  // getopt_long with opterr = 0: an unknown or ambiguous option is conntrack's "unknown option".
+  const o = resolveLongOption(word, [...LONGS, ...protoOpts]);
+  if (typeof o === "string") throw usageError(`unknown option \`${a}'`);
+  if (eq >= 0) return [{ val: o.val, long: o.name, arg: a.slice(eq + 1) }, 1];
+  if (o.hasArg === 1) {
+    if (i + 1 >= args.length) throw usageError(`option \`${a}' requires an argument`);
+    return [{ val: o.val, long: o.name, arg: args[i + 1]! }, 2];
+  }
+  const opt = o.hasArg === 2 ? optionalArg(args, i) : null;
+  return [{ val: o.val, long: o.name, arg: opt }, opt === null ? 1 : 2];
+}
+
+/** getopt on a "-x[arg]" word (bundled flags such as -Lz are split into the next word). */
+function readShort(args: string[], i: number): [Opt, number] {
+  const a = args[i]!;
+  const ch = a[1]!;
+  const has = shortArg(ch);
+  if (has === null) throw usageError(`unknown option \`${a}'`);
+  const long = LONGS.find((o) => o.val === ch)?.name ?? ch;
+  if (has === 0 && a.length > 2) {
+    args.splice(i + 1, 0, "-" + a.slice(2));
+    return [{ val: ch, long, arg: null }, 1];
+  }
+  if (a.length > 2) return [{ val: ch, long, arg: a.slice(2) }, 1];
+  if (has === 1) {
+    if (i + 1 >= args.length) throw usageError(`option \`${a}' requires an argument`);
+    return [{ val: ch, long, arg: args[i + 1]! }, 2];
+  }
+  const opt = has === 2 ? optionalArg(args, i) : null;
+  return [{ val: ch, long, arg: opt }, opt === null ? 1 : 2];
+}
+
+/** One option at args[i], read as getopt_long reads it. */
+function readOption(args: string[], i: number, protoOpts: LongOption[]): [Opt, number] {
+  const a = args[i]!;
+  if (a.startsWith("--") && a.length > 2) return readLong(args, i, protoOpts);
+  if ((a.startsWith("-") && a.length === 2) || /^-[LIUDGEFACSVhz]+$/.test(a) || (a.startsWith("-") && a.length > 2 && shortArg(a[1]!) !== 0)) return readShort(args, i);
+  throw usageError(`unknown option \`${a}'`);
+}
+
+/** conntrack.c main()'s getopt loop plus commands_v_options: the command and its filter. */
+function parseArgs(argv: string[]): Parsed {
+  const f: Filter = { proto: null, src: null, dst: null, replySrc: null, replyDst: null, sport: null, dport: null, replySport: null, replyDport: null, tcpState: null, snat: null, dnat: null, anyNat: null, mark: null, status: null };
+  const p: Parsed = { cmd: null, f, protoOpts: [], filters: [] };
+  const args = argv.slice(1);
+  for (let i = 0; i < args.length; ) {
+    const [o, used] = readOption(args, i, p.protoOpts);
+    applyOption(p, o);
+    i += used;
+  }
+  if (p.cmd === null && p.filters.length) throw usageError(`Illegal option \`--${optflag(p.filters[0]!)}' with this command`);
+  return p;
+}
+
+/** commands_v_options for the modelled commands: -C and -F take no filter; --state needs -p tcp. */
+function checkCommand(p: Parsed): void {
+  if ((p.cmd === "C" || p.cmd === "F") && p.filters.length) throw usageError(`Illegal option \`--${optflag(p.filters[0]!)}' with this command`);
+  if (p.f.tcpState !== null && p.f.proto !== 6) throw usageError("unknown option `--state'");
+}
+
+function listing(conns: Conn[], now: number): string {
+  return conns.map((c) => formatConn(c, now) + "\n").join("");
+}
+
+// -D: each deleted entry is printed as -L prints it (the count goes to stderr).
+function deleteConns(rt: NetfilterRuntime, ns: string, conns: Conn[], now: number): { stdout: string } {
+  if (!conns.length) throw new ToolError(`${VERSION}: 0 flow entries have been deleted.`);
+  const st = rt.state(ns);
+  for (const c of conns) st.ct.remove(c);
+  return { stdout: listing(conns, now) };
+}
+
+// -F: empty the table.
+function flushTable(rt: NetfilterRuntime, ns: string): { stdout: string } {
+  rt.state(ns).ct.flush();
+  return { stdout: `${VERSION}: connection tracking table has been emptied.\n` };
+}
+
 export function conntrackTool(rt: NetfilterRuntime): Tool {
   return (argv, ctx) => {
-    let cmd = null as "L" | "F" | "D" | "C" | null;
-    const f: Filter = { proto: null, src: null, dst: null, replySrc: null, replyDst: null, sport: null, dport: null, replySport: null, replyDport: null, tcpState: null, snat: null, dnat: null, anyNat: null, mark: null, status: null };
-    let protoOpts: LongOption[] = [];
-    const filters: string[] = [];
-    const setCmd = (c: string) => {
-      if (cmd !== null) throw usageError("Invalid commands combination");
-      if (c === "E" || c === "S" || c === "I" || c === "U" || c === "G" || c === "A") throw new ToolError(`${VERSION}: pktpath does not model conntrack -${c} yet`);
-      if (c === "V") throw new ToolError(`${VERSION}: pktpath does not model conntrack -${c} yet`);
-      cmd = c as "L" | "F" | "D" | "C";
-      if (c === "h") cmd = "h" as never;
-    };
-    const shortArg = (ch: string): 0 | 1 | 2 | null => {
-      const k = SHORT.indexOf(ch);
-      if (k < 0 || ch === ":") return null;
-      return SHORT[k + 1] === ":" ? (SHORT[k + 2] === ":" ? 2 : 1) : 0;
-    };
-    const args = argv.slice(1);
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i]!;
-      let val: string;
-      let arg: string | null = null;
-      let long: string;
-      if (a.startsWith("--") && a.length > 2) {
-        const eq = a.indexOf("=");
-        const word = eq >= 0 ? a.slice(2, eq) : a.slice(2);
-        // getopt_long with opterr = 0: an unknown or ambiguous option is conntrack's "unknown option".
-        const o = resolveLongOption(word, [...LONGS, ...protoOpts]);
-        if (typeof o === "string") throw usageError(`unknown option \`${a}'`);
-        val = o.val;
-        long = o.name;
-        if (eq >= 0) arg = a.slice(eq + 1);
-        else if (o.hasArg === 1) {
-          if (i + 1 >= args.length) throw usageError(`option \`${a}' requires an argument`);
-          arg = args[++i]!;
-        } else if (o.hasArg === 2 && i + 1 < args.length && !args[i + 1]!.startsWith("-")) arg = args[++i]!;
-      } else if (a.startsWith("-") && a.length === 2 || /^-[LIUDGEFACSVhz]+$/.test(a) || (a.startsWith("-") && a.length > 2 && shortArg(a[1]!) !== 0)) {
-        const ch = a[1]!;
-        const has = shortArg(ch);
-        if (has === null) throw usageError(`unknown option \`${a}'`);
-        val = ch;
-        long = LONGS.find((o) => o.val === ch)?.name ?? ch;
-        if (has === 0 && a.length > 2) {
-          // bundled flags such as -Lz
-          args.splice(i + 1, 0, "-" + a.slice(2));
-        } else if (a.length > 2) arg = a.slice(2);
-        else if (has === 1) {
-          if (i + 1 >= args.length) throw usageError(`option \`${a}' requires an argument`);
-          arg = args[++i]!;
-        } else if (has === 2 && i + 1 < args.length && !args[i + 1]!.startsWith("-")) arg = args[++i]!;
-      } else {
-        throw usageError(`unknown option \`${a}'`);
-      }
-      if ("LIUDGEFACSVh".includes(val) && val.length === 1) {
-        if (arg !== null && arg !== "conntrack") throw new ToolError(`${VERSION}: pktpath does not model the ${arg} table yet`);
-        setCmd(val);
-        continue;
-      }
-      filters.push(long);
-      switch (val) {
-        case "s":
-          f.src = parseAddr(arg!);
-          break;
-        case "d":
-          f.dst = parseAddr(arg!);
-          break;
-        case "r":
-          f.replySrc = parseAddr(arg!);
-          break;
-        case "q":
-          f.replyDst = parseAddr(arg!);
-          break;
-        case "p": {
-          const v = arg!.toLowerCase();
-          const n = PROTOCOLS[v] ?? (/^\d+$/.test(v) && Number(v) < 256 ? Number(v) : null);
-          if (n === null) throw usageError(`\`${arg}' unsupported protocol`);
-          f.proto = n;
-          protoOpts = n === 6 ? TCP_OPTS : n === 17 || n === 136 ? UDP_OPTS : [];
-          break;
-        }
-        case "1":
-          f.sport = atoiPort(arg!);
-          break;
-        case "2":
-          f.dport = atoiPort(arg!);
-          break;
-        case "3":
-          f.replySport = atoiPort(arg!);
-          break;
-        case "4":
-          f.replyDport = atoiPort(arg!);
-          break;
-        case "9": {
-          const st = TCP_CT_NAMES.indexOf(arg!);
-          if (st < 0 || arg === "NONE") throw usageError(`unknown TCP state \`${arg}'`);
-          f.tcpState = st;
-          break;
-        }
-        case "n":
-          f.snat = natAddr(arg);
-          break;
-        case "g":
-          f.dnat = natAddr(arg);
-          break;
-        case "j":
-          f.anyNat = natAddr(arg);
-          break;
-        case "m": {
-          const [v, m] = arg!.split("/");
-          const num = (x: string | undefined, d: number) => (x === undefined ? d : /^(0x[0-9a-f]+|\d+)$/i.test(x) ? Number(x) >>> 0 : 0);
-          f.mark = [num(v, 0), num(m, 0xffffffff)];
-          break;
-        }
-        case "u": {
-          let bits = 0;
-          for (const s of arg!.split(",")) {
-            if (STATUS_BITS[s] === undefined) throw usageError(`Bad parameter \`${s}'`);
-            bits |= STATUS_BITS[s]!;
-          }
-          f.status = bits;
-          break;
-        }
-        case "f":
-          if (arg !== "ipv4" && arg !== "inet") {
-            if (arg === "ipv6" || arg === "inet6") throw new ToolError(`${VERSION}: pktpath does not model IPv6 connections`);
-            throw usageError(`\`${arg}' unsupported protocol`);
-          }
-          filters.pop();
-          break;
-        case "o":
-          for (const t of arg!.split(",")) if (!["xml", "extended", "timestamp", "id", "ktimestamp", "labels", "userspace", "save"].includes(t)) throw usageError(`Bad parameter \`${t}'`);
-          throw new ToolError(`${VERSION}: pktpath does not model conntrack -o ${arg} yet`);
-        case "w":
-          if (arg !== "0") throw new ToolError(`${VERSION}: pktpath does not model conntrack zones`);
-          filters.pop();
-          break;
-        case "z":
-          filters.pop();
-          break;
-        case "5":
-        case "6":
-        case "7":
-        case "8":
-        case "[":
-        case "]":
-        case "{":
-        case "}":
-          // Expectation and mask tuples: commands_v_options refuses them for -L, -D, -C, -F.
-          throw usageError(`Illegal option \`--${long}' with this command`);
-        default:
-          throw new ToolError(`${VERSION}: pktpath does not model conntrack --${long} yet`);
-      }
-    }
-    if (cmd === null && filters.length) throw usageError(`Illegal option \`--${optflag(filters[0]!)}' with this command`);
-    if (cmd === null || (cmd as string) === "h") return { stdout: HELP };
-    // commands_v_options: -C and -F take no filter.
-    if ((cmd === "C" || cmd === "F") && filters.length) throw usageError(`Illegal option \`--${optflag(filters[0]!)}' with this command`);
-    if (f.tcpState !== null && f.proto !== 6) throw usageError("unknown option `--state'");
-    const st = rt.state(ctx.ns);
+    const p = parseArgs(argv);
+    if (p.cmd === null || p.cmd === "h") return { stdout: HELP };
+    checkCommand(p);
+    rt.state(ctx.ns);
     const now = ctx.host.now;
-    const conns = rt.connections(ctx.ns).filter((c) => matches(c, f));
-    switch (cmd ?? "L") {
-      case "L":
-        // The summary goes to stderr in the real tool; the emulator keeps it out of stdout too.
-        return { stdout: conns.map((c) => formatConn(c, now) + "\n").join("") };
-      case "C":
-        return { stdout: `${conns.length}\n` };
-      case "F":
-        st.ct.flush();
-        return { stdout: `${VERSION}: connection tracking table has been emptied.\n` };
-      case "D":
-        if (!conns.length) throw new ToolError(`${VERSION}: 0 flow entries have been deleted.`);
-        // Each deleted entry is printed as -L prints it (the count goes to stderr).
-        for (const c of conns) st.ct.remove(c);
-        return { stdout: conns.map((c) => formatConn(c, now) + "\n").join("") };
-    }
-    return { stdout: "" };
+    const conns = rt.connections(ctx.ns).filter((c) => matches(c, p.f));
+    // -L: the summary goes to stderr in the real tool; the emulator keeps it out of stdout too.
+    if (p.cmd === "L") return { stdout: listing(conns, now) };
+    if (p.cmd === "C") return { stdout: `${conns.length}\n` };
+    if (p.cmd === "F") return flushTable(rt, ctx.ns);
+    return deleteConns(rt, ctx.ns, conns, now);
   };
 }

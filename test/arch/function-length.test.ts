@@ -14,8 +14,6 @@ const ALLOWED: Record<string, number> = {
   "src/ipvs/ipvsadm/index.ts:run": 112,
   "src/ipvs/ipvsadm/list.ts:listServices": 79,
   "src/ipvs/runtime.ts:updateService": 101,
-  "src/netfilter/conntrack-tool.ts:conntrackTool": 180,
-  "src/netfilter/conntrack-tool.ts:conntrackTool/<anonymous>": 178,
   "src/netfilter/iptables/apply.ts:applyCommand": 74,
   "src/netfilter/iptables/index.ts:iptablesTool": 65,
   "src/netfilter/iptables/index.ts:iptablesTool/<anonymous>": 63,
