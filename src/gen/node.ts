@@ -12,9 +12,9 @@ const ADDR_ADD = /^ip address add (\d+\.\d+\.\d+\.\d+)\/(\d+) dev (\S+)$/;
 /**
  * Like `ip -batch`: the `ip address add A/32 dev D` lines of a step applied in one
  * snapshot, through the same pure function (addAddress) the command uses; the other
- * lines run as commands. One snapshot instead of one per address: today each snapshot
- * copies the namespace's route list and the link's address list (immer), so adding
- * 20k addresses one command at a time is quadratic.
+ * lines run as commands. One snapshot instead of one per address: each snapshot still
+ * copies the link's address list and the namespace's route list once (immer; the checks
+ * themselves are indexed), so 20k addresses one command at a time cost 20k copies.
  */
 export function runStepBatched(host: Host, step: GenStep): void {
   if (step.stdin !== undefined) return runStep(host, step);
@@ -74,11 +74,11 @@ export interface BuildOptions {
   host?: Host;
   times?: BuildTimes;
   /**
-   * Build the dataplane's view once per load step instead of once per snapshot. Today
-   * every command (each line of ipvsadm -R, each ip address add) rebuilds the whole
-   * view (all namespaces' FIBs and hook tables), which makes loading a large node
-   * quadratic; with this the commands and the snapshots are the same, only the view is
-   * compiled at the end of each step. Benchmarks use it at large N and say so.
+   * Build the dataplane's view once per load step instead of following every snapshot.
+   * The view follows each command incrementally (docs/design.md), which still scans the
+   * changed address and route arrays by identity per command; with this the commands
+   * and the snapshots are the same, only the view is compiled at the end of each step.
+   * Benchmarks use it at large N and say so.
    */
   deferView?: boolean;
   /** (with deferView) `ip address add` lines in one snapshot, as `ip -batch` would. */
