@@ -238,7 +238,7 @@ export function parseValue(type: DataType, text: string): NftValue {
   }
   const sym = symbolOf(type, text);
   if (sym !== undefined) return sym;
-  if (type === "inet_service" && SERVICES[text] !== undefined) return SERVICES[text]!;
+  if (type === "inet_service" && Object.hasOwn(SERVICES, text)) return SERVICES[text]!;
   const n = numberOf(text);
   if (n === null) throw typeError(type, text);
   const bits = TYPE_BITS[type];

@@ -546,7 +546,7 @@ export class Parser {
       this.next();
       base = -this.number();
       text = String(base);
-    } else if (t.kind === "word" && PRIO_NAMES[t.text] !== undefined) {
+    } else if (t.kind === "word" && Object.hasOwn(PRIO_NAMES, t.text)) {
       this.next();
       base = PRIO_NAMES[t.text]!;
       text = t.text;
@@ -685,7 +685,7 @@ export class Parser {
     if (t.text === "accept" || t.text === "drop" || t.text === "continue" || t.text === "return") return { code: t.text };
     if (t.text === "jump" || t.text === "goto") {
       const c = this.ident();
-      this.targets[c.text] ??= locOf(c);
+      if (!Object.hasOwn(this.targets, c.text)) this.targets[c.text] = locOf(c);
       return { code: t.text, chain: c.text };
     }
     return this.fail(t);
@@ -725,7 +725,7 @@ export class Parser {
     const w = t.text;
     const word = (): string => this.next().text;
     const need = (name: string): NftSel => {
-      if (!SELECTORS[name]) throw new NftSyntaxError(`syntax error, unexpected ${name.split(" ").pop()}`, t.line, t.col, this.peek(-1).end);
+      if (!Object.hasOwn(SELECTORS, name)) throw new NftSyntaxError(`syntax error, unexpected ${name.split(" ").pop()}`, t.line, t.col, this.peek(-1).end);
       return { name };
     };
     switch (w) {
@@ -984,7 +984,7 @@ export class Parser {
     this.eat("type");
     const c = this.next();
     const codes: Record<string, number> = { "net-unreachable": 0, "host-unreachable": 1, "prot-unreachable": 2, "port-unreachable": 3, "net-prohibited": 9, "host-prohibited": 10, "admin-prohibited": 13, "no-route": 0 };
-    const code = codes[c.text] ?? (c.kind === "num" ? Number(c.text) : undefined);
+    const code = Object.hasOwn(codes, c.text) ? codes[c.text] : c.kind === "num" ? Number(c.text) : undefined;
     if (code === undefined) throw new NftSyntaxError(`Could not parse ICMP reject code`, c.line, c.col, c.end);
     return { k: "reject", with: "icmp", code };
   }
@@ -1096,7 +1096,7 @@ export class Parser {
     if (this.is("map")) throw new NftSyntaxError(`a map lookup outside a statement is not modelled by pktpath`, this.peek().line, this.peek().col, this.peek().end);
     let op: NftRelOp = "implicit";
     const o = this.peek();
-    if ((o.kind === "punct" || o.kind === "word") && REL_OPS[o.text]) {
+    if ((o.kind === "punct" || o.kind === "word") && Object.hasOwn(REL_OPS, o.text)) {
       this.next();
       op = REL_OPS[o.text]!;
     }
