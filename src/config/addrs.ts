@@ -76,18 +76,26 @@ function buildRouteIndex(list: readonly RouteConfig[]): Map<number, RouteConfig[
   return byPrefix;
 }
 
-/** The namespace's route list as an owned array, and its index. */
-function ownedRoutes(nsc: NetnsConfig): RouteIndex & { owner: RouteConfig[] } {
-  const cur = nsc.routes;
-  const base = isDraft(cur) ? (original(cur) as RouteConfig[]) : cur;
-  let ix = routeIndexes.get(base);
+/**
+ * A list as an owned array (ownedList) with the index that follows it: the index of the
+ * array it was copied from, when that index still describes it (no failed change moved
+ * it on), else one built from the list. `put` stores the owned array in the snapshot.
+ */
+function ownedIndexed<T, I extends { owner: T[] | null }>(cur: T[], indexes: WeakMap<T[], I>, build: (list: T[]) => I, put: (list: T[]) => void): I & { owner: T[] } {
+  const base = isDraft(cur) ? (original(cur as object) as T[]) : cur;
+  let ix = indexes.get(base);
   const valid = ix && ix.owner === base && (!isDraft(cur) || !isModified(cur));
   const list = ownedList(cur);
-  if (list !== cur) nsc.routes = list;
-  if (!valid || !ix) ix = { owner: list, byPrefix: buildRouteIndex(list) };
+  if (list !== cur) put(list);
+  if (!valid || !ix) ix = build(list);
   ix.owner = list;
-  routeIndexes.set(list, ix);
-  return ix as RouteIndex & { owner: RouteConfig[] };
+  indexes.set(list, ix);
+  return ix as I & { owner: T[] };
+}
+
+/** The namespace's route list as an owned array, and its index. */
+function ownedRoutes(nsc: NetnsConfig): RouteIndex & { owner: RouteConfig[] } {
+  return ownedIndexed(nsc.routes, routeIndexes, (list) => ({ owner: list, byPrefix: buildRouteIndex(list) }), (list) => (nsc.routes = list));
 }
 
 /** Drops the index of a route list changed other than here. */
@@ -271,18 +279,9 @@ function buildAddrIndex(all: readonly AddressConfig[]): AddrIndex {
   return ix;
 }
 
-/** The link's address list as an owned array (see ownedRoutes), and its index. */
+/** The link's address list as an owned array, and its index. */
 function ownedAddrs(link: LinkConfig): AddrIndex & { owner: AddressConfig[] } {
-  const cur = link.addrs;
-  const base = isDraft(cur) ? (original(cur) as AddressConfig[]) : cur;
-  let ix = addrIndexes.get(base);
-  const valid = ix && ix.owner === base && (!isDraft(cur) || !isModified(cur));
-  const list = ownedList(cur);
-  if (list !== cur) link.addrs = list;
-  if (!valid || !ix) ix = buildAddrIndex(list);
-  ix.owner = list;
-  addrIndexes.set(list, ix);
-  return ix as AddrIndex & { owner: AddressConfig[] };
+  return ownedIndexed(link.addrs, addrIndexes, buildAddrIndex, (list) => (link.addrs = list));
 }
 
 // __inet_insert_ifa(): an address in the subnet of an existing one becomes secondary and
