@@ -69,7 +69,7 @@ put_bin() {
 say "tools and their libraries"
 TOOLS=(/usr/bin/ip /usr/sbin/bridge /usr/sbin/sysctl /usr/sbin/xtables-nft-multi /usr/sbin/xtables-legacy-multi
   /usr/sbin/ipset /usr/sbin/conntrack /usr/sbin/ipvsadm /usr/bin/unshare /usr/bin/mount /usr/bin/umount
-  /usr/bin/ping /usr/bin/kmod /usr/bin/setpriv /usr/bin/node)
+  /usr/bin/ping /usr/bin/kmod /usr/bin/setpriv /usr/bin/node /usr/sbin/nft)
 put_bin "${TOOLS[@]}"
 cp /usr/bin/busybox "$ROOT/usr/bin/busybox"
 ln -s busybox "$ROOT/usr/bin/sh"

@@ -10,7 +10,9 @@ export type GuestEvent =
   | { event: "result"; id: string; elapsedMs: number; result: InnerResult }
   | { event: "failed"; id: string; elapsedMs: number; message: string }
   | { event: "dirty"; after: string; modules: string[] }
-  | { event: "done"; uptime: number | null };
+  | { event: "done"; uptime: number | null }
+  /** A script's run (script-guest.mjs): its stdout, the tail of its stderr. */
+  | { event: "script"; elapsedMs: number; status: number | null; timedOut: boolean; stdout: string; stderr: string };
 
 export interface ConsoleReport {
   events: GuestEvent[];
