@@ -466,7 +466,7 @@ export function kernelSuite(o: KernelSuiteOptions): { rows: KernelRow[]; text: s
       const k = emuError
         ? `not run: pktpath refused the input (${emuError})`
         : (unavailable ??
-          (tool === "ipvsadm" ? runKernelVm(vmForIpvs() as VmImage, n, ops, label, Math.max(600, Math.ceil(n / 10))) : runKernel(tool, ops, label, Math.max(300, Math.ceil(n / 20)))));
+          (tool === "ipvsadm" ? runKernelVm(vmForIpvs() as VmImage, n, ops, label, Math.max(600, Math.ceil(n / 5))) : runKernel(tool, ops, label, Math.max(300, Math.ceil(n / 20)))));
       const toolRows: KernelRow[] = [];
       const cc = countCommand(tool);
       ops.forEach((group, g) => {
