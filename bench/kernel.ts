@@ -64,7 +64,7 @@ const IPVS_LOAD: KernelOp[] = ["load: ipset restore", "load: addresses", "load: 
 const TOOLS: KernelTool[] = ["iptables-nft", "iptables-legacy", "ipset", "nft", "ipvsadm"];
 
 /** One timed operation's inputs: the pktpath command (with its stdin) and the kernel's shell command. */
-interface OpInput {
+export interface OpInput {
   op: KernelOp;
   /** pktpath: command line and here-document, run through host.exec; batched: the lines' `ip address add` in one snapshot (runStepBatched). */
   emu: { run: string; stdin?: string; batched?: boolean }[];
@@ -100,7 +100,7 @@ function modeOf(tool: KernelTool): KubeProxyMode {
 }
 
 /** The operations for one tool on node (services n .. n+reps-1 are the ones added and removed). */
-function opsFor(tool: KernelTool, node: KubeProxyNode, reps: number): OpInput[][] {
+export function opsFor(tool: KernelTool, node: KubeProxyNode, reps: number): OpInput[][] {
   const n = node.opts.services;
   const ops: OpInput[][] = [];
   const adds: OpInput[] = [];
@@ -277,7 +277,7 @@ export function kernelUnavailable(tool: KernelTool): string | null {
  * The kernel: one namespace for the tool, each operation timed around its process, in
  * the same order as pktpath's. Returns ms per operation, or why it could not run.
  */
-interface KernelTimes {
+export interface KernelTimes {
   ms: (number | null)[][];
   cpu: (number | null)[][];
   count: number | null;
@@ -288,7 +288,7 @@ interface KernelTimes {
 }
 
 /** The timing script (bash here, busybox sh in the VM: both have $EPOCHREALTIME and `times`) and its input files. */
-function kernelScript(tool: KernelTool, ops: OpInput[][]): { script: string; files: Record<string, string> } {
+export function kernelScript(tool: KernelTool, ops: OpInput[][]): { script: string; files: Record<string, string> } {
   const files: Record<string, string> = {};
   const lines = [
     "set -u",
@@ -312,7 +312,7 @@ function kernelScript(tool: KernelTool, ops: OpInput[][]): { script: string; fil
 }
 
 /** The script's output (T, C and FAIL lines) as times per operation. */
-function parseKernelOutput(out: string, ops: OpInput[][], died: string): KernelTimes {
+export function parseKernelOutput(out: string, ops: OpInput[][], died: string): KernelTimes {
   const ms: (number | null)[][] = ops.map((g) => g.map(() => null));
   const cpu: (number | null)[][] = ops.map((g) => g.map(() => null));
   // T g.k wall0 wall1 user0 sys0 user1 sys1 (`times`: 0m0.123s)
@@ -363,16 +363,16 @@ function runKernel(tool: KernelTool, ops: OpInput[][], label: string, boundS: nu
 /** The same busybox sh loop here and in the VM: its wall time (and the shell's CPU time) per run. */
 const CAL_LOOP = 100_000;
 const CAL_RUNS = 3;
-const CAL_SCRIPT = `cal() { local a=$EPOCHREALTIME; i=0; while [ $i -lt ${CAL_LOOP} ]; do i=$((i+1)); done; local b=$EPOCHREALTIME; echo "L $a $b"; }; for r in ${Array.from({ length: CAL_RUNS }, (_, i) => i).join(" ")}; do cal; done; times > "$D/cal"; echo "S $(head -1 "$D/cal")"`;
+export const CAL_SCRIPT = `cal() { local a=$EPOCHREALTIME; i=0; while [ $i -lt ${CAL_LOOP} ]; do i=$((i+1)); done; local b=$EPOCHREALTIME; echo "L $a $b"; }; for r in ${Array.from({ length: CAL_RUNS }, (_, i) => i).join(" ")}; do cal; done; times > "$D/cal"; echo "S $(head -1 "$D/cal")"`;
 
-interface Calibration {
+export interface Calibration {
   /** Fastest run's wall time, ms. */
   wallMs: number;
   /** The shell's CPU time (user + system) per run, ms. */
   cpuMs: number | null;
 }
 
-function parseCalibration(out: string): Calibration | null {
+export function parseCalibration(out: string): Calibration | null {
   const walls = [...out.matchAll(/^L (\S+) (\S+)$/gm)].map((m) => (Number(m[2]) - Number(m[1])) * 1000).filter(Number.isFinite);
   if (!walls.length) return null;
   const s = /^S (\S+) (\S+)$/m.exec(out);
@@ -410,7 +410,7 @@ const vmRuns: VmRunNote[] = [];
  * The image's sh is Debian's static busybox, which runs its own applets (ip, sysctl,
  * mount) before a PATH lookup: functions come first, so these name the real tools.
  */
-const VM_REAL_TOOLS = ["ip() { /usr/bin/ip \"$@\"; }", "sysctl() { /usr/sbin/sysctl \"$@\"; }", "mount() { /usr/bin/mount \"$@\"; }"].join("\n");
+export const VM_REAL_TOOLS = ["ip() { /usr/bin/ip \"$@\"; }", "sysctl() { /usr/sbin/sysctl \"$@\"; }", "mount() { /usr/bin/mount \"$@\"; }"].join("\n");
 
 /** The IPVS node in the VM: one boot, the calibration loop and then the timing script in a fresh namespace of its kernel. */
 function runKernelVm(img: VmImage, n: number, ops: OpInput[][], label: string, boundS: number): KernelTimes {
@@ -440,6 +440,8 @@ export interface KernelSuiteOptions {
   endpoints: number;
   reps: number;
   tools?: KernelTool[];
+  /** Write bench/results/kernel.json (default true; tests say false). */
+  write?: boolean;
 }
 
 export function kernelSuite(o: KernelSuiteOptions): { rows: KernelRow[]; text: string } {
@@ -507,7 +509,7 @@ export function kernelSuite(o: KernelSuiteOptions): { rows: KernelRow[]; text: s
         toolRows.splice(toolRows.indexOf(steps[steps.length - 1]!) + 1, 0, total);
       }
       rows.push(...toolRows);
-      writeResult("kernel", { date: started, sizes: o.sizes, endpoints: o.endpoints, reps: o.reps, rows });
+      if (o.write !== false) writeResult("kernel", { date: started, sizes: o.sizes, endpoints: o.endpoints, reps: o.reps, rows });
       gc();
     }
   }
