@@ -25,7 +25,9 @@
 //   same timing script as the namespaces do, in a fresh namespace of the VM's kernel, its
 //   clock read inside the guest. Under TCG (no KVM here) the guest is many times slower
 //   than this machine: the suite times the same busybox loop in the guest and here, and
-//   ipset restore of the same input in both, and prints those factors.
+//   ipset restore of the same input in both, and prints those factors. `ipvsadm -R` sends
+//   one netlink message per line, and ipvsadm's libipvs (ipvs_nl_send_message) opens a
+//   socket and resolves the IPVS genetlink family for each: the VM's load is mostly that.
 //
 // Kernel side: everything runs inside `unshare --net --mount --pid --fork --kill-child`
 // (a fresh network namespace; /run a private tmpfs, so iptables-legacy's xtables lock is
