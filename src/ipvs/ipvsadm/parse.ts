@@ -56,7 +56,8 @@ function hostPort(text: string, what: string, needPort: boolean, proto: number =
   return [addr, port];
 }
 
-function emptyParsed(): Parsed {
+/** What process_options() starts from: no command, weight and forwarding unset (defaults later). */
+export function emptyParsed(): Parsed {
   return {
     cmd: null,
     proto: 0,
