@@ -194,10 +194,16 @@ function restore(rt: IpvsRuntime, ctx: ToolContext): { stdout: string } {
   return { stdout: "" };
 }
 
-/** One line of -R: the lines -S writes take the fast path, any other the whole parser. */
+/**
+ * One line of -R: the lines -S writes take the fast path, any other the whole parser.
+ * A listing's output is dropped; a listing of one service still fails when the file,
+ * as of that line, has no such service.
+ */
 function restoreLine(rt: IpvsRuntime, ctx: ToolContext, edit: IpvsEdit, line: string): void {
   const p = fastParse(line) ?? parse(splitLine(line, { literal: true })[0]?.argv ?? []);
   const cmd = p.cmd ?? "L";
   if (EDITS.has(cmd)) applyEdit(edit, p, cmd);
-  else run(rt, { ...ctx, stdin: null }, p, cmd);
+  else if (cmd === "S" || (cmd === "L" && !p.connections && !p.timeoutList)) {
+    if (p.hasService && !edit.find(needService(p))) throw fail("No such service");
+  } else if (cmd !== "L") run(rt, { ...ctx, stdin: null }, p, cmd);
 }
