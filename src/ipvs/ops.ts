@@ -27,8 +27,16 @@ export class IpvsEdit {
     this.cfg = { buckets: { ...b.buckets }, count: b.count, timeouts: { ...b.timeouts } };
   }
 
+  /** The service find() gave last, and its key: a restore names one service many lines running. */
+  private last: ServiceConfig | undefined = undefined;
+  private lastKey = "";
+
   find(key: string): ServiceConfig | undefined {
-    return this.cfg.buckets[bucketOf(key)]?.[key];
+    if (key === this.lastKey && this.last) return this.last;
+    const s = this.cfg.buckets[bucketOf(key)]?.[key];
+    this.last = s;
+    this.lastKey = key;
+    return s;
   }
 
   /** The service, or ESRCH (ip_vs_service_find() found nothing). */
@@ -44,6 +52,7 @@ export class IpvsEdit {
     let rec = this.cfg.buckets[b];
     if (rec && this.ownBuckets.has(rec)) return rec;
     rec = { ...rec };
+    this.last = undefined;
     this.ownBuckets.add(rec);
     this.cfg.buckets[b] = rec;
     this.changed = true;
@@ -57,6 +66,7 @@ export class IpvsEdit {
     const copy: ServiceConfig = { ...s, dests: s.dests.slice() };
     this.ownSvcs.add(copy);
     this.bucket(key)[key] = copy;
+    this.last = undefined;
     return copy;
   }
 
@@ -65,6 +75,7 @@ export class IpvsEdit {
     if (this.find(svc.key)) throw new KernelError("EEXIST");
     this.ownSvcs.add(svc);
     this.bucket(svc.key)[svc.key] = svc;
+    this.last = undefined;
     this.cfg.count++;
   }
 
@@ -73,6 +84,7 @@ export class IpvsEdit {
     this.service(key);
     const rec = this.bucket(key);
     delete rec[key];
+    this.last = undefined;
     const b = bucketOf(key);
     if (!hasKeys(rec)) delete this.cfg.buckets[b];
     this.cfg.count--;
@@ -80,6 +92,7 @@ export class IpvsEdit {
 
   // ip_vs_flush().
   clear(): void {
+    this.last = undefined;
     this.cfg.buckets = {};
     this.cfg.count = 0;
     this.changed = true;

@@ -8,9 +8,29 @@
 import { IPPROTO_TCP, IPPROTO_UDP } from "../../wire/packet.ts";
 import { emptyParsed, type Parsed } from "./parse.ts";
 
-/** Only these characters: the shell splits such a line at its blanks and nowhere else. */
-const PLAIN = /^[\w.:,/+=@%-]+(?:[ \t]+[\w.:,/+=@%-]+)*$/;
-const BLANKS = /[ \t]+/;
+/**
+ * The characters a word may have here: with only these and blanks the shell splits the
+ * line at its blanks and nowhere else (no quote, backslash, #, $, operator...).
+ */
+const WORD = new Uint8Array(128);
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:,/+=@%-") WORD[c.charCodeAt(0)] = 1;
+
+/** The line's words, split at blanks; null when a character is not plain. */
+function plainWords(line: string): string[] | null {
+  const words: string[] = [];
+  let start = -1;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 32 || c === 9) {
+      if (start >= 0) words.push(line.slice(start, i));
+      start = -1;
+    } else if (c < 128 && WORD[c] === 1) {
+      if (start < 0) start = i;
+    } else return null;
+  }
+  if (start >= 0) words.push(line.slice(start));
+  return words;
+}
 
 /** A decimal number of at most `maxDigits` digits in w[from, to) (what /^\d+$/ takes), else -1. */
 function decimal(w: string, maxDigits: number, from = 0, to = w.length): number {
@@ -84,28 +104,26 @@ function number(p: Parsed, opt: string, arg: string | undefined): boolean {
 }
 
 const FWD = { "-m": "masq", "-g": "droute", "-i": "tunnel" } as const;
-const WITH_ARG = new Set(["-t", "-u", "-r", "-s", "-w", "-x", "-y", "-p"]);
+/** Each option's bit, to see one given twice (-t and -u share one: one service a line). */
+const BIT: Partial<Record<string, number>> = { "-t": 1, "-u": 1, "-r": 2, "-s": 4, "-w": 8, "-x": 16, "-y": 32, "-p": 64, "-m": 128, "-g": 128, "-i": 128 };
 
 /** What parse() would give for this (trimmed) line, or null: read it with parse(). */
 export function fastParse(line: string): Parsed | null {
-  if (!PLAIN.test(line)) return null;
-  const w = line.split(BLANKS);
-  const cmd = w[0];
-  if (cmd !== "-A" && cmd !== "-a") return null;
+  const c0 = line.charCodeAt(1);
+  if (line.charCodeAt(0) !== 45 || (c0 !== 65 && c0 !== 97) || (line.length > 2 && line.charCodeAt(2) !== 32 && line.charCodeAt(2) !== 9)) return null;
+  const w = plainWords(line);
+  if (w === null) return null;
   const p = emptyParsed();
-  p.cmd = cmd === "-A" ? "A" : "a";
-  const seen = new Set<string>();
+  p.cmd = c0 === 65 ? "A" : "a";
+  let seen = 0;
   for (let i = 1; i < w.length; i++) {
     const opt = w[i]!;
-    if (seen.has(opt) || (opt === "-u" && seen.has("-t")) || (opt === "-t" && seen.has("-u"))) return null;
-    seen.add(opt);
-    if (opt === "-m" || opt === "-g" || opt === "-i") {
-      if ((seen.has("-m") && opt !== "-m") || (seen.has("-g") && opt !== "-g") || (seen.has("-i") && opt !== "-i")) return null;
-      p.fwd = FWD[opt];
-      continue;
-    }
-    if (!WITH_ARG.has(opt)) return null;
-    if (!option(p, opt, w[++i])) return null;
+    const bit = BIT[opt];
+    // An option twice (or two forwarding methods): parse() decides.
+    if (bit === undefined || seen & bit) return null;
+    seen |= bit;
+    if (bit === 128) p.fwd = FWD[opt as keyof typeof FWD];
+    else if (!option(p, opt, w[++i])) return null;
   }
   return p;
 }
