@@ -47,7 +47,12 @@ export class IpvsServiceRt implements IpvsService {
   scheduler!: Scheduler;
   schedName = "";
   cfg: ServiceConfig | null = null;
-  readonly destByKey = new Map<number, IpvsDest>();
+  /**
+   * The destinations by addr * 65536 + port, in the order they came (what editService
+   * walks to find the removed ones). Made on the first edit: a service as it was added
+   * has them in its list's order, and a loaded table of 200k real servers needs no map.
+   */
+  destByKey: Map<number, IpvsDest> | null = null;
 
   constructor(readonly key: string) {}
 
@@ -240,10 +245,11 @@ export class IpvsRuntime {
     // Destinations: keep the runtime objects (and their counters) of those that stay.
     const wanted = new Set(cfg.dests.map((d) => destKey(d.addr, d.port)));
     const removed: IpvsDest[] = [];
-    for (const [k, d] of s.destByKey) {
+    const have = (s.destByKey ??= new Map(s.dests.map((d) => [destKey(d.addr, d.port), d])));
+    for (const [k, d] of have) {
       if (!wanted.has(k)) {
         removed.push(d);
-        s.destByKey.delete(k);
+        have.delete(k);
       }
     }
     const { list, added, updated } = this.resolveDests(st, s, cfg);
@@ -281,11 +287,11 @@ export class IpvsRuntime {
     for (let i = 0; i < cfg.dests.length; i++) {
       const dc = cfg.dests[i]!;
       const k = destKey(dc.addr, dc.port);
-      let d = s.destByKey.get(k);
+      let d = s.destByKey?.get(k);
       if (!d) {
         // (No key built when the trash is empty: loading a table adds every destination here.)
         d = (st.trash.size ? this.revive(st, cfg.key, k, dc) : undefined) ?? newDest(dc);
-        s.destByKey.set(k, d);
+        s.destByKey?.set(k, d);
         added.push(d);
       } else if (d.weight !== dc.weight || d.fwd !== dc.fwd || d.uThreshold !== dc.uThreshold || d.lThreshold !== dc.lThreshold) {
         d.weight = dc.weight;

@@ -2,10 +2,10 @@
 import type { ToolContext } from "../../tool/tool.ts";
 import { formatIPv4 } from "../../wire/ipv4.ts";
 import { IPPROTO_TCP, IPPROTO_UDP } from "../../wire/packet.ts";
-import { allServices, type ServiceConfig } from "../config.ts";
-import type { IpvsRuntime } from "../runtime.ts";
+import { allServices, type DestConfig, type ServiceConfig } from "../config.ts";
+import type { IpvsRuntime, IpvsServiceRt } from "../runtime.ts";
 import { TCP_STATE_NAMES } from "../conn.ts";
-import { IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3, type FwdMethod } from "../types.ts";
+import { IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3, type FwdMethod, type IpvsDest } from "../types.ts";
 import { fail, needService, type Parsed } from "./parse.ts";
 
 
@@ -48,6 +48,16 @@ function largenum(n: number, exact: boolean): string {
 
 const FWD_NAME: Record<FwdMethod, string> = { masq: "Masq", droute: "Route", tunnel: "Tunnel" };
 const FWD_SWITCH: Record<FwdMethod, string> = { masq: "-m", droute: "-g", tunnel: "-i" };
+
+/**
+ * The runtime destination of the service's i-th configured one: the runtime list is in
+ * the configuration's order once synced (runtime.ts resolveDests), else it is looked for.
+ */
+function runtimeDest(srt: IpvsServiceRt | undefined, i: number, d: DestConfig): IpvsDest | undefined {
+  const x = srt?.dests[i];
+  if (x && x.addr === d.addr && x.port === d.port) return x;
+  return srt?.dests.find((y) => y.addr === d.addr && y.port === d.port);
+}
 
 export function listServices(rt: IpvsRuntime, ctx: ToolContext, p: Parsed, rule: boolean): string {
   const ns = ctx.ns;
@@ -100,11 +110,10 @@ export function listServices(rt: IpvsRuntime, ctx: ToolContext, p: Parsed, rule:
       if (s.flags & IP_VS_SVC_F_ONEPACKET) head += " ops";
     }
     lines.push(head);
-    let dests = [...s.dests];
+    const dests = s.dests.map((d, i) => ({ d, drt: runtimeDest(srt, i, d) }));
     // ipvs_cmp_dests(): by address, then port.
-    if (p.sort) dests.sort((a, b) => a.addr - b.addr || a.port - b.port);
-    for (const d of dests) {
-      const drt = srt?.destByKey.get(d.addr * 65536 + d.port);
+    if (p.sort) dests.sort(({ d: a }, { d: b }) => a.addr - b.addr || a.port - b.port);
+    for (const { d, drt } of dests) {
       const dname = addrPort(d.addr, d.port, numeric);
       const local = rt.view(ns)?.local.has(d.addr);
       if (rule) {
