@@ -5,8 +5,12 @@ import { ipsetCommand, newSession } from "./command.ts";
 import { IpsetError } from "./errors.ts";
 import { commit, type IpsetRuntime, Txn } from "./store.ts";
 
+const BLANKS = /[ \t\r\n]+/;
+
 /** build_argv(): words split on blanks, "..." keeps blanks; an unclosed quote drops its word. */
 export function restoreArgv(line: string): string[] {
+  // Without a quote the words are what lies between blanks.
+  if (!line.includes('"')) return line.split(BLANKS).filter((w) => w !== "");
   const out: string[] = [];
   let arg = "";
   let quoted = false;
