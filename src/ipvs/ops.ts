@@ -106,23 +106,20 @@ export class IpvsEdit {
 
   // ip_vs_add_dest(): a new real server goes to the head of the list (list_add_rcu).
   addDest(key: string, d: DestConfig): void {
-    const s = this.service(key);
-    if (s.dests.some((x) => x.addr === d.addr && x.port === d.port)) throw new KernelError("EEXIST");
+    if (indexOfDest(this.service(key).dests, d.addr, d.port) >= 0) throw new KernelError("EEXIST");
     this.writable(key).dests.unshift(d);
   }
 
   // ip_vs_edit_dest().
   editDest(key: string, d: DestConfig): void {
-    const s = this.service(key);
-    const i = s.dests.findIndex((x) => x.addr === d.addr && x.port === d.port);
+    const i = indexOfDest(this.service(key).dests, d.addr, d.port);
     if (i < 0) throw new KernelError("ENOENT");
     this.writable(key).dests[i] = d;
   }
 
   // ip_vs_del_dest().
   delDest(key: string, addr: number, port: number): void {
-    const s = this.service(key);
-    const i = s.dests.findIndex((x) => x.addr === addr && x.port === port);
+    const i = indexOfDest(this.service(key).dests, addr, port);
     if (i < 0) throw new KernelError("ENOENT");
     this.writable(key).dests.splice(i, 1);
   }
@@ -140,6 +137,12 @@ export class IpvsEdit {
     Object.freeze(this.cfg.timeouts);
     return Object.freeze(this.cfg);
   }
+}
+
+/** ip_vs_lookup_dest(): where the real server addr:port is in the list, or -1. */
+function indexOfDest(dests: readonly DestConfig[], addr: number, port: number): number {
+  for (let i = 0; i < dests.length; i++) if (dests[i]!.addr === addr && dests[i]!.port === port) return i;
+  return -1;
 }
 
 function hasKeys(o: object): boolean {

@@ -177,7 +177,12 @@ export class IpvsRuntime {
       return;
     }
     const k = destKey(s.addr, s.port);
-    const list = (st.byVip.get(k) ?? []).filter((x) => x !== s);
+    const old = st.byVip.get(k);
+    if (add && !old) {
+      st.byVip.set(k, [s]);
+      return;
+    }
+    const list = (old ?? []).filter((x) => x !== s);
     if (add) list.push(s);
     if (list.length) st.byVip.set(k, list);
     else st.byVip.delete(k);
