@@ -11,7 +11,6 @@ const ALLOWED: Record<string, number> = {
   "src/cli/commands/check.ts:check": 80,
   "src/dataplane/br_netfilter.ts:brNetfilterProvider": 76,
   "src/dataplane/tcp.ts:tcpStateProcess": 91,
-  "src/ipvs/ipvsadm/list.ts:listServices": 78,
   "src/netfilter/iptables/apply.ts:applyCommand": 74,
   "src/netfilter/iptables/index.ts:iptablesTool": 65,
   "src/netfilter/iptables/index.ts:iptablesTool/<anonymous>": 63,
