@@ -72,6 +72,8 @@ function matchEnv(arg: string, names: string[]): boolean {
 
 /** Parses the environment options out of args (all positions, as libipset does). */
 function envopts(args: string[], s: Session): string[] {
+  // (Every environment option starts with a dash: a line without one has none.)
+  if (!args.some((a) => a.startsWith("-"))) return args;
   const flags: [string[], keyof Session][] = [
     [["-s", "-sorted"], "sorted"],
     [["-q", "-quiet"], "quiet"],
@@ -133,15 +135,32 @@ function checkMandatory(spec: CmdSpec, d: UserData): void {
   if (arg) throw parameterError(`Mandatory option \`${arg.name[0]}' is missing`);
 }
 
+function familyName(d: UserData): string {
+  return d.family === NFPROTO_IPV4 ? "inet" : d.family === NFPROTO_UNSPEC ? "unspec" : "inet6";
+}
+
+/** IPSET_CREATE_FLAGS / IPSET_ADT_FLAGS in option order: check_allowed() names the lowest first. */
+const CREATE_ORDER = [...CREATE_FLAGS].sort((a, b) => a - b);
+const ADT_ORDER = [...ADT_FLAGS].sort((a, b) => a - b);
+
+/** The options a command spec takes (its full set and its keywords; IP_TO brings CIDR), made once per spec. */
+const ALLOWED = new WeakMap<CmdSpec, ReadonlySet<number>>();
+function allowedOf(spec: CmdSpec): ReadonlySet<number> {
+  let allowed = ALLOWED.get(spec);
+  if (!allowed) {
+    const a = new Set<number>([...spec.full, ...spec.args.map((k) => k.opt)]);
+    if (a.has(Opt.IP_TO)) a.add(Opt.CIDR);
+    ALLOWED.set(spec, (allowed = a));
+  }
+  return allowed;
+}
+
 /** check_allowed(): what the command takes (its keywords count, as ipset_type_add() adds them). */
 function checkAllowed(type: SetType, cmd: Cmd, spec: CmdSpec, d: UserData): void {
-  const allowed = new Set<number>([...spec.full, ...spec.args.map((k) => k.opt)]);
-  if (allowed.has(Opt.IP_TO)) allowed.add(Opt.CIDR);
-  const family = d.family === NFPROTO_IPV4 ? "inet" : d.family === NFPROTO_UNSPEC ? "unspec" : "inet6";
-  const tail = `is not allowed in command ${cmd} with set type ${type.name} and family ${family}`;
-  const cmdflags = cmd === "create" ? CREATE_FLAGS : ADT_FLAGS;
-  for (let o = Opt.IP as number; o < Opt.FLAGS; o++) {
-    if (!cmdflags.includes(o as Opt) || allowed.has(o) || !d.has(o as Opt)) continue;
+  const allowed = allowedOf(spec);
+  for (const o of cmd === "create" ? CREATE_ORDER : ADT_ORDER) {
+    if (o < Opt.IP || o >= Opt.FLAGS || allowed.has(o) || !d.has(o)) continue;
+    const tail = `is not allowed in command ${cmd} with set type ${type.name} and family ${familyName(d)}`;
     if (o === Opt.CIDR) throw new IpsetError(`IP/CIDR range ${tail}`, "custom");
     if (o === Opt.IP_TO) throw new IpsetError(`FROM-TO IP range ${tail}`, "custom");
     if (o === Opt.PORT_TO) throw new IpsetError(`FROM-TO port range ${tail}`, "custom");

@@ -5,8 +5,12 @@ import { ipsetCommand, newSession } from "./command.ts";
 import { IpsetError } from "./errors.ts";
 import { commit, type IpsetRuntime, Txn } from "./store.ts";
 
+const BLANKS = /[ \t\r\n]+/;
+
 /** build_argv(): words split on blanks, "..." keeps blanks; an unclosed quote drops its word. */
 export function restoreArgv(line: string): string[] {
+  // Without a quote the words are what lies between blanks.
+  if (!line.includes('"')) return line.split(BLANKS).filter((w) => w !== "");
   const out: string[] = [];
   let arg = "";
   let quoted = false;
@@ -53,8 +57,9 @@ export function restoreIpsets(rt: IpsetRuntime, ns: string, text: string, opts: 
   let out = "";
   const lines = text.split("\n");
   for (let n = 0; n < lines.length; n++) {
-    const line = lines[n]!.replace(/^\s+/, "");
-    if (!line || line.startsWith("#") || /^COMMIT\r?$/.test(line)) continue;
+    // (trimStart() takes what /^\s+/ takes: white space and line terminators.)
+    const line = lines[n]!.trimStart();
+    if (!line || line.startsWith("#") || line === "COMMIT" || line === "COMMIT\r") continue;
     s.line = n + 1;
     try {
       out += ipsetCommand(rt, ns, restoreArgv(line + "\n"), s);

@@ -8,7 +8,7 @@ import type { NetnsView } from "../dataplane/view.ts";
 import { Hook, NO_OPS, type NfHookOps } from "../dataplane/hooks.ts";
 import { registerSysctl } from "../config/sysctl.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
-import { type IpvsConfig, type IpvsTimeouts, type ServiceConfig, emptyIpvs } from "./config.ts";
+import { type DestConfig, type IpvsConfig, type IpvsTimeouts, type ServiceConfig, emptyIpvs } from "./config.ts";
 import { IpvsConnTable } from "./conn.ts";
 import { IpvsCore, templateTimer } from "./core.ts";
 import { IP_VS_DEST_F_AVAILABLE, type IpvsDest, type IpvsService, type Scheduler } from "./types.ts";
@@ -47,7 +47,12 @@ export class IpvsServiceRt implements IpvsService {
   scheduler!: Scheduler;
   schedName = "";
   cfg: ServiceConfig | null = null;
-  readonly destByKey = new Map<number, IpvsDest>();
+  /**
+   * The destinations by addr * 65536 + port, in the order they came (what editService
+   * walks to find the removed ones). Made on the first edit: a service as it was added
+   * has them in its list's order, and a loaded table of 200k real servers needs no map.
+   */
+  destByKey: Map<number, IpvsDest> | null = null;
 
   constructor(readonly key: string) {}
 
@@ -75,6 +80,22 @@ export class NetnsIpvs {
 
 function destKey(addr: number, port: number): number {
   return addr * 65536 + port;
+}
+
+function newDest(dc: DestConfig): IpvsDest {
+  return {
+    addr: dc.addr,
+    port: dc.port,
+    weight: dc.weight,
+    fwd: dc.fwd,
+    uThreshold: dc.uThreshold,
+    lThreshold: dc.lThreshold,
+    flags: IP_VS_DEST_F_AVAILABLE,
+    activeConns: 0,
+    inactConns: 0,
+    persistConns: 0,
+    stats: { conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0 },
+  };
 }
 
 function maskLen(mask: number): number {
@@ -156,7 +177,12 @@ export class IpvsRuntime {
       return;
     }
     const k = destKey(s.addr, s.port);
-    const list = (st.byVip.get(k) ?? []).filter((x) => x !== s);
+    const old = st.byVip.get(k);
+    if (add && !old) {
+      st.byVip.set(k, [s]);
+      return;
+    }
+    const list = (old ?? []).filter((x) => x !== s);
     if (add) list.push(s);
     if (list.length) st.byVip.set(k, list);
     else st.byVip.delete(k);
@@ -178,13 +204,15 @@ export class IpvsRuntime {
 
   // ip_vs_add_service / ip_vs_edit_service / __ip_vs_update_dest / ip_vs_del_dest
   private updateService(st: NetnsIpvs, cfg: ServiceConfig): void {
-    let s = st.services.get(cfg.key);
+    const s = st.services.get(cfg.key);
     if (s && s.cfg === cfg) return;
-    const fresh = !s;
-    if (!s) {
-      s = new IpvsServiceRt(cfg.key);
-      st.services.set(cfg.key, s);
-    }
+    if (!s) this.addService(st, cfg);
+    else this.editService(st, s, cfg);
+    st.services.get(cfg.key)!.cfg = cfg;
+  }
+
+  /** The service's fields from its configuration (not its destinations). */
+  private setFields(s: IpvsServiceRt, cfg: ServiceConfig): void {
     s.proto = cfg.proto;
     s.addr = cfg.addr;
     s.port = cfg.port;
@@ -193,47 +221,82 @@ export class IpvsRuntime {
     s.timeout = cfg.timeout;
     s.netmask = cfg.netmask;
     s.netmaskLen = maskLen(cfg.netmask);
+  }
+
+  // ip_vs_add_service() binds the scheduler to an empty service; each real server then
+  // arrives through __ip_vs_update_dest(), oldest first, at the head of the list.
+  private addService(st: NetnsIpvs, cfg: ServiceConfig): void {
+    const s = new IpvsServiceRt(cfg.key);
+    st.services.set(cfg.key, s);
+    this.setFields(s, cfg);
+    this.index(st, s, true);
     const sched = SCHEDULERS.get(cfg.scheduler)!;
-    if (fresh) this.index(st, s, true);
+    const { list } = this.resolveDests(st, s, cfg);
+    s.scheduler = sched;
+    s.schedName = cfg.scheduler;
+    s.dests = [];
+    sched.initService?.(s, this.now());
+    for (let i = list.length - 1; i >= 0; i--) {
+      const d = list[i]!;
+      s.dests.unshift(d);
+      sched.addDest?.(s, d);
+    }
+  }
+
+  // ip_vs_edit_service() and the destinations' changes, the scheduler told of each.
+  private editService(st: NetnsIpvs, s: IpvsServiceRt, cfg: ServiceConfig): void {
+    this.setFields(s, cfg);
+    const sched = SCHEDULERS.get(cfg.scheduler)!;
     // Destinations: keep the runtime objects (and their counters) of those that stay.
-    const wanted = new Map(cfg.dests.map((d) => [destKey(d.addr, d.port), d]));
+    const wanted = new Set(cfg.dests.map((d) => destKey(d.addr, d.port)));
     const removed: IpvsDest[] = [];
-    for (const [k, d] of s.destByKey) {
+    const have = (s.destByKey ??= new Map(s.dests.map((d) => [destKey(d.addr, d.port), d])));
+    for (const [k, d] of have) {
       if (!wanted.has(k)) {
         removed.push(d);
-        s.destByKey.delete(k);
+        have.delete(k);
       }
     }
+    const { list, added, updated } = this.resolveDests(st, s, cfg);
+    if (s.schedName !== cfg.scheduler) {
+      // ip_vs_edit_service(): the new scheduler is bound to the service as it stands.
+      s.scheduler.doneService?.(s);
+      s.scheduler = sched;
+      s.schedName = cfg.scheduler;
+      s.dests = list;
+      sched.initService?.(s, this.now());
+      return;
+    }
+    // The kernel calls the scheduler for each change, in this order.
+    for (const d of removed) {
+      this.toTrash(st, cfg.key, d);
+      s.dests = s.dests.filter((x) => x !== d);
+      sched.delDest?.(s, d);
+    }
+    for (const d of added) {
+      s.dests = list.filter((x) => s.dests.includes(x) || x === d);
+      sched.addDest?.(s, d);
+    }
+    s.dests = list;
+    for (const d of updated) sched.updDest?.(s, d);
+  }
+
+  /**
+   * The runtime destinations for cfg.dests, in its order: those the service has (updated
+   * in place when their settings changed), those back from the trash, and new ones.
+   */
+  private resolveDests(st: NetnsIpvs, s: IpvsServiceRt, cfg: ServiceConfig): { list: IpvsDest[]; added: IpvsDest[]; updated: IpvsDest[] } {
     const added: IpvsDest[] = [];
     const updated: IpvsDest[] = [];
-    const list: IpvsDest[] = [];
-    for (const dc of cfg.dests) {
+    const list: IpvsDest[] = new Array<IpvsDest>(cfg.dests.length);
+    for (let i = 0; i < cfg.dests.length; i++) {
+      const dc = cfg.dests[i]!;
       const k = destKey(dc.addr, dc.port);
-      let d = s.destByKey.get(k);
-      // (No key built when the trash is empty: loading a table adds every destination here.)
-      const revived = d || !st.trash.size ? undefined : st.trash.get(`${cfg.key}|${k}`);
-      if (revived) {
-        st.trash.delete(`${cfg.key}|${k}`);
-        Object.assign(revived, { weight: dc.weight, fwd: dc.fwd, uThreshold: dc.uThreshold, lThreshold: dc.lThreshold, flags: revived.flags | IP_VS_DEST_F_AVAILABLE });
-        d = revived;
-        s.destByKey.set(k, d);
-        added.push(d);
-      }
+      let d = s.destByKey?.get(k);
       if (!d) {
-        d = {
-          addr: dc.addr,
-          port: dc.port,
-          weight: dc.weight,
-          fwd: dc.fwd,
-          uThreshold: dc.uThreshold,
-          lThreshold: dc.lThreshold,
-          flags: IP_VS_DEST_F_AVAILABLE,
-          activeConns: 0,
-          inactConns: 0,
-          persistConns: 0,
-          stats: { conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0 },
-        };
-        s.destByKey.set(k, d);
+        // (No key built when the trash is empty: loading a table adds every destination here.)
+        d = (st.trash.size ? this.revive(st, cfg.key, k, dc) : undefined) ?? newDest(dc);
+        s.destByKey?.set(k, d);
         added.push(d);
       } else if (d.weight !== dc.weight || d.fwd !== dc.fwd || d.uThreshold !== dc.uThreshold || d.lThreshold !== dc.lThreshold) {
         d.weight = dc.weight;
@@ -242,41 +305,19 @@ export class IpvsRuntime {
         d.lThreshold = dc.lThreshold;
         updated.push(d);
       }
-      list.push(d);
+      list[i] = d;
     }
-    if (fresh) {
-      // ip_vs_add_service() binds the scheduler to an empty service; each real server
-      // then arrives through __ip_vs_update_dest(), oldest first.
-      s.scheduler = sched;
-      s.schedName = cfg.scheduler;
-      s.dests = [];
-      sched.initService?.(s, this.now());
-      for (const d of [...list].reverse()) {
-        s.dests = [d, ...s.dests];
-        sched.addDest?.(s, d);
-      }
-    } else if (s.schedName !== cfg.scheduler) {
-      // ip_vs_edit_service(): the new scheduler is bound to the service as it stands.
-      s.scheduler.doneService?.(s);
-      s.scheduler = sched;
-      s.schedName = cfg.scheduler;
-      s.dests = list;
-      sched.initService?.(s, this.now());
-    } else {
-      // The kernel calls the scheduler for each change, in this order.
-      for (const d of removed) {
-        this.toTrash(st, cfg.key, d);
-        s.dests = s.dests.filter((x) => x !== d);
-        sched.delDest?.(s, d);
-      }
-      for (const d of added) {
-        s.dests = list.filter((x) => s!.dests.includes(x) || x === d);
-        sched.addDest?.(s, d);
-      }
-      s.dests = list;
-      for (const d of updated) sched.updDest?.(s, d);
-    }
-    s.cfg = cfg;
+    return { list, added, updated };
+  }
+
+  // ip_vs_trash_get_dest(): the removed destination (counters and all) comes back.
+  private revive(st: NetnsIpvs, key: string, k: number, dc: DestConfig): IpvsDest | undefined {
+    const tk = `${key}|${k}`;
+    const d = st.trash.get(tk);
+    if (!d) return undefined;
+    st.trash.delete(tk);
+    Object.assign(d, { weight: dc.weight, fwd: dc.fwd, uThreshold: dc.uThreshold, lThreshold: dc.lThreshold, flags: d.flags | IP_VS_DEST_F_AVAILABLE });
+    return d;
   }
 
   /** Expires connections whose time has come (the kernel's per-connection timers). */

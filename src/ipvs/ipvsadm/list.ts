@@ -2,10 +2,10 @@
 import type { ToolContext } from "../../tool/tool.ts";
 import { formatIPv4 } from "../../wire/ipv4.ts";
 import { IPPROTO_TCP, IPPROTO_UDP } from "../../wire/packet.ts";
-import { allServices, type ServiceConfig } from "../config.ts";
-import type { IpvsRuntime } from "../runtime.ts";
+import { allServices, type DestConfig, type ServiceConfig } from "../config.ts";
+import type { IpvsRuntime, IpvsServiceRt } from "../runtime.ts";
 import { TCP_STATE_NAMES } from "../conn.ts";
-import { IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3, type FwdMethod } from "../types.ts";
+import { IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3, type FwdMethod, type IpvsDest } from "../types.ts";
 import { fail, needService, type Parsed } from "./parse.ts";
 
 
@@ -49,6 +49,16 @@ function largenum(n: number, exact: boolean): string {
 const FWD_NAME: Record<FwdMethod, string> = { masq: "Masq", droute: "Route", tunnel: "Tunnel" };
 const FWD_SWITCH: Record<FwdMethod, string> = { masq: "-m", droute: "-g", tunnel: "-i" };
 
+/**
+ * The runtime destination of the service's i-th configured one: the runtime list is in
+ * the configuration's order once synced (runtime.ts resolveDests), else it is looked for.
+ */
+function runtimeDest(srt: IpvsServiceRt | undefined, i: number, d: DestConfig): IpvsDest | undefined {
+  const x = srt?.dests[i];
+  if (x && x.addr === d.addr && x.port === d.port) return x;
+  return srt?.dests.find((y) => y.addr === d.addr && y.port === d.port);
+}
+
 export function listServices(rt: IpvsRuntime, ctx: ToolContext, p: Parsed, rule: boolean): string {
   const ns = ctx.ns;
   rt.expireAll(ns);
@@ -62,71 +72,83 @@ export function listServices(rt: IpvsRuntime, ctx: ToolContext, p: Parsed, rule:
   }
   // ipvs_cmp_services(): fwmark, protocol, address, port.
   if (p.sort) services.sort((a, b) => a.fwmark - b.fwmark || a.proto - b.proto || a.addr - b.addr || a.port - b.port);
-  const lines: string[] = [];
+  const lines: string[] = rule ? [] : titles(p);
   const numeric = p.numeric || rule;
-  if (!rule) {
-    // list_all() prints the version banner; list_service() (-t/-u/-f given) does not.
-    if (!p.hasService) lines.push(`IP Virtual Server version 1.2.1 (size=4096)`);
-    if (p.stats) lines.push("Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes", "  -> RemoteAddress:Port");
-    else if (p.rate) lines.push("Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS", "  -> RemoteAddress:Port");
-    else if (p.thresholds) lines.push("Prot LocalAddress:Port", "  -> RemoteAddress:Port            Uthreshold Lthreshold ActiveConn InActConn");
-    else if (p.persistentConn) lines.push("Prot LocalAddress:Port            Weight    PersistConn ActiveConn InActConn ", "  -> RemoteAddress:Port");
-    else lines.push("Prot LocalAddress:Port Scheduler Flags", "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn");
-  }
   for (const s of services) {
     const srt = st.services.get(s.key);
     const name = svcName(s, numeric, rule);
-    let head: string;
-    if (rule) {
-      head = `-A ${name} -s ${s.scheduler}`;
-      if (s.flags & IP_VS_SVC_F_PERSISTENT) head += ` -p ${s.timeout}`;
-      if (s.flags & IP_VS_SVC_F_PERSISTENT && s.netmask !== 0xffffffff) head += ` -M ${formatIPv4(s.netmask)}`;
-      const f = schedFlags(s.flags, s.scheduler);
-      if (f) head += ` -b ${f}`;
-      if (s.flags & IP_VS_SVC_F_ONEPACKET) head += " -o";
-    } else if (p.stats || p.rate) {
-      const stt = srt?.stats ?? { conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0 };
-      const v = p.stats ? [stt.conns, stt.inpkts, stt.outpkts, stt.inbytes, stt.outbytes] : [0, 0, 0, 0, 0];
-      head = name.padEnd(33) + v.map((x) => largenum(x, p.exact)).join("");
-    } else {
-      // print_service_entry(): every format but rule/stats/rate prints the scheduler line.
-      head = `${name} ${s.scheduler}`;
-      const f = schedFlags(s.flags, s.scheduler);
-      if (f) head += ` (${f})`;
-      if (s.flags & IP_VS_SVC_F_PERSISTENT) {
-        head += ` persistent ${s.timeout}`;
-        if (s.netmask !== 0xffffffff) head += ` mask ${formatIPv4(s.netmask)}`;
-      }
-      if (s.flags & IP_VS_SVC_F_ONEPACKET) head += " ops";
-    }
-    lines.push(head);
-    let dests = [...s.dests];
+    lines.push(serviceLine(s, srt, name, p, rule));
+    const dests = s.dests.map((d, i) => ({ d, drt: runtimeDest(srt, i, d) }));
     // ipvs_cmp_dests(): by address, then port.
-    if (p.sort) dests.sort((a, b) => a.addr - b.addr || a.port - b.port);
-    for (const d of dests) {
-      const drt = srt?.destByKey.get(d.addr * 65536 + d.port);
-      const dname = addrPort(d.addr, d.port, numeric);
-      const local = rt.view(ns)?.local.has(d.addr);
-      if (rule) {
-        let l = `-a ${name} -r ${dname} ${FWD_SWITCH[d.fwd]} -w ${d.weight}`;
-        if (d.uThreshold) l += ` -x ${d.uThreshold}`;
-        if (d.lThreshold) l += ` -y ${d.lThreshold}`;
-        lines.push(l);
-      } else if (p.stats || p.rate) {
-        const stt = drt?.stats ?? { conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0 };
-        const v = p.stats ? [stt.conns, stt.inpkts, stt.outpkts, stt.inbytes, stt.outbytes] : [0, 0, 0, 0, 0];
-        lines.push(`  -> ${dname.padEnd(28)}` + v.map((x) => largenum(x, p.exact)).join(""));
-      } else if (p.thresholds) {
-        lines.push(`  -> ${dname.padEnd(28)} ${String(d.uThreshold).padEnd(10)} ${String(d.lThreshold).padEnd(10)} ${String(drt?.activeConns ?? 0).padEnd(10)} ${String(drt?.inactConns ?? 0).padEnd(10)}`);
-      } else if (p.persistentConn) {
-        lines.push(`  -> ${dname.padEnd(28)} ${String(d.weight).padEnd(9)} ${String(drt?.persistConns ?? 0).padEnd(11)} ${String(drt?.activeConns ?? 0).padEnd(10)} ${String(drt?.inactConns ?? 0).padEnd(10)}`);
-      } else {
-        const fwd = d.fwd === "masq" && local ? "Local" : FWD_NAME[d.fwd];
-        lines.push(`  -> ${dname.padEnd(28)} ${fwd.padEnd(7)} ${String(d.weight).padEnd(6)} ${String(drt?.activeConns ?? 0).padEnd(10)} ${String(drt?.inactConns ?? 0).padEnd(10)}`);
-      }
-    }
+    if (p.sort) dests.sort(({ d: a }, { d: b }) => a.addr - b.addr || a.port - b.port);
+    for (const { d, drt } of dests) lines.push(destLine(d, drt, name, p, rule, numeric, rt.view(ns)?.local.has(d.addr) === true));
   }
   return lines.map((l) => l + "\n").join("");
+}
+
+/** print_title(): list_all() prints the version banner; list_service() (-t/-u/-f given) does not. */
+function titles(p: Parsed): string[] {
+  const lines: string[] = [];
+  if (!p.hasService) lines.push(`IP Virtual Server version 1.2.1 (size=4096)`);
+  if (p.stats) lines.push("Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes", "  -> RemoteAddress:Port");
+  else if (p.rate) lines.push("Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS", "  -> RemoteAddress:Port");
+  else if (p.thresholds) lines.push("Prot LocalAddress:Port", "  -> RemoteAddress:Port            Uthreshold Lthreshold ActiveConn InActConn");
+  else if (p.persistentConn) lines.push("Prot LocalAddress:Port            Weight    PersistConn ActiveConn InActConn ", "  -> RemoteAddress:Port");
+  else lines.push("Prot LocalAddress:Port Scheduler Flags", "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn");
+  return lines;
+}
+
+/** print_service_entry(): the service's line (-S: its -A rule). */
+function serviceLine(s: ServiceConfig, srt: IpvsServiceRt | undefined, name: string, p: Parsed, rule: boolean): string {
+  let head: string;
+  if (rule) {
+    head = `-A ${name} -s ${s.scheduler}`;
+    if (s.flags & IP_VS_SVC_F_PERSISTENT) head += ` -p ${s.timeout}`;
+    if (s.flags & IP_VS_SVC_F_PERSISTENT && s.netmask !== 0xffffffff) head += ` -M ${formatIPv4(s.netmask)}`;
+    const f = schedFlags(s.flags, s.scheduler);
+    if (f) head += ` -b ${f}`;
+    if (s.flags & IP_VS_SVC_F_ONEPACKET) head += " -o";
+    return head;
+  }
+  if (p.stats || p.rate) {
+    const stt = srt?.stats ?? { conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0 };
+    const v = p.stats ? [stt.conns, stt.inpkts, stt.outpkts, stt.inbytes, stt.outbytes] : [0, 0, 0, 0, 0];
+    return name.padEnd(33) + v.map((x) => largenum(x, p.exact)).join("");
+  }
+  // Every format but rule/stats/rate prints the scheduler line.
+  head = `${name} ${s.scheduler}`;
+  const f = schedFlags(s.flags, s.scheduler);
+  if (f) head += ` (${f})`;
+  if (s.flags & IP_VS_SVC_F_PERSISTENT) {
+    head += ` persistent ${s.timeout}`;
+    if (s.netmask !== 0xffffffff) head += ` mask ${formatIPv4(s.netmask)}`;
+  }
+  if (s.flags & IP_VS_SVC_F_ONEPACKET) head += " ops";
+  return head;
+}
+
+/** print_service_entry()'s line for one real server (-S: its -a rule). */
+function destLine(d: DestConfig, drt: IpvsDest | undefined, name: string, p: Parsed, rule: boolean, numeric: boolean, local: boolean): string {
+  const dname = addrPort(d.addr, d.port, numeric);
+  if (rule) {
+    let l = `-a ${name} -r ${dname} ${FWD_SWITCH[d.fwd]} -w ${d.weight}`;
+    if (d.uThreshold) l += ` -x ${d.uThreshold}`;
+    if (d.lThreshold) l += ` -y ${d.lThreshold}`;
+    return l;
+  }
+  if (p.stats || p.rate) {
+    const stt = drt?.stats ?? { conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0 };
+    const v = p.stats ? [stt.conns, stt.inpkts, stt.outpkts, stt.inbytes, stt.outbytes] : [0, 0, 0, 0, 0];
+    return `  -> ${dname.padEnd(28)}` + v.map((x) => largenum(x, p.exact)).join("");
+  }
+  if (p.thresholds) {
+    return `  -> ${dname.padEnd(28)} ${String(d.uThreshold).padEnd(10)} ${String(d.lThreshold).padEnd(10)} ${String(drt?.activeConns ?? 0).padEnd(10)} ${String(drt?.inactConns ?? 0).padEnd(10)}`;
+  }
+  if (p.persistentConn) {
+    return `  -> ${dname.padEnd(28)} ${String(d.weight).padEnd(9)} ${String(drt?.persistConns ?? 0).padEnd(11)} ${String(drt?.activeConns ?? 0).padEnd(10)} ${String(drt?.inactConns ?? 0).padEnd(10)}`;
+  }
+  const fwd = d.fwd === "masq" && local ? "Local" : FWD_NAME[d.fwd];
+  return `  -> ${dname.padEnd(28)} ${fwd.padEnd(7)} ${String(d.weight).padEnd(6)} ${String(drt?.activeConns ?? 0).padEnd(10)} ${String(drt?.inactConns ?? 0).padEnd(10)}`;
 }
 
 export function listConnections(rt: IpvsRuntime, ctx: ToolContext, p: Parsed): string {

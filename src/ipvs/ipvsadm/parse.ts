@@ -56,7 +56,8 @@ function hostPort(text: string, what: string, needPort: boolean, proto: number =
   return [addr, port];
 }
 
-function emptyParsed(): Parsed {
+/** What process_options() starts from: no command, weight and forwarding unset (defaults later). */
+export function emptyParsed(): Parsed {
   return {
     cmd: null,
     proto: 0,
@@ -293,8 +294,19 @@ export function parse(argv: string[]): Parsed {
   return st.p;
 }
 
+/** The last key needService() built: the lines of a restore name one service many times. */
+const lastKey = { proto: -1, vaddr: -1, vport: -1, fwmark: -1, key: "" };
+
 /** The virtual service the command names, as the key of the configuration. */
 export function needService(p: Parsed): string {
   if (!p.hasService) throw fail("You must specify a virtual service, with -t, -u or -f");
-  return serviceKey(p.proto, p.vaddr, p.vport, p.fwmark);
+  const k = lastKey;
+  if (k.proto !== p.proto || k.vaddr !== p.vaddr || k.vport !== p.vport || k.fwmark !== p.fwmark) {
+    k.key = serviceKey(p.proto, p.vaddr, p.vport, p.fwmark);
+    k.proto = p.proto;
+    k.vaddr = p.vaddr;
+    k.vport = p.vport;
+    k.fwmark = p.fwmark;
+  }
+  return k.key;
 }
