@@ -2,7 +2,7 @@
 // with the errno the kernel answers (worded later by ipvsadm's ipvs_strerror()).
 import type { NetnsConfig } from "../config/types.ts";
 import { KernelError } from "../config/errors.ts";
-import { bucketOf, type DestConfig, emptyIpvs, type IpvsConfig, type ServiceConfig } from "./config.ts";
+import { bucketAt, bucketOf, type DestConfig, emptyIpvs, type IpvsConfig, type ServiceConfig } from "./config.ts";
 
 export function ipvsConfigOf(nsc: NetnsConfig): IpvsConfig {
   if (!nsc.ext.ipvs) nsc.ext.ipvs = emptyIpvs();
@@ -12,14 +12,14 @@ export function ipvsConfigOf(nsc: NetnsConfig): IpvsConfig {
 export function addService(nsc: NetnsConfig, svc: ServiceConfig): void {
   const cfg = ipvsConfigOf(nsc);
   const b = bucketOf(svc.key);
-  const bucket = (cfg.buckets[b] ??= {});
+  const bucket = ((cfg.buckets[b >> 4] ??= {})[b & 15] ??= {});
   if (bucket[svc.key]) throw new KernelError("EEXIST");
   bucket[svc.key] = svc;
   cfg.count++;
 }
 
 export function getService(nsc: NetnsConfig, key: string): ServiceConfig {
-  const s = nsc.ext.ipvs?.buckets[bucketOf(key)]?.[key];
+  const s = bucketAt(nsc.ext.ipvs, bucketOf(key))?.[key];
   if (!s) throw new KernelError("ESRCH");
   return s;
 }
@@ -28,8 +28,10 @@ export function delService(nsc: NetnsConfig, key: string): void {
   getService(nsc, key);
   const cfg = nsc.ext.ipvs!;
   const b = bucketOf(key);
-  delete cfg.buckets[b]![key];
-  if (!Object.keys(cfg.buckets[b]!).length) delete cfg.buckets[b];
+  const group = cfg.buckets[b >> 4]!;
+  delete group[b & 15]![key];
+  if (!Object.keys(group[b & 15]!).length) delete group[b & 15];
+  if (!Object.keys(group).length) delete cfg.buckets[b >> 4];
   cfg.count--;
 }
 

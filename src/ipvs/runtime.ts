@@ -8,7 +8,7 @@ import type { NetnsView } from "../dataplane/view.ts";
 import { Hook, NO_OPS, type NfHookOps } from "../dataplane/hooks.ts";
 import { registerSysctl } from "../config/sysctl.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
-import { type IpvsConfig, type IpvsTimeouts, type ServiceConfig, emptyIpvs } from "./config.ts";
+import { type IpvsConfig, type IpvsTimeouts, type ServiceConfig, bucketAt, emptyIpvs } from "./config.ts";
 import { IpvsConnTable } from "./conn.ts";
 import { IpvsCore, templateTimer } from "./core.ts";
 import { IP_VS_DEST_F_AVAILABLE, type IpvsDest, type IpvsService, type Scheduler } from "./types.ts";
@@ -63,6 +63,8 @@ export class NetnsIpvs {
   readonly conns = new IpvsConnTable();
   cfg: IpvsConfig | undefined = undefined;
   readonly buckets = new Map<number, Record<string, ServiceConfig>>();
+  /** The groups of buckets (IpvsConfig.buckets) as last read. */
+  readonly groups = new Map<number, Record<number, Record<string, ServiceConfig>>>();
   /**
    * ip_vs_trash_get_dest(): a removed real server that connections still use waits here,
    * and comes back (counters and all) when the same service adds it again.
@@ -131,21 +133,28 @@ export class IpvsRuntime {
     const cfg = config.netns[ns]?.ext.ipvs;
     if (st.cfg === cfg) return st;
     st.cfg = cfg;
-    const buckets: Record<string, Record<string, ServiceConfig>> = cfg?.buckets ?? {};
-    for (const k in buckets) {
-      const idx = Number(k);
-      const b = buckets[k]!;
-      const old = st.buckets.get(idx);
-      if (old === b) continue;
-      for (const key in old) if (!b[key]) this.removeService(st, key);
-      for (const key in b) this.updateService(st, b[key]!);
-      st.buckets.set(idx, b);
+    // A group of buckets that is the one read last holds the buckets read last.
+    const groups = cfg?.buckets ?? {};
+    for (const g in groups) {
+      const group = groups[g]!;
+      if (st.groups.get(Number(g)) === group) continue;
+      st.groups.set(Number(g), group);
+      for (const i in group) {
+        const idx = Number(g) * 16 + Number(i);
+        const b = group[i]!;
+        const old = st.buckets.get(idx);
+        if (old === b) continue;
+        for (const key in old) if (!b[key]) this.removeService(st, key);
+        for (const key in b) this.updateService(st, b[key]!);
+        st.buckets.set(idx, b);
+      }
     }
     for (const [idx, old] of st.buckets) {
-      if (buckets[idx] !== undefined) continue;
+      if (bucketAt(cfg, idx) !== undefined) continue;
       for (const key in old) this.removeService(st, key);
       st.buckets.delete(idx);
     }
+    for (const g of st.groups.keys()) if (!groups[g]) st.groups.delete(g);
     return st;
   }
 
