@@ -3,6 +3,7 @@
 import type { AddressConfig, Config, LinkConfig, NetnsConfig, RouteConfig, Scope } from "./types.ts";
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN } from "./types.ts";
 import { PList } from "./plist.ts";
+import { plain } from "./plain.ts";
 import { KernelError } from "./errors.ts";
 import { broadcastOf, INADDR_BROADCAST, isZeronet, networkOf, parseIPv4 } from "../wire/ipv4.ts";
 
@@ -146,11 +147,15 @@ export function linkHasAddr(link: LinkConfig, addr: number): boolean {
   return ix && ix.owner === addrs ? ix.addrCount.has(addr) : addrs.some((a) => a.addr === addr);
 }
 
-/** Does another link of link's namespace hold addr? */
+/**
+ * Does another link of link's namespace hold addr? The links are read as plain objects
+ * (their lists are frozen: a copy of the record is all that costs), not through the
+ * draft, which would draft every link it reads.
+ */
 function otherLinkHas(config: Config, link: LinkConfig, addr: number): boolean {
-  const links = config.links;
-  for (const key of Object.keys(links)) {
-    const l = links[Number(key)]!;
+  const links = plain(config.links);
+  for (const key in links) {
+    const l = links[key]!;
     if (l.netns !== link.netns || l.id === link.id) continue;
     if (linkHasAddr(l, addr)) return true;
   }
@@ -177,9 +182,11 @@ function fibDelIfaddr(config: Config, link: LinkConfig, ifa: AddressConfig, lix:
   };
   // The routes that can go are found from the prefix index (the address's /32, the
   // broadcast addresses at any length, the subnet), not by walking the whole list.
+  const byPrefix = routeIndex(nsc).byPrefix;
   const gone = new Set<RouteConfig>();
   const consider = (dst: number, plen: number) => {
-    for (const r of routesAt(nsc, dst, plen)) if (!keep(r)) gone.add(r);
+    const b = byPrefix.get(prefixKey(dst, plen));
+    if (b) for (const r of b) if (!keep(r)) gone.add(r);
   };
   consider(ifa.addr, 32);
   consider(prefix, ifa.plen);

@@ -3,6 +3,7 @@ import type { Config, LinkConfig, RouteConfig, RouteProto, RouteType, Scope } fr
 import { RT_TABLE_MAIN } from "./types.ts";
 import { KernelError } from "./errors.ts";
 import { linkHasAddr, putRoute, routesAt } from "./addrs.ts";
+import { plain } from "./plain.ts";
 import { networkOf } from "../wire/ipv4.ts";
 
 export interface RouteSpec {
@@ -20,9 +21,9 @@ export interface RouteSpec {
 }
 
 function isLocalAddr(config: Config, ns: string, addr: number): boolean {
-  const links = config.links;
-  for (const key of Object.keys(links)) {
-    const l = links[Number(key)]!;
+  const links = plain(config.links);
+  for (const key in links) {
+    const l = links[key]!;
     if (l.netns === ns && linkHasAddr(l, addr)) return true;
   }
   return false;
