@@ -47,6 +47,9 @@ function indexOf<T, I extends { owner: PList<T> }>(list: PList<T>, indexes: Weak
 
 /** The index moves on to `list`, which a change made from its owner. */
 function moveIndex<T, I extends { owner: PList<T> }>(ix: I, indexes: WeakMap<PList<T>, I>, list: PList<T>): void {
+  // The list it leaves is not described by it any more: its entry goes (a batch of 20k
+  // changes would otherwise leave 20k dead entries for the collector to sweep).
+  indexes.delete(ix.owner);
   ix.owner = list;
   indexes.set(list, ix);
 }

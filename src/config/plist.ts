@@ -146,8 +146,15 @@ class Chunked<T> implements PList<T> {
   /** A list with chunk c replaced by `parts` (zero, one or more chunks). */
   private withChunks(c: number, drop: number, parts: Chunk<T>[], length: number): PList<T> {
     if (length === 0) return NONE;
-    const spine = this.chunks.slice();
-    spine.splice(c, drop, ...parts);
+    let spine: Chunk<T>[];
+    if (drop === 1 && parts.length === 1) {
+      spine = this.chunks.slice();
+      spine[c] = parts[0]!;
+    } else if (drop === 0 && c === this.chunks.length) spine = this.chunks.concat(parts);
+    else {
+      spine = this.chunks.slice();
+      spine.splice(c, drop, ...parts);
+    }
     return new Chunked(Object.freeze(spine), length);
   }
 
@@ -160,8 +167,8 @@ class Chunked<T> implements PList<T> {
     const chunk = this.chunks[c]!;
     // Appending to a full last chunk starts a new one (a list grown at its end stays full).
     if (o === chunk.length && c === this.chunks.length - 1 && chunk.length >= MAX) return this.withChunks(c + 1, 0, [frozen([x])], this.length + 1);
-    const items = chunk.slice();
-    items.splice(o, 0, x);
+    // (One copy: slice then splice or push would copy the chunk twice.)
+    const items = o === chunk.length ? chunk.concat([x]) : chunk.slice(0, o).concat([x], chunk.slice(o));
     if (items.length <= MAX) return this.withChunks(c, 1, [frozen(items)], this.length + 1);
     const half = items.length >> 1;
     return this.withChunks(c, 1, [frozen(items.slice(0, half)), frozen(items.slice(half))], this.length + 1);
