@@ -2,7 +2,7 @@
 // plus what link state changes do to routes (fib_netdev_event, fib_sync_down_dev).
 import type { AddressConfig, Config, LinkConfig, NetnsConfig, RouteConfig, Scope } from "./types.ts";
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN } from "./types.ts";
-import { isDraft, isModified, original } from "immer";
+import { PList } from "./plist.ts";
 import { plain } from "./plain.ts";
 import { KernelError } from "./errors.ts";
 import { broadcastOf, INADDR_BROADCAST, isZeronet, networkOf, parseIPv4 } from "../wire/ipv4.ts";
@@ -20,100 +20,98 @@ function sameRoute(a: RouteConfig, b: RouteConfig): boolean {
  * addresses one after another (a node's 20k ClusterIPs on kube-ipvs0) does not scan both
  * lists on every add (fib_table_insert() is a trie walk, not a list walk).
  *
- * An index describes one array, its owner. The first change to a list in a change (an
- * immer draft) replaces the draft's list by a plain copy that this module then changes
- * in place, index alongside; immer freezes that very array into the next snapshot, so
- * the next change finds the index by the array's identity. Any other change to a list
- * gives it a new identity (immer's copy, a filter) or drops the index (routesChanged),
- * and a change that fails leaves the old array, whose index has moved on: it is rebuilt.
+ * The lists are persistent (plist.ts): every change makes a new list. An index describes
+ * one list, its owner, and moves on to the list a change makes from it (changed in place
+ * alongside); the list it left is then not described by it any more. A list met without
+ * its index (made elsewhere: a filter, a rebuilt list, the list a failed change left
+ * behind after its index moved on) gets one built from it.
  */
 interface RouteIndex {
-  owner: RouteConfig[] | null;
-  /** dst * 64 + plen → the routes with that prefix. */
+  owner: PList<RouteConfig>;
+  /** dst * 64 + plen → the routes with that prefix, in list order. */
   byPrefix: Map<number, RouteConfig[]>;
 }
-const routeIndexes = new WeakMap<RouteConfig[], RouteIndex>();
+const routeIndexes = new WeakMap<PList<RouteConfig>, RouteIndex>();
 
 const prefixKey = (dst: number, plen: number) => dst * 64 + plen;
 
-/**
- * The array a list's next snapshot will hold, changeable in place: a draft's (or a
- * frozen list's) contents copied once. A copy is frozen again when the operation ends
- * (sealOwned), elements and all, so that immer takes it as it is instead of walking
- * every element to freeze it; a plain list handed in unfrozen (a batch building a
- * snapshot by hand) is changed in place and left to its owner.
- */
-function ownedList<T>(list: T[]): T[] {
-  if (!isDraft(list) && !Object.isFrozen(list)) return list;
-  const copy = plain(list).slice();
-  // Elements a change added before this one may not be frozen yet.
-  if (isDraft(list) && isModified(list)) for (const x of copy) Object.freeze(x);
-  toSeal.push(copy);
-  return copy;
-}
-let toSeal: unknown[][] = [];
-
-/** Runs one public operation, then freezes the lists it copied. */
-function sealing<T>(fn: () => T): T {
-  const outer = toSeal;
-  toSeal = [];
-  try {
-    return fn();
-  } finally {
-    for (const l of toSeal) Object.freeze(l);
-    toSeal = outer;
+/** The index that describes `list`: the one that moved on to it, else one built from it. */
+function indexOf<T, I extends { owner: PList<T> }>(list: PList<T>, indexes: WeakMap<PList<T>, I>, build: (list: PList<T>) => I): I {
+  let ix = indexes.get(list);
+  if (!ix || ix.owner !== list) {
+    ix = build(list);
+    indexes.set(list, ix);
   }
+  return ix;
 }
 
-function buildRouteIndex(list: readonly RouteConfig[]): Map<number, RouteConfig[]> {
+/** The index moves on to `list`, which a change made from its owner. */
+function moveIndex<T, I extends { owner: PList<T> }>(ix: I, indexes: WeakMap<PList<T>, I>, list: PList<T>): void {
+  // The list it leaves is not described by it any more: its entry goes (a batch of 20k
+  // changes would otherwise leave 20k dead entries for the collector to sweep).
+  indexes.delete(ix.owner);
+  ix.owner = list;
+  indexes.set(list, ix);
+}
+
+function buildRouteIndex(list: PList<RouteConfig>): RouteIndex {
   const byPrefix = new Map<number, RouteConfig[]>();
-  for (const r of list) {
+  list.forEach((r) => {
     const k = prefixKey(r.dst, r.plen);
     const b = byPrefix.get(k);
     if (b) b.push(r);
     else byPrefix.set(k, [r]);
-  }
-  return byPrefix;
+  });
+  return { owner: list, byPrefix };
+}
+
+function routeIndex(nsc: NetnsConfig): RouteIndex {
+  return indexOf(nsc.routes, routeIndexes, buildRouteIndex);
+}
+
+/** The namespace's routes with this prefix (dst, plen), in list order. */
+export function routesAt(nsc: NetnsConfig, dst: number, plen: number): readonly RouteConfig[] {
+  return routeIndex(nsc).byPrefix.get(prefixKey(dst, plen)) ?? [];
 }
 
 /**
- * A list as an owned array (ownedList) with the index that follows it: the index of the
- * array it was copied from, when that index still describes it (no failed change moved
- * it on), else one built from the list. `put` stores the owned array in the snapshot.
+ * Changes one route of the namespace's list, index alongside: `old` null appends
+ * `route`; `route` null removes `old`; both: `route` takes `old`'s place.
  */
-function ownedIndexed<T, I extends { owner: T[] | null }>(cur: T[], indexes: WeakMap<T[], I>, build: (list: T[]) => I, put: (list: T[]) => void): I & { owner: T[] } {
-  const base = isDraft(cur) ? (original(cur as object) as T[]) : cur;
-  let ix = indexes.get(base);
-  const valid = ix && ix.owner === base && (!isDraft(cur) || !isModified(cur));
-  const list = ownedList(cur);
-  if (list !== cur) put(list);
-  if (!valid || !ix) ix = build(list);
-  ix.owner = list;
-  indexes.set(list, ix);
-  return ix as I & { owner: T[] };
-}
-
-/** The namespace's route list as an owned array, and its index. */
-function ownedRoutes(nsc: NetnsConfig): RouteIndex & { owner: RouteConfig[] } {
-  return ownedIndexed(nsc.routes, routeIndexes, (list) => ({ owner: list, byPrefix: buildRouteIndex(list) }), (list) => (nsc.routes = list));
-}
-
-/** Drops the index of a route list changed other than here. */
-export function routesChanged(routes: RouteConfig[]): void {
-  const ix = routeIndexes.get(routes);
-  if (ix) ix.owner = null;
-  routeIndexes.delete(routes);
+export function putRoute(nsc: NetnsConfig, old: RouteConfig | null, route: RouteConfig | null): void {
+  const ix = routeIndex(nsc);
+  const list = nsc.routes;
+  let next = list;
+  if (old === null) next = list.push(route!);
+  else {
+    const i = list.lastIndexOf(old);
+    if (i < 0) return;
+    next = route === null ? list.removeAt(i) : list.set(i, route);
+  }
+  if (old !== null) {
+    const k = prefixKey(old.dst, old.plen);
+    const b = ix.byPrefix.get(k)!;
+    const at = b.indexOf(old);
+    if (route !== null && route.dst === old.dst && route.plen === old.plen) b[at] = route;
+    else if (b.length === 1) ix.byPrefix.delete(k);
+    else b.splice(at, 1);
+  }
+  if (route !== null && (old === null || route.dst !== old.dst || route.plen !== old.plen)) {
+    const k = prefixKey(route.dst, route.plen);
+    const b = ix.byPrefix.get(k);
+    // (A replaced route lands at old's place in the list: its new bucket is rebuilt in list order.)
+    if (!b) ix.byPrefix.set(k, [route]);
+    else if (old === null) b.push(route);
+    else ix.byPrefix.set(k, next.filter((r) => r.dst === route.dst && r.plen === route.plen));
+  }
+  nsc.routes = next;
+  moveIndex(ix, routeIndexes, next);
 }
 
 // fib_table_insert() of a kernel route: nothing when the same route is there already.
 function insertRoute(nsc: NetnsConfig, route: RouteConfig): void {
-  const ix = ownedRoutes(nsc);
-  const k = prefixKey(route.dst, route.plen);
-  const b = ix.byPrefix.get(k);
-  if (b?.some((r) => sameRoute(r, route))) return;
-  ix.owner.push(route);
-  if (b) b.push(route);
-  else ix.byPrefix.set(k, [route]);
+  if (routesAt(nsc, route.dst, route.plen).some((r) => sameRoute(r, route))) return;
+  putRoute(nsc, null, route);
 }
 
 function primaryFor(link: LinkConfig, ifa: AddressConfig): AddressConfig {
@@ -123,7 +121,7 @@ function primaryFor(link: LinkConfig, ifa: AddressConfig): AddressConfig {
     const p = ix.primaryOf.get(prefixKey(networkOf(ifa.addr, ifa.plen), ifa.plen));
     if (p) return p;
   }
-  return plain(link.addrs).find((a) => !a.secondary && a.plen === ifa.plen && networkOf(a.addr, a.plen) === networkOf(ifa.addr, ifa.plen)) ?? ifa;
+  return link.addrs.find((a) => !a.secondary && a.plen === ifa.plen && networkOf(a.addr, a.plen) === networkOf(ifa.addr, ifa.plen)) ?? ifa;
 }
 
 // fib_add_ifaddr(): local route always; broadcast and prefix routes only when the device is up.
@@ -145,29 +143,34 @@ function fibAddIfaddr(config: Config, link: LinkConfig, ifa: AddressConfig): voi
   }
 }
 
+/** Does the link hold addr? From its list's index when it has one. */
+export function linkHasAddr(link: LinkConfig, addr: number): boolean {
+  const addrs = link.addrs;
+  const ix = addrIndexes.get(addrs);
+  return ix && ix.owner === addrs ? ix.addrCount.has(addr) : addrs.some((a) => a.addr === addr);
+}
+
 /**
- * Does another link of link's namespace hold addr? The links are read one by one (not
- * plain(config.links): that would walk the list this change is editing in place, every
- * element of it), each link's list from its index when it has one.
+ * Does another link of link's namespace hold addr? The links are read as plain objects
+ * (their lists are frozen: a copy of the record is all that costs), not through the
+ * draft, which would draft every link it reads.
  */
 function otherLinkHas(config: Config, link: LinkConfig, addr: number): boolean {
-  const links = config.links;
-  for (const key of Object.keys(links)) {
-    const l = links[Number(key)]!;
+  const links = plain(config.links);
+  for (const key in links) {
+    const l = links[key]!;
     if (l.netns !== link.netns || l.id === link.id) continue;
-    const addrs = plain(l.addrs);
-    const ix = addrIndexes.get(addrs);
-    if (ix && ix.owner === addrs ? ix.addrCount.has(addr) : addrs.some((a) => a.addr === addr)) return true;
+    if (linkHasAddr(l, addr)) return true;
   }
   return false;
 }
 
 // fib_del_ifaddr(): drop the kernel routes this address created.
-function fibDelIfaddr(config: Config, link: LinkConfig, ifa: AddressConfig, lix: AddrIndex & { owner: AddressConfig[] }): void {
+function fibDelIfaddr(config: Config, link: LinkConfig, ifa: AddressConfig, lix: AddrIndex): void {
   const nsc = config.netns[link.netns]!;
   const prefix = networkOf(ifa.addr, ifa.plen);
   const bcast = broadcastOf(ifa.addr, ifa.plen);
-  const me = plain(ifa);
+  const me = ifa;
   // Another entry than this one (the same address and length on this link): on this
   // link, from its index; on the namespace's other links, from theirs or their lists.
   const stillLocal = (lix.addrCount.get(me.addr) ?? 0) > 1 || otherLinkHas(config, link, me.addr);
@@ -182,10 +185,11 @@ function fibDelIfaddr(config: Config, link: LinkConfig, ifa: AddressConfig, lix:
   };
   // The routes that can go are found from the prefix index (the address's /32, the
   // broadcast addresses at any length, the subnet), not by walking the whole list.
-  const rix = ownedRoutes(nsc);
+  const byPrefix = routeIndex(nsc).byPrefix;
   const gone = new Set<RouteConfig>();
   const consider = (dst: number, plen: number) => {
-    for (const r of rix.byPrefix.get(prefixKey(dst, plen)) ?? []) if (!keep(r)) gone.add(r);
+    const b = byPrefix.get(prefixKey(dst, plen));
+    if (b) for (const r of b) if (!keep(r)) gone.add(r);
   };
   consider(ifa.addr, 32);
   consider(prefix, ifa.plen);
@@ -193,22 +197,7 @@ function fibDelIfaddr(config: Config, link: LinkConfig, ifa: AddressConfig, lix:
     consider(bcast, plen);
     if (ifa.broadcast !== bcast) consider(ifa.broadcast, plen);
   }
-  if (!gone.size) return;
-  const list = rix.owner;
-  if (gone.size === 1) {
-    const [r] = gone;
-    list.splice(list.indexOf(r!), 1);
-  } else {
-    let w = 0;
-    for (let i = 0; i < list.length; i++) if (!gone.has(list[i]!)) list[w++] = list[i]!;
-    list.length = w;
-  }
-  for (const r of gone) {
-    const k = prefixKey(r.dst, r.plen);
-    const b = rix.byPrefix.get(k)!.filter((x) => x !== r);
-    if (b.length) rix.byPrefix.set(k, b);
-    else rix.byPrefix.delete(k);
-  }
+  for (const r of gone) putRoute(nsc, r, null);
 }
 
 export interface AddrSpec {
@@ -223,9 +212,9 @@ export interface AddrSpec {
 const SCOPE_ORDER: Record<Scope, number> = { global: 0, link: 253, host: 254 };
 
 interface AddrIndex {
-  owner: AddressConfig[] | null;
-  /** addr * 64 + plen of every address. */
-  keys: Set<number>;
+  owner: PList<AddressConfig>;
+  /** addr * 64 + plen → the address. */
+  byKey: Map<number, AddressConfig>;
   /** addr → how many entries have it (with different lengths). */
   addrCount: Map<number, number>;
   /** network * 64 + plen → the scope of the addresses in that subnet and how many there are. */
@@ -235,10 +224,10 @@ interface AddrIndex {
   /** Primaries by scope, when they are the list's head in scope order (as __inet_insert_ifa() keeps them); null otherwise. */
   primaries: Record<Scope, number> | null;
 }
-const addrIndexes = new WeakMap<AddressConfig[], AddrIndex>();
+const addrIndexes = new WeakMap<PList<AddressConfig>, AddrIndex>();
 
 function indexAddr(ix: AddrIndex, a: AddressConfig): void {
-  ix.keys.add(prefixKey(a.addr, a.plen));
+  ix.byKey.set(prefixKey(a.addr, a.plen), a);
   ix.addrCount.set(a.addr, (ix.addrCount.get(a.addr) ?? 0) + 1);
   const sk = prefixKey(networkOf(a.addr, a.plen), a.plen);
   const sub = ix.subnets.get(sk);
@@ -251,7 +240,7 @@ function indexAddr(ix: AddrIndex, a: AddressConfig): void {
 }
 
 function unindexAddr(ix: AddrIndex, a: AddressConfig): void {
-  ix.keys.delete(prefixKey(a.addr, a.plen));
+  ix.byKey.delete(prefixKey(a.addr, a.plen));
   const c = ix.addrCount.get(a.addr)! - 1;
   if (c) ix.addrCount.set(a.addr, c);
   else ix.addrCount.delete(a.addr);
@@ -264,37 +253,39 @@ function unindexAddr(ix: AddrIndex, a: AddressConfig): void {
   }
 }
 
-function buildAddrIndex(all: readonly AddressConfig[]): AddrIndex {
-  const ix: AddrIndex = { owner: null, keys: new Set(), addrCount: new Map(), subnets: new Map(), primaryOf: new Map(), primaries: { global: 0, link: 0, host: 0 } };
+function buildAddrIndex(all: PList<AddressConfig>): AddrIndex {
+  const ix: AddrIndex = { owner: all, byKey: new Map(), addrCount: new Map(), subnets: new Map(), primaryOf: new Map(), primaries: { global: 0, link: 0, host: 0 } };
   let prev = Infinity;
   let inHead = true;
-  for (const a of all) {
+  all.forEach((a) => {
     if (a.secondary) inHead = false;
     else {
       if (!inHead || SCOPE_ORDER[a.scope] > prev) ix.primaries = null;
       prev = SCOPE_ORDER[a.scope];
     }
     indexAddr(ix, a);
-  }
+  });
   return ix;
 }
 
-/** The link's address list as an owned array, and its index. */
-function ownedAddrs(link: LinkConfig): AddrIndex & { owner: AddressConfig[] } {
-  return ownedIndexed(link.addrs, addrIndexes, buildAddrIndex, (list) => (link.addrs = list));
+/** The index of the link's address list. */
+function addrIndex(link: LinkConfig): AddrIndex {
+  return indexOf(link.addrs, addrIndexes, buildAddrIndex);
+}
+
+/** The link's address list becomes `list`, which a change made from the one `ix` describes. */
+function setAddrs(link: LinkConfig, ix: AddrIndex, list: PList<AddressConfig>): void {
+  link.addrs = list;
+  moveIndex(ix, addrIndexes, list);
 }
 
 // __inet_insert_ifa(): an address in the subnet of an existing one becomes secondary and
 // must have its scope; a primary goes after the last primary of a wider or equal scope.
 export function addAddress(config: Config, link: LinkConfig, spec: AddrSpec): void {
-  sealing(() => addAddressUnsealed(config, link, spec));
-}
-
-function addAddressUnsealed(config: Config, link: LinkConfig, spec: AddrSpec): void {
-  const ix = ownedAddrs(link);
-  const list = ix.owner;
+  const ix = addrIndex(link);
+  const list = link.addrs;
   const prefix = networkOf(spec.addr, spec.plen);
-  if (ix.keys.has(prefixKey(spec.addr, spec.plen))) throw new KernelError("EEXIST", "ipv4: Address already assigned.");
+  if (ix.byKey.has(prefixKey(spec.addr, spec.plen))) throw new KernelError("EEXIST", "ipv4: Address already assigned.");
   const sub = ix.subnets.get(prefixKey(prefix, spec.plen));
   if (sub && sub.scope !== spec.scope) throw new KernelError("EINVAL", "ipv4: Invalid scope value.");
   const secondary = sub !== undefined;
@@ -308,51 +299,40 @@ function addAddressUnsealed(config: Config, link: LinkConfig, spec: AddrSpec): v
     } else at = scanLastPrimary(list, spec.scope);
   }
   const ifa: AddressConfig = Object.freeze({ ...spec, secondary });
-  if (at === list.length) list.push(ifa);
-  else list.splice(at, 0, ifa);
+  setAddrs(link, ix, list.insert(at, ifa));
   indexAddr(ix, ifa);
   fibAddIfaddr(config, link, ifa);
 }
 
-function scanLastPrimary(addrs: readonly AddressConfig[], scope: Scope): number {
+function scanLastPrimary(addrs: PList<AddressConfig>, scope: Scope): number {
   let lastPrimary = 0;
   const s = SCOPE_ORDER[scope];
-  for (let i = 0; i < addrs.length; i++) {
-    const a = addrs[i]!;
+  addrs.forEach((a, i) => {
     if (!a.secondary && s <= SCOPE_ORDER[a.scope]) lastPrimary = i + 1;
-  }
+  });
   return lastPrimary;
 }
 
 export function delAddress(config: Config, link: LinkConfig, addr: number, plen: number | null): void {
-  sealing(() => delAddressUnsealed(config, link, addr, plen));
-}
-
-function delAddressUnsealed(config: Config, link: LinkConfig, addr: number, plen: number | null): void {
-  const ix = ownedAddrs(link);
-  const list = ix.owner;
-  const matches = (a: AddressConfig) => a.addr === addr && (plen === null || a.plen === plen);
-  const n = ix.addrCount.get(addr) ?? 0;
+  const ix = addrIndex(link);
+  const list = link.addrs;
+  // With a length, at most one entry matches: the index names it, found by identity
+  // from the end (where the newest addresses are); without, the first match.
+  const byKey = plen === null ? undefined : ix.byKey.get(prefixKey(addr, plen));
   let idx = -1;
-  if (n === 1) {
-    // One entry holds the address: the first match is the only one, looked for from the
-    // end too (the addresses added last, such as a node's newest ClusterIPs, are there).
-    for (let i = 0, j = list.length - 1; i <= j && idx < 0; i++, j--) {
-      if (matches(list[i]!)) idx = i;
-      else if (matches(list[j]!)) idx = j;
-    }
-  } else if (n > 1) idx = list.findIndex(matches);
+  if (byKey) idx = list.lastIndexOf(byKey);
+  else if (plen === null && ix.addrCount.has(addr)) idx = list.findIndex((a) => a.addr === addr);
   if (idx < 0) throw new KernelError("EADDRNOTAVAIL", "ipv4: Address not found.");
-  const ifa = list[idx]!;
+  const ifa = list.at(idx)!;
   fibDelIfaddr(config, link, ifa, ix);
-  list.splice(idx, 1);
+  setAddrs(link, ix, list.removeAt(idx));
   unindexAddr(ix, ifa);
   // Deleting a primary deletes its secondaries too (promote_secondaries defaults to off).
   // (The subnet index says whether any address is left in the subnet: none, no walk.)
   const prefix = networkOf(ifa.addr, ifa.plen);
   if (!ifa.secondary && ix.subnets.has(prefixKey(prefix, ifa.plen))) {
-    const secs = list.filter((a) => a.secondary && a.plen === ifa.plen && networkOf(a.addr, a.plen) === prefix);
-    for (const sec of secs) delAddressUnsealed(config, link, sec.addr, sec.plen);
+    const secs = link.addrs.filter((a) => a.secondary && a.plen === ifa.plen && networkOf(a.addr, a.plen) === prefix);
+    for (const sec of secs) delAddress(config, link, sec.addr, sec.plen);
   }
 }
 
@@ -360,17 +340,13 @@ const LOOPBACK_ADDR = parseIPv4("127.0.0.1")!;
 
 // NETDEV_UP: inetdev_event() gives lo 127.0.0.1/8; fib_netdev_event() adds every address's routes.
 export function linkUp(config: Config, link: LinkConfig): void {
-  sealing(() => linkUpUnsealed(config, link));
-}
-
-function linkUpUnsealed(config: Config, link: LinkConfig): void {
   if (link.up) return;
   link.up = true;
   link.everUp = true;
-  if (link.kind === "loopback" && !plain(link.addrs).some((a) => a.addr === LOOPBACK_ADDR)) {
-    const ix = ownedAddrs(link);
+  if (link.kind === "loopback" && !link.addrs.some((a) => a.addr === LOOPBACK_ADDR)) {
+    const ix = addrIndex(link);
     const lo: AddressConfig = Object.freeze<AddressConfig>({ addr: LOOPBACK_ADDR, plen: 8, broadcast: 0, scope: "host", secondary: false });
-    ix.owner.unshift(lo);
+    setAddrs(link, ix, link.addrs.insert(0, lo));
     indexAddr(ix, lo);
   }
   for (const ifa of link.addrs) fibAddIfaddr(config, link, ifa);
@@ -383,10 +359,10 @@ export function linkDown(config: Config, link: LinkConfig): void {
   if (!link.up) return;
   link.up = false;
   const nsc = config.netns[link.netns];
-  if (nsc) nsc.routes = plain(nsc.routes).filter((r) => r.dev !== link.id || r.scope === "host");
+  if (nsc) nsc.routes = nsc.routes.retain((r) => r.dev !== link.id || r.scope === "host");
 }
 
 export function flushRoutesVia(config: Config, link: LinkConfig): void {
   const nsc = config.netns[link.netns];
-  if (nsc) nsc.routes = plain(nsc.routes).filter((r) => r.dev !== link.id);
+  if (nsc) nsc.routes = nsc.routes.retain((r) => r.dev !== link.id);
 }

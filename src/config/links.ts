@@ -3,6 +3,7 @@ import type { Config, LinkConfig, LinkKind } from "./types.ts";
 import { KernelError } from "./errors.ts";
 import { allocIfindex, allocNsids, findLink, newLink } from "./netns.ts";
 import { flushRoutesVia, linkDown, linkUp } from "./addrs.ts";
+import { PList } from "./plist.ts";
 
 function checkFree(config: Config, ns: string, name: string): void {
   if (findLink(config, ns, name)) throw new KernelError("EEXIST");
@@ -98,7 +99,7 @@ export function setNetns(config: Config, link: LinkConfig, ns: string): void {
   checkFree(config, ns, link.name);
   if (link.up) linkDown(config, link);
   flushRoutesVia(config, link);
-  link.addrs = [];
+  link.addrs = PList.empty();
   setMaster(config, link, null);
   // The ifindex is kept when it is free in the new namespace, as dev_change_net_namespace() does.
   const taken = Object.values(config.links).some((l) => l.netns === ns && l.ifindex === link.ifindex);

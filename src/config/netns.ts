@@ -3,9 +3,10 @@ import type { Config, LinkConfig, NetnsConfig } from "./types.ts";
 import { ROOT_NETNS } from "./types.ts";
 import { KernelError } from "./errors.ts";
 import { generatedMac } from "../wire/mac.ts";
+import { PList } from "./plist.ts";
 
 function emptyNetns(name: string): NetnsConfig {
-  return { name, nextIfindex: 1, routes: [], sysctl: {}, nsids: {}, ext: {} };
+  return { name, nextIfindex: 1, routes: PList.empty(), sysctl: {}, nsids: {}, ext: {} };
 }
 
 /** A new namespace has only lo, down and without addresses (loopback_net_init). */
@@ -54,7 +55,7 @@ export function newLink(config: Config, ns: string, name: string, kind: LinkConf
     master: null,
     peer: null,
     hairpin: false,
-    addrs: [],
+    addrs: PList.empty(),
   };
   config.links[id] = link;
   return link;

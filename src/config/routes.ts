@@ -2,9 +2,9 @@
 import type { Config, LinkConfig, RouteConfig, RouteProto, RouteType, Scope } from "./types.ts";
 import { RT_TABLE_MAIN } from "./types.ts";
 import { KernelError } from "./errors.ts";
-import { routesChanged } from "./addrs.ts";
+import { linkHasAddr, putRoute, routesAt } from "./addrs.ts";
 import { plain } from "./plain.ts";
-import { inPrefix, networkOf } from "../wire/ipv4.ts";
+import { networkOf } from "../wire/ipv4.ts";
 
 export interface RouteSpec {
   table: number;
@@ -21,20 +21,26 @@ export interface RouteSpec {
 }
 
 function isLocalAddr(config: Config, ns: string, addr: number): boolean {
-  return Object.values(plain(config.links)).some((l) => l.netns === ns && l.addrs.some((a) => a.addr === addr));
+  const links = plain(config.links);
+  for (const key in links) {
+    const l = links[key]!;
+    if (l.netns === ns && linkHasAddr(l, addr)) return true;
+  }
+  return false;
 }
 
-// fib_check_nh_v4_gw(): a gateway must be on-link: a route of scope link reaches it.
+// fib_check_nh_v4_gw(): a gateway must be on-link: a route of scope link reaches it (the
+// longest prefix holding gw, the first in list order of that length).
 function gatewayLink(config: Config, ns: string, gw: number, dev: LinkConfig | null): LinkConfig | null {
   const nsc = config.netns[ns]!;
-  let best: RouteConfig | null = null;
-  for (const r of plain(nsc.routes)) {
-    if (r.table !== RT_TABLE_MAIN || r.type !== "unicast" || r.via !== null || r.dev === null) continue;
-    if (dev && r.dev !== dev.id) continue;
-    if (!inPrefix(gw, r.dst, r.plen)) continue;
-    if (!best || r.plen > best.plen) best = r;
+  for (let plen = 32; plen >= 0; plen--) {
+    for (const r of routesAt(nsc, networkOf(gw, plen), plen)) {
+      if (r.table !== RT_TABLE_MAIN || r.type !== "unicast" || r.via !== null || r.dev === null) continue;
+      if (dev && r.dev !== dev.id) continue;
+      return config.links[r.dev]!;
+    }
   }
-  return best ? config.links[best.dev!]! : null;
+  return null;
 }
 
 export function addRoute(config: Config, ns: string, spec: RouteSpec, replace: boolean): void {
@@ -78,15 +84,9 @@ export function addRoute(config: Config, ns: string, spec: RouteSpec, replace: b
     metric: spec.metric,
     ...(spec.onlink && spec.via !== null ? { onlink: true } : {}),
   };
-  const idx = plain(nsc.routes).findIndex((r) => r.table === route.table && r.dst === dst && r.plen === spec.plen && r.metric === spec.metric);
-  if (idx >= 0) {
-    if (!replace) throw new KernelError("EEXIST");
-    routesChanged(nsc.routes);
-    nsc.routes[idx] = route;
-  } else {
-    routesChanged(nsc.routes);
-    nsc.routes.push(route);
-  }
+  const same = routesAt(nsc, dst, spec.plen).find((r) => r.table === route.table && r.metric === spec.metric);
+  if (same && !replace) throw new KernelError("EEXIST");
+  putRoute(nsc, same ?? null, route);
 }
 
 export interface RouteMatch {
@@ -101,16 +101,9 @@ export interface RouteMatch {
 // fib_table_delete(): the first route matching every key the user gave.
 export function delRoute(config: Config, ns: string, m: RouteMatch): void {
   const nsc = config.netns[ns]!;
-  const idx = plain(nsc.routes).findIndex(
-    (r) =>
-      r.table === m.table &&
-      r.dst === m.dst &&
-      r.plen === m.plen &&
-      (m.dev === null || r.dev === m.dev.id) &&
-      (m.via === null || r.via === m.via) &&
-      (m.metric === null || r.metric === m.metric),
+  const r = routesAt(nsc, m.dst, m.plen).find(
+    (r) => r.table === m.table && (m.dev === null || r.dev === m.dev.id) && (m.via === null || r.via === m.via) && (m.metric === null || r.metric === m.metric),
   );
-  if (idx < 0) throw new KernelError("ESRCH");
-  routesChanged(nsc.routes);
-  nsc.routes.splice(idx, 1);
+  if (!r) throw new KernelError("ESRCH");
+  putRoute(nsc, r, null);
 }

@@ -1,6 +1,9 @@
 // The configuration snapshot: everything commands configure, as immutable data.
 // Changed only through immer's produce inside one command (Host.change and Host.batch
 // in src/host.ts); the pure functions that change it are the other files of src/config/.
+// The long lists (a link's addresses, a namespace's routes) are persistent lists
+// (plist.ts): one change copies one chunk of them, not the list.
+import type { PList } from "./plist.ts";
 
 export type LinkKind = "loopback" | "veth" | "bridge" | "dummy";
 
@@ -40,7 +43,7 @@ export interface LinkConfig {
   peer: number | null;
   /** Bridge port flag BR_HAIRPIN_MODE. */
   hairpin: boolean;
-  addrs: AddressConfig[];
+  addrs: PList<AddressConfig>;
 }
 
 export type RouteType = "unicast" | "local" | "broadcast" | "blackhole" | "unreachable" | "prohibit";
@@ -76,7 +79,7 @@ export interface NetnsExtensions {}
 export interface NetnsConfig {
   name: string;
   nextIfindex: number;
-  routes: RouteConfig[];
+  routes: PList<RouteConfig>;
   /** Sysctls written in this namespace; unset keys read as their defaults. */
   sysctl: Record<string, string>;
   /** Ids this namespace gave other namespaces (peernet2id_alloc), by name. */

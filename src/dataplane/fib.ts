@@ -8,6 +8,10 @@
 import type { RouteConfig } from "../config/types.ts";
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN } from "../config/types.ts";
 import { maskOf } from "../wire/ipv4.ts";
+import { PList } from "../config/plist.ts";
+
+/** The namespace's whole route list, whose order breaks ties of metric. */
+type AllRoutes = Pick<PList<RouteConfig>, "indexOf">;
 
 export class FibTable {
   /** The route a lookup finds, by prefix length then destination. */
@@ -17,7 +21,7 @@ export class FibTable {
   private lens: number[] = [];
 
   /** `all` is the namespace's whole route list, in its order (it breaks ties of metric). */
-  constructor(routes: readonly RouteConfig[], all: readonly RouteConfig[] = routes) {
+  constructor(routes: readonly RouteConfig[], all: AllRoutes = routes) {
     for (const r of routes) this.insert(r, all);
     this.relens();
   }
@@ -29,7 +33,7 @@ export class FibTable {
 
   // Equal prefixes: the local table's first, then the lowest metric (fib_find_alias
   // order); among equal metrics the route that comes first in the namespace's list.
-  private static best(list: readonly RouteConfig[], all: readonly RouteConfig[]): RouteConfig {
+  private static best(list: readonly RouteConfig[], all: AllRoutes): RouteConfig {
     let best = list[0]!;
     for (const r of list) {
       if (r === best) continue;
@@ -41,7 +45,7 @@ export class FibTable {
   }
 
   /** Adds a route; true when the set of present prefix lengths changed. */
-  insert(r: RouteConfig, all: readonly RouteConfig[]): boolean {
+  insert(r: RouteConfig, all: AllRoutes): boolean {
     let m = this.byLen[r.plen];
     const fresh = !m;
     if (!m) m = this.byLen[r.plen] = new Map();
@@ -60,7 +64,7 @@ export class FibTable {
   }
 
   /** Removes a route; true when the set of present prefix lengths changed. */
-  remove(r: RouteConfig, all: readonly RouteConfig[]): boolean {
+  remove(r: RouteConfig, all: AllRoutes): boolean {
     const m = this.byLen[r.plen];
     if (!m) return false;
     const more = this.more[r.plen];
@@ -91,7 +95,7 @@ export class FibTable {
   }
 
   /** Applies removals and insertions, then re-reads the present prefix lengths once if needed. */
-  apply(gone: readonly RouteConfig[], added: readonly RouteConfig[], all: readonly RouteConfig[]): void {
+  apply(gone: readonly RouteConfig[], added: readonly RouteConfig[], all: AllRoutes): void {
     let relen = false;
     for (const r of gone) relen = this.remove(r, all) || relen;
     for (const r of added) relen = this.insert(r, all) || relen;
@@ -111,24 +115,18 @@ const inFib = (r: RouteConfig) => r.table === RT_TABLE_LOCAL || r.table === RT_T
 export class Fib {
   /** The local and main tables as the one trie fib_lookup() asks. */
   readonly merged: FibTable;
-  constructor(routes: readonly RouteConfig[]) {
+  constructor(routes: PList<RouteConfig>) {
     this.merged = new FibTable(routes.filter(inFib), routes);
   }
 
   /**
-   * The namespace's routes went from `before` to `after` (immer keeps unchanged route
-   * objects): only the routes between their common head and common tail are removed and
-   * inserted, so adding or deleting one route costs that route plus an identity scan.
+   * The namespace's routes went from `before` to `after`: only the routes one has and
+   * the other not are removed and inserted (PList.diff: the chunks the two lists share
+   * are skipped), so adding or deleting one route costs that route and the list's spine.
    */
-  update(before: readonly RouteConfig[], after: readonly RouteConfig[]): void {
-    let head = 0;
-    const n = Math.min(before.length, after.length);
-    while (head < n && before[head] === after[head]) head++;
-    let tail = 0;
-    while (tail < n - head && before[before.length - 1 - tail] === after[after.length - 1 - tail]) tail++;
-    const gone = before.slice(head, before.length - tail).filter(inFib);
-    const added = after.slice(head, after.length - tail).filter(inFib);
-    this.merged.apply(gone, added, after);
+  update(before: PList<RouteConfig>, after: PList<RouteConfig>): void {
+    const [gone, added] = PList.diff(before, after);
+    this.merged.apply(gone.filter(inFib), added.filter(inFib), after);
   }
 
   lookup(addr: number): RouteConfig | null {

@@ -76,7 +76,7 @@ let pingIds = 0x1000;
 function localBind(ns: NetnsView, spec: ProbeSpec): LocalBind | string {
   let saddr = spec.saddr ?? 0;
   if (spec.iface !== undefined) {
-    const addr = ns.byName.get(spec.iface)?.cfg.addrs[0];
+    const addr = ns.byName.get(spec.iface)?.cfg.addrs.at(0);
     if (!addr) return "EADDRNOTAVAIL";
     saddr = addr.addr;
   }

@@ -8,7 +8,7 @@ import type { Config, LinkConfig, NetnsConfig } from "../config/types.ts";
 import { deviceConf, sysctlNumber } from "../config/sysctl.ts";
 import { Fib } from "./fib.ts";
 import { buildHookTable, type HookProvider, type HookTable, type NfHookOps } from "./hooks.ts";
-import type { RouteConfig, AddressConfig } from "../config/types.ts";
+import { PList } from "../config/plist.ts";
 
 export interface LinkView {
   cfg: LinkConfig;
@@ -151,10 +151,10 @@ export function buildView(config: Config, providers: readonly HookProvider[]): V
     nsv.byId.set(cfg.id, lv);
     nsv.byName.set(cfg.name, lv);
     if (cfg.kind === "loopback") nsv.lo = lv;
-    for (const a of cfg.addrs) {
+    cfg.addrs.forEach((a) => {
       nsv.localRefs.set(a.addr, (nsv.localRefs.get(a.addr) ?? 0) + 1);
       if (!nsv.local.has(a.addr)) nsv.local.set(a.addr, lv);
-    }
+    });
   }
   for (const lv of view.links.values()) {
     lv.peer = lv.cfg.peer !== null ? (view.links.get(lv.cfg.peer) ?? null) : null;
@@ -214,16 +214,6 @@ function dropLocal(nsv: NetnsView, addr: number, lv: LinkView, p: Pending): void
   s.add(addr);
 }
 
-/** Addresses in `before` and not in `after`, and the reverse, by identity past the common head and tail. */
-function diff<T>(before: readonly T[], after: readonly T[]): [T[], T[]] {
-  let head = 0;
-  const n = Math.min(before.length, after.length);
-  while (head < n && before[head] === after[head]) head++;
-  let tail = 0;
-  while (tail < n - head && before[before.length - 1 - tail] === after[after.length - 1 - tail]) tail++;
-  return [before.slice(head, before.length - tail), after.slice(head, after.length - tail)];
-}
-
 function attach(nsv: NetnsView, lv: LinkView, p: Pending): void {
   const cfg = lv.cfg;
   lv.ns = nsv;
@@ -232,7 +222,7 @@ function attach(nsv: NetnsView, lv: LinkView, p: Pending): void {
   nsv.byId.set(cfg.id, lv);
   nsv.byName.set(cfg.name, lv);
   if (cfg.kind === "loopback") nsv.lo = lv;
-  for (const a of cfg.addrs) addLocal(nsv, a.addr, lv);
+  cfg.addrs.forEach((a) => addLocal(nsv, a.addr, lv));
   p.resort.add(nsv);
 }
 
@@ -244,7 +234,7 @@ function detach(lv: LinkView, cfg: LinkConfig, p: Pending): void {
   if (nsv.byName.get(cfg.name) === lv) nsv.byName.delete(cfg.name);
   nsv.byId.delete(cfg.id);
   if (nsv.lo === lv) nsv.lo = null as unknown as LinkView;
-  for (const a of cfg.addrs) dropLocal(nsv, a.addr, lv, p);
+  cfg.addrs.forEach((a) => dropLocal(nsv, a.addr, lv, p));
 }
 
 function changeLink(view: View, lv: LinkView, cfg: LinkConfig, p: Pending): void {
@@ -272,7 +262,8 @@ function changeLink(view: View, lv: LinkView, cfg: LinkConfig, p: Pending): void
       p.resort.add(nsv);
     }
     if (old.addrs !== cfg.addrs) {
-      const [gone, added] = diff<AddressConfig>(old.addrs, cfg.addrs);
+      // What changed, from the chunks the two lists do not share (PList.diff).
+      const [gone, added] = PList.diff(old.addrs, cfg.addrs);
       for (const a of gone) dropLocal(nsv, a.addr, lv, p);
       for (const a of added) addLocal(nsv, a.addr, lv);
     }
@@ -371,7 +362,7 @@ function updateNamespaces(view: View, prev: Config, config: Config, providers: r
     const old = nsv.cfg;
     if (old === nsc && !modules) continue;
     nsv.cfg = nsc;
-    if (old.routes !== nsc.routes) nsv.fib.update(old.routes as readonly RouteConfig[], nsc.routes);
+    if (old.routes !== nsc.routes) nsv.fib.update(old.routes, nsc.routes);
     if (old.sysctl !== nsc.sysctl || modules) nsSysctls(nsv, config);
     if (old.sysctl !== nsc.sysctl) sysctlChanged.add(nsv);
   }

@@ -12,9 +12,9 @@ const ADDR_ADD = /^ip address add (\d+\.\d+\.\d+\.\d+)\/(\d+) dev (\S+)$/;
 /**
  * Like `ip -batch`: the `ip address add A/32 dev D` lines of a step applied in one
  * snapshot, through the same pure function (addAddress) the command uses; the other
- * lines run as commands. One snapshot instead of one per address: each snapshot still
- * copies the link's address list and the namespace's route list once (immer; the checks
- * themselves are indexed), so 20k addresses one command at a time cost 20k copies.
+ * lines run as commands. One snapshot instead of one per address: the lists are
+ * persistent (src/config/plist.ts: an address costs a chunk of each list), but each
+ * snapshot costs immer's produce and the view's update.
  */
 export function runStepBatched(host: Host, step: GenStep): void {
   if (step.stdin !== undefined) return runStep(host, step);
@@ -30,8 +30,8 @@ export function runStepBatched(host: Host, step: GenStep): void {
         if (id === undefined) throw new Error(`Cannot find device "${dev}"`);
         const orig = host.config.links[id]!;
         // Work on plain copies (no draft proxies), then hand the results to the draft.
-        const link: LinkConfig = { ...orig, addrs: [...orig.addrs] };
-        const nsc = { ...host.config.netns["host"]!, routes: [...host.config.netns["host"]!.routes] };
+        const link: LinkConfig = { ...orig };
+        const nsc = { ...host.config.netns["host"]! };
         const plain = { ...host.config, netns: { ...host.config.netns, host: nsc } } as Config;
         for (const it of list) addAddress(plain, link, { addr: it.addr, plen: it.plen, broadcast: 0, scope: "global" });
         draft.links[id]!.addrs = link.addrs;

@@ -603,7 +603,7 @@ export class NftRuntime {
           if (!c) return CONT;
           let to = 0x7f000001;
           if (st.hs.hook !== Hook.LocalOut) {
-            const a = st.hs.inDev?.cfg.addrs[0];
+            const a = st.hs.inDev?.cfg.addrs.at(0);
             if (!a) return V_DROP;
             to = a.addr;
           }

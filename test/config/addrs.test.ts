@@ -77,7 +77,7 @@ describe("an address", () => {
     addr(c, va, "10.0.0.1/24");
     addr(c, va, "10.0.0.2/24");
     delAddress(c, va, ip("10.0.0.1"), 24);
-    expect(va.addrs).toEqual([]);
+    expect(va.addrs.toArray()).toEqual([]);
     expect(routes(c, "va")).toEqual([]);
   });
 

@@ -4,6 +4,7 @@
 // Each case was checked with `ip route get` in a fresh namespace (Linux 6.18).
 import { describe, expect, it } from "vitest";
 import { Fib } from "../../src/dataplane/fib.ts";
+import { PList } from "../../src/config/plist.ts";
 import type { RouteConfig } from "../../src/config/types.ts";
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN } from "../../src/config/types.ts";
 import { formatIPv4, parseIPv4 } from "../../src/wire/ipv4.ts";
@@ -25,8 +26,10 @@ function get(fib: Fib, addr: string): string {
   return `${r.type === "unicast" ? "" : `${r.type} `}${r.via !== null ? `via ${formatIPv4(r.via)} ` : ""}dev ${dev}`;
 }
 
+const L = (routes: RouteConfig[]) => PList.from(routes);
+
 describe("FIB lookup", () => {
-  const fib = new Fib([
+  const fib = new Fib(L([
     route("10.0.0.0/24", VA, { proto: "kernel" }),
     route("10.0.0.1", LO, { table: RT_TABLE_LOCAL, type: "local", scope: "host" }),
     route("10.0.0.255", VA, { table: RT_TABLE_LOCAL, type: "broadcast" }),
@@ -40,7 +43,7 @@ describe("FIB lookup", () => {
     route("127.0.0.0/8", LO, { table: RT_TABLE_LOCAL, type: "local", scope: "host" }),
     route("127.0.0.5", VA),
     route("192.168.7.0/24", VB, { table: 100 }),
-  ]);
+  ]));
 
   it("takes the longest matching prefix", () => {
     expect(get(fib, "10.1.9.9")).toBe("dev vb");
@@ -61,7 +64,7 @@ describe("FIB lookup", () => {
   });
 
   it("on one prefix in both tables takes the local one", () => {
-    const both = new Fib([route("172.16.5.0/24", VB), route("172.16.5.0/24", LO, { table: RT_TABLE_LOCAL, type: "local", scope: "host" })]);
+    const both = new Fib(L([route("172.16.5.0/24", VB), route("172.16.5.0/24", LO, { table: RT_TABLE_LOCAL, type: "local", scope: "host" })]));
     expect(get(both, "172.16.5.5")).toBe("local dev lo");
   });
 
@@ -72,7 +75,7 @@ describe("FIB lookup", () => {
 
   it("never consults another table without a policy rule (none is modelled)", () => {
     expect(get(fib, "192.168.7.1")).toBe("via 10.0.0.254 dev va");
-    expect(get(new Fib([route("192.168.7.0/24", VB, { table: 100 })]), "192.168.7.1")).toBe("unreachable");
+    expect(get(new Fib(L([route("192.168.7.0/24", VB, { table: 100 })])), "192.168.7.1")).toBe("unreachable");
   });
 });
 
@@ -94,21 +97,25 @@ describe("Fib.update", () => {
   const l = r(RT_TABLE_LOCAL, "10.0.0.1", 32, 0, 6);
 
   it("ties of prefix and metric go to the route listed first, before and after the winner goes", () => {
-    const f = new Fib([a, b, c]);
+    const abc = L([a, b, c]);
+    const f = new Fib(abc);
     expect(f.lookup(parseIPv4("10.0.5.5")!)).toBe(a);
-    f.update([a, b, c], [b, c]);
+    const bc = abc.remove(a);
+    f.update(abc, bc);
     expect(f.lookup(parseIPv4("10.0.5.5")!)).toBe(b);
-    f.update([b, c], [c]);
+    const justC = bc.remove(b);
+    f.update(bc, justC);
     expect(f.lookup(parseIPv4("10.0.5.5")!)).toBe(c);
-    f.update([c], []);
+    f.update(justC, justC.remove(c));
     expect(f.lookup(parseIPv4("10.0.5.5")!)).toBe(null);
   });
 
   it("any sequence of pushes, removals and replacements answers as a fresh build", () => {
     const steps: RouteConfig[][] = [[], [e], [e, d], [e, d, b], [e, d, b, a], [l, e, d, b, a], [l, e, c, b, a], [l, c, b], [a, c, b, d], [d], []];
-    const f = new Fib([]);
-    let prev: RouteConfig[] = [];
-    for (const next of steps) {
+    const f = new Fib(PList.empty());
+    let prev = PList.empty<RouteConfig>();
+    for (const step of steps) {
+      const next = L(step);
       f.update(prev, next);
       expect(answers(f)).toEqual(answers(new Fib(next)));
       expect(f.merged.entries().length).toBe(new Fib(next).merged.entries().length);

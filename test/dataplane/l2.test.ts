@@ -17,7 +17,7 @@ function sendFrom(h: Host, ns: string, dev: string, dstMac: number, daddr: strin
   p.ethSrc = link.cfg.mac;
   p.ethDst = dstMac;
   p.proto = IPPROTO_UDP;
-  p.saddr = link.cfg.addrs[0]!.addr;
+  p.saddr = link.cfg.addrs.at(0)!.addr;
   p.daddr = parseIPv4(daddr)!;
   p.sport = 1000;
   p.dport = 2000;

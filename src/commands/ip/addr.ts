@@ -1,7 +1,7 @@
 // ip address: add, del, show, flush (ip/ipaddress.c).
 import type { Scope } from "../../config/types.ts";
 import { addAddress, delAddress } from "../../config/addrs.ts";
-import { plain } from "../../config/plain.ts";
+import { PList } from "../../config/plist.ts";
 import { findLink, linksOf } from "../../config/netns.ts";
 import { broadcastOf, parseIPv4, parsePrefix } from "../../wire/ipv4.ts";
 import { ToolError, type ToolOutput } from "../../tool/tool.ts";
@@ -136,7 +136,7 @@ function addrAdd(args: Args, ctx: IpContext, cmd: string): ToolOutput {
   const replace = !matches(cmd, "add");
   netlink(ctx, (c) => {
     const l = c.links[link.id]!;
-    if (replace && plain(l.addrs).some((x) => x.addr === addr && x.plen === plen)) return;
+    if (replace && l.addrs.some((x) => x.addr === addr && x.plen === plen)) return;
     addAddress(c, l, { addr, plen, broadcast, scope, ...(a.label !== null && a.label !== l.name ? { label: a.label } : {}) });
   });
   return { stdout: a.warnings.map((w) => w + "\n").join("") };
@@ -150,7 +150,7 @@ function addrDel(args: Args, ctx: IpContext): ToolOutput {
   if (a.local === null) {
     // iproute2 warns and deletes the first address.
     if (!link.addrs.length) throw new ToolError("RTNETLINK answers: Cannot assign requested address");
-    const first = link.addrs[0]!;
+    const first = link.addrs.at(0)!;
     netlink(ctx, (c) => delAddress(c, c.links[link.id]!, first.addr, first.plen));
     return { stdout: "Warning: Executing wildcard deletion to stay compatible with old scripts.\n         Explicitly specify the prefix length (10.0.0.1/24) to avoid this warning.\n         This special behaviour is likely to disappear in further releases,\n         fix your scripts!\n" };
   }
@@ -175,7 +175,7 @@ function addrFlush(args: Args, ctx: IpContext): ToolOutput {
   netlink(ctx, (c) => {
     const l = c.links[link!.id]!;
     // Last first; a primary's secondaries go with it.
-    for (const x of [...plain(l.addrs)].reverse()) if (plain(l.addrs).some((a) => a.addr === x.addr && a.plen === x.plen)) delAddress(c, l, x.addr, x.plen);
+    for (const x of l.addrs.toArray().reverse()) if (l.addrs.lastIndexOf(x) >= 0) delAddress(c, l, x.addr, x.plen);
   });
   return { stdout: "" };
 }
@@ -210,7 +210,7 @@ function addrShow(args: Args, ctx: IpContext): ToolOutput {
   // filter.label: only addresses whose label matches (fnmatch), and only links that have one.
   if (label !== null) {
     const re = label;
-    links = links.map((l) => ({ ...l, addrs: l.addrs.filter((x) => re.test(x.label ?? l.name)) })).filter((l) => l.addrs.length > 0);
+    links = links.map((l) => ({ ...l, addrs: PList.from(l.addrs.filter((x) => re.test(x.label ?? l.name))) })).filter((l) => l.addrs.length > 0);
   }
   // -4: links without an IPv4 address are left out (ipaddr_filter).
   if (ctx.opts.family === 4) links = links.filter((l) => l.addrs.length > 0);

@@ -201,7 +201,7 @@ function routeFlush(args: Args, ctx: IpContext): ToolOutput {
   if (p.dev !== null && !dev) throw cannotFindDevice(p.dev);
   netlink(ctx, (c) => {
     const nsc = c.netns[ctx.opts.ns]!;
-    nsc.routes = nsc.routes.filter((r) => !(r.table === table && (!dev || r.dev === dev.id) && (p.dst === null || (r.dst === p.dst.addr && r.plen === p.dst.plen))));
+    nsc.routes = nsc.routes.retain((r) => !(r.table === table && (!dev || r.dev === dev.id) && (p.dst === null || (r.dst === p.dst.addr && r.plen === p.dst.plen))));
   });
   return { stdout: "" };
 }

@@ -193,7 +193,7 @@ export const redirectTarget: TargetExt = {
       if (!ct) return TV.Accept;
       let to = 0x7f000001;
       if (st.hook !== Hook.LocalOut) {
-        const a = st.inDev?.cfg.addrs[0];
+        const a = st.inDev?.cfg.addrs.at(0);
         if (!a) return TV.Drop;
         to = a.addr;
       }
