@@ -3,7 +3,7 @@
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/packet.ts";
 import type { FwdMethod, IpvsDest, IpvsService } from "./types.ts";
 import type { IpvsTimeouts } from "./config.ts";
-import { HashChains, tupleHash } from "../netfilter/conntrack.ts";
+import { HashBuckets, tupleHash } from "../netfilter/conntrack.ts";
 
 export const IP_VS_CONN_F_INACTIVE = 0x0100;
 export const IP_VS_CONN_F_TEMPLATE = 0x1000;
@@ -110,6 +110,9 @@ export interface IpvsConn {
   listPrev: IpvsConn | null;
   listNext: IpvsConn | null;
   hashed: boolean;
+  /** ip_vs_conn_hashkey_conn() while in the table, and the next connection of its chain (c_list). */
+  hash: number;
+  hnext: IpvsConn | null;
 }
 
 function inIs(c: IpvsConn, proto: number, caddr: number, cport: number, vaddr: number, vport: number): boolean {
@@ -129,7 +132,7 @@ function outIs(c: IpvsConn, proto: number, daddr: number, dport: number, caddr: 
  * creation order (what -Lc lists and expiry walks).
  */
 export class IpvsConnTable {
-  private readonly tab = new HashChains<IpvsConn>();
+  private readonly tab = new HashBuckets<IpvsConn>();
   private readonly templates = new Map<string, IpvsConn>();
   private first: IpvsConn | null = null;
   private last: IpvsConn | null = null;
@@ -137,19 +140,15 @@ export class IpvsConnTable {
 
   /** ip_vs_conn_in_get(): client -> virtual service. */
   inGet(proto: number, caddr: number, cport: number, vaddr: number, vport: number): IpvsConn | undefined {
-    const b = this.tab.head(connHash(proto, caddr, cport));
-    if (b === undefined) return undefined;
-    if (!Array.isArray(b)) return inIs(b, proto, caddr, cport, vaddr, vport) ? b : undefined;
-    for (const c of b) if (inIs(c, proto, caddr, cport, vaddr, vport)) return c;
+    const h = connHash(proto, caddr, cport);
+    for (let c = this.tab.head(h); c !== null; c = c.hnext) if (c.hash === h && inIs(c, proto, caddr, cport, vaddr, vport)) return c;
     return undefined;
   }
 
   /** ip_vs_conn_out_get(): real server -> client (replies of NAT connections). */
   outGet(proto: number, daddr: number, dport: number, caddr: number, cport: number): IpvsConn | undefined {
-    const b = this.tab.head(connHash(proto, caddr, cport));
-    if (b === undefined) return undefined;
-    if (!Array.isArray(b)) return outIs(b, proto, daddr, dport, caddr, cport) ? b : undefined;
-    for (const c of b) if (outIs(c, proto, daddr, dport, caddr, cport)) return c;
+    const h = connHash(proto, caddr, cport);
+    for (let c = this.tab.head(h); c !== null; c = c.hnext) if (c.hash === h && outIs(c, proto, daddr, dport, caddr, cport)) return c;
     return undefined;
   }
 
@@ -166,7 +165,8 @@ export class IpvsConnTable {
       this.templates.set(templateKey(c.proto, c.caddr, c.vaddr, c.vport), c);
       return;
     }
-    this.tab.add(connHash(c.proto, c.caddr, c.cport), c);
+    c.hash = connHash(c.proto, c.caddr, c.cport);
+    this.tab.add(c);
   }
 
   remove(c: IpvsConn): void {
@@ -183,7 +183,7 @@ export class IpvsConnTable {
       if (this.templates.get(k) === c) this.templates.delete(k);
       return;
     }
-    this.tab.delete(connHash(c.proto, c.caddr, c.cport), c);
+    this.tab.delete(c);
   }
 
   /** ip_vs_check_template(): unhash, set cport 0 and vport/dport 65535, hash again (out of lookups' way). */
