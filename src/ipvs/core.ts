@@ -95,8 +95,6 @@ export class IpvsCore {
       listPrev: null,
       listNext: null,
       hashed: false,
-      hash: 0,
-      hnext: null,
     };
     if (control) (control.controlled ??= new Set()).add(c);
     bindDest(c, dest);
@@ -152,8 +150,6 @@ export class IpvsCore {
       listPrev: null,
       listNext: null,
       hashed: false,
-      hash: 0,
-      hnext: null,
     };
     bindDest(t, dest);
     st.conns.add(t);

@@ -1,6 +1,7 @@
 // Connection tracking (net/netfilter/nf_conntrack_core.c and the tcp/udp/icmp protocol
 // trackers): tuples, a table keyed by numbers for both directions, states and timeouts.
 import type { Packet } from "../wire/packet.ts";
+import { HashIndex } from "./hashindex.ts";
 import { ICMP_ECHO, ICMP_ECHOREPLY, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/packet.ts";
 
 // enum ip_conntrack_info
@@ -75,9 +76,6 @@ export interface TupleHash extends Tuple {
   readonly conn: Conn;
   /** IP_CT_DIR_ORIGINAL (0) or IP_CT_DIR_REPLY (1). */
   readonly dir: number;
-  /** tupleHash() of the tuple when it was hashed. */
-  hash: number;
-  hnext: TupleHash | null;
   /** JSON of the tuple alone (not the connection and chain it links to). */
   toJSON(): Tuple;
 }
@@ -90,7 +88,7 @@ function tupleJSON(this: Tuple): Tuple {
 // allocation site whose objects all survive, so a table filling up is not copied
 // through the young generation object by object.)
 function tupleHashOf(conn: Conn, dir: number, src: number, dst: number, sport: number, dport: number, proto: number): TupleHash {
-  return { src, dst, sport, dport, proto, conn, dir, hash: 0, hnext: null, toJSON: tupleJSON };
+  return { src, dst, sport, dport, proto, conn, dir, toJSON: tupleJSON };
 }
 
 /** Stands in for a new entry's tuples while they are made (they point back to it). */
@@ -154,98 +152,24 @@ export function tupleHash(src: number, sport: number, dst: number, dport: number
   return (h ^ (h >>> 15)) & 0x3fffffff;
 }
 
-/** An entry of a HashBuckets table: its hash and the next entry of its chain (an hlist_node). */
-export interface Chained<E> {
-  hash: number;
-  hnext: E | null;
-}
-
-/**
- * A chained hash table with the chain links in the entries (the kernel's hlist buckets):
- * adding is one bucket store, a lookup one array read and a walk of a short chain; no
- * allocation per entry. The bucket array doubles when the entries outnumber it (the
- * kernel's conntrack table has a fixed size; this keeps chains short at any size).
- */
-export class HashBuckets<E extends Chained<E>> {
-  private b: (E | null)[] = new Array<E | null>(16).fill(null);
-  private mask = 15;
-  size = 0;
-
-  /** The first entry of hash h's chain (walk it with hnext, comparing hash and fields). */
-  head(h: number): E | null {
-    return this.b[h & this.mask] as E | null;
-  }
-  /** hlist_add_head(): e.hash must be set. */
-  add(e: E): void {
-    const i = e.hash & this.mask;
-    e.hnext = this.b[i] as E | null;
-    this.b[i] = e;
-    if (++this.size > this.b.length) this.grow();
-  }
-  /** hlist_del(): false when e was not in the table. */
-  delete(e: E): boolean {
-    const i = e.hash & this.mask;
-    let p = this.b[i] as E | null;
-    if (p === e) this.b[i] = e.hnext;
-    else {
-      while (p !== null && p.hnext !== e) p = p.hnext;
-      if (p === null) return false;
-      p.hnext = e.hnext;
-    }
-    e.hnext = null;
-    this.size--;
-    return true;
-  }
-  // Twice the buckets: old bucket i's chain splits into new buckets i and i + old size, each keeping its order.
-  private grow(): void {
-    const old = this.b;
-    const n = old.length;
-    const b = new Array<E | null>(n * 2).fill(null);
-    this.mask = n * 2 - 1;
-    for (let i = 0; i < n; i++) {
-      let lo: E | null = null;
-      let hi: E | null = null;
-      for (let e = old[i] as E | null; e !== null; ) {
-        const next: E | null = e.hnext;
-        e.hnext = null;
-        if (e.hash & n) {
-          if (hi === null) b[i + n] = e;
-          else hi.hnext = e;
-          hi = e;
-        } else {
-          if (lo === null) b[i] = e;
-          else lo.hnext = e;
-          lo = e;
-        }
-        e = next;
-      }
-    }
-    this.b = b;
-  }
-  *values(): IterableIterator<E> {
-    for (const head of this.b) for (let e = head; e !== null; e = e.hnext) yield e;
-  }
-  clear(): void {
-    this.b = new Array<E | null>(16).fill(null);
-    this.mask = 15;
-    this.size = 0;
-  }
-}
-
-function tupleIs(t: TupleHash, h: number, src: number, sport: number, dst: number, dport: number, proto: number): boolean {
-  return t.hash === h && t.src === src && t.sport === sport && t.dst === dst && t.dport === dport && t.proto === proto;
+function tupleIs(t: TupleHash, src: number, sport: number, dst: number, dport: number, proto: number): boolean {
+  return t.src === src && t.sport === sport && t.dst === dst && t.dport === dport && t.proto === proto;
 }
 
 /** One namespace's table: both tuples of every confirmed connection, hashed. */
 export class ConntrackTable {
-  private readonly hash = new HashBuckets<TupleHash>();
+  private readonly hash = new HashIndex<TupleHash>();
   private nextId = 1;
   count = 0;
 
   /** ____nf_conntrack_find(): the chain walk, expired entries included. */
   lookupRaw(src: number, sport: number, dst: number, dport: number, proto: number): TupleHash | undefined {
     const h = tupleHash(src, sport, dst, dport, proto);
-    for (let t = this.hash.head(h); t !== null; t = t.hnext) if (tupleIs(t, h, src, sport, dst, dport, proto)) return t;
+    const tab = this.hash;
+    for (let i = tab.find(h, h); i >= 0; i = tab.find(h, i + 1)) {
+      const t = tab.at(i);
+      if (tupleIs(t, src, sport, dst, dport, proto)) return t;
+    }
     return undefined;
   }
 
@@ -303,8 +227,7 @@ export class ConntrackTable {
   insert(c: Conn): void {
     for (let dir = 0; dir < 2; dir++) {
       const t = c.tuple[dir]!;
-      t.hash = tupleHash(t.src, t.sport, t.dst, t.dport, t.proto);
-      this.hash.add(t);
+      this.hash.add(tupleHash(t.src, t.sport, t.dst, t.dport, t.proto), t);
     }
     c.status |= IPS_CONFIRMED;
     this.count++;
@@ -313,7 +236,11 @@ export class ConntrackTable {
   remove(c: Conn): void {
     if (!(c.status & IPS_CONFIRMED)) return;
     let found = false;
-    for (let dir = 0; dir < 2; dir++) if (this.hash.delete(c.tuple[dir]!)) found = true;
+    for (let dir = 0; dir < 2; dir++) {
+      // (A hashed tuple never changes: NAT and IPVS alter only an unconfirmed entry's.)
+      const t = c.tuple[dir]!;
+      if (this.hash.delete(tupleHash(t.src, t.sport, t.dst, t.dport, t.proto), t)) found = true;
+    }
     c.status &= ~IPS_CONFIRMED;
     if (found) this.count--;
   }
