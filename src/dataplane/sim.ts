@@ -10,17 +10,21 @@ interface Timer {
 
 export class Sim {
   now = 0;
+  // The backlog: frames head..tail-1 of the two arrays. The arrays never shrink (an
+  // array truncated to 0 frees its store, and the next frame allocated it again).
   private rxDev: number[] = [];
-  private rxPkt: Packet[] = [];
+  private rxPkt: (Packet | null)[] = [];
   private head = 0;
+  private tail = 0;
   private timers: Timer[] = [];
   private timerSeq = 0;
   /** Upper bound on frames processed in one run: a loop in the topology cannot hang us. */
   static readonly MAX_FRAMES = 1_000_000;
 
   enqueue(linkId: number, pkt: Packet): void {
-    this.rxDev.push(linkId);
-    this.rxPkt.push(pkt);
+    this.rxDev[this.tail] = linkId;
+    this.rxPkt[this.tail] = pkt;
+    this.tail++;
   }
 
   after(ms: number, fn: () => void): void {
@@ -31,7 +35,7 @@ export class Sim {
   }
 
   pendingFrames(): number {
-    return this.rxPkt.length - this.head;
+    return this.tail - this.head;
   }
 
   /**
@@ -41,13 +45,15 @@ export class Sim {
   run(deliver: (linkId: number, pkt: Packet) => void, until: number, done: () => boolean): boolean {
     let frames = 0;
     for (;;) {
-      while (this.head < this.rxPkt.length) {
+      while (this.head < this.tail) {
         if (done()) return true;
         const dev = this.rxDev[this.head]!;
         const pkt = this.rxPkt[this.head]!;
+        this.rxPkt[this.head] = null;
         this.head++;
         if (++frames > Sim.MAX_FRAMES) {
-          this.head = this.rxPkt.length;
+          this.rxPkt.fill(null, this.head, this.tail);
+          this.head = this.tail;
           this.clearFrames();
           return false;
         }
@@ -64,10 +70,12 @@ export class Sim {
   }
 
   private clearFrames(): void {
-    if (this.head >= this.rxPkt.length) {
-      this.rxDev.length = 0;
-      this.rxPkt.length = 0;
-      this.head = 0;
+    if (this.head < this.tail) return;
+    this.head = this.tail = 0;
+    // A storm's backlog (a loop in the topology) is not kept for the rest of the run.
+    if (this.rxPkt.length > 4096) {
+      this.rxDev = [];
+      this.rxPkt = [];
     }
   }
 }

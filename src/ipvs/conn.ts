@@ -3,7 +3,8 @@
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/packet.ts";
 import type { FwdMethod, IpvsDest, IpvsService } from "./types.ts";
 import type { IpvsTimeouts } from "./config.ts";
-import { HashChains, tupleHash } from "../netfilter/conntrack.ts";
+import { tupleHash } from "../netfilter/conntrack.ts";
+import { HashIndex } from "../netfilter/hashindex.ts";
 
 export const IP_VS_CONN_F_INACTIVE = 0x0100;
 export const IP_VS_CONN_F_TEMPLATE = 0x1000;
@@ -122,14 +123,14 @@ function outIs(c: IpvsConn, proto: number, daddr: number, dport: number, caddr: 
 }
 
 /**
- * ip_vs_conn_tab: one hash chain per connection, keyed as ip_vs_conn_hashkey_conn() keys
+ * ip_vs_conn_tab: one hash entry per connection, keyed as ip_vs_conn_hashkey_conn() keys
  * it, by protocol and the client's address and port. Both directions look there: a
  * request by its source, a reply by its destination (ip_vs_conn_out_get hashes the
- * inverse), and the chain walk compares the rest. Connections are also kept in a list in
+ * inverse), and the walk of that hash's entries compares the rest. Connections are also kept in a list in
  * creation order (what -Lc lists and expiry walks).
  */
 export class IpvsConnTable {
-  private readonly tab = new HashChains<IpvsConn>();
+  private readonly tab = new HashIndex<IpvsConn>();
   private readonly templates = new Map<string, IpvsConn>();
   private first: IpvsConn | null = null;
   private last: IpvsConn | null = null;
@@ -137,19 +138,17 @@ export class IpvsConnTable {
 
   /** ip_vs_conn_in_get(): client -> virtual service. */
   inGet(proto: number, caddr: number, cport: number, vaddr: number, vport: number): IpvsConn | undefined {
-    const b = this.tab.head(connHash(proto, caddr, cport));
-    if (b === undefined) return undefined;
-    if (!Array.isArray(b)) return inIs(b, proto, caddr, cport, vaddr, vport) ? b : undefined;
-    for (const c of b) if (inIs(c, proto, caddr, cport, vaddr, vport)) return c;
+    const h = connHash(proto, caddr, cport);
+    const tab = this.tab;
+    for (let i = tab.find(h, h); i >= 0; i = tab.find(h, i + 1)) if (inIs(tab.at(i), proto, caddr, cport, vaddr, vport)) return tab.at(i);
     return undefined;
   }
 
   /** ip_vs_conn_out_get(): real server -> client (replies of NAT connections). */
   outGet(proto: number, daddr: number, dport: number, caddr: number, cport: number): IpvsConn | undefined {
-    const b = this.tab.head(connHash(proto, caddr, cport));
-    if (b === undefined) return undefined;
-    if (!Array.isArray(b)) return outIs(b, proto, daddr, dport, caddr, cport) ? b : undefined;
-    for (const c of b) if (outIs(c, proto, daddr, dport, caddr, cport)) return c;
+    const h = connHash(proto, caddr, cport);
+    const tab = this.tab;
+    for (let i = tab.find(h, h); i >= 0; i = tab.find(h, i + 1)) if (outIs(tab.at(i), proto, daddr, dport, caddr, cport)) return tab.at(i);
     return undefined;
   }
 

@@ -1,6 +1,7 @@
 // Connection tracking (net/netfilter/nf_conntrack_core.c and the tcp/udp/icmp protocol
 // trackers): tuples, a table keyed by numbers for both directions, states and timeouts.
 import type { Packet } from "../wire/packet.ts";
+import { HashIndex } from "./hashindex.ts";
 import { ICMP_ECHO, ICMP_ECHOREPLY, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/packet.ts";
 
 // enum ip_conntrack_info
@@ -55,8 +56,8 @@ const GENERIC_TIMEOUT_MS = 600_000;
 
 export interface Conn {
   id: number;
-  /** [original, reply] */
-  tuple: [Tuple, Tuple];
+  /** [original, reply]: ct->tuplehash[], each tuple with its hash-chain link. */
+  tuple: [TupleHash, TupleHash];
   status: number;
   /** Absolute virtual time (ms) it expires at. */
   timeout: number;
@@ -65,11 +66,44 @@ export interface Conn {
   finDir: number;
   mark: number;
   created: number;
-  /** Packets and bytes per direction (for conntrack -L with accounting). */
-  packets: [number, number];
-  bytes: [number, number];
 }
 
+/**
+ * struct nf_conntrack_tuple_hash: one direction's tuple, the connection it belongs to
+ * (nf_ct_tuplehash_to_ctrack) and its link in the table's hash chain (hnnode).
+ */
+export interface TupleHash extends Tuple {
+  readonly conn: Conn;
+  /** IP_CT_DIR_ORIGINAL (0) or IP_CT_DIR_REPLY (1). */
+  readonly dir: number;
+  /** JSON of the tuple alone (not the connection and chain it links to). */
+  toJSON(): Tuple;
+}
+
+function tupleJSON(this: Tuple): Tuple {
+  return { src: this.src, dst: this.dst, sport: this.sport, dport: this.dport, proto: this.proto };
+}
+
+// (Entries are object literals, not class instances: V8 pretenures a literal's
+// allocation site whose objects all survive, so a table filling up is not copied
+// through the young generation object by object.)
+function tupleHashOf(conn: Conn, dir: number, src: number, dst: number, sport: number, dport: number, proto: number): TupleHash {
+  return { src, dst, sport, dport, proto, conn, dir, toJSON: tupleJSON };
+}
+
+/** Stands in for a new entry's tuples while they are made (they point back to it). */
+const NO_TUPLES = [] as unknown as [TupleHash, TupleHash];
+
+// __nf_conntrack_alloc(): the entry with both tuples in it (the reply one nf_ct_invert_tuple's), created once.
+function newConn(id: number, pkt: Packet, timeout: number, created: number): Conn {
+  const c: Conn = { id, tuple: NO_TUPLES, status: 0, timeout, tcp: TcpCt.None, finDir: -1, mark: 0, created };
+  const icmp = pkt.proto === IPPROTO_ICMP;
+  const sport = icmp ? pkt.icmpId : pkt.sport;
+  const dport = icmp ? pkt.icmpType : pkt.dport;
+  const rdport = icmp ? (dport === ICMP_ECHO ? ICMP_ECHOREPLY : dport === ICMP_ECHOREPLY ? ICMP_ECHO : dport) : sport;
+  c.tuple = [tupleHashOf(c, 0, pkt.saddr, pkt.daddr, sport, dport, pkt.proto), tupleHashOf(c, 1, pkt.daddr, pkt.saddr, icmp ? sport : dport, rdport, pkt.proto)];
+  return c;
+}
 
 /** The tuple of a packet as nf_ct_get_tuple reads it. */
 export function packetTuple(pkt: Packet): Tuple {
@@ -86,18 +120,28 @@ export function invert(t: Tuple): Tuple {
   return { src: t.dst, dst: t.src, sport: t.dport, dport: t.sport, proto: t.proto };
 }
 
+/** nf_ct_invert_tuple() into an existing tuple (no object made). */
+export function invertInto(out: Tuple, t: Tuple): void {
+  const { src, dst, sport, dport, proto } = t;
+  out.src = dst;
+  out.dst = src;
+  out.proto = proto;
+  if (proto === IPPROTO_ICMP) {
+    out.sport = sport;
+    out.dport = dport === ICMP_ECHO ? ICMP_ECHOREPLY : dport === ICMP_ECHOREPLY ? ICMP_ECHO : dport;
+  } else {
+    out.sport = dport;
+    out.dport = sport;
+  }
+}
+
 export function tupleEqual(a: Tuple, b: Tuple): boolean {
   return a.src === b.src && a.dst === b.dst && a.sport === b.sport && a.dport === b.dport && a.proto === b.proto;
 }
 
-interface Slot {
-  conn: Conn;
-  dir: number;
-}
-
 /**
  * hash_conntrack_raw()'s role: a 5-tuple hashed to a small integer (a V8 Smi, so a
- * lookup builds no number on the heap); the table's buckets are keyed by it and a
+ * lookup builds no number on the heap); the table's buckets are indexed by it and a
  * bucket's entries are compared field by field, as the kernel walks its hash chain.
  */
 export function tupleHash(src: number, sport: number, dst: number, dport: number, proto: number): number {
@@ -108,70 +152,34 @@ export function tupleHash(src: number, sport: number, dst: number, dport: number
   return (h ^ (h >>> 15)) & 0x3fffffff;
 }
 
-/**
- * A chained hash table (the kernel's hlist buckets): buckets keyed by the hash, holding
- * one entry, or several when their hashes meet. (A Map of buckets: measured faster here
- * than an array of 2^k buckets doubled as it fills.)
- */
-export class HashChains<E> {
-  private readonly m = new Map<number, E | E[]>();
-
-  head(h: number): E | E[] | undefined {
-    return this.m.get(h);
-  }
-  add(h: number, e: E): void {
-    const b = this.m.get(h);
-    if (b === undefined) this.m.set(h, e);
-    else if (Array.isArray(b)) b.push(e);
-    else this.m.set(h, [b, e]);
-  }
-  delete(h: number, e: E): void {
-    const b = this.m.get(h);
-    if (b === e) this.m.delete(h);
-    else if (Array.isArray(b)) {
-      const i = b.indexOf(e);
-      if (i < 0) return;
-      b.splice(i, 1);
-      if (b.length === 1) this.m.set(h, b[0]!);
-    }
-  }
-  *values(): IterableIterator<E> {
-    for (const b of this.m.values()) {
-      if (Array.isArray(b)) yield* b;
-      else yield b;
-    }
-  }
-  clear(): void {
-    this.m.clear();
-  }
-}
-
-function slotIs(s: Slot, src: number, sport: number, dst: number, dport: number, proto: number): boolean {
-  const t = s.conn.tuple[s.dir]!;
+function tupleIs(t: TupleHash, src: number, sport: number, dst: number, dport: number, proto: number): boolean {
   return t.src === src && t.sport === sport && t.dst === dst && t.dport === dport && t.proto === proto;
 }
 
 /** One namespace's table: both tuples of every confirmed connection, hashed. */
 export class ConntrackTable {
-  private readonly hash = new HashChains<Slot>();
+  private readonly hash = new HashIndex<TupleHash>();
   private nextId = 1;
   count = 0;
 
-  lookupRaw(src: number, sport: number, dst: number, dport: number, proto: number): Slot | undefined {
-    const b = this.hash.head(tupleHash(src, sport, dst, dport, proto));
-    if (b === undefined) return undefined;
-    if (!Array.isArray(b)) return slotIs(b, src, sport, dst, dport, proto) ? b : undefined;
-    for (const s of b) if (slotIs(s, src, sport, dst, dport, proto)) return s;
+  /** ____nf_conntrack_find(): the chain walk, expired entries included. */
+  lookupRaw(src: number, sport: number, dst: number, dport: number, proto: number): TupleHash | undefined {
+    const h = tupleHash(src, sport, dst, dport, proto);
+    const tab = this.hash;
+    for (let i = tab.find(h, h); i >= 0; i = tab.find(h, i + 1)) {
+      const t = tab.at(i);
+      if (tupleIs(t, src, sport, dst, dport, proto)) return t;
+    }
     return undefined;
   }
 
   /** nf_conntrack_find_get(): expired entries are removed when met. */
-  lookup(t: Tuple, now: number): Slot | undefined {
+  lookup(t: Tuple, now: number): TupleHash | undefined {
     return this.lookupAt(t.src, t.sport, t.dst, t.dport, t.proto, now);
   }
 
   /** lookup() of a tuple given by its fields (no tuple built). */
-  lookupAt(src: number, sport: number, dst: number, dport: number, proto: number, now: number): Slot | undefined {
+  lookupAt(src: number, sport: number, dst: number, dport: number, proto: number, now: number): TupleHash | undefined {
     const s = this.lookupRaw(src, sport, dst, dport, proto);
     if (s && s.conn.timeout <= now) {
       this.remove(s.conn);
@@ -185,10 +193,7 @@ export class ConntrackTable {
    * that connection has the same original tuple (the same flow: confirm resolves it).
    */
   taken(t: Tuple, now: number, except: Conn | null): boolean {
-    const s = this.lookup(t, now);
-    if (!s || s.conn === except) return false;
-    if (except && tupleEqual(s.conn.tuple[0], except.tuple[0])) return false;
-    return true;
+    return this.takenRaw(t.src, t.sport, t.dst, t.dport, t.proto, now, except);
   }
 
   /** taken() for a tuple given by its fields (no tuple built). */
@@ -204,20 +209,9 @@ export class ConntrackTable {
     return true;
   }
 
+  /** init_conntrack(): a new, unconfirmed entry for the packet's tuple (generic timeout until the tracker's first packet). */
   create(pkt: Packet, now: number): Conn {
-    const orig = packetTuple(pkt);
-    return {
-      id: this.nextId++,
-      tuple: [orig, invert(orig)],
-      status: 0,
-      timeout: now + GENERIC_TIMEOUT_MS,
-      tcp: TcpCt.None,
-      finDir: -1,
-      mark: 0,
-      created: now,
-      packets: [0, 0],
-      bytes: [0, 0],
-    };
+    return newConn(this.nextId++, pkt, now + GENERIC_TIMEOUT_MS, now);
   }
 
   /** The live connection that already holds one of c's tuples (expired ones are removed). */
@@ -233,7 +227,7 @@ export class ConntrackTable {
   insert(c: Conn): void {
     for (let dir = 0; dir < 2; dir++) {
       const t = c.tuple[dir]!;
-      this.hash.add(tupleHash(t.src, t.sport, t.dst, t.dport, t.proto), { conn: c, dir });
+      this.hash.add(tupleHash(t.src, t.sport, t.dst, t.dport, t.proto), t);
     }
     c.status |= IPS_CONFIRMED;
     this.count++;
@@ -241,20 +235,21 @@ export class ConntrackTable {
 
   remove(c: Conn): void {
     if (!(c.status & IPS_CONFIRMED)) return;
+    let found = false;
     for (let dir = 0; dir < 2; dir++) {
+      // (A hashed tuple never changes: NAT and IPVS alter only an unconfirmed entry's.)
       const t = c.tuple[dir]!;
-      const s = this.lookupRaw(t.src, t.sport, t.dst, t.dport, t.proto);
-      if (s?.conn === c) this.hash.delete(tupleHash(t.src, t.sport, t.dst, t.dport, t.proto), s);
+      if (this.hash.delete(tupleHash(t.src, t.sport, t.dst, t.dport, t.proto), t)) found = true;
     }
     c.status &= ~IPS_CONFIRMED;
-    this.count--;
+    if (found) this.count--;
   }
 
   /** Live connections, oldest first. */
   list(now: number): Conn[] {
-    const seen = new Set<Conn>();
-    for (const s of this.hash.values()) if (s.conn.timeout > now) seen.add(s.conn);
-    return [...seen].sort((a, b) => a.id - b.id);
+    const out: Conn[] = [];
+    for (const t of this.hash.values()) if (t.dir === 0 && t.conn.timeout > now) out.push(t.conn);
+    return out.sort((a, b) => a.id - b.id);
   }
 
   flush(): void {
@@ -289,8 +284,6 @@ function tcpUpdate(c: Conn, dir: number, flags: number, now: number): void {
 
 /** The protocol tracker's packet function: state and timeout after one packet in dir. */
 export function ctPacket(c: Conn, dir: number, pkt: Packet, now: number): void {
-  c.packets[dir]!++;
-  c.bytes[dir]! += pkt.len;
   if (dir === 1) c.status |= IPS_SEEN_REPLY;
   switch (pkt.proto) {
     case IPPROTO_TCP:

@@ -3,7 +3,7 @@
 // directions (nf_nat_packet).
 import type { Packet } from "../wire/packet.ts";
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from "../wire/packet.ts";
-import { type Conn, ConntrackTable, invert, IPS_DST_NAT, TcpCt, IPS_DST_NAT_DONE, IPS_SRC_NAT, IPS_SRC_NAT_DONE, type Tuple } from "./conntrack.ts";
+import { type Conn, ConntrackTable, invert, invertInto, IPS_DST_NAT, TcpCt, IPS_DST_NAT_DONE, IPS_SRC_NAT, IPS_SRC_NAT_DONE, type Tuple } from "./conntrack.ts";
 
 export const NF_NAT_MANIP_SRC = 0;
 export const NF_NAT_MANIP_DST = 1;
@@ -122,24 +122,33 @@ function uniqueTuple(tuple: Tuple, range: NatRange, manip: number, ct: Conn, tab
   }
 }
 
+/** The tuple get_unique_tuple() works on (the kernel's on the stack): one, reused. */
+const scratch: Tuple = { src: 0, dst: 0, sport: 0, dport: 0, proto: 0 };
+
 /** nf_nat_setup_info(): bind the connection (always: a clash is confirm's business). */
 export function natSetupInfo(ct: Conn, range: NatRange, manip: number, table: ConntrackTable, now: number, rand: () => number): boolean {
-  const curr = invert(ct.tuple[1]);
+  const curr = scratch;
+  invertInto(curr, ct.tuple[1]);
   const { src, dst, sport, dport } = curr;
   const next = uniqueTuple(curr, range, manip, ct, table, now, rand);
   const changed = next.src !== src || next.dst !== dst || next.sport !== sport || next.dport !== dport;
   if (changed) {
-    ct.tuple[1] = invert(next);
+    // nf_conntrack_alter_reply(): the entry is unconfirmed, its reply tuple changed in place.
+    invertInto(ct.tuple[1], next);
     ct.status |= manip === NF_NAT_MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT;
   }
   ct.status |= manip === NF_NAT_MANIP_SRC ? IPS_SRC_NAT_DONE : IPS_DST_NAT_DONE;
   return true;
 }
 
+/** The range of a null binding (one, refilled per call: get_unique_tuple only reads it). */
+const nullRange: NatRange = { minIp: 0, maxIp: 0, mapIps: true, protoSpecified: false, minPort: 0, maxPort: 0, random: false, fully: false };
+
 /** nf_nat_alloc_null_binding(): an identity mapping (that still avoids clashes). */
 export function natNullBinding(ct: Conn, manip: number, table: ConntrackTable, now: number, rand: () => number): boolean {
   const ip = manip === NF_NAT_MANIP_SRC ? ct.tuple[1].dst : ct.tuple[1].src;
-  return natSetupInfo(ct, { minIp: ip, maxIp: ip, mapIps: true, protoSpecified: false, minPort: 0, maxPort: 0, random: false, fully: false }, manip, table, now, rand);
+  nullRange.minIp = nullRange.maxIp = ip;
+  return natSetupInfo(ct, nullRange, manip, table, now, rand);
 }
 
 /**
@@ -151,17 +160,17 @@ export function natPacket(ct: Conn, dir: number, manip: number, pkt: Packet): bo
   // Reply packets undo the other direction's manipulation.
   if (dir === 1) statusbit = statusbit === IPS_SRC_NAT ? IPS_DST_NAT : IPS_SRC_NAT;
   if (!(ct.status & statusbit)) return false;
-  // The target is the inverse of the other direction's tuple.
-  const target = invert(ct.tuple[dir === 0 ? 1 : 0]);
+  // The target is the inverse of the other direction's tuple (read in place: an ICMP id stays the id).
+  const o = ct.tuple[dir === 0 ? 1 : 0];
   const icmp = pkt.proto === IPPROTO_ICMP;
   if (manip === NF_NAT_MANIP_SRC) {
-    pkt.saddr = target.src;
-    if (icmp) pkt.icmpId = target.sport;
-    else pkt.sport = target.sport;
+    pkt.saddr = o.dst;
+    if (icmp) pkt.icmpId = o.sport;
+    else pkt.sport = o.dport;
   } else {
-    pkt.daddr = target.dst;
-    if (icmp) pkt.icmpId = target.sport;
-    else pkt.dport = target.dport;
+    pkt.daddr = o.src;
+    if (icmp) pkt.icmpId = o.sport;
+    else pkt.dport = o.sport;
   }
   return true;
 }

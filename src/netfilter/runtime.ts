@@ -127,6 +127,8 @@ export class NetfilterRuntime {
   view(ns: string): NetnsView | undefined {
     return this.host.dp.view?.netns.get(ns);
   }
+  /** random() as the NAT code takes it (one closure, not one per packet). */
+  private readonly rand = (): number => this.random();
   /** A seeded PRNG (mulberry32): the same scenario gives the same run. */
   random(): number {
     let t = (this.seed = (this.seed + 0x6d2b79f5) >>> 0);
@@ -144,7 +146,7 @@ export class NetfilterRuntime {
   }
 
   natSetup(ns: string, ct: Conn, range: NatRange, manip: number): boolean {
-    return natSetupInfo(ct, range, manip, this.state(ns).ct, this.now(), () => this.random());
+    return natSetupInfo(ct, range, manip, this.state(ns).ct, this.now(), this.rand);
   }
   sendReset(ns: NetnsView, pkt: Packet): void {
     tcpSendReset(this.host.dp, ns, pkt);
@@ -159,6 +161,7 @@ export class NetfilterRuntime {
     if (!cfg) return null;
     const st = this.state(ns);
     let ct = st.tables.get(table);
+    if (ct !== undefined && ct.cfg === cfg) return ct;
     if (!ct) st.tables.set(table, (ct = { name: table, cfg: null, chains: new Map() }));
     syncTable(ct, cfg, { rt: this, ns, table }, this.ruleCache);
     return ct;
@@ -240,9 +243,14 @@ export class NetfilterRuntime {
     return this.ns.get(ns)?.ops ?? NO_OPS;
   }
 
+  // (The closure is made in a function of its own: one that captures its parameters
+  // allocates their context on every call, tracing or not.)
   private walkTrace(ns: string, table: TableName, pkt: Packet): WalkTrace | null {
+    return this.host.dp.tracer ? this.tracingWalk(ns, table, pkt) : null;
+  }
+
+  private tracingWalk(ns: string, table: TableName, pkt: Packet): WalkTrace {
     const dp = this.host.dp;
-    if (!dp.tracer) return null;
     return (rule, chain: CompiledChain, index, verdict) => {
       const what = rule ? `rule ${index}: ${saveRule(chain.name, rule.cfg)}` : "end of chain";
       dp.trace(pkt, ns, null, "rule", `${table} ${chain.name} ${what} => ${verdict}`);
@@ -346,12 +354,13 @@ export class NetfilterRuntime {
     }
     if (pkt.ctinfo === IP_CT_NEW && !natInitialized(ct, manip)) {
       void chain;
-      for (const l of this.natLists.get(ns)?.[hs.hook] ?? []) {
-        const v = l.fn(pkt, hs);
+      const lookups = this.natLists.get(ns)?.[hs.hook];
+      for (let i = 0; lookups !== undefined && i < lookups.length; i++) {
+        const v = lookups[i]!.fn(pkt, hs);
         if (v !== NF_ACCEPT) return v;
         if (natInitialized(ct, manip)) break;
       }
-      if (!natInitialized(ct, manip) && !natNullBinding(ct, manip, this.state(ns).ct, this.now(), () => this.random())) {
+      if (!natInitialized(ct, manip) && !natNullBinding(ct, manip, this.state(ns).ct, this.now(), this.rand)) {
         hs.reason = "nat: no unique tuple left";
         return NF_DROP;
       }

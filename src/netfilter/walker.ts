@@ -31,9 +31,12 @@ function baseMatch(r: CompiledRule, pkt: Packet, st: HookState): boolean {
   return true;
 }
 
+// The jump stack: slots below sp are in use; the arrays never shrink (truncating one
+// frees its backing store, and the next push allocated it again, per packet).
 const stackChain: CompiledChain[] = [];
 const stackIndex: number[] = [];
 const stackLevel: number[] = [];
+let sp = 0;
 
 /**
  * The walk goes at most NFT_JUMP_STACK_SIZE - 1 jumps or gotos deep, as the rules the
@@ -41,13 +44,13 @@ const stackLevel: number[] = [];
  * full, the packet is dropped, so no table can make the walk run away.
  */
 export function doTable(start: CompiledChain, pkt: Packet, st: HookState, trace: WalkTrace | null): TV {
-  const base = stackChain.length;
+  const base = sp;
   let chain = start;
   let i = 0;
   let level = 0;
   for (;;) {
     if (i >= chain.rules.length) {
-      if (stackChain.length === base) {
+      if (sp === base) {
         // The underflow: the built-in chain's policy, even at the end of a chain reached by -g.
         start.policyCounters.pkts++;
         start.policyCounters.bytes += pkt.len;
@@ -55,9 +58,9 @@ export function doTable(start: CompiledChain, pkt: Packet, st: HookState, trace:
         if (trace) trace(null, chain, i, v === TV.Drop ? "policy DROP" : "policy ACCEPT");
         return v;
       }
-      chain = stackChain.pop()!;
-      i = stackIndex.pop()!;
-      level = stackLevel.pop()!;
+      chain = stackChain[--sp]!;
+      i = stackIndex[sp]!;
+      level = stackLevel[sp]!;
       continue;
     }
     const r = chain.rules[i++]!;
@@ -67,36 +70,36 @@ export function doTable(start: CompiledChain, pkt: Packet, st: HookState, trace:
     switch (r.kind) {
       case RuleKind.Accept:
         if (trace) trace(r, chain, i, "ACCEPT");
-        stackChain.length = stackIndex.length = stackLevel.length = base;
+        sp = base;
         return TV.Accept;
       case RuleKind.Drop:
         if (trace) trace(r, chain, i, "DROP");
-        stackChain.length = stackIndex.length = stackLevel.length = base;
+        sp = base;
         return TV.Drop;
       case RuleKind.Return:
         if (trace) trace(r, chain, i, "RETURN");
-        if (stackChain.length === base) {
+        if (sp === base) {
           chain = start;
           i = start.rules.length;
           continue;
         }
-        chain = stackChain.pop()!;
-        i = stackIndex.pop()!;
-        level = stackLevel.pop()!;
+        chain = stackChain[--sp]!;
+        i = stackIndex[sp]!;
+        level = stackLevel[sp]!;
         continue;
       case RuleKind.Jump:
       case RuleKind.Goto:
         if (!r.jump) continue;
         if (level + 1 >= NFT_JUMP_STACK_SIZE) {
           if (trace) trace(r, chain, i, "DROP (jump stack full)");
-          stackChain.length = stackIndex.length = stackLevel.length = base;
+          sp = base;
           return TV.Drop;
         }
         if (trace) trace(r, chain, i, `${r.kind === RuleKind.Goto ? "goto" : "jump"} ${r.jump.name}`);
         if (r.kind === RuleKind.Jump) {
-          stackChain.push(chain);
-          stackIndex.push(i);
-          stackLevel.push(level);
+          stackChain[sp] = chain;
+          stackIndex[sp] = i;
+          stackLevel[sp++] = level;
         }
         level++;
         chain = r.jump;
@@ -107,17 +110,17 @@ export function doTable(start: CompiledChain, pkt: Packet, st: HookState, trace:
         if (trace) trace(r, chain, i, r.cfg.target!.name);
         if (v === TV.Continue) continue;
         if (v === TV.Return) {
-          if (stackChain.length === base) {
+          if (sp === base) {
             chain = start;
             i = start.rules.length;
             continue;
           }
-          chain = stackChain.pop()!;
-          i = stackIndex.pop()!;
-          level = stackLevel.pop()!;
+          chain = stackChain[--sp]!;
+          i = stackIndex[sp]!;
+          level = stackLevel[sp]!;
           continue;
         }
-        stackChain.length = stackIndex.length = stackLevel.length = base;
+        sp = base;
         return v;
       }
       default:
