@@ -34,8 +34,12 @@ export interface IpvsTimeouts {
   udp: number;
 }
 
+/** One bucket's services, in the order they were added. */
+export type ServiceBucket = readonly ServiceConfig[];
+
 export interface IpvsConfig {
-  buckets: Record<number, Record<string, ServiceConfig>>;
+  /** IP_VS_SVC_TAB_SIZE (256) buckets by bucketOf(key); undefined when empty. */
+  buckets: readonly (ServiceBucket | undefined)[];
   count: number;
   timeouts: IpvsTimeouts;
 }
@@ -58,16 +62,30 @@ export function bucketOf(key: string): number {
 
 export function emptyIpvs(): IpvsConfig {
   // The defaults of ip_vs_proto_tcp.c / udp.c as ipvsadm --set shows them: 900 120 300.
-  return { buckets: {}, count: 0, timeouts: { tcp: 900, tcpfin: 120, udp: 300 } };
+  return { buckets: emptyBuckets(), count: 0, timeouts: { tcp: 900, tcpfin: 120, udp: 300 } };
+}
+
+export const SVC_TAB_SIZE = 256;
+
+export function emptyBuckets(): (ServiceBucket | undefined)[] {
+  return new Array<ServiceBucket | undefined>(SVC_TAB_SIZE).fill(undefined);
+}
+
+/** Where the service key is in its bucket, or -1. */
+export function indexInBucket(b: ServiceBucket | undefined, key: string): number {
+  if (b) for (let i = 0; i < b.length; i++) if (b[i]!.key === key) return i;
+  return -1;
 }
 
 export function findService(cfg: IpvsConfig | undefined, key: string): ServiceConfig | undefined {
-  return cfg?.buckets[bucketOf(key)]?.[key];
+  const b = cfg?.buckets[bucketOf(key)];
+  const i = indexInBucket(b, key);
+  return i < 0 ? undefined : b![i];
 }
 
 export function allServices(cfg: IpvsConfig | undefined): ServiceConfig[] {
   const out: ServiceConfig[] = [];
   if (!cfg) return out;
-  for (const b of Object.values(cfg.buckets)) out.push(...Object.values(b));
+  for (const b of cfg.buckets) if (b) out.push(...b);
   return out;
 }

@@ -9,12 +9,12 @@
 // edit made (immer then skips it when it becomes the snapshot) and hands the new
 // configuration back; an edit that is dropped (a line failed) changes nothing.
 import { KernelError } from "../config/errors.ts";
-import { bucketOf, type DestConfig, emptyIpvs, type IpvsConfig, type ServiceConfig } from "./config.ts";
+import { bucketOf, type DestConfig, emptyBuckets, emptyIpvs, indexInBucket, type IpvsConfig, type ServiceBucket, type ServiceConfig } from "./config.ts";
 
-type Bucket = Record<string, ServiceConfig>;
+type Bucket = ServiceConfig[];
 
 export class IpvsEdit {
-  readonly cfg: IpvsConfig;
+  readonly cfg: IpvsConfig & { buckets: (ServiceBucket | undefined)[] };
   /** The namespace had an IPVS configuration before this edit. */
   readonly existed: boolean;
   private readonly ownBuckets = new Set<Bucket>();
@@ -24,7 +24,7 @@ export class IpvsEdit {
   constructor(base: IpvsConfig | undefined) {
     this.existed = base !== undefined;
     const b = base ?? emptyIpvs();
-    this.cfg = { buckets: { ...b.buckets }, count: b.count, timeouts: { ...b.timeouts } };
+    this.cfg = { buckets: b.buckets.slice(), count: b.count, timeouts: { ...b.timeouts } };
   }
 
   /** The service find() gave last, and its key: a restore names one service many lines running. */
@@ -33,7 +33,9 @@ export class IpvsEdit {
 
   find(key: string): ServiceConfig | undefined {
     if (key === this.lastKey && this.last) return this.last;
-    const s = this.cfg.buckets[bucketOf(key)]?.[key];
+    const rec = this.cfg.buckets[bucketOf(key)];
+    const i = indexInBucket(rec, key);
+    const s = i < 0 ? undefined : rec![i];
     this.last = s;
     this.lastKey = key;
     return s;
@@ -49,9 +51,9 @@ export class IpvsEdit {
   /** The bucket record holding key, this edit's own copy (created when missing). */
   private bucket(key: string): Bucket {
     const b = bucketOf(key);
-    let rec = this.cfg.buckets[b];
-    if (rec && this.ownBuckets.has(rec)) return rec;
-    rec = { ...rec };
+    const old = this.cfg.buckets[b];
+    if (old && this.ownBuckets.has(old as Bucket)) return old as Bucket;
+    const rec: Bucket = old ? old.slice() : [];
     this.last = undefined;
     this.ownBuckets.add(rec);
     this.cfg.buckets[b] = rec;
@@ -65,7 +67,8 @@ export class IpvsEdit {
     if (this.ownSvcs.has(s)) return s;
     const copy: ServiceConfig = { ...s, dests: s.dests.slice() };
     this.ownSvcs.add(copy);
-    this.bucket(key)[key] = copy;
+    const rec = this.bucket(key);
+    rec[indexInBucket(rec, key)] = copy;
     this.last = undefined;
     return copy;
   }
@@ -74,7 +77,7 @@ export class IpvsEdit {
   addService(svc: ServiceConfig): void {
     if (this.find(svc.key)) throw new KernelError("EEXIST");
     this.ownSvcs.add(svc);
-    this.bucket(svc.key)[svc.key] = svc;
+    this.bucket(svc.key).push(svc);
     this.last = undefined;
     this.cfg.count++;
   }
@@ -83,17 +86,16 @@ export class IpvsEdit {
   delService(key: string): void {
     this.service(key);
     const rec = this.bucket(key);
-    delete rec[key];
+    rec.splice(indexInBucket(rec, key), 1);
     this.last = undefined;
-    const b = bucketOf(key);
-    if (!hasKeys(rec)) delete this.cfg.buckets[b];
+    if (!rec.length) this.cfg.buckets[bucketOf(key)] = undefined;
     this.cfg.count--;
   }
 
   // ip_vs_flush().
   clear(): void {
     this.last = undefined;
-    this.cfg.buckets = {};
+    this.cfg.buckets = emptyBuckets();
     this.cfg.count = 0;
     this.changed = true;
   }
@@ -143,9 +145,4 @@ export class IpvsEdit {
 function indexOfDest(dests: readonly DestConfig[], addr: number, port: number): number {
   for (let i = 0; i < dests.length; i++) if (dests[i]!.addr === addr && dests[i]!.port === port) return i;
   return -1;
-}
-
-function hasKeys(o: object): boolean {
-  for (const _ in o) return true;
-  return false;
 }

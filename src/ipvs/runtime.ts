@@ -8,7 +8,7 @@ import type { NetnsView } from "../dataplane/view.ts";
 import { Hook, NO_OPS, type NfHookOps } from "../dataplane/hooks.ts";
 import { registerSysctl } from "../config/sysctl.ts";
 import { formatIPv4 } from "../wire/ipv4.ts";
-import { type DestConfig, type IpvsConfig, type IpvsTimeouts, type ServiceConfig, emptyIpvs } from "./config.ts";
+import { type DestConfig, type IpvsConfig, type IpvsTimeouts, type ServiceBucket, type ServiceConfig, emptyBuckets, emptyIpvs, SVC_TAB_SIZE } from "./config.ts";
 import { IpvsConnTable } from "./conn.ts";
 import { IpvsCore, templateTimer } from "./core.ts";
 import { IP_VS_DEST_F_AVAILABLE, type IpvsDest, type IpvsService, type Scheduler } from "./types.ts";
@@ -67,7 +67,8 @@ export class NetnsIpvs {
   readonly byMark = new Map<number, IpvsServiceRt>();
   readonly conns = new IpvsConnTable();
   cfg: IpvsConfig | undefined = undefined;
-  readonly buckets = new Map<number, Record<string, ServiceConfig>>();
+  /** The configuration's buckets as sync last read them. */
+  buckets: readonly (ServiceBucket | undefined)[] = emptyBuckets();
   /**
    * ip_vs_trash_get_dest(): a removed real server that connections still use waits here,
    * and comes back (counters and all) when the same service adds it again.
@@ -152,21 +153,19 @@ export class IpvsRuntime {
     const cfg = config.netns[ns]?.ext.ipvs;
     if (st.cfg === cfg) return st;
     st.cfg = cfg;
-    const buckets: Record<string, Record<string, ServiceConfig>> = cfg?.buckets ?? {};
-    for (const k in buckets) {
-      const idx = Number(k);
-      const b = buckets[k]!;
-      const old = st.buckets.get(idx);
+    const buckets = cfg?.buckets ?? emptyBuckets();
+    for (let i = 0; i < SVC_TAB_SIZE; i++) {
+      const b = buckets[i];
+      const old = st.buckets[i];
       if (old === b) continue;
-      for (const key in old) if (!b[key]) this.removeService(st, key);
-      for (const key in b) this.updateService(st, b[key]!);
-      st.buckets.set(idx, b);
+      if (old) {
+        const keep = new Set<string>();
+        if (b) for (const svc of b) keep.add(svc.key);
+        for (const o of old) if (!keep.has(o.key)) this.removeService(st, o.key);
+      }
+      if (b) for (const svc of b) this.updateService(st, svc);
     }
-    for (const [idx, old] of st.buckets) {
-      if (buckets[idx] !== undefined) continue;
-      for (const key in old) this.removeService(st, key);
-      st.buckets.delete(idx);
-    }
+    st.buckets = buckets;
     return st;
   }
 
