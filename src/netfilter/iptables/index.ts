@@ -332,15 +332,19 @@ export function iptablesRestoreTool(rt: NetfilterRuntime): Tool {
       const args = restoreArgs(argv);
       if (ctx.stdin === null) throw new ToolError("iptables-restore: no input: give the rules as a here-document (iptables-restore <<EOF ... EOF)");
       const ns = ctx.ns;
-      const lines = ctx.stdin.split("\n");
+      const text = ctx.stdin;
       const before = ctx.host.config;
       const counterSets: CounterSet[] = [];
       ctx.host.change((draft) => {
         const lookupSet = (name: string) => rt.resolveSet(ns, name) !== null;
         const st: RestoreState = { args, nsc: draft.netns[ns]!, lookupSet, lineNo: 0, table: null, tableName: null, counterSets };
-        for (const raw of lines) {
+        // Line by line without an array of them all (a kube-proxy table is 600k+ lines).
+        for (let at = 0; at <= text.length; ) {
+          let end = text.indexOf("\n", at);
+          if (end < 0) end = text.length;
           st.lineNo++;
-          restoreLine(st, raw);
+          restoreLine(st, text.slice(at, end));
+          at = end + 1;
         }
         if (st.table) throw restoreError(st.lineNo, "COMMIT expected at line " + st.lineNo);
       });
