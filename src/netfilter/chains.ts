@@ -128,12 +128,13 @@ class HashPool<T> {
   private readonly one = new Map<number, T>();
   private readonly more = new Map<number, T[]>();
 
-  find(h: number, eq: (stored: T) => boolean): T | undefined {
+  /** The stored part with hash h that eq() finds equal to the probe (eq is a plain function: no closure per call). */
+  find<P>(h: number, probe: P, eq: (stored: T, probe: P) => boolean): T | undefined {
     const v = this.one.get(h);
     if (v === undefined) return undefined;
-    if (eq(v)) return v;
+    if (eq(v, probe)) return v;
     const rest = this.more.get(h);
-    if (rest) for (const r of rest) if (eq(r)) return r;
+    if (rest) for (const r of rest) if (eq(r, probe)) return r;
     return undefined;
   }
 
@@ -195,17 +196,28 @@ function valueEquals(a: OptValue, b: OptValue): boolean {
   return true;
 }
 
+/** Scratch for specEquals: the probe's option keys (reused, not allocated per compare). */
+const probeKeys: string[] = [];
+
 /** Same name, -g, option keys in the same order and equal plain values (what the JSON text of both would show). */
 function specEquals(a: Spec, b: Spec): boolean {
   if (a.name !== b.name || "goto" in a !== "goto" in b || (a as TargetSpec).goto !== (b as TargetSpec).goto) return false;
-  const ka = Object.keys(a.opts);
-  const kb = Object.keys(b.opts);
-  if (ka.length !== kb.length) return false;
-  for (let i = 0; i < ka.length; i++) {
-    const f = ka[i]!;
-    if (f !== kb[i] || !valueEquals(a.opts[f]!, b.opts[f]!)) return false;
+  let n = 0;
+  for (const f in b.opts) probeKeys[n++] = f;
+  let i = 0;
+  for (const f in a.opts) {
+    if (i >= n || f !== probeKeys[i] || !valueEquals(a.opts[f]!, b.opts[f]!)) return false;
+    i++;
   }
-  return true;
+  return i === n;
+}
+
+function addrEquals(a: AddrMatch, b: AddrMatch): boolean {
+  return a.addr === b.addr && a.plen === b.plen && a.inv === b.inv;
+}
+
+function ifaceEquals(a: IfaceMatch, b: IfaceMatch): boolean {
+  return a.name === b.name && a.wildcard === b.wildcard && a.inv === b.inv;
 }
 
 /**
@@ -233,6 +245,29 @@ class InternPools {
   readonly json = new Map<string, object>();
   /** The hash of the last spec interned (a match list's hash is made of them). */
   lastHash = 0;
+  /** The last match and target stored, with their hashes: consecutive rules often repeat them (one service's comment). */
+  lastMatch: Spec | null = null;
+  lastMatchHash = 0;
+  lastTarget: Spec | null = null;
+  lastTargetHash = 0;
+}
+
+/** internSpec() with a look at the last spec of the same kind first. */
+function internSpecCached<T extends Spec>(pools: InternPools, kind: 1 | 2, x: T, chains: Chains | null = null): T {
+  const last = kind === 1 ? pools.lastMatch : pools.lastTarget;
+  if (last !== null && specEquals(last, x)) {
+    pools.lastHash = kind === 1 ? pools.lastMatchHash : pools.lastTargetHash;
+    return last as T;
+  }
+  const v = internSpec(pools, kind, x, chains);
+  if (kind === 1) {
+    pools.lastMatch = v;
+    pools.lastMatchHash = pools.lastHash;
+  } else {
+    pools.lastTarget = v;
+    pools.lastTargetHash = pools.lastHash;
+  }
+  return v;
 }
 
 /**
@@ -244,7 +279,7 @@ function internSpec<T extends Spec>(pools: InternPools, kind: number, x: T, chai
   if (h0 === null) return internJson(pools, kind, x);
   const h = Math.imul(h0 ^ kind, 0x01000193);
   pools.lastHash = h;
-  const found = pools.specs.find(h, (s) => specEquals(s, x));
+  const found = pools.specs.find(h, x as Spec, specEquals);
   return (found ?? pools.specs.add(h, copySpec(x, chains))) as T;
 }
 
@@ -260,13 +295,13 @@ function internJson<T extends object>(pools: InternPools, kind: number, x: T): T
 /** An address (a number and flags), stored with the keys in the parser's order. */
 function internAddr(pools: InternPools, x: AddrMatch): AddrMatch {
   const h = hashNum(Math.imul((x.plen << 1) | (x.inv ? 1 : 0), 0x01000193), x.addr);
-  return pools.addrs.find(h, (a) => a.addr === x.addr && a.plen === x.plen && a.inv === x.inv) ?? pools.addrs.add(h, { addr: x.addr, plen: x.plen, inv: x.inv });
+  return pools.addrs.find(h, x, addrEquals) ?? pools.addrs.add(h, { addr: x.addr, plen: x.plen, inv: x.inv });
 }
 
 /** An interface (a name and flags), its name copied out of the command text. */
 function internIface(pools: InternPools, x: IfaceMatch): IfaceMatch {
   const h = hashStr((x.wildcard ? 2 : 0) | (x.inv ? 1 : 0), x.name);
-  return pools.ifaces.find(h, (a) => a.name === x.name && a.wildcard === x.wildcard && a.inv === x.inv) ?? pools.ifaces.add(h, { name: own(x.name), wildcard: x.wildcard, inv: x.inv });
+  return pools.ifaces.find(h, x, ifaceEquals) ?? pools.ifaces.add(h, { name: own(x.name), wildcard: x.wildcard, inv: x.inv });
 }
 
 /** Two match lists of the same interned specs (object identity). */
@@ -281,10 +316,10 @@ function internMatches(pools: InternPools, given: RuleConfig["matches"]): RuleCo
   const specs: RuleConfig["matches"] = new Array(given.length);
   let h = 0x811c9dc5;
   for (let i = 0; i < given.length; i++) {
-    specs[i] = internSpec(pools, 1, given[i]!);
+    specs[i] = internSpecCached(pools, 1, given[i]!);
     h = Math.imul(h ^ pools.lastHash, 0x01000193);
   }
-  return pools.lists.find(h, (l) => sameList(l, specs)) ?? pools.lists.add(h, specs);
+  return pools.lists.find(h, specs, sameList) ?? pools.lists.add(h, specs);
 }
 
 /**
@@ -547,7 +582,7 @@ export class ChainMap implements Chains {
       inIface: rule.inIface && internIface(pools, rule.inIface),
       outIface: rule.outIface && internIface(pools, rule.outIface),
       matches,
-      target: rule.target && internSpec(pools, 2, rule.target, this),
+      target: rule.target && internSpecCached(pools, 2, rule.target, this),
     };
   }
 

@@ -9,7 +9,7 @@
 // chains.ts), so checking one new jump costs the chains above its source and below its
 // target, not the whole table.
 import type { RuleConfig, TableName } from "./types.ts";
-import { isBuiltin } from "./tables.ts";
+import { isBuiltin, TABLES } from "./tables.ts";
 import { TARGETS } from "./targets/index.ts";
 
 /** include/net/netfilter/nf_tables.h: the jump stack of nft_do_chain(). */
@@ -186,6 +186,17 @@ export class JumpGraph {
     if (to !== chain && !this.down.has(to)) return level + 1 >= NFT_JUMP_STACK_SIZE;
     // The walk counts the new edge chain -> to as if it were there.
     return !this.validate(to, level + 1, new Map(), chain, to);
+  }
+
+  /**
+   * nft_table_validate() over the whole table: no chain is reached from a base chain at
+   * level NFT_JUMP_STACK_SIZE (a loop a base chain reaches always is). A table that
+   * only grew since it was valid is valid at every step when it is valid at the end.
+   */
+  validAll(): boolean {
+    const seen = new Map<string, number>();
+    for (const base of TABLES[this.table].chains) if (!this.validate(base.name, 0, seen, "", "")) return false;
+    return true;
   }
 
   /**
