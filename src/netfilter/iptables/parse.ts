@@ -102,8 +102,40 @@ function resolveLong(word: string, table: readonly (readonly LongOpt[])[]): Long
 
 const PROTOS: Record<string, number> = { all: 0, tcp: 6, udp: 17, icmp: 1, sctp: 132, udplite: 136, dccp: 33, gre: 47, esp: 50, ah: 51, ipencap: 4 };
 
+/** The value of one digit run of at most `max` digits at [from, to), or -1. */
+function digitsAt(v: string, from: number, to: number, max: number): number {
+  if (to <= from || to - from > max) return -1;
+  let n = 0;
+  for (let k = from; k < to; k++) {
+    const c = v.charCodeAt(k);
+    if (c < 48 || c > 57) return -1;
+    n = n * 10 + (c - 48);
+  }
+  return n;
+}
+
+/** "A" or "A/len" in plain digits (every address of a kube-proxy dump), read without regexes; null for any other form. */
+function plainPrefix(v: string): { addr: number; plen: number } | null {
+  const slash = v.indexOf("/");
+  const end = slash < 0 ? v.length : slash;
+  let addr = 0;
+  let from = 0;
+  for (let k = 0; k < 4; k++) {
+    const dot = k < 3 ? v.indexOf(".", from) : end;
+    if (dot < 0 || dot > end) return null;
+    const octet = digitsAt(v, from, dot, 3);
+    if (octet < 0 || octet > 255) return null;
+    addr = addr * 256 + octet;
+    from = dot + 1;
+  }
+  const plen = slash < 0 ? 32 : digitsAt(v, slash + 1, v.length, 2);
+  return plen < 0 || plen > 32 ? null : { addr, plen };
+}
+
 /** One address of -s/-d: "A", "A/len" or "A/dotted.mask" (xtables_ipparse_multiple). */
 function parseAddrItem(item: string, inv: boolean): AddrMatch {
+  const plain = plainPrefix(item);
+  if (plain) return { addr: (plain.addr & (plain.plen ? (0xffffffff << (32 - plain.plen)) >>> 0 : 0)) >>> 0, plen: plain.plen, inv };
   let v = item;
   // A dotted netmask (192.168.0.0/255.255.0.0) is a prefix length in disguise.
   const dotted = /^([0-9.]+)\/(\d+\.\d+\.\d+\.\d+)$/.exec(v);
@@ -316,7 +348,8 @@ function optTable(st: ParseState, opt: string): void {
 function optAddress(st: ParseState, opt: string): void {
   const text = nextArg(st, opt);
   setOption(st, opt);
-  const list = text.split(",").map((item) => parseAddrItem(item, st.inv));
+  const list: AddrMatch[] = [];
+  for (const item of text.split(",")) list.push(parseAddrItem(item, st.inv));
   if (opt === "-s") {
     st.c.rule.src = list[0]!;
     st.c.srcs = list;
@@ -452,6 +485,11 @@ function extOpts(options: object, owner: LongOpt["owner"]): readonly LongOpt[] {
   return v;
 }
 
+function named(opts: readonly LongOpt[], name: string): LongOpt | undefined {
+  for (const o of opts) if (o.name === name) return o;
+  return undefined;
+}
+
 /**
  * resolveLong(word, optionTable(st, false)) when the word is exactly the name of an
  * option there (the common case), found without building the table; undefined otherwise.
@@ -467,9 +505,9 @@ function exactOption(st: ParseState, word: string): LongOpt | undefined {
     // The target's options come before those of the matches loaded after it.
     if (inTarget && st.targetAt < l.at) break;
     const options = MATCHES.get(l.name)!.options;
-    if (Object.hasOwn(options, word)) return extOpts(options, k).find((o) => o.name === word);
+    if (Object.hasOwn(options, word)) return named(extOpts(options, k), word);
   }
-  return inTarget ? extOpts(targetExt.options, "target").find((o) => o.name === word) : undefined;
+  return inTarget ? named(extOpts(targetExt.options, "target"), word) : undefined;
 }
 
 /** The option table getopt_long searches: the base options, then each extension's as it was loaded. */
