@@ -21,6 +21,8 @@ import { TARGETS } from "./targets/index.ts";
 
 const SHARDS = 1024;
 const NO_MATCHES: RuleConfig["matches"] = [];
+/** The options of every stored spec that has none (a jump's target): one object, not one per chain jumped to. */
+const NO_OPTS: Spec["opts"] = Object.freeze({}) as Spec["opts"];
 /** Index changes kept to undo a failed command cheaply (a larger one rebuilds instead). */
 const JOURNAL_MAX = 8192;
 
@@ -225,8 +227,9 @@ function ifaceEquals(a: IfaceMatch, b: IfaceMatch): boolean {
  * is the chain's own name string (no copy).
  */
 function copySpec<T extends Spec>(x: T, chains: Chains | null): T {
-  const opts: Spec["opts"] = {};
+  let opts: Spec["opts"] = NO_OPTS;
   for (const f in x.opts) {
+    if (opts === NO_OPTS) opts = {};
     const v = x.opts[f]!;
     opts[f] = typeof v === "string" ? own(v) : Array.isArray(v) ? (v as (string | number)[]).map((e) => (typeof e === "string" ? own(e) : e)) as OptValue : v;
   }
