@@ -250,7 +250,7 @@ function restoreChainHeader(st: RestoreState, table: TableConfig, tableName: Tab
  * (a backslash, ; & | < > ( ), a # starting a word, an unterminated quote): the shell
  * splitter then reads it. A kube-proxy table is hundreds of thousands of such lines.
  */
-export function plainWords(text: string): string[] | null {
+function plainWords(text: string): string[] | null {
   const out: string[] = [];
   const n = text.length;
   let word = "";
