@@ -21,6 +21,8 @@ import { TARGETS } from "./targets/index.ts";
 
 const SHARDS = 1024;
 const NO_MATCHES: RuleConfig["matches"] = [];
+/** The options of every stored spec that has none (a jump's target): one object, not one per chain jumped to. */
+const NO_OPTS: Spec["opts"] = Object.freeze({}) as Spec["opts"];
 /** Index changes kept to undo a failed command cheaply (a larger one rebuilds instead). */
 const JOURNAL_MAX = 8192;
 
@@ -120,44 +122,114 @@ function own(s: string): string {
   return (" " + s).slice(1);
 }
 
-/** One option value's part of a spec's key (typed, strings length-prefixed: no two values share one); null when not a plain value. */
-function valueKey(v: OptValue): string | null {
-  if (typeof v === "string") return `s${v.length}:${v}`;
-  if (typeof v === "number") return Number.isFinite(v) ? `n${v};` : null;
-  if (typeof v === "boolean") return v ? "T" : "F";
+/**
+ * Parts already stored, by a 32-bit hash of their content (no key text built per rule):
+ * the first part with a hash in `one`, the others with the same hash in `more`.
+ */
+class HashPool<T> {
+  private readonly one = new Map<number, T>();
+  private readonly more = new Map<number, T[]>();
+
+  /** The stored part with hash h that eq() finds equal to the probe (eq is a plain function: no closure per call). */
+  find<P>(h: number, probe: P, eq: (stored: T, probe: P) => boolean): T | undefined {
+    const v = this.one.get(h);
+    if (v === undefined) return undefined;
+    if (eq(v, probe)) return v;
+    const rest = this.more.get(h);
+    if (rest) for (const r of rest) if (eq(r, probe)) return r;
+    return undefined;
+  }
+
+  add(h: number, v: T): T {
+    if (!this.one.has(h)) this.one.set(h, v);
+    else {
+      const rest = this.more.get(h);
+      if (rest) rest.push(v);
+      else this.more.set(h, [v]);
+    }
+    return v;
+  }
+}
+
+/** FNV-1a steps over a string's UTF-16 units and over a number. */
+function hashStr(h: number, s: string): number {
+  h = Math.imul(h ^ s.length, 0x01000193);
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
+}
+function hashNum(h: number, n: number): number {
+  h = Math.imul(h ^ (n | 0), 0x01000193);
+  // The high part of a value above 2^32 (or a fraction) counts too.
+  return Math.imul(h ^ ((n / 4294967296) | 0) ^ ((n % 1) * 1e9), 0x01000193);
+}
+
+/** A plain option value's hash (strings, finite numbers, booleans and arrays of those); null otherwise. */
+function valueHash(h: number, v: OptValue): number | null {
+  if (typeof v === "string") return hashStr(Math.imul(h ^ 1, 0x01000193), v);
+  if (typeof v === "number") return Number.isFinite(v) ? hashNum(Math.imul(h ^ 2, 0x01000193), v) : null;
+  if (typeof v === "boolean") return Math.imul(h ^ (v ? 3 : 4), 0x01000193);
   if (!Array.isArray(v)) return null;
-  let k = `a${v.length}[`;
+  h = Math.imul(h ^ 5 ^ (v.length << 4), 0x01000193);
   for (const e of v as (string | number)[]) {
-    if (typeof e === "string") k += `s${e.length}:${e}`;
-    else if (typeof e === "number" && Number.isFinite(e)) k += `n${e};`;
+    if (typeof e === "string") h = hashStr(Math.imul(h ^ 1, 0x01000193), e);
+    else if (typeof e === "number" && Number.isFinite(e)) h = hashNum(Math.imul(h ^ 2, 0x01000193), e);
     else return null;
   }
-  return k;
+  return h;
 }
 
-/**
- * A match or target spec's key, built from its name, its options in order and -g (no
- * JSON text), or null when an option is not a plain value (then the JSON text keys it).
- */
-function specKey(kind: string, x: Spec): string | null {
-  let k = `${kind}${x.name.length}:${x.name}`;
+/** A match or target spec's hash (its name, options in order, -g), or null when an option is not a plain value. */
+function specHash(x: Spec): number | null {
+  let h = hashStr(0x811c9dc5, x.name);
   const opts = x.opts;
   for (const f in opts) {
-    const v = valueKey(opts[f]!);
+    const v = valueHash(hashStr(h, f), opts[f]!);
     if (v === null) return null;
-    k += `\u0000${f.length}:${f}${v}`;
+    h = v;
   }
-  if ("goto" in x) k += x.goto ? "\u0000g" : "\u0000j";
-  return k;
+  if ("goto" in x) h = Math.imul(h ^ (x.goto ? 7 : 8), 0x01000193);
+  return h;
+}
+
+function valueEquals(a: OptValue, b: OptValue): boolean {
+  if (a === b) return true;
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] || typeof a[i] !== typeof b[i]) return false;
+  return true;
+}
+
+/** Scratch for specEquals: the probe's option keys (reused, not allocated per compare). */
+const probeKeys: string[] = [];
+
+/** Same name, -g, option keys in the same order and equal plain values (what the JSON text of both would show). */
+function specEquals(a: Spec, b: Spec): boolean {
+  if (a.name !== b.name || "goto" in a !== "goto" in b || (a as TargetSpec).goto !== (b as TargetSpec).goto) return false;
+  let n = 0;
+  for (const f in b.opts) probeKeys[n++] = f;
+  let i = 0;
+  for (const f in a.opts) {
+    if (i >= n || f !== probeKeys[i] || !valueEquals(a.opts[f]!, b.opts[f]!)) return false;
+    i++;
+  }
+  return i === n;
+}
+
+function addrEquals(a: AddrMatch, b: AddrMatch): boolean {
+  return a.addr === b.addr && a.plen === b.plen && a.inv === b.inv;
+}
+
+function ifaceEquals(a: IfaceMatch, b: IfaceMatch): boolean {
+  return a.name === b.name && a.wildcard === b.wildcard && a.inv === b.inv;
 }
 
 /**
- * A copy of a spec whose key specKey built: the same keys in the same order, strings
- * owned. A jump's chain name is the chain's own name string (no copy).
+ * A copy of a spec: the same keys in the same order, strings owned. A jump's chain name
+ * is the chain's own name string (no copy).
  */
 function copySpec<T extends Spec>(x: T, chains: Chains | null): T {
-  const opts: Spec["opts"] = {};
+  let opts: Spec["opts"] = NO_OPTS;
   for (const f in x.opts) {
+    if (opts === NO_OPTS) opts = {};
     const v = x.opts[f]!;
     opts[f] = typeof v === "string" ? own(v) : Array.isArray(v) ? (v as (string | number)[]).map((e) => (typeof e === "string" ? own(e) : e)) as OptValue : v;
   }
@@ -166,62 +238,91 @@ function copySpec<T extends Spec>(x: T, chains: Chains | null): T {
   return ("goto" in x ? { name, opts, goto: x.goto } : { name, opts }) as T;
 }
 
+/** The interned parts of one edit: specs and addresses by content hash, lists by their specs. */
+class InternPools {
+  readonly specs = new HashPool<Spec>();
+  readonly addrs = new HashPool<AddrMatch>();
+  readonly ifaces = new HashPool<IfaceMatch>();
+  readonly lists = new HashPool<RuleConfig["matches"]>();
+  /** Specs with a value specHash does not read, by their JSON text. */
+  readonly json = new Map<string, object>();
+  /** The hash of the last spec interned (a match list's hash is made of them). */
+  lastHash = 0;
+  /** The last match and target stored, with their hashes: consecutive rules often repeat them (one service's comment). */
+  lastMatch: Spec | null = null;
+  lastMatchHash = 0;
+  lastTarget: Spec | null = null;
+  lastTargetHash = 0;
+}
+
+/** internSpec() with a look at the last spec of the same kind first. */
+function internSpecCached<T extends Spec>(pools: InternPools, kind: 1 | 2, x: T, chains: Chains | null = null): T {
+  const last = kind === 1 ? pools.lastMatch : pools.lastTarget;
+  if (last !== null && specEquals(last, x)) {
+    pools.lastHash = kind === 1 ? pools.lastMatchHash : pools.lastTargetHash;
+    return last as T;
+  }
+  const v = internSpec(pools, kind, x, chains);
+  if (kind === 1) {
+    pools.lastMatch = v;
+    pools.lastMatchHash = pools.lastHash;
+  } else {
+    pools.lastTarget = v;
+    pools.lastTargetHash = pools.lastHash;
+  }
+  return v;
+}
+
 /**
  * A match or target spec as stored: shared with an equal one already stored, else a copy.
  * The -D / -C comparison is by JSON text: the copy keeps the given keys' order.
  */
-function internSpec<T extends Spec>(pool: Map<string, object>, kind: string, x: T, chains: Chains | null = null): T {
-  const fast = specKey(kind, x);
-  if (fast === null) return internJson(pool, kind, x);
-  let v = pool.get(fast) as T | undefined;
-  if (!v) pool.set(fast, (v = copySpec(x, chains)));
-  return v;
+function internSpec<T extends Spec>(pools: InternPools, kind: number, x: T, chains: Chains | null = null): T {
+  const h0 = specHash(x);
+  if (h0 === null) return internJson(pools, kind, x);
+  const h = Math.imul(h0 ^ kind, 0x01000193);
+  pools.lastHash = h;
+  const found = pools.specs.find(h, x as Spec, specEquals);
+  return (found ?? pools.specs.add(h, copySpec(x, chains))) as T;
 }
 
-/** A spec with a value specKey does not read: keyed by its JSON text, stored as a copy parsed from it. */
-function internJson<T extends object>(pool: Map<string, object>, kind: string, x: T): T {
+/** A spec with a value specHash does not read: keyed by its JSON text, stored as a copy parsed from it. */
+function internJson<T extends object>(pools: InternPools, kind: number, x: T): T {
   const key = kind + JSON.stringify(x);
-  let v = pool.get(key) as T | undefined;
-  if (!v) pool.set(key, (v = JSON.parse(key.slice(kind.length)) as T));
+  pools.lastHash = hashStr(0, key);
+  let v = pools.json.get(key) as T | undefined;
+  if (!v) pools.json.set(key, (v = JSON.parse(key.slice(String(kind).length)) as T));
   return v;
 }
 
-/** An address (a number and flags): keyed without JSON, stored with the keys in the parser's order. */
-function internAddr(pool: Map<string, object>, x: AddrMatch): AddrMatch {
-  const key = `a${x.addr}/${x.plen}${x.inv ? "!" : ""}`;
-  let v = pool.get(key) as AddrMatch | undefined;
-  if (!v) pool.set(key, (v = { addr: x.addr, plen: x.plen, inv: x.inv }));
-  return v;
+/** An address (a number and flags), stored with the keys in the parser's order. */
+function internAddr(pools: InternPools, x: AddrMatch): AddrMatch {
+  const h = hashNum(Math.imul((x.plen << 1) | (x.inv ? 1 : 0), 0x01000193), x.addr);
+  return pools.addrs.find(h, x, addrEquals) ?? pools.addrs.add(h, { addr: x.addr, plen: x.plen, inv: x.inv });
 }
 
 /** An interface (a name and flags), its name copied out of the command text. */
-function internIface(pool: Map<string, object>, x: IfaceMatch): IfaceMatch {
-  const key = `i${x.wildcard ? "+" : "."}${x.inv ? "!" : "."}${x.name}`;
-  let v = pool.get(key) as IfaceMatch | undefined;
-  if (!v) pool.set(key, (v = { name: (" " + x.name).slice(1), wildcard: x.wildcard, inv: x.inv }));
-  return v;
+function internIface(pools: InternPools, x: IfaceMatch): IfaceMatch {
+  const h = hashStr((x.wildcard ? 2 : 0) | (x.inv ? 1 : 0), x.name);
+  return pools.ifaces.find(h, x, ifaceEquals) ?? pools.ifaces.add(h, { name: own(x.name), wildcard: x.wildcard, inv: x.inv });
 }
 
-/** The match lists stored, as a trie keyed by their interned specs (object identity: no text built per rule). */
-export interface ListNode {
-  list?: RuleConfig["matches"];
-  next?: Map<object, ListNode>;
+/** Two match lists of the same interned specs (object identity). */
+function sameList(a: RuleConfig["matches"], b: RuleConfig["matches"]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** A rule's match list: each spec interned, the list shared with rules whose specs are the same objects. */
-function internMatches(session: EditSession, given: RuleConfig["matches"]): RuleConfig["matches"] {
-  const pool = session.pool;
-  const specs: RuleConfig["matches"] = [];
-  let node = session.lists;
-  for (const m of given) {
-    const v = internSpec(pool, "m", m);
-    specs.push(v);
-    const next = (node.next ??= new Map());
-    let child = next.get(v);
-    if (!child) next.set(v, (child = {}));
-    node = child;
+function internMatches(pools: InternPools, given: RuleConfig["matches"]): RuleConfig["matches"] {
+  const specs: RuleConfig["matches"] = new Array(given.length);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < given.length; i++) {
+    specs[i] = internSpecCached(pools, 1, given[i]!);
+    h = Math.imul(h ^ pools.lastHash, 0x01000193);
   }
-  return (node.list ??= specs);
+  return pools.lists.find(h, specs, sameList) ?? pools.lists.add(h, specs);
 }
 
 /**
@@ -232,22 +333,23 @@ function internMatches(session: EditSession, given: RuleConfig["matches"]): Rule
 export class EditSession {
   ownShards = new Uint8Array(SHARDS);
   ownChains = new Set<ChainConfig>();
-  /** Rule parts already stored (interned), by their text. */
-  pool = new Map<string, object>();
-  /** The match lists already stored. */
-  lists: ListNode = {};
+  private interned: InternPools | null = null;
   sealed = false;
 
   constructor() {
     open.add(this);
   }
 
+  /** Rule parts already stored (interned), made on the first rule the edit stores. */
+  get pools(): InternPools {
+    return (this.interned ??= new InternPools());
+  }
+
   seal(): void {
     this.sealed = true;
     this.ownShards = EMPTY_OWN;
     this.ownChains = new Set();
-    this.pool = new Map();
-    this.lists = {};
+    this.interned = null;
     open.delete(this);
   }
 }
@@ -400,10 +502,11 @@ export class ChainMap implements Chains {
 
   /** Adds a new chain (the caller checked it is not there). */
   add(name: string, policy: ChainConfig["policy"]): ChainConfig {
-    const own = this.session().ownChains;
-    const c: ChainConfig = { name, policy, rules: [], seq: this.seqNext++ };
-    this.shardForWrite(shardOf(name)).set(name, c);
-    own.add(c);
+    const mine = this.session().ownChains;
+    // The name copied out of the command text (a slice would keep a whole restore input alive).
+    const c: ChainConfig = { name: own(name), policy, rules: [], seq: this.seqNext++ };
+    this.shardForWrite(shardOf(name)).set(c.name, c);
+    mine.add(c);
     this.count++;
     return c;
   }
@@ -458,8 +561,8 @@ export class ChainMap implements Chains {
   rename(from: string, to: string): ChainConfig {
     const c = this.mutable(from)!;
     this.remove(from);
-    c.name = to;
-    this.shardForWrite(shardOf(to)).set(to, c);
+    c.name = own(to);
+    this.shardForWrite(shardOf(to)).set(c.name, c);
     this.count++;
     this.note({ rename: [from, to] });
     return c;
@@ -472,17 +575,17 @@ export class ChainMap implements Chains {
    * alive). A kube-proxy table repeats the same comment, match and target in many rules.
    */
   intern(rule: RuleConfig): RuleConfig {
-    const session = this.session();
-    const matches = rule.matches.length ? internMatches(session, rule.matches) : NO_MATCHES;
+    const pools = this.session().pools;
+    const matches = rule.matches.length ? internMatches(pools, rule.matches) : NO_MATCHES;
     // The same keys in the same order: -D and -C compare rules by their JSON text.
     return {
       ...rule,
-      src: rule.src && internAddr(session.pool, rule.src),
-      dst: rule.dst && internAddr(session.pool, rule.dst),
-      inIface: rule.inIface && internIface(session.pool, rule.inIface),
-      outIface: rule.outIface && internIface(session.pool, rule.outIface),
+      src: rule.src && internAddr(pools, rule.src),
+      dst: rule.dst && internAddr(pools, rule.dst),
+      inIface: rule.inIface && internIface(pools, rule.inIface),
+      outIface: rule.outIface && internIface(pools, rule.outIface),
       matches,
-      target: rule.target && internSpec(session.pool, "t", rule.target, this),
+      target: rule.target && internSpecCached(pools, 2, rule.target, this),
     };
   }
 

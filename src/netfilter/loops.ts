@@ -9,7 +9,7 @@
 // chains.ts), so checking one new jump costs the chains above its source and below its
 // target, not the whole table.
 import type { RuleConfig, TableName } from "./types.ts";
-import { isBuiltin } from "./tables.ts";
+import { isBuiltin, TABLES } from "./tables.ts";
 import { TARGETS } from "./targets/index.ts";
 
 /** include/net/netfilter/nf_tables.h: the jump stack of nft_do_chain(). */
@@ -147,6 +147,16 @@ export class JumpGraph {
    * up at most NFT_JUMP_STACK_SIZE levels: a valid table has no deeper path.
    */
   levelOf(chain: string): number {
+    // Most chains have one caller, which has one caller, up to a base chain: walked without a map.
+    let best = -1;
+    let c = chain;
+    for (let d = 0; d < NFT_JUMP_STACK_SIZE; d++) {
+      if (isBuiltin(this.table, c)) best = d;
+      const e = this.up.get(c);
+      if (e === undefined) return best;
+      if (typeof e !== "string") break;
+      c = e;
+    }
     return this.climb(chain, 0, new Map(), -1);
   }
 
@@ -172,8 +182,21 @@ export class JumpGraph {
   tooManyLinks(chain: string, to: string): boolean {
     const level = this.levelOf(chain);
     if (level < 0) return false;
+    // A target with no jumps of its own (and not the chain itself) is one level below: no walk.
+    if (to !== chain && !this.down.has(to)) return level + 1 >= NFT_JUMP_STACK_SIZE;
     // The walk counts the new edge chain -> to as if it were there.
     return !this.validate(to, level + 1, new Map(), chain, to);
+  }
+
+  /**
+   * nft_table_validate() over the whole table: no chain is reached from a base chain at
+   * level NFT_JUMP_STACK_SIZE (a loop a base chain reaches always is). A table that
+   * only grew since it was valid is valid at every step when it is valid at the end.
+   */
+  validAll(): boolean {
+    const seen = new Map<string, number>();
+    for (const base of TABLES[this.table].chains) if (!this.validate(base.name, 0, seen, "", "")) return false;
+    return true;
   }
 
   /**

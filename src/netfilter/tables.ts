@@ -51,8 +51,16 @@ export function tableOf(nsc: NetnsConfig, name: TableName): TableConfig {
   return t;
 }
 
+/** Each table's built-in chain names (looked up per jump checked). */
+const BUILTINS: Record<TableName, ReadonlySet<string>> = {
+  raw: new Set(TABLES.raw.chains.map((c) => c.name)),
+  mangle: new Set(TABLES.mangle.chains.map((c) => c.name)),
+  nat: new Set(TABLES.nat.chains.map((c) => c.name)),
+  filter: new Set(TABLES.filter.chains.map((c) => c.name)),
+};
+
 export function isBuiltin(table: TableName, chain: string): boolean {
-  return TABLES[table].chains.some((c) => c.name === chain);
+  return BUILTINS[table].has(chain);
 }
 
 /** One edit token per draft table: the command that holds the draft changes its map in place. */

@@ -112,6 +112,21 @@ describe("jump loops are refused as iptables 1.8.9 (nf_tables) refuses them", ()
     restore(h, "loop_noflush_attach", "--noflush");
     expect(ours(h, "iptables-save")).toEqual(capture("07_loops__netns_loop_d__iptables_save__call5.txt"));
   });
+  it("iptables-restore checks a flushed table's jumps at COMMIT, yet names the line a rule-by-rule check names", () => {
+    const h = host();
+    const empty = h.config;
+    const loop = ["*filter", ":A - [0:0]", ":B - [0:0]", "-A INPUT -j A", "-A A -j B", "-A B -j A"];
+    // The refused rule is line 6, whatever follows it: a later bad line, a -D, or nothing before COMMIT.
+    for (const rest of [["COMMIT"], ["-A INPUT --bogus", "COMMIT"], ["-D INPUT 1", "COMMIT"], ["COMMIT", "*nat", "COMMIT"], []]) {
+      const got = ours(h, "iptables-restore", [...loop, ...rest, ""].join("\n"));
+      expect(got.stderr).toBe("iptables-restore v1.8.9 (nf_tables): \nline 6: RULE_APPEND failed (Too many links): rule in chain B");
+      expect(h.config).toBe(empty);
+    }
+    // A bad line before the loop is the answer; a loop no base chain reaches is kept.
+    expect(ours(h, "iptables-restore", ["*filter", ":A - [0:0]", "-A INPUT --bogus", "-A A -j A", "COMMIT", ""].join("\n")).stderr).toContain("line: 3");
+    expect(ours(h, "iptables-restore", ["*filter", ":A - [0:0]", ":B - [0:0]", "-A A -j B", "-A B -j A", "COMMIT", ""].join("\n")).exit).toBe(0);
+    expect(indexOf(h.config.netns["host"]!.ext.netfilter!.tables.filter!).graph.refs("A")).toBe(1);
+  });
   it("-E, -F, -D and -X keep the check in step with the table", () => {
     const h = host();
     run(h, "iptables -N C\niptables -A C -j C\niptables -E C C2");

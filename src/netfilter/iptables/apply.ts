@@ -81,15 +81,16 @@ function validChainName(name: string): void {
 /**
  * Runs one write command on the table draft; throws IptError/ParseError on failure, before
  * changing anything. The table's index (jump graph, reference counts) is checked for
- * loops and depth and kept in step with the change (tables.ts).
+ * loops and depth (unless checkJumps is false: the caller checks the whole table once,
+ * see JumpGraph.validAll) and kept in step with the change (tables.ts).
  */
-export function applyCommand(t: TableConfig, c: IptCommand, lookupSet: (name: string) => boolean): void {
+export function applyCommand(t: TableConfig, c: IptCommand, lookupSet: (name: string) => boolean, checkJumps = true): void {
   const rule = c.rule;
   switch (c.cmd) {
     case "A": {
       const chain = chainOf(t, c.chain!);
       checkRule(t, c.chain!, rule, lookupSet);
-      checkJump(t, c.chain!, rule, "RULE_APPEND");
+      if (checkJumps) checkJump(t, c.chain!, rule, "RULE_APPEND");
       insertRule(t, c.chain!, chain.rules.length, rule);
       return;
     }
@@ -98,7 +99,7 @@ export function applyCommand(t: TableConfig, c: IptCommand, lookupSet: (name: st
       const at = c.rulenum ?? 1;
       if (at > chain.rules.length + 1) throw new IptError("iptables: Index of insertion too big.");
       checkRule(t, c.chain!, rule, lookupSet, "RULE_INSERT");
-      checkJump(t, c.chain!, rule, "RULE_INSERT");
+      if (checkJumps) checkJump(t, c.chain!, rule, "RULE_INSERT");
       insertRule(t, c.chain!, at - 1, rule);
       return;
     }

@@ -2,7 +2,7 @@
 import type { NetfilterRuntime } from "../runtime.ts";
 import type { NetnsConfig } from "../../config/types.ts";
 import type { TableConfig, TableName } from "../types.ts";
-import { emptyTable, findRule, flushTable, IptError, setPolicy, tableOf, TABLES } from "../tables.ts";
+import { emptyTable, findRule, flushTable, indexOf, IptError, setPolicy, tableOf, TABLES } from "../tables.ts";
 import { ParseError } from "../ext.ts";
 import { saveTable } from "../save.ts";
 import { ToolError, type Tool, type ToolContext } from "../../tool/tool.ts";
@@ -187,6 +187,23 @@ interface RestoreState {
   table: TableConfig | null;
   tableName: TableName | null;
   counterSets: CounterSet[];
+  /** A flushed table's jumps may be checked once, at COMMIT, rather than rule by rule (not on the second reading). */
+  mayDefer: boolean;
+  /** The table being restored has jumps not checked yet. */
+  deferJumps: boolean;
+}
+
+/** A table whose jumps were checked at COMMIT failed the check: the input is read again, each rule checked, to name the line. */
+class RecheckJumps extends Error {}
+
+/**
+ * nft_table_validate() once for the whole table: a table that only grew since its flush
+ * is valid after every rule when it is valid at the end (loops.ts JumpGraph.validAll).
+ */
+function checkDeferredJumps(st: RestoreState): void {
+  if (!st.deferJumps) return;
+  st.deferJumps = false;
+  if (!indexOf(st.table!).graph.validAll()) throw new RecheckJumps();
 }
 
 function restoreError(n: number, msg: string): ToolError {
@@ -196,6 +213,7 @@ function restoreError(n: number, msg: string): ToolError {
 /** "*table": starts the table's batch; without --noflush it replaces the table. */
 function restoreTableHeader(st: RestoreState, name: string): void {
   if (!(name in TABLES)) throw restoreError(st.lineNo, `Table '${name}' does not exist`);
+  checkDeferredJumps(st);
   const tableName = name as TableName;
   st.tableName = tableName;
   if (st.args.only !== null && st.args.only !== name) {
@@ -206,6 +224,8 @@ function restoreTableHeader(st: RestoreState, name: string): void {
   // A restore without --noflush replaces the table: flush everything, drop user chains.
   if (!st.args.noflush) flushTable(table);
   st.table = table;
+  // A flushed table has no index yet: none is kept rule by rule, the jumps are checked at COMMIT.
+  st.deferJumps = st.mayDefer && !st.args.noflush;
 }
 
 /** ":chain policy [pkts:bytes]": sets a built-in chain's policy, declares (or flushes) a user chain. */
@@ -291,7 +311,9 @@ function restoreRuleLine(st: RestoreState, table: TableConfig, tableName: TableN
   try {
     c = parseIptables(words, tableName);
     if (c.cmd === "L" || c.cmd === "S" || c.cmd === "Z" || c.cmd === "C") throw new ParseError(`-${c.cmd} is not allowed in iptables-restore`);
-    applyCommand(table, c, st.lookupSet);
+    // Only appends and inserts keep the table growing: anything else checks what was deferred first.
+    if (st.deferJumps && c.cmd !== "A" && c.cmd !== "I") checkDeferredJumps(st);
+    applyCommand(table, c, st.lookupSet, !st.deferJumps);
   } catch (e) {
     // A rule the kernel refused in the batch: iptables-nft names the batch message and its line.
     if (e instanceof CommitError) throw new ToolError(`iptables-restore ${IPT_VERSION}: \nline ${st.lineNo}: ${e.detail}`);
@@ -312,7 +334,10 @@ function restoreLine(st: RestoreState, raw: string): void {
   if (line.startsWith("*")) return restoreTableHeader(st, line.slice(1));
   const { table, tableName } = st;
   if (!table || !tableName) throw restoreError(st.lineNo, "no table specified");
-  if (line === "COMMIT") st.table = null;
+  if (line === "COMMIT") {
+    checkDeferredJumps(st);
+    st.table = null;
+  }
   else if (line.startsWith(":")) restoreChainHeader(st, table, tableName, line);
   else restoreRuleLine(st, table, tableName, line);
 }
@@ -326,24 +351,49 @@ function setRestoredCounters(rt: NetfilterRuntime, ns: string, sets: CounterSet[
   }
 }
 
+/**
+ * The input applied as one change. With mayDefer, a flushed table's jumps are checked at
+ * its COMMIT; an error while some were still unchecked (a rule before it may be the one
+ * the kernel refuses) throws RecheckJumps, and nothing is changed.
+ */
+function restoreInput(ctx: ToolContext, text: string, args: RestoreArgs, counterSets: CounterSet[], rt: NetfilterRuntime, mayDefer: boolean): void {
+  const ns = ctx.ns;
+  ctx.host.change((draft) => {
+    const lookupSet = (name: string) => rt.resolveSet(ns, name) !== null;
+    const st: RestoreState = { args, nsc: draft.netns[ns]!, lookupSet, lineNo: 0, table: null, tableName: null, counterSets, mayDefer, deferJumps: false };
+    try {
+      // Line by line without an array of them all (a kube-proxy table is 600k+ lines).
+      for (let at = 0; at <= text.length; ) {
+        let end = text.indexOf("\n", at);
+        if (end < 0) end = text.length;
+        st.lineNo++;
+        restoreLine(st, text.slice(at, end));
+        at = end + 1;
+      }
+      if (st.table) throw restoreError(st.lineNo, "COMMIT expected at line " + st.lineNo);
+    } catch (e) {
+      throw st.deferJumps ? new RecheckJumps() : e;
+    }
+  });
+}
+
 export function iptablesRestoreTool(rt: NetfilterRuntime): Tool {
   return (argv, ctx) =>
     wrap(() => {
       const args = restoreArgs(argv);
       if (ctx.stdin === null) throw new ToolError("iptables-restore: no input: give the rules as a here-document (iptables-restore <<EOF ... EOF)");
       const ns = ctx.ns;
-      const lines = ctx.stdin.split("\n");
+      const text = ctx.stdin;
       const before = ctx.host.config;
       const counterSets: CounterSet[] = [];
-      ctx.host.change((draft) => {
-        const lookupSet = (name: string) => rt.resolveSet(ns, name) !== null;
-        const st: RestoreState = { args, nsc: draft.netns[ns]!, lookupSet, lineNo: 0, table: null, tableName: null, counterSets };
-        for (const raw of lines) {
-          st.lineNo++;
-          restoreLine(st, raw);
-        }
-        if (st.table) throw restoreError(st.lineNo, "COMMIT expected at line " + st.lineNo);
-      });
+      try {
+        restoreInput(ctx, text, args, counterSets, rt, true);
+      } catch (e) {
+        if (!(e instanceof RecheckJumps)) throw e;
+        // Read again checking each rule's jumps as it comes: the same answer, with its line.
+        counterSets.length = 0;
+        restoreInput(ctx, text, args, counterSets, rt, false);
+      }
       rt.syncSetRefs(ns, before, ctx.host.config);
       setRestoredCounters(rt, ns, counterSets);
       return { stdout: "" };

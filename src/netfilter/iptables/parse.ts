@@ -102,8 +102,40 @@ function resolveLong(word: string, table: readonly (readonly LongOpt[])[]): Long
 
 const PROTOS: Record<string, number> = { all: 0, tcp: 6, udp: 17, icmp: 1, sctp: 132, udplite: 136, dccp: 33, gre: 47, esp: 50, ah: 51, ipencap: 4 };
 
+/** The value of one digit run of at most `max` digits at [from, to), or -1. */
+function digitsAt(v: string, from: number, to: number, max: number): number {
+  if (to <= from || to - from > max) return -1;
+  let n = 0;
+  for (let k = from; k < to; k++) {
+    const c = v.charCodeAt(k);
+    if (c < 48 || c > 57) return -1;
+    n = n * 10 + (c - 48);
+  }
+  return n;
+}
+
+/** "A" or "A/len" in plain digits (every address of a kube-proxy dump), read without regexes; null for any other form. */
+function plainPrefix(v: string): { addr: number; plen: number } | null {
+  const slash = v.indexOf("/");
+  const end = slash < 0 ? v.length : slash;
+  let addr = 0;
+  let from = 0;
+  for (let k = 0; k < 4; k++) {
+    const dot = k < 3 ? v.indexOf(".", from) : end;
+    if (dot < 0 || dot > end) return null;
+    const octet = digitsAt(v, from, dot, 3);
+    if (octet < 0 || octet > 255) return null;
+    addr = addr * 256 + octet;
+    from = dot + 1;
+  }
+  const plen = slash < 0 ? 32 : digitsAt(v, slash + 1, v.length, 2);
+  return plen < 0 || plen > 32 ? null : { addr, plen };
+}
+
 /** One address of -s/-d: "A", "A/len" or "A/dotted.mask" (xtables_ipparse_multiple). */
 function parseAddrItem(item: string, inv: boolean): AddrMatch {
+  const plain = plainPrefix(item);
+  if (plain) return { addr: (plain.addr & (plain.plen ? (0xffffffff << (32 - plain.plen)) >>> 0 : 0)) >>> 0, plen: plain.plen, inv };
   let v = item;
   // A dotted netmask (192.168.0.0/255.255.0.0) is a prefix length in disguise.
   const dotted = /^([0-9.]+)\/(\d+\.\d+\.\d+\.\d+)$/.exec(v);
@@ -152,11 +184,17 @@ function parseIface(text: string, inv: boolean) {
 const TAKES_ARG = new Set(["A", "I", "D", "R", "N", "P", "E", "C", "t", "s", "d", "p", "i", "o", "j", "g", "m", "c"]);
 
 /** getopt's bundling: "-nvL" is "-n -v -L", "-tnat" is "-t nat". */
+function isBundle(a: string): boolean {
+  // Most words are not a bundle: only "-" then two or more letters or digits is one.
+  return a.length >= 3 && a.charCodeAt(0) === 45 && a.charCodeAt(1) !== 45 && /^-[A-Za-z0-9]{2,}$/.test(a);
+}
+
 function unbundle(argv: string[]): string[] {
+  // A line without a bundle is taken as it is (a copy of the array only when one is split).
+  if (!argv.some(isBundle)) return argv.slice();
   const out: string[] = [];
   for (const a of argv) {
-    // Most words are not a bundle: only "-" then two or more letters or digits is one.
-    if (a.length < 3 || a.charCodeAt(0) !== 45 || a.charCodeAt(1) === 45 || !/^-[A-Za-z0-9]{2,}$/.test(a)) {
+    if (!isBundle(a)) {
       out.push(a);
       continue;
     }
@@ -310,7 +348,8 @@ function optTable(st: ParseState, opt: string): void {
 function optAddress(st: ParseState, opt: string): void {
   const text = nextArg(st, opt);
   setOption(st, opt);
-  const list = text.split(",").map((item) => parseAddrItem(item, st.inv));
+  const list: AddrMatch[] = [];
+  for (const item of text.split(",")) list.push(parseAddrItem(item, st.inv));
   if (opt === "-s") {
     st.c.rule.src = list[0]!;
     st.c.srcs = list;
@@ -433,13 +472,42 @@ const HANDLERS = new Map<string, Handler>([
 /** The base options' entries, made once. */
 const BASE_OPTS: readonly LongOpt[] = LONG.map(([name, short]) => ({ name, short, owner: "base" as const }));
 
-/** An extension's entries for one owner, made once per (extension, owner): the table is rebuilt per long option. */
-const extOptsCache = new Map<string, readonly LongOpt[]>();
-function extOpts(kind: "m" | "t", name: string, options: object, owner: LongOpt["owner"]): readonly LongOpt[] {
-  const key = `${kind}${owner}\u0000${name}`;
-  let v = extOptsCache.get(key);
-  if (!v) extOptsCache.set(key, (v = Object.keys(options).map((o) => ({ name: o, short: null, owner }))));
+/** The base options by exact name (getopt_long's exact match, looked up first). */
+const BASE_BY_NAME = new Map(BASE_OPTS.map((o) => [o.name, o]));
+
+/** An extension's entries for one owner, made once per (extension's option table, owner): the table is rebuilt per long option. */
+const extOptsCache = new WeakMap<object, Map<LongOpt["owner"], readonly LongOpt[]>>();
+function extOpts(options: object, owner: LongOpt["owner"]): readonly LongOpt[] {
+  let byOwner = extOptsCache.get(options);
+  if (!byOwner) extOptsCache.set(options, (byOwner = new Map()));
+  let v = byOwner.get(owner);
+  if (!v) byOwner.set(owner, (v = Object.keys(options).map((o) => ({ name: o, short: null, owner }))));
   return v;
+}
+
+function named(opts: readonly LongOpt[], name: string): LongOpt | undefined {
+  for (const o of opts) if (o.name === name) return o;
+  return undefined;
+}
+
+/**
+ * resolveLong(word, optionTable(st, false)) when the word is exactly the name of an
+ * option there (the common case), found without building the table; undefined otherwise.
+ */
+function exactOption(st: ParseState, word: string): LongOpt | undefined {
+  const base = BASE_BY_NAME.get(word);
+  if (base) return base;
+  const targetExt = st.target ? TARGETS.get(st.target.name) : undefined;
+  const inTarget = targetExt !== undefined && Object.hasOwn(targetExt.options, word);
+  const loaded = st.loaded;
+  for (let k = 0; k < loaded.length; k++) {
+    const l = loaded[k]!;
+    // The target's options come before those of the matches loaded after it.
+    if (inTarget && st.targetAt < l.at) break;
+    const options = MATCHES.get(l.name)!.options;
+    if (Object.hasOwn(options, word)) return named(extOpts(options, k), word);
+  }
+  return inTarget ? named(extOpts(targetExt.options, "target"), word) : undefined;
 }
 
 /** The option table getopt_long searches: the base options, then each extension's as it was loaded. */
@@ -453,13 +521,13 @@ function optionTable(st: ParseState, withProto: boolean): readonly (readonly Lon
   let targetDone = !targetExt;
   st.loaded.forEach((l, k) => {
     if (!targetDone && st.targetAt < l.at) {
-      t.push(extOpts("t", st.target!.name, targetExt!.options, "target"));
+      t.push(extOpts(targetExt!.options, "target"));
       targetDone = true;
     }
-    t.push(extOpts("m", l.name, MATCHES.get(l.name)!.options, k));
+    t.push(extOpts(MATCHES.get(l.name)!.options, k));
   });
-  if (!targetDone) t.push(extOpts("t", st.target!.name, targetExt!.options, "target"));
-  if (protoExt) t.push(extOpts("m", pname!, protoExt.options, st.loaded.length));
+  if (!targetDone) t.push(extOpts(targetExt!.options, "target"));
+  if (protoExt) t.push(extOpts(protoExt.options, st.loaded.length));
   return t;
 }
 
@@ -473,7 +541,7 @@ function resolveOption(st: ParseState, a: string): { opt: string; ext: LongOpt |
   const eq = a.indexOf("=");
   const word = eq > 0 ? a.slice(2, eq) : a.slice(2);
   // command_default(): an unknown option first loads -p's protocol match, then is looked up again.
-  const hit = resolveLong(word, optionTable(st, false)) ?? resolveLong(word, optionTable(st, true));
+  const hit = exactOption(st, word) ?? resolveLong(word, optionTable(st, false)) ?? resolveLong(word, optionTable(st, true));
   if (!hit) throw iptError(`unknown option "${eq > 0 ? a.slice(0, eq) : a}"`);
   // -s, -d, -i, -o, -p and -j read argv[optind - 1]: after "--name=", the whole word.
   const value = hit.owner === "base" && WHOLE_WORD.has(hit.short!) ? a : a.slice(eq + 1);
@@ -546,12 +614,22 @@ function parseWord(st: ParseState): void {
   extensionOption(st, ext, opt);
 }
 
+const NAT_PORT_TARGETS = new Set(["DNAT", "SNAT", "REDIRECT", "MASQUERADE"]);
+const PORT_PROTOS = new Set([6, 17, 132, 33, 136]);
+
+/** XT_EXTENSION_MAXNAMELEN counts bytes, the name's NUL included (a UTF-16 unit is at least one byte). */
+function nameTooLong(name: string): boolean {
+  if (name.length > 28) return true;
+  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) > 0x7f) return Buffer.byteLength(name, "utf8") > 28;
+  return false;
+}
+
 /** Checks iptables makes while parsing the target's options: a NAT port needs -p. */
 function checkNatPort(rule: RuleConfig): void {
   const tgt = rule.target;
   const to = tgt?.opts["to"] as number[] | undefined;
-  if (!tgt || !to || to[2]! < 0 || !["DNAT", "SNAT", "REDIRECT", "MASQUERADE"].includes(tgt.name)) return;
-  if (rule.protoInv || ![6, 17, 132, 33, 136].includes(rule.proto)) throw iptError("Need TCP, UDP, SCTP or DCCP with port specification");
+  if (!tgt || !to || to[2]! < 0 || !NAT_PORT_TARGETS.has(tgt.name)) return;
+  if (rule.protoInv || !PORT_PROTOS.has(rule.proto)) throw iptError("Need TCP, UDP, SCTP or DCCP with port specification");
 }
 
 /** do_parse()'s checks once every option is read, in its order. */
@@ -561,7 +639,7 @@ function checkCommand(c: IptCommand): void {
     if (c.cmd === "R") throw iptError("Replacement rule does not specify a unique address");
   }
   // XT_EXTENSION_MAXNAMELEN counts bytes, the name's NUL included; -E's new name is not checked.
-  if (c.chain !== null && Buffer.byteLength(c.chain, "utf8") > 28) throw iptError(`chain name \`${c.chain}' too long (must be under 29 chars)`);
+  if (c.chain !== null && nameTooLong(c.chain)) throw iptError(`chain name \`${c.chain}' too long (must be under 29 chars)`);
   if ("AIDRC".includes(c.cmd) && c.chain !== null) {
     // No output interface before routing, no input interface after it.
     if ((c.chain === "PREROUTING" || c.chain === "INPUT") && c.rule.outIface) throw iptError(`Can't use -o with ${c.chain}\n`);

@@ -15,6 +15,10 @@ export function anyServicePort(name: string): number | null {
   return serviceByName(name, "tcp") ?? serviceByName(name, "udp") ?? serviceByName(name, "sctp");
 }
 
+function badAddress(text: string): ParseError {
+  return new ParseError(`Bad IP address "${text}"`);
+}
+
 function parseAddrRange(text: string, opt: string): { min: number; max: number; ports: [number, number] | null } {
   // libxt_NAT parse_ports(): a port that is not a number is looked up as a service name.
   const colon = text.indexOf(":");
@@ -23,12 +27,11 @@ function parseAddrRange(text: string, opt: string): { min: number; max: number; 
     if (port !== null) text = `${text.slice(0, colon)}:${port}`;
   }
   const m = /^([0-9.]*)(?:-([0-9.]+))?(?::(\d+)(?:[-:](\d+))?)?$/.exec(text);
-  const bad = () => new ParseError(`Bad IP address "${text}"`);
-  if (!m) throw bad();
+  if (!m) throw badAddress(text);
   const min = m[1] ? parseIPv4(m[1]) : null;
-  if (m[1] && min === null) throw bad();
+  if (m[1] && min === null) throw badAddress(text);
   const max = m[2] ? parseIPv4(m[2]) : min;
-  if (m[2] && max === null) throw bad();
+  if (m[2] && max === null) throw badAddress(text);
   let ports: [number, number] | null = null;
   if (m[3] !== undefined) {
     const lo = Number(m[3]);
