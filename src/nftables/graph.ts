@@ -1,0 +1,238 @@
+// The references between a table's objects (nf_tables_api.c chain->use, set->use, and the
+// jump graph nf_tables_check_loops / nft_chain_validate walk), kept from one committed
+// table to the next: a transaction records what its rules and elements add and remove, so
+// `delete chain` asks "is it in use" and the commit validates only what the transaction
+// added, not the whole table.
+import { current, isDraft, original } from "immer";
+import type { NftChain, NftElem, NftRule, NftRuleset, NftSetDef, NftStmt, NftTable, NftVerdict } from "./types.ts";
+
+type Counts = Map<string, Map<string, number>>;
+
+/** One table's references. Keys of `into` referrers: "c" + chain name or "s" + set name. */
+export interface ChainGraph {
+  /** chain name -> who jumps or goes to it (rules of a chain, elements of a verdict map) -> count */
+  into: Counts;
+  /** set name -> chains whose rules look it up as a verdict map (vmap @set) -> count */
+  users: Counts;
+  /** set name -> rules that name it (match @set, vmap @set, add/update @set) -> count */
+  setRefs: Map<string, number>;
+}
+
+/** What a transaction did to one table's graph, to undo on abort and to validate at commit. */
+export interface TxGraph {
+  g: ChainGraph;
+  family: string;
+  name: string;
+  /** The committed table the graph was taken from (given back on abort), or null. */
+  from: NftTable | null;
+  undo: (() => void)[];
+  /** Rules added, by chain name (what validation must check). */
+  added: { chain: string; rule: NftRule }[];
+  removed: Set<NftRule>;
+  /** Verdict map elements added: the map and the chain the element jumps to. */
+  elemEdges: { set: string; target: string }[];
+  /** Names of the chains and sets the transaction changed (for the compiled form). */
+  chains: Set<string>;
+  sets: Set<string>;
+  /** A rename: references by name no longer hold; validate and rebuild the whole table. */
+  stale: boolean;
+  /** The table was deleted in the transaction (a table made again under its name is another). */
+  gone: boolean;
+  /** Chains by name: their positions in the table's chain array, and the names in order. */
+  idx: ChainIndex | null;
+}
+
+export interface ChainIndex {
+  pos: Map<string, number>;
+  names: string[];
+}
+
+interface Committed {
+  g: ChainGraph;
+  idx: ChainIndex | null;
+}
+
+const committed = new WeakMap<NftTable, Committed>();
+const txs = new Map<NftTable, TxGraph>();
+
+/** The committed table a draft was made from, or the object itself. */
+function baseOf(t: NftTable): NftTable {
+  return isDraft(t) ? (original(t) as NftTable) : t;
+}
+
+/** Verdicts a rule's statements give (jump/goto targets included), anonymous maps too. */
+export function verdictTargets(stmts: readonly NftStmt[]): NftVerdict[] {
+  const out: NftVerdict[] = [];
+  for (const s of stmts) {
+    if (s.k === "verdict") out.push(s.v);
+    if (s.k === "vmap" && s.map.k === "set") for (const e of s.map.elems) if (e.data?.k === "verdict") out.push(e.data.v);
+  }
+  return out;
+}
+
+/** Names of the sets a rule refers to as chain->use counts them (match, vmap, add/update). */
+function setNames(stmts: readonly NftStmt[]): string[] {
+  const out: string[] = [];
+  for (const s of stmts) {
+    if (s.k === "match" && s.right.k === "ref") out.push(s.right.name);
+    if (s.k === "vmap" && s.map.k === "ref") out.push(s.map.name);
+    if (s.k === "setupd") out.push(s.set);
+  }
+  return out;
+}
+
+function bump(tx: TxGraph | null, m: Counts, a: string, b: string, d: number): void {
+  let inner = m.get(a);
+  if (!inner) m.set(a, (inner = new Map()));
+  const n = (inner.get(b) ?? 0) + d;
+  if (n === 0) inner.delete(b);
+  else inner.set(b, n);
+  if (inner.size === 0) m.delete(a);
+  if (tx) tx.undo.push(() => bump(null, m, a, b, -d));
+}
+
+function bumpSet(tx: TxGraph | null, m: Map<string, number>, a: string, d: number): void {
+  const n = (m.get(a) ?? 0) + d;
+  if (n === 0) m.delete(a);
+  else m.set(a, n);
+  if (tx) tx.undo.push(() => bumpSet(null, m, a, -d));
+}
+
+function ruleRefs(tx: TxGraph | null, g: ChainGraph, chain: string, r: NftRule, d: number): void {
+  for (const v of verdictTargets(r.stmts)) if (v.chain !== undefined) bump(tx, g.into, v.chain, "c" + chain, d);
+  for (const s of r.stmts) if (s.k === "vmap" && s.map.k === "ref") bump(tx, g.users, s.map.name, chain, d);
+  for (const n of setNames(r.stmts)) bumpSet(tx, g.setRefs, n, d);
+}
+
+function elemRefs(tx: TxGraph | null, g: ChainGraph, set: string, e: NftElem, d: number): void {
+  if (e.data?.k === "verdict" && e.data.v.chain !== undefined) bump(tx, g.into, e.data.v.chain, "s" + set, d);
+}
+
+/** The graph of a plain (committed or copied) table, from scratch: one pass over it. */
+export function buildGraph(t: NftTable): ChainGraph {
+  const g: ChainGraph = { into: new Map(), users: new Map(), setRefs: new Map() };
+  for (const c of t.chains) for (const r of c.rules) ruleRefs(null, g, c.name, r, 1);
+  for (const s of t.sets) for (const e of s.elems) elemRefs(null, g, s.name, e, 1);
+  return g;
+}
+
+/** The transaction's record for a table (a draft or a plain object the commands change). */
+export function txOf(t: NftTable): TxGraph {
+  let tx = txs.get(t);
+  if (tx) return tx;
+  const base = baseOf(t);
+  const held = committed.get(base);
+  let from: NftTable | null = null;
+  let g: ChainGraph;
+  let idx: ChainIndex | null = null;
+  if (held) {
+    // Taken from the committed table for the transaction: the graph is given back on abort
+    // (its counts put back); the chain index, changed in place, is dropped (rebuilt if needed).
+    committed.delete(base);
+    from = base;
+    g = held.g;
+    idx = held.idx;
+  } else g = buildGraph(isDraft(t) ? (current(t) as NftTable) : t);
+  tx = { g, family: t.family, name: t.name, from, undo: [], added: [], removed: new Set(), elemEdges: [], chains: new Set(), sets: new Set(), stale: false, gone: false, idx };
+  txs.set(t, tx);
+  return tx;
+}
+
+export function ruleAdded(t: NftTable, chain: string, r: NftRule): void {
+  const tx = txOf(t);
+  ruleRefs(tx, tx.g, chain, r, 1);
+  tx.added.push({ chain, rule: r });
+  tx.chains.add(chain);
+}
+
+export function ruleRemoved(t: NftTable, chain: string, r: NftRule): void {
+  const tx = txOf(t);
+  ruleRefs(tx, tx.g, chain, r, -1);
+  tx.removed.add(r);
+  tx.chains.add(chain);
+}
+
+export function elemAdded(t: NftTable, set: string, e: NftElem): void {
+  const tx = txOf(t);
+  elemRefs(tx, tx.g, set, e, 1);
+  if (e.data?.k === "verdict" && e.data.v.chain !== undefined) tx.elemEdges.push({ set, target: e.data.v.chain });
+  tx.sets.add(set);
+}
+
+export function elemRemoved(t: NftTable, set: string, e: NftElem): void {
+  const tx = txOf(t);
+  elemRefs(tx, tx.g, set, e, -1);
+  tx.sets.add(set);
+}
+
+/** A chain or set changed in a way that adds no reference (created, deleted, policy). */
+export function touched(t: NftTable, kind: "chain" | "set", name: string): void {
+  const tx = txOf(t);
+  (kind === "chain" ? tx.chains : tx.sets).add(name);
+}
+
+export function markStale(t: NftTable): void {
+  txOf(t).stale = true;
+}
+
+/** A table deleted in the transaction: its record goes (its graph is not given back to a new table). */
+export function tableGone(t: NftTable): void {
+  const tx = txs.get(t);
+  if (tx) tx.gone = true;
+}
+
+/** chain->use: rules or verdict map elements jump or go to the chain. */
+export function chainInUse(t: NftTable, name: string): boolean {
+  return txOf(t).g.into.has(name);
+}
+
+/** set->use: rules name the set. */
+export function setInUse(t: NftTable, name: string): boolean {
+  return (txOf(t).g.setRefs.get(name) ?? 0) > 0;
+}
+
+/** Records of the tables the running transaction changed. */
+export function pendingTxs(): Iterable<[NftTable, TxGraph]> {
+  return txs.entries();
+}
+
+/** What changed between two committed versions of a table (for the compiled form). */
+export interface TableDiff {
+  prev: NftTable | null;
+  chains: ReadonlySet<string>;
+  sets: ReadonlySet<string>;
+  full: boolean;
+}
+const diffs = new WeakMap<NftTable, TableDiff>();
+
+export function diffOf(t: NftTable): TableDiff | undefined {
+  return diffs.get(t);
+}
+
+/** The transaction committed: each changed table's graph goes to its new committed version. */
+export function commitTx(rs: NftRuleset | undefined): void {
+  for (const tx of txs.values()) {
+    if (tx.gone) continue;
+    const t = rs?.tables.find((x) => x.family === tx.family && x.name === tx.name);
+    if (!t) continue;
+    if (!tx.stale) committed.set(t, { g: tx.g, idx: tx.idx });
+    if (t !== tx.from) diffs.set(t, { prev: tx.from, chains: tx.chains, sets: tx.sets, full: tx.stale || tx.from === null });
+  }
+  txs.clear();
+}
+
+/** The transaction failed: every count it changed is put back, graphs go back to their tables. */
+export function abortTx(): void {
+  for (const tx of txs.values()) {
+    for (let i = tx.undo.length - 1; i >= 0; i--) tx.undo[i]!();
+    if (tx.from) committed.set(tx.from, { g: tx.g, idx: null });
+  }
+  txs.clear();
+}
+
+/** For tests: the graph a committed table carries, if any. */
+export function committedGraph(t: NftTable): ChainGraph | undefined {
+  return committed.get(t)?.g;
+}
+
+export type { NftChain, NftSetDef };
