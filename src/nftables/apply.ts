@@ -5,7 +5,7 @@ import type { Loc, NftCmd, ParsedRule, SetBlock, ChainBlock, TableBlock } from "
 import { NftSyntaxError, parseElements } from "./parser.ts";
 import { current, isDraft, original } from "immer";
 import type { NftChain, NftElem, NftFamily, NftRule, NftRuleset, NftSetDef, NftStmt, NftTable } from "./types.ts";
-import { chainInUse, elemAdded, elemRemoved, markStale, ruleAdded, ruleRemoved, setInUse, tableGone, touched as touchedObj, txOf, verdictTargets, type ChainIndex } from "./graph.ts";
+import { chainInUse, elemAdded, elemRemoved, markStale, ruleAdded, ruleRemoved, setInUse, tableGone, touched as touchedObj, touchHooks, txOf, verdictTargets, type ChainIndex } from "./graph.ts";
 
 /** An error nft prints with a caret under loc; kernel errors get "Could not process rule: ". */
 export class NftError extends Error {
@@ -110,7 +110,10 @@ function addChain(rs: NftRuleset, t: NftTable, name: string, block: ChainBlock |
   }
   if (!c) {
     c = { name, handle: ++t.hgen, base: null, rules: [] };
-    if (b) c.base = { type: b.type, hook: b.hook, prio: b.prio, prioText: b.prioText, policy: b.policy ?? "accept", seq: ++rs.hookSeq };
+    if (b) {
+      c.base = { type: b.type, hook: b.hook, prio: b.prio, prioText: b.prioText, policy: b.policy ?? "accept", seq: ++rs.hookSeq };
+      touchHooks(t);
+    }
     const idx = chainIndex(t);
     t.chains.push(c);
     c = t.chains[t.chains.length - 1]!;
@@ -304,7 +307,11 @@ function applyTableBlock(rs: NftRuleset, t: NftTable, b: TableBlock, env: ApplyE
   for (const c of b.chains) made.push([addChain(rs, t, c.name, c.block, false, c.loc), c.block]);
   for (const s of b.sets) addSet(t, s, false, env);
   for (const [chain, block] of made) for (const r of block.rules) chain.rules.push(makeRule(rs, t, chain, r, env));
-  for (const f of b.flags) if (!t.flags.includes(f)) t.flags.push(f);
+  for (const f of b.flags) {
+    if (t.flags.includes(f)) continue;
+    t.flags.push(f);
+    touchHooks(t);
+  }
   if (b.comment !== undefined) t.comment = b.comment;
 }
 
@@ -370,6 +377,7 @@ export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
         const ch = t.chains[i]!;
         if (ch.rules.length || chainInUse(t, ch.name)) throw new NftError(EBUSY, c.nameLoc);
         touchedObj(t, "chain", ch.name);
+        if (ch.base) touchHooks(t);
         removeChain(t, i);
       }
       return;

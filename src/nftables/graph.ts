@@ -25,6 +25,7 @@ export interface TxGraph {
   name: string;
   /** The committed table the graph was taken from (given back on abort), or null. */
   from: NftTable | null;
+  /** Counts to put back on abort (only for a graph taken from a committed table). */
   undo: (() => void)[];
   /** Rules added, by chain name (what validation must check). */
   added: { chain: string; rule: NftRule }[];
@@ -38,9 +39,15 @@ export interface TxGraph {
   stale: boolean;
   /** The table was deleted in the transaction (a table made again under its name is another). */
   gone: boolean;
+  /** Base chains were made or deleted, or the table's flags changed: hooks registered again. */
+  hooks: boolean;
+  /** Element changes per set in order (null: the set was made, flushed or deleted: reload it). */
+  elemOps: Map<string, ElemOp[] | null>;
   /** Chains by name: their positions in the table's chain array, and the names in order. */
   idx: ChainIndex | null;
 }
+
+export type ElemOp = { add: boolean; e: NftElem };
 
 export interface ChainIndex {
   pos: Map<string, number>;
@@ -88,14 +95,14 @@ function bump(tx: TxGraph | null, m: Counts, a: string, b: string, d: number): v
   if (n === 0) inner.delete(b);
   else inner.set(b, n);
   if (inner.size === 0) m.delete(a);
-  if (tx) tx.undo.push(() => bump(null, m, a, b, -d));
+  if (tx?.from) tx.undo.push(() => bump(null, m, a, b, -d));
 }
 
 function bumpSet(tx: TxGraph | null, m: Map<string, number>, a: string, d: number): void {
   const n = (m.get(a) ?? 0) + d;
   if (n === 0) m.delete(a);
   else m.set(a, n);
-  if (tx) tx.undo.push(() => bumpSet(null, m, a, -d));
+  if (tx?.from) tx.undo.push(() => bumpSet(null, m, a, -d));
 }
 
 function ruleRefs(tx: TxGraph | null, g: ChainGraph, chain: string, r: NftRule, d: number): void {
@@ -133,7 +140,7 @@ export function txOf(t: NftTable): TxGraph {
     g = held.g;
     idx = held.idx;
   } else g = buildGraph(isDraft(t) ? (current(t) as NftTable) : t);
-  tx = { g, family: t.family, name: t.name, from, undo: [], added: [], removed: new Set(), elemEdges: [], chains: new Set(), sets: new Set(), stale: false, gone: false, idx };
+  tx = { g, family: t.family, name: t.name, from, undo: [], added: [], removed: new Set(), elemEdges: [], chains: new Set(), sets: new Set(), stale: false, gone: false, hooks: false, elemOps: new Map(), idx };
   txs.set(t, tx);
   return tx;
 }
@@ -156,19 +163,56 @@ export function elemAdded(t: NftTable, set: string, e: NftElem): void {
   const tx = txOf(t);
   elemRefs(tx, tx.g, set, e, 1);
   if (e.data?.k === "verdict" && e.data.v.chain !== undefined) tx.elemEdges.push({ set, target: e.data.v.chain });
-  tx.sets.add(set);
+  elemOp(tx, set, { add: true, e });
+}
+
+function elemOp(tx: TxGraph, set: string, op: ElemOp): void {
+  if (!tx.sets.has(set)) {
+    tx.sets.add(set);
+    tx.elemOps.set(set, []);
+  }
+  tx.elemOps.get(set)?.push(op);
 }
 
 export function elemRemoved(t: NftTable, set: string, e: NftElem): void {
   const tx = txOf(t);
   elemRefs(tx, tx.g, set, e, -1);
-  tx.sets.add(set);
+  elemOp(tx, set, { add: false, e });
 }
 
 /** A chain or set changed in a way that adds no reference (created, deleted, policy). */
 export function touched(t: NftTable, kind: "chain" | "set", name: string): void {
   const tx = txOf(t);
-  (kind === "chain" ? tx.chains : tx.sets).add(name);
+  if (kind === "chain") tx.chains.add(name);
+  else {
+    tx.sets.add(name);
+    tx.elemOps.set(name, null);
+  }
+}
+
+/** Base chains made or deleted, or table flags changed (nf_tables_register_hook again). */
+export function touchHooks(t: NftTable): void {
+  txOf(t).hooks = true;
+}
+
+/**
+ * next is prev as the running transaction left it with the same base chains and flags (or
+ * prev itself): the hook registrations made for prev still hold.
+ */
+export function sameHooks(prev: NftTable, next: NftTable): boolean {
+  if (prev === next) return true;
+  for (const tx of txs.values()) {
+    if (tx.from === prev && !tx.gone && !tx.stale && tx.family === next.family && tx.name === next.name) return !tx.hooks;
+  }
+  return false;
+}
+
+/** A committed table's chain by name through the index it carries (undefined: no index, or no chain). */
+export function committedChain(t: NftTable, name: string): NftChain | null | undefined {
+  const idx = committed.get(t)?.idx;
+  if (!idx) return undefined;
+  const i = idx.pos.get(name);
+  return i === undefined ? null : (t.chains[i] ?? null);
 }
 
 export function markStale(t: NftTable): void {
@@ -201,6 +245,7 @@ export interface TableDiff {
   prev: NftTable | null;
   chains: ReadonlySet<string>;
   sets: ReadonlySet<string>;
+  elemOps: ReadonlyMap<string, ElemOp[] | null>;
   full: boolean;
 }
 const diffs = new WeakMap<NftTable, TableDiff>();
@@ -216,7 +261,7 @@ export function commitTx(rs: NftRuleset | undefined): void {
     const t = rs?.tables.find((x) => x.family === tx.family && x.name === tx.name);
     if (!t) continue;
     if (!tx.stale) committed.set(t, { g: tx.g, idx: tx.idx });
-    if (t !== tx.from) diffs.set(t, { prev: tx.from, chains: tx.chains, sets: tx.sets, full: tx.stale || tx.from === null });
+    if (t !== tx.from) diffs.set(t, { prev: tx.from, chains: tx.chains, sets: tx.sets, elemOps: tx.elemOps, full: tx.stale || tx.from === null });
   }
   txs.clear();
 }

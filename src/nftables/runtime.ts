@@ -16,6 +16,7 @@ import { SELECTORS, prefixMask, BITMASK_TYPES } from "./datatypes.ts";
 import { SetIndex } from "./sets.ts";
 import { ruleText } from "./list.ts";
 import type { NftAtom, NftChain, NftElem, NftExpr, NftRhs, NftRule, NftRuleset, NftSel, NftSetDef, NftStmt, NftTable, NftValue, NftVerdict } from "./types.ts";
+import { committedChain, diffOf, sameHooks, type ElemOp } from "./graph.ts";
 
 // Statement results: go on, this rule does not match, or a verdict.
 const CONT = -1;
@@ -278,7 +279,7 @@ export class NftRuntime {
       const prev = this.latest.get(key);
       if (prev) {
         ct = prev.ct;
-        this.updateTable(ns, t, ct, prev.sets);
+        if (!this.updateChanged(ns, t, ct, prev.sets)) this.updateTable(ns, t, ct, prev.sets);
       } else {
         ct = this.compileTable(ns, t);
         this.latest.set(key, { ct, sets: new Map(t.sets.map((s) => [s.name, s])) });
@@ -301,13 +302,7 @@ export class NftRuntime {
     for (const s of t.sets) {
       setNames.add(s.name);
       if (sets.get(s.name) === s && ct.sets.has(s.name)) continue;
-      sets.set(s.name, s);
-      const data = (e: NftElem) => (e.data ? this.dataOf(ct, e) : true);
-      let idx = ct.sets.get(s.name);
-      if (idx && idx.depth === s.keyType.length) idx.reset(s.elems, data);
-      else ct.sets.set(s.name, (idx = new SetIndex<unknown>(s.keyType.length, s.elems, data)));
-      const dyn = this.dynamic.get(this.dynKey(ns, t, s.name));
-      for (const e of dyn?.values() ?? []) idx.insert(e.key.parts.map((p) => (p.k === "val" ? p.v : 0)), { data: true, expires: e.expires ?? Infinity });
+      this.reloadSet(ns, t, ct, sets, s);
     }
     for (const name of [...ct.sets.keys()]) {
       if (!setNames.has(name)) {
@@ -335,6 +330,73 @@ export class NftRuntime {
       const c = cc.cfg;
       cc.rules = c.rules.map((r) => ({ rule: r, stmts: r.stmts.map((s, i) => this.compileStmt(ns, ct, r, s, i)) }));
     }
+  }
+
+  /**
+   * The commits between the compiled version and t, from what their transactions changed
+   * (graph.ts diffs): only the chains and sets they name are looked at. False when the
+   * chain of diffs does not lead back to the compiled version (then updateTable).
+   */
+  private updateChanged(ns: string, t: NftTable, ct: CTable, sets: Map<string, NftSetDef>): boolean {
+    const steps: NonNullable<ReturnType<typeof diffOf>>[] = [];
+    for (let v: NftTable | null = t; v !== ct.cfg; ) {
+      const d: ReturnType<typeof diffOf> = v ? diffOf(v) : undefined;
+      if (!d || d.full || steps.length > 64) return false;
+      steps.push(d);
+      v = d.prev;
+    }
+    const chains = new Set<string>();
+    for (const d of steps) for (const n of d.chains) chains.add(n);
+    for (const n of chains) if (committedChain(t, n) === undefined) return false;
+    ct.cfg = t;
+    for (const d of steps.reverse()) for (const [name, ops] of d.elemOps) this.updateSet(ns, t, ct, sets, name, ops);
+    for (const name of chains) {
+      const c = committedChain(t, name)!;
+      if (!c) {
+        ct.chains.delete(name);
+        continue;
+      }
+      let cc = ct.chains.get(name);
+      if (cc?.cfg === c) continue;
+      if (cc) cc.cfg = c;
+      else ct.chains.set(name, (cc = { cfg: c, rules: [] }));
+      cc.rules = c.rules.map((r) => ({ rule: r, stmts: r.stmts.map((s, i) => this.compileStmt(ns, ct, r, s, i)) }));
+    }
+    return true;
+  }
+
+  /** One set's index after a commit: its element changes replayed, or reloaded (made, flushed, deleted). */
+  private updateSet(ns: string, t: NftTable, ct: CTable, sets: Map<string, NftSetDef>, name: string, ops: readonly ElemOp[] | null): void {
+    const s = t.sets.find((x) => x.name === name && !x.anonymous);
+    if (!s) {
+      ct.sets.delete(name);
+      sets.delete(name);
+      return;
+    }
+    const data = (e: NftElem) => (e.data ? this.dataOf(ct, e) : true);
+    const idx = ct.sets.get(name);
+    if (ops && idx && idx.depth === s.keyType.length && !s.flags.includes("interval")) {
+      for (const { add, e } of ops) {
+        const key = e.key.parts.map((p) => (p.k === "val" ? p.v : 0));
+        if (add) idx.insert(key, { data: data(e), expires: e.expires ?? Infinity });
+        else idx.remove(key);
+      }
+      idx.size = s.elems.length;
+      sets.set(name, s);
+      return;
+    }
+    this.reloadSet(ns, t, ct, sets, s);
+  }
+
+  /** A set's index loaded again from its elements (the same index object: compiled rules hold it). */
+  private reloadSet(ns: string, t: NftTable, ct: CTable, sets: Map<string, NftSetDef>, s: NftSetDef): void {
+    sets.set(s.name, s);
+    const data = (e: NftElem) => (e.data ? this.dataOf(ct, e) : true);
+    let idx = ct.sets.get(s.name);
+    if (idx && idx.depth === s.keyType.length) idx.reset(s.elems, data);
+    else ct.sets.set(s.name, (idx = new SetIndex<unknown>(s.keyType.length, s.elems, data)));
+    const dyn = this.dynamic.get(this.dynKey(ns, t, s.name));
+    for (const e of dyn?.values() ?? []) idx.insert(e.key.parts.map((p) => (p.k === "val" ? p.v : 0)), { data: true, expires: e.expires ?? Infinity });
   }
 
   dynKey(ns: string, t: NftTable, set: string): string {
@@ -738,7 +800,7 @@ export class NftRuntime {
   }
 
   /** Per namespace: the ruleset its registrations were made for, its base chains' hook operations and nat chains. */
-  private readonly registered = new Map<string, { rs: NftRuleset | undefined; ops: readonly NfHookOps[]; nat: readonly NatLookup[] }>();
+  private readonly registered = new Map<string, { rs: NftRuleset | undefined; ops: readonly NfHookOps[]; nat: readonly NatLookup[]; tables: Map<string, NftTable> }>();
 
   /**
    * An accepted change made `config` the snapshot (HookProvider.commit): a namespace whose
@@ -750,11 +812,23 @@ export class NftRuntime {
       const rs = this.ruleset(ns, config);
       const cur = this.registered.get(ns);
       if (cur && cur.rs === rs) continue;
+      const tables = new Map((rs?.tables ?? []).map((t) => [`${t.family}\u0000${t.name}`, t]));
+      if (cur && rs && cur.rs && this.sameBases(cur.rs, rs)) {
+        // The same base chains: the hook operations stay (they find the table by name).
+        this.registered.set(ns, { ...cur, rs, tables });
+        continue;
+      }
       const seqs = this.baseSeqs(ns, config);
       const ops = this.baseOps(ns, config, seqs);
       const nat = this.natOps(ns, config, seqs);
-      this.registered.set(ns, { rs, ops: ops.length ? ops : NO_OPS, nat: nat.length ? nat : NO_NAT });
+      this.registered.set(ns, { rs, ops: ops.length ? ops : NO_OPS, nat: nat.length ? nat : NO_NAT, tables });
     }
+  }
+
+  /** The running transaction kept every table's base chains and flags (graph.ts): no new registration. */
+  private sameBases(prev: NftRuleset, next: NftRuleset): boolean {
+    if (prev.tables.length !== next.tables.length) return false;
+    return prev.tables.every((t, i) => sameHooks(t, next.tables[i]!));
   }
 
   /** Base chains of every table as hook operations (HookProvider): a pure read of commit's work. */
@@ -775,9 +849,9 @@ export class NftRuntime {
       for (const c of t.chains) {
         if (!c.base || c.base.type === "nat") continue;
         const hook = HOOK_OF[c.base.hook]!;
-        const tbl = t;
+        const key = `${t.family}\u0000${t.name}`;
         const name = c.name;
-        ops.push({ hook, priority: c.base.prio, seq: seqs.get(c) ?? 0, name: `nft ${t.family} ${t.name} ${c.name}`, fn: (pkt, hs) => this.runBase(ns, tbl, name, pkt, hs) });
+        ops.push({ hook, priority: c.base.prio, seq: seqs.get(c) ?? 0, name: `nft ${t.family} ${t.name} ${c.name}`, fn: (pkt, hs) => this.runBase(ns, key, name, pkt, hs) });
       }
     }
     // nf_hook_entries_grow(): among equal priorities the later registration runs first.
@@ -791,16 +865,18 @@ export class NftRuntime {
       if (t.flags.includes("dormant")) continue;
       for (const c of t.chains) {
         if (!c.base || c.base.type !== "nat") continue;
-        const tbl = t;
+        const key = `${t.family}\u0000${t.name}`;
         const name = c.name;
-        out.push({ hook: HOOK_OF[c.base.hook]!, priority: c.base.prio, seq: seqs.get(c) ?? 0, fn: (pkt, hs) => this.runBase(ns, tbl, name, pkt, hs) });
+        out.push({ hook: HOOK_OF[c.base.hook]!, priority: c.base.prio, seq: seqs.get(c) ?? 0, fn: (pkt, hs) => this.runBase(ns, key, name, pkt, hs) });
       }
     }
     out.sort((a, b) => a.priority - b.priority || b.seq - a.seq);
     return out;
   }
 
-  private runBase(ns: string, t: NftTable, chain: string, pkt: Packet, hs: HookState): Verdict {
+  private runBase(ns: string, key: string, chain: string, pkt: Packet, hs: HookState): Verdict {
+    const t = this.registered.get(ns)?.tables.get(key);
+    if (!t) return NF_ACCEPT;
     const ct = this.compiled(ns, t);
     const c = ct.chains.get(chain);
     if (!c) return NF_ACCEPT;
