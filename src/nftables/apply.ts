@@ -4,8 +4,8 @@
 import type { Loc, NftCmd, ParsedRule, SetBlock, ChainBlock, TableBlock } from "./parser.ts";
 import { NftSyntaxError, parseElements } from "./parser.ts";
 import { current, isDraft, original } from "immer";
-import type { NftChain, NftElem, NftFamily, NftRule, NftRuleset, NftSetDef, NftStmt, NftTable } from "./types.ts";
-import { chainInUse, elemAdded, elemRemoved, markStale, ruleAdded, ruleRemoved, setInUse, tableGone, touched as touchedObj, touchHooks, txOf, verdictTargets, type ChainIndex } from "./graph.ts";
+import { CHAIN_CHUNK, type NftChain, type NftElem, type NftFamily, type NftRule, type NftRuleset, type NftSetDef, type NftStmt, type NftTable } from "./types.ts";
+import { chainInUse, elemAdded, elemRemoved, markStale, ruleAdded, ruleRemoved, setInUse, tableGone, touched as touchedObj, touchHooks, txOf, verdictTargets, chunkOf, slotOf, posOf, type ChainIndex } from "./graph.ts";
 
 /** An error nft prints with a caret under loc; kernel errors get "Could not process rule: ". */
 export class NftError extends Error {
@@ -54,23 +54,43 @@ export function plain<T>(x: T): T {
 function chainIndex(t: NftTable): ChainIndex {
   const tx = txOf(t);
   if (!tx.idx) {
-    const names = plain(t.chains).map((c) => c.name);
-    tx.idx = { names, pos: new Map(names.map((n, i) => [n, i])) };
+    const names = plain(t.chains).map((ch) => ch.map((c) => c.name));
+    const pos = new Map<string, number>();
+    names.forEach((ch, k) => ch.forEach((n, o) => pos.set(n, posOf(k, o))));
+    tx.idx = { names, pos };
   }
   return tx.idx;
 }
 export function findChain(t: NftTable, name: string): NftChain | undefined {
   const i = chainIndex(t).pos.get(name);
-  return i === undefined ? undefined : t.chains[i];
+  return i === undefined ? undefined : t.chains[chunkOf(i)]![slotOf(i)];
 }
 
-/** The chain at position i leaves the table; the positions after it move down by one. */
+/** A new chain goes at the end of the last chunk, or of a new one (nf_tables_addchain: list_add_tail). */
+function appendChain(t: NftTable, c: NftChain): NftChain {
+  const idx = chainIndex(t);
+  let k = idx.names.length - 1;
+  if (k < 0 || idx.names[k]!.length >= CHAIN_CHUNK) {
+    t.chains.push([]);
+    idx.names.push([]);
+    k++;
+  }
+  const chunk = t.chains[k]!;
+  chunk.push(c);
+  idx.pos.set(c.name, posOf(k, idx.names[k]!.length));
+  idx.names[k]!.push(c.name);
+  return chunk[chunk.length - 1]!;
+}
+
+/** The chain at position i leaves the table; those after it in its chunk move down by one. */
 function removeChain(t: NftTable, i: number): void {
   const idx = chainIndex(t);
-  t.chains.splice(i, 1);
-  idx.pos.delete(idx.names[i]!);
-  idx.names.splice(i, 1);
-  for (let j = i; j < idx.names.length; j++) idx.pos.set(idx.names[j]!, j);
+  const k = chunkOf(i);
+  const names = idx.names[k]!;
+  t.chains[k]!.splice(slotOf(i), 1);
+  idx.pos.delete(names[slotOf(i)]!);
+  names.splice(slotOf(i), 1);
+  for (let j = slotOf(i); j < names.length; j++) idx.pos.set(names[j]!, posOf(k, j));
 }
 
 function chainOf(t: NftTable, name: string, loc: Loc): NftChain {
@@ -114,11 +134,7 @@ function addChain(rs: NftRuleset, t: NftTable, name: string, block: ChainBlock |
       c.base = { type: b.type, hook: b.hook, prio: b.prio, prioText: b.prioText, policy: b.policy ?? "accept", seq: ++rs.hookSeq };
       touchHooks(t);
     }
-    const idx = chainIndex(t);
-    t.chains.push(c);
-    c = t.chains[t.chains.length - 1]!;
-    idx.pos.set(name, idx.names.length);
-    idx.names.push(name);
+    c = appendChain(t, c);
   } else if (b) {
     // nf_tables_updchain(): a base chain's hook cannot change; its policy can.
     if (!c.base || c.base.hook !== b.hook || c.base.type !== b.type || c.base.prio !== b.prio) throw new NftError(EBUSY, loc);
@@ -338,7 +354,7 @@ export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
       ch.name = c.newName;
       idx.pos.delete(c.chain);
       idx.pos.set(c.newName, at);
-      idx.names[at] = c.newName;
+      idx.names[chunkOf(at)]![slotOf(at)] = c.newName;
       markStale(t);
       return;
     }
@@ -369,12 +385,12 @@ export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
         return;
       }
       if (c.op === "delete" || c.op === "destroy") {
-        const i = c.name !== null ? (chainIndex(t).pos.get(c.name) ?? -1) : plain(t.chains).findIndex((x) => x.handle === c.handle);
+        const i = c.name !== null ? (chainIndex(t).pos.get(c.name) ?? -1) : handlePos(t, c.handle!);
         if (i < 0) {
           if (c.op === "destroy") return;
           throw new NftError(ENOENT, c.nameLoc);
         }
-        const ch = t.chains[i]!;
+        const ch = t.chains[chunkOf(i)]![slotOf(i)]!;
         if (ch.rules.length || chainInUse(t, ch.name)) throw new NftError(EBUSY, c.nameLoc);
         touchedObj(t, "chain", ch.name);
         if (ch.base) touchHooks(t);
@@ -462,7 +478,7 @@ function flushObj(t: NftTable, c: Exclude<Extract<NftCmd, { op: "flush" }>, { ob
     for (const r of plain(ch.rules)) ruleRemoved(t, ch.name, r);
     ch.rules = [];
   };
-  if (c.obj === "table") for (const ch of t.chains) flushChain(ch);
+  if (c.obj === "table") for (const chunk of t.chains) for (const ch of chunk) flushChain(ch);
   else if (c.obj === "chain") flushChain(chainOf(t, c.name, c.nameLoc));
   else {
     const s = setOf(t, c.name, c.nameLoc);
@@ -470,4 +486,14 @@ function flushObj(t: NftTable, c: Exclude<Extract<NftCmd, { op: "flush" }>, { ob
     touchedObj(t, "set", s.name);
     s.elems = [];
   }
+}
+
+/** The position of the chain with this handle (delete chain ... handle N), or -1. */
+function handlePos(t: NftTable, handle: number): number {
+  const chunks = plain(t.chains);
+  for (let k = 0; k < chunks.length; k++) {
+    const o = chunks[k]!.findIndex((x) => x.handle === handle);
+    if (o >= 0) return posOf(k, o);
+  }
+  return -1;
 }

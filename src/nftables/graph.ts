@@ -49,9 +49,21 @@ export interface TxGraph {
 
 export type ElemOp = { add: boolean; e: NftElem };
 
+/** Chains by name: position chunk * SLOTS + offset, and the names chunk by chunk. */
 export interface ChainIndex {
   pos: Map<string, number>;
-  names: string[];
+  names: string[][];
+}
+
+const SLOTS = 65536;
+export function chunkOf(pos: number): number {
+  return Math.floor(pos / SLOTS);
+}
+export function slotOf(pos: number): number {
+  return pos % SLOTS;
+}
+export function posOf(chunk: number, slot: number): number {
+  return chunk * SLOTS + slot;
 }
 
 interface Committed {
@@ -118,7 +130,7 @@ function elemRefs(tx: TxGraph | null, g: ChainGraph, set: string, e: NftElem, d:
 /** The graph of a plain (committed or copied) table, from scratch: one pass over it. */
 export function buildGraph(t: NftTable): ChainGraph {
   const g: ChainGraph = { into: new Map(), users: new Map(), setRefs: new Map() };
-  for (const c of t.chains) for (const r of c.rules) ruleRefs(null, g, c.name, r, 1);
+  for (const ch of t.chains) for (const c of ch) for (const r of c.rules) ruleRefs(null, g, c.name, r, 1);
   for (const s of t.sets) for (const e of s.elems) elemRefs(null, g, s.name, e, 1);
   return g;
 }
@@ -212,7 +224,7 @@ export function committedChain(t: NftTable, name: string): NftChain | null | und
   const idx = committed.get(t)?.idx;
   if (!idx) return undefined;
   const i = idx.pos.get(name);
-  return i === undefined ? null : (t.chains[i] ?? null);
+  return i === undefined ? null : (t.chains[chunkOf(i)]?.[slotOf(i)] ?? null);
 }
 
 export function markStale(t: NftTable): void {

@@ -16,6 +16,7 @@ import { SELECTORS, prefixMask, BITMASK_TYPES } from "./datatypes.ts";
 import { SetIndex } from "./sets.ts";
 import { ruleText } from "./list.ts";
 import type { NftAtom, NftChain, NftElem, NftExpr, NftRhs, NftRule, NftRuleset, NftSel, NftSetDef, NftStmt, NftTable, NftValue, NftVerdict } from "./types.ts";
+import { chainList } from "./types.ts";
 import { committedChain, diffOf, sameHooks, type ElemOp } from "./graph.ts";
 
 // Statement results: go on, this rule does not match, or a verdict.
@@ -263,7 +264,7 @@ export class NftRuntime {
     if (!rs) return false;
     let need = this.ctNeed.get(rs);
     if (need === undefined) {
-      need = rs.tables.some((t) => t.chains.some((c) => c.base?.type === "nat" || c.rules.some((r) => r.stmts.some(usesCt))));
+      need = rs.tables.some((t) => chainList(t).some((c) => c.base?.type === "nat" || c.rules.some((r) => r.stmts.some(usesCt))));
       this.ctNeed.set(rs, need);
     }
     return need;
@@ -312,7 +313,7 @@ export class NftRuntime {
     }
     const changed: CChain[] = [];
     const chainNames = new Set<string>();
-    for (const c of t.chains) {
+    for (const c of chainList(t)) {
       chainNames.add(c.name);
       const cc = ct.chains.get(c.name);
       if (cc && cc.cfg === c) continue;
@@ -411,8 +412,8 @@ export class NftRuntime {
       for (const e of dyn?.values() ?? []) idx.insert(e.key.parts.map((p) => (p.k === "val" ? p.v : 0)), { data: true, expires: e.expires ?? Infinity });
       ct.sets.set(s.name, idx);
     }
-    for (const c of t.chains) ct.chains.set(c.name, { cfg: c, rules: [] });
-    for (const c of t.chains) {
+    for (const c of chainList(t)) ct.chains.set(c.name, { cfg: c, rules: [] });
+    for (const c of chainList(t)) {
       const cc = ct.chains.get(c.name)!;
       cc.rules = c.rules.map((r) => ({ rule: r, stmts: r.stmts.map((s, i) => this.compileStmt(ns, ct, r, s, i)) }));
     }
@@ -780,7 +781,7 @@ export class NftRuntime {
     const present = new Set<string>();
     const fresh: [string, NftChain][] = [];
     for (const t of this.ruleset(ns, config)?.tables ?? []) {
-      for (const c of t.chains) {
+      for (const c of chainList(t)) {
         if (!c.base || t.flags.includes("dormant")) continue;
         const k = `${ns}\u0000${t.family}\u0000${t.name}\u0000${c.name}\u0000${c.base.seq}`;
         present.add(k);
@@ -846,7 +847,7 @@ export class NftRuntime {
     const ops: (NfHookOps & { seq: number })[] = [];
     for (const t of this.ruleset(ns, config)?.tables ?? []) {
       if (t.flags.includes("dormant")) continue;
-      for (const c of t.chains) {
+      for (const c of chainList(t)) {
         if (!c.base || c.base.type === "nat") continue;
         const hook = HOOK_OF[c.base.hook]!;
         const key = `${t.family}\u0000${t.name}`;
@@ -863,7 +864,7 @@ export class NftRuntime {
     const out: (NatLookup & { seq: number })[] = [];
     for (const t of this.ruleset(ns, config)?.tables ?? []) {
       if (t.flags.includes("dormant")) continue;
-      for (const c of t.chains) {
+      for (const c of chainList(t)) {
         if (!c.base || c.base.type !== "nat") continue;
         const key = `${t.family}\u0000${t.name}`;
         const name = c.name;

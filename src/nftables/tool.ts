@@ -8,7 +8,7 @@ import { validateTx } from "./validate.ts";
 import { abortTx, commitTx } from "./graph.ts";
 import { type Loc, type NftCmd, NftSyntaxError, parseNft } from "./parser.ts";
 import { chainText, type ListOpts, rulesetText, setText, tableText } from "./list.ts";
-import { emptyRuleset, type NftRuleset } from "./types.ts";
+import { chainList, emptyRuleset, type NftRuleset } from "./types.ts";
 import { iptablesTables, iptablesTableText } from "./iptables.ts";
 import { isTableName } from "../netfilter/tables.ts";
 import type { NetnsConfig } from "../config/types.ts";
@@ -174,7 +174,7 @@ function list(rt: NftRuntime, ns: string, rs: NftRuleset, c: Extract<NftCmd, { o
       if (!t) return fail(c.tableLoc);
       if (c.obj === "table") return tableText(t, o);
       if (c.obj === "chain") {
-        const ch = t.chains.find((x) => x.name === c.name);
+        const ch = chainList(t).find((x) => x.name === c.name);
         if (!ch) return fail(c.nameLoc);
         return `table ${t.family} ${t.name} {\n${chainText(t, ch, o)}}\n`;
       }

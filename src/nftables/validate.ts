@@ -140,7 +140,7 @@ class Walk {
 /** Every base chain of the table walked down (a table without a reference graph, or renamed chains). */
 function validateTable(t: NftTable, loc: Loc | null): void {
   const w = new Walk(t, loc, null);
-  for (const c of plain(t.chains)) {
+  for (const c of plain(t.chains).flat()) {
     if (!c.base) continue;
     if (w.height(c.name, kindOf(c.base), new Set()) > MAX_PATH) throw new NftError("Too many links", loc);
   }
