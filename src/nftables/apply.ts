@@ -35,6 +35,8 @@ function findTable(rs: NftRuleset, family: NftFamily, name: string): NftTable | 
 function table(rs: NftRuleset, c: { family: NftFamily; table: string; tableLoc: Loc }): NftTable {
   const t = findTable(rs, c.family, c.table);
   if (!t) throw new NftError(ENOENT, c.tableLoc);
+  // The references are counted before the command changes anything (graph.ts).
+  txOf(t);
   return t;
 }
 
@@ -109,6 +111,7 @@ function addTable(rs: NftRuleset, family: NftFamily, name: string, create: boole
   const t = findTable(rs, family, name);
   if (t) {
     if (create) throw new NftError(EEXIST, loc);
+    txOf(t);
     return t;
   }
   const nt: NftTable = { family, name, handle: ++rs.tableHandle, hgen: 0, chains: [], sets: [], flags: [] };
@@ -476,6 +479,7 @@ export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
 function flushObj(t: NftTable, c: Exclude<Extract<NftCmd, { op: "flush" }>, { obj: "ruleset" }>): void {
   const flushChain = (ch: NftChain) => {
     for (const r of plain(ch.rules)) ruleRemoved(t, ch.name, r);
+    touchedObj(t, "chain", ch.name);
     ch.rules = [];
   };
   if (c.obj === "table") for (const chunk of t.chains) for (const ch of chunk) flushChain(ch);

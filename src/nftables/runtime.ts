@@ -264,7 +264,7 @@ export class NftRuntime {
     if (!rs) return false;
     let need = this.ctNeed.get(rs);
     if (need === undefined) {
-      need = rs.tables.some((t) => chainList(t).some((c) => c.base?.type === "nat" || c.rules.some((r) => r.stmts.some(usesCt))));
+      need = rs.tables.some((t) => t.chains.some((ch) => ch.some((c) => c.base?.type === "nat" || c.rules.some((r) => r.stmts.some(usesCt)))));
       this.ctNeed.set(rs, need);
     }
     return need;
@@ -398,6 +398,35 @@ export class NftRuntime {
     else ct.sets.set(s.name, (idx = new SetIndex<unknown>(s.keyType.length, s.elems, data)));
     const dyn = this.dynamic.get(this.dynKey(ns, t, s.name));
     for (const e of dyn?.values() ?? []) idx.insert(e.key.parts.map((p) => (p.k === "val" ? p.v : 0)), { data: true, expires: e.expires ?? Infinity });
+  }
+
+  /**
+   * The compiled form of a table as text (chains with their config objects' identity,
+   * rules, set indexes with their elements): the one kept from commit to commit, or
+   * (fresh) one compiled from scratch from t. Tests compare the two.
+   */
+  describeCompiled(ns: string, t: NftTable, fresh: boolean): string {
+    const ct = fresh ? this.compileTable(ns, t) : this.compiled(ns, t);
+    const ids = new Map<object, number>();
+    const id = (o: object) => ids.get(o) ?? (ids.set(o, ids.size), ids.size - 1);
+    for (const c of chainList(t)) for (const r of c.rules) id(r);
+    for (const c of chainList(t)) id(c);
+    const show = (d: unknown): string => {
+      if (d === true) return "true";
+      const v = d as CVerdict & { name?: string };
+      if (typeof v === "object" && v !== null && "code" in v) return `${v.text}${v.chain ? `@${id(v.chain.cfg)}` : ""}`;
+      return JSON.stringify(d);
+    };
+    const out = [`cfg ${ct.cfg === t}`];
+    for (const name of [...ct.chains.keys()].sort()) {
+      const cc = ct.chains.get(name)!;
+      out.push(`chain ${name} cfg#${id(cc.cfg)} rules ${cc.rules.map((r) => `${id(r.rule)}/${r.stmts.length}`).join(" ")}`);
+    }
+    for (const name of [...ct.sets.keys()].sort()) {
+      const strings = (t.sets.find((x) => x.name === name)?.keyType ?? []).map((k) => k === "ifname");
+      out.push(`set ${name} depth ${ct.sets.get(name)!.depth}: ${ct.sets.get(name)!.describe(show, strings).join(", ")}`);
+    }
+    return out.join("\n");
   }
 
   dynKey(ns: string, t: NftTable, set: string): string {

@@ -165,11 +165,17 @@ function validateAdded(t: NftTable, tx: TxGraph, loc: Loc | null): void {
   }
 }
 
+/** Tests: validate every changed table whole, as a reference for the incremental check. */
+let wholeTables = false;
+export function validateWhole(on: boolean): void {
+  wholeTables = on;
+}
+
 /** The commit's validation of the tables the transaction changed. */
 export function validateTx(loc: Loc | null): void {
   for (const [t, tx] of pendingTxs()) {
     if (tx.gone) continue;
-    if (tx.stale) validateTable(t, loc);
+    if (tx.stale || wholeTables) validateTable(t, loc);
     else validateAdded(t, tx, loc);
   }
 }
