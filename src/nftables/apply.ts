@@ -5,7 +5,7 @@ import type { Loc, NftCmd, ParsedRule, SetBlock, ChainBlock, TableBlock } from "
 import { NftSyntaxError, parseElements } from "./parser.ts";
 import { current, isDraft, original } from "immer";
 import { CHAIN_CHUNK, type NftChain, type NftElem, type NftFamily, type NftRule, type NftRuleset, type NftSetDef, type NftStmt, type NftTable } from "./types.ts";
-import { chainInUse, elemAdded, elemRemoved, markStale, ruleAdded, ruleRemoved, setInUse, tableGone, touched as touchedObj, touchHooks, txOf, verdictTargets, chunkOf, slotOf, posOf, type ChainIndex } from "./graph.ts";
+import { chainInUse, elemAdded, elemRemoved, markStale, ruleAdded, ruleRemoved, setInUse, tableGone, touched as touchedObj, touchHooks, txOf, verdictTargets, made, pendingTxs, chunkOf, slotOf, posOf, type ChainIndex } from "./graph.ts";
 
 /** An error nft prints with a caret under loc; kernel errors get "Could not process rule: ". */
 export class NftError extends Error {
@@ -116,6 +116,7 @@ function addTable(rs: NftRuleset, family: NftFamily, name: string, create: boole
   }
   const nt: NftTable = { family, name, handle: ++rs.tableHandle, hgen: 0, chains: [], sets: [], flags: [] };
   rs.tables.push(nt);
+  made(nt, nt);
   return nt;
 }
 
@@ -137,6 +138,7 @@ function addChain(rs: NftRuleset, t: NftTable, name: string, block: ChainBlock |
       c.base = { type: b.type, hook: b.hook, prio: b.prio, prioText: b.prioText, policy: b.policy ?? "accept", seq: ++rs.hookSeq };
       touchHooks(t);
     }
+    made(t, c);
     c = appendChain(t, c);
   } else if (b) {
     // nf_tables_updchain(): a base chain's hook cannot change; its policy can.
@@ -232,6 +234,12 @@ export function sealElems(): void {
     Object.freeze(arr);
   }
   touched.clear();
+  // New tables, chains and rules too: immer's commit would walk each (nested draft
+  // cleanup) to freeze it; frozen here, it takes them as they are.
+  for (const [, tx] of pendingTxs()) {
+    for (const o of tx.made) if (!isDraft(o)) deepFreeze(o);
+    for (const { rule } of tx.added) if (!isDraft(rule)) deepFreeze(rule);
+  }
 }
 
 function keyText(e: NftElem): string {

@@ -6,7 +6,35 @@
 import { current, isDraft, original } from "immer";
 import type { NftChain, NftElem, NftRule, NftRuleset, NftSetDef, NftStmt, NftTable, NftVerdict } from "./types.ts";
 
-type Counts = Map<string, Map<string, number>>;
+/**
+ * Who refers to one object: most chains have one referrer once (a service's chain, its
+ * endpoints' chains), kept as that referrer's key alone; more, as counts by key.
+ */
+type Refs = string | Map<string, number>;
+type Counts = Map<string, Refs>;
+
+/** The keys of the objects that refer (each once, whatever its count). */
+export function referrers(r: Refs | undefined): Iterable<string> {
+  if (r === undefined) return [];
+  return typeof r === "string" ? [r] : r.keys();
+}
+
+function countOf(r: Refs | undefined, b: string): number {
+  if (r === undefined) return 0;
+  return typeof r === "string" ? (r === b ? 1 : 0) : (r.get(b) ?? 0);
+}
+
+/** A reference graph as sorted text (tests compare a kept graph with one built from scratch). */
+export function graphText(g: ChainGraph): string {
+  const counts = (m: Counts) =>
+    [...m].map(([a, r]) => `${a}<${[...referrers(r)].map((b) => `${b}x${countOf(r, b)}`).sort().join(",")}>`).sort().join(" ");
+  return `into ${counts(g.into)} | users ${counts(g.users)} | sets ${[...g.setRefs].map(([a, n]) => `${a}x${n}`).sort().join(" ")}`;
+}
+
+/** Whether key b refers (count above zero). */
+export function refers(r: Refs | undefined, b: string): boolean {
+  return countOf(r, b) > 0;
+}
 
 /** One table's references. Keys of `into` referrers: "c" + chain name or "s" + set name. */
 export interface ChainGraph {
@@ -45,6 +73,8 @@ export interface TxGraph {
   elemOps: Map<string, ElemOp[] | null>;
   /** Chains by name: their positions in the table's chain array, and the names in order. */
   idx: ChainIndex | null;
+  /** Objects the transaction made (a table, chains): frozen at its end, so that the commit need not walk them. */
+  made: object[];
 }
 
 export type ElemOp = { add: boolean; e: NftElem };
@@ -101,12 +131,19 @@ function setNames(stmts: readonly NftStmt[]): string[] {
 }
 
 function bump(tx: TxGraph | null, m: Counts, a: string, b: string, d: number): void {
-  let inner = m.get(a);
-  if (!inner) m.set(a, (inner = new Map()));
-  const n = (inner.get(b) ?? 0) + d;
-  if (n === 0) inner.delete(b);
-  else inner.set(b, n);
-  if (inner.size === 0) m.delete(a);
+  const r = m.get(a);
+  const n = countOf(r, b) + d;
+  if (r === undefined || (typeof r === "string" && r === b)) {
+    if (n === 0) m.delete(a);
+    else if (n === 1) m.set(a, b);
+    else m.set(a, new Map([[b, n]]));
+  } else {
+    const inner = typeof r === "string" ? new Map([[r, 1]]) : r;
+    if (n === 0) inner.delete(b);
+    else inner.set(b, n);
+    if (inner.size === 0) m.delete(a);
+    else m.set(a, inner);
+  }
   if (tx?.from) tx.undo.push(() => bump(null, m, a, b, -d));
 }
 
@@ -152,7 +189,7 @@ export function txOf(t: NftTable): TxGraph {
     g = held.g;
     idx = held.idx;
   } else g = buildGraph(isDraft(t) ? (current(t) as NftTable) : t);
-  tx = { g, family: t.family, name: t.name, from, undo: [], added: [], removed: new Set(), elemEdges: [], chains: new Set(), sets: new Set(), stale: false, gone: false, hooks: false, elemOps: new Map(), idx };
+  tx = { g, family: t.family, name: t.name, from, undo: [], added: [], removed: new Set(), elemEdges: [], chains: new Set(), sets: new Set(), stale: false, gone: false, hooks: false, elemOps: new Map(), idx, made: [] };
   txs.set(t, tx);
   return tx;
 }
@@ -225,6 +262,11 @@ export function committedChain(t: NftTable, name: string): NftChain | null | und
   if (!idx) return undefined;
   const i = idx.pos.get(name);
   return i === undefined ? null : (t.chains[chunkOf(i)]?.[slotOf(i)] ?? null);
+}
+
+/** A table or chain the transaction made, as a plain object (frozen with it at the end). */
+export function made(t: NftTable, o: object): void {
+  txOf(t).made.push(o);
 }
 
 export function markStale(t: NftTable): void {

@@ -11,7 +11,7 @@ import fc from "fast-check";
 import { hostWithLayers } from "../../src/layers.ts";
 import type { Host } from "../../src/host.ts";
 import { ToolError } from "../../src/tool/tool.ts";
-import { buildGraph, committedGraph, type ChainGraph } from "../../src/nftables/graph.ts";
+import { buildGraph, committedGraph, graphText } from "../../src/nftables/graph.ts";
 import { validateWhole } from "../../src/nftables/validate.ts";
 import type { NftRuntime } from "../../src/nftables/runtime.ts";
 import { params, timeoutMs } from "./config.ts";
@@ -102,12 +102,6 @@ function run(host: Host, s: Step): string {
     if (e instanceof ToolError) return `refused ${e.message}`;
     throw e;
   }
-}
-
-function graphText(g: ChainGraph): string {
-  const counts = (m: Map<string, Map<string, number>>) =>
-    [...m].map(([a, inner]) => `${a}<${[...inner].map(([b, n]) => `${b}x${n}`).sort().join(",")}>`).sort().join(" ");
-  return `into ${counts(g.into)} | users ${counts(g.users)} | sets ${[...g.setRefs].map(([a, n]) => `${a}x${n}`).sort().join(" ")}`;
 }
 
 function listing(host: Host): string {
