@@ -303,6 +303,7 @@ export interface TableDiff {
   full: boolean;
 }
 const diffs = new WeakMap<NftTable, TableDiff>();
+const NONE: ReadonlySet<string> = new Set();
 
 export function diffOf(t: NftTable): TableDiff | undefined {
   return diffs.get(t);
@@ -315,7 +316,9 @@ export function commitTx(rs: NftRuleset | undefined): void {
     const t = rs?.tables.find((x) => x.family === tx.family && x.name === tx.name);
     if (!t) continue;
     if (!tx.stale) committed.set(t, { g: tx.g, idx: tx.idx });
-    if (t !== tx.from) diffs.set(t, { prev: tx.from, chains: tx.chains, sets: tx.sets, elemOps: tx.elemOps, full: tx.stale || tx.from === null });
+    const full = tx.stale || tx.from === null;
+    // A full diff names nothing (the compiled form is then checked whole): no names kept.
+    if (t !== tx.from) diffs.set(t, full ? { prev: tx.from, chains: NONE, sets: NONE, elemOps: new Map(), full } : { prev: tx.from, chains: tx.chains, sets: tx.sets, elemOps: tx.elemOps, full });
   }
   txs.clear();
 }
