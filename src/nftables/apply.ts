@@ -395,18 +395,7 @@ export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
         for (const r of c.block?.rules ?? []) chain.rules.push(makeRule(rs, t, chain, r, env));
         return;
       }
-      if (c.op === "delete" || c.op === "destroy") {
-        const i = c.name !== null ? (chainIndex(t).pos.get(c.name) ?? -1) : handlePos(t, c.handle!);
-        if (i < 0) {
-          if (c.op === "destroy") return;
-          throw new NftError(ENOENT, c.nameLoc);
-        }
-        const ch = t.chains[chunkOf(i)]![slotOf(i)]!;
-        if (ch.rules.length || chainInUse(t, ch.name)) throw new NftError(EBUSY, c.nameLoc);
-        touchedObj(t, "chain", ch.name);
-        if (ch.base) touchHooks(t);
-        removeChain(t, i);
-      }
+      if (c.op === "delete" || c.op === "destroy") deleteChain(t, c);
       return;
     }
     case "rule": {
@@ -508,4 +497,18 @@ function handlePos(t: NftTable, handle: number): number {
     if (o >= 0) return posOf(k, o);
   }
   return -1;
+}
+
+/** delete / destroy chain: only an empty chain nothing jumps to (chain->use), by name or handle. */
+function deleteChain(t: NftTable, c: { op: string; name: string | null; handle: number | null; nameLoc: Loc }): void {
+  const i = c.name !== null ? (chainIndex(t).pos.get(c.name) ?? -1) : handlePos(t, c.handle!);
+  if (i < 0) {
+    if (c.op === "destroy") return;
+    throw new NftError(ENOENT, c.nameLoc);
+  }
+  const ch = t.chains[chunkOf(i)]![slotOf(i)]!;
+  if (ch.rules.length || chainInUse(t, ch.name)) throw new NftError(EBUSY, c.nameLoc);
+  touchedObj(t, "chain", ch.name);
+  if (ch.base) touchHooks(t);
+  removeChain(t, i);
 }
