@@ -376,7 +376,9 @@ export class NftRuntime {
     }
     const data = (e: NftElem) => (e.data ? this.dataOf(ct, e) : true);
     const idx = ct.sets.get(name);
-    if (ops && idx && idx.depth === s.keyType.length && !s.flags.includes("interval")) {
+    // Elements the packet path added (add/update @set) are merged by a reload.
+    const dyn = this.dynamic.get(this.dynKey(ns, t, name))?.size ?? 0;
+    if (ops && idx && idx.depth === s.keyType.length && !s.flags.includes("interval") && dyn === 0) {
       for (const { add, e } of ops) {
         const key = e.key.parts.map((p) => (p.k === "val" ? p.v : 0));
         if (add) idx.insert(key, { data: data(e), expires: e.expires ?? Infinity });
