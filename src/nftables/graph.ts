@@ -36,7 +36,10 @@ export function refers(r: Refs | undefined, b: string): boolean {
   return countOf(r, b) > 0;
 }
 
-/** One table's references. Keys of `into` referrers: "c" + chain name or "s" + set name. */
+/**
+ * One table's references. Keys of `into` referrers: a chain's name itself (no copy per
+ * reference), or setKey(set name) for a verdict map's elements.
+ */
 export interface ChainGraph {
   /** chain name -> who jumps or goes to it (rules of a chain, elements of a verdict map) -> count */
   into: Counts;
@@ -154,14 +157,27 @@ function bumpSet(tx: TxGraph | null, m: Map<string, number>, a: string, d: numbe
   if (tx?.from) tx.undo.push(() => bumpSet(null, m, a, -d));
 }
 
+const setKeys = new Map<string, string>();
+/** The referrer key of a set's elements: its name after a NUL (no chain name holds one), one string per name. */
+export function setKey(name: string): string {
+  let k = setKeys.get(name);
+  if (k === undefined) setKeys.set(name, (k = "\u0000" + name));
+  return k;
+}
+
+/** A referrer key as the chain it names, or null for a set's key. */
+export function chainOfKey(k: string): string | null {
+  return k.charCodeAt(0) === 0 ? null : k;
+}
+
 function ruleRefs(tx: TxGraph | null, g: ChainGraph, chain: string, r: NftRule, d: number): void {
-  for (const v of verdictTargets(r.stmts)) if (v.chain !== undefined) bump(tx, g.into, v.chain, "c" + chain, d);
+  for (const v of verdictTargets(r.stmts)) if (v.chain !== undefined) bump(tx, g.into, v.chain, chain, d);
   for (const s of r.stmts) if (s.k === "vmap" && s.map.k === "ref") bump(tx, g.users, s.map.name, chain, d);
   for (const n of setNames(r.stmts)) bumpSet(tx, g.setRefs, n, d);
 }
 
 function elemRefs(tx: TxGraph | null, g: ChainGraph, set: string, e: NftElem, d: number): void {
-  if (e.data?.k === "verdict" && e.data.v.chain !== undefined) bump(tx, g.into, e.data.v.chain, "s" + set, d);
+  if (e.data?.k === "verdict" && e.data.v.chain !== undefined) bump(tx, g.into, e.data.v.chain, setKey(set), d);
 }
 
 /** The graph of a plain (committed or copied) table, from scratch: one pass over it. */

@@ -10,7 +10,7 @@
 // down, each chain's height memoised). A rename, or a table without a graph, is walked whole.
 import { plain, NftError } from "./apply.ts";
 import { findChain } from "./apply.ts";
-import { pendingTxs, referrers, refers, verdictTargets, type TxGraph } from "./graph.ts";
+import { chainOfKey, pendingTxs, referrers, refers, setKey, verdictTargets, type TxGraph } from "./graph.ts";
 import type { Loc } from "./parser.ts";
 import type { NftBase, NftChain, NftRule, NftRuleset, NftSetDef, NftStmt, NftTable } from "./types.ts";
 
@@ -128,7 +128,8 @@ class Walk {
       if (r.kinds.size) out.depth = Math.max(out.depth, r.depth + 1);
     };
     for (const ref of referrers(this.tx.g.into.get(name))) {
-      if (ref[0] === "c") from(ref.slice(1));
+      const c = chainOfKey(ref);
+      if (c !== null) from(c);
       else for (const u of referrers(this.tx.g.users.get(ref.slice(1)))) from(u);
     }
     busy.delete(name);
@@ -157,7 +158,7 @@ function validateAdded(t: NftTable, tx: TxGraph, loc: Loc | null): void {
     for (const to of w.targets(rule)) w.edge(chain, r, to);
   }
   for (const { set, target } of tx.elemEdges) {
-    if (!refers(tx.g.into.get(target), "s" + set) || !w.chain(target)) continue;
+    if (!refers(tx.g.into.get(target), setKey(set)) || !w.chain(target)) continue;
     for (const u of referrers(tx.g.users.get(set))) {
       const r = w.reach(u);
       if (r.kinds.size) w.edge(u, r, target);
