@@ -4,7 +4,8 @@
 import type { Loc, NftCmd, ParsedRule, SetBlock, ChainBlock, TableBlock } from "./parser.ts";
 import { NftSyntaxError, parseElements } from "./parser.ts";
 import { current, isDraft, original } from "immer";
-import type { NftChain, NftElem, NftFamily, NftRule, NftRuleset, NftSetDef, NftStmt, NftTable, NftVerdict } from "./types.ts";
+import { CHAIN_CHUNK, type NftChain, type NftElem, type NftFamily, type NftRule, type NftRuleset, type NftSetDef, type NftStmt, type NftTable } from "./types.ts";
+import { chainInUse, elemAdded, elemRemoved, markStale, ruleAdded, ruleRemoved, setInUse, tableGone, touched as touchedObj, touchHooks, txOf, verdictTargets, made, pendingTxs, chunkOf, slotOf, posOf, type ChainIndex } from "./graph.ts";
 
 /** An error nft prints with a caret under loc; kernel errors get "Could not process rule: ". */
 export class NftError extends Error {
@@ -34,6 +35,8 @@ function findTable(rs: NftRuleset, family: NftFamily, name: string): NftTable | 
 function table(rs: NftRuleset, c: { family: NftFamily; table: string; tableLoc: Loc }): NftTable {
   const t = findTable(rs, c.family, c.table);
   if (!t) throw new NftError(ENOENT, c.tableLoc);
+  // The references are counted before the command changes anything (graph.ts).
+  txOf(t);
   return t;
 }
 
@@ -47,18 +50,49 @@ export function plain<T>(x: T): T {
 }
 
 /**
- * Chains of a table by name (their positions), built once per transaction from a plain
- * view (a lookup per rule, not a scan, and a draft only of the chains it changes).
+ * Chains of a table by name (their positions): built once from a plain view, then kept
+ * from one committed table to the next (graph.ts), changed in step with the chain array.
  */
-const chainIndexes = new WeakMap<NftTable, Map<string, number>>();
-function chainIndex(t: NftTable): Map<string, number> {
-  let m = chainIndexes.get(t);
-  if (!m) chainIndexes.set(t, (m = new Map(plain(t.chains).map((c, i) => [c.name, i]))));
-  return m;
+function chainIndex(t: NftTable): ChainIndex {
+  const tx = txOf(t);
+  if (!tx.idx) {
+    const names = plain(t.chains).map((ch) => ch.map((c) => c.name));
+    const pos = new Map<string, number>();
+    names.forEach((ch, k) => ch.forEach((n, o) => pos.set(n, posOf(k, o))));
+    tx.idx = { names, pos };
+  }
+  return tx.idx;
 }
-function findChain(t: NftTable, name: string): NftChain | undefined {
-  const i = chainIndex(t).get(name);
-  return i === undefined ? undefined : t.chains[i];
+export function findChain(t: NftTable, name: string): NftChain | undefined {
+  const i = chainIndex(t).pos.get(name);
+  return i === undefined ? undefined : t.chains[chunkOf(i)]![slotOf(i)];
+}
+
+/** A new chain goes at the end of the last chunk, or of a new one (nf_tables_addchain: list_add_tail). */
+function appendChain(t: NftTable, c: NftChain): NftChain {
+  const idx = chainIndex(t);
+  let k = idx.names.length - 1;
+  if (k < 0 || idx.names[k]!.length >= CHAIN_CHUNK) {
+    t.chains.push([]);
+    idx.names.push([]);
+    k++;
+  }
+  const chunk = t.chains[k]!;
+  chunk.push(c);
+  idx.pos.set(c.name, posOf(k, idx.names[k]!.length));
+  idx.names[k]!.push(c.name);
+  return chunk[chunk.length - 1]!;
+}
+
+/** The chain at position i leaves the table; those after it in its chunk move down by one. */
+function removeChain(t: NftTable, i: number): void {
+  const idx = chainIndex(t);
+  const k = chunkOf(i);
+  const names = idx.names[k]!;
+  t.chains[k]!.splice(slotOf(i), 1);
+  idx.pos.delete(names[slotOf(i)]!);
+  names.splice(slotOf(i), 1);
+  for (let j = slotOf(i); j < names.length; j++) idx.pos.set(names[j]!, posOf(k, j));
 }
 
 function chainOf(t: NftTable, name: string, loc: Loc): NftChain {
@@ -77,10 +111,12 @@ function addTable(rs: NftRuleset, family: NftFamily, name: string, create: boole
   const t = findTable(rs, family, name);
   if (t) {
     if (create) throw new NftError(EEXIST, loc);
+    txOf(t);
     return t;
   }
   const nt: NftTable = { family, name, handle: ++rs.tableHandle, hgen: 0, chains: [], sets: [], flags: [] };
   rs.tables.push(nt);
+  made(nt, nt);
   return nt;
 }
 
@@ -98,26 +134,20 @@ function addChain(rs: NftRuleset, t: NftTable, name: string, block: ChainBlock |
   }
   if (!c) {
     c = { name, handle: ++t.hgen, base: null, rules: [] };
-    if (b) c.base = { type: b.type, hook: b.hook, prio: b.prio, prioText: b.prioText, policy: b.policy ?? "accept", seq: ++rs.hookSeq };
-    t.chains.push(c);
-    c = t.chains[t.chains.length - 1]!;
-    chainIndex(t).set(name, t.chains.length - 1);
+    if (b) {
+      c.base = { type: b.type, hook: b.hook, prio: b.prio, prioText: b.prioText, policy: b.policy ?? "accept", seq: ++rs.hookSeq };
+      touchHooks(t);
+    }
+    made(t, c);
+    c = appendChain(t, c);
   } else if (b) {
     // nf_tables_updchain(): a base chain's hook cannot change; its policy can.
     if (!c.base || c.base.hook !== b.hook || c.base.type !== b.type || c.base.prio !== b.prio) throw new NftError(EBUSY, loc);
     if (b.policy) c.base.policy = b.policy;
   }
   if (block?.comment !== undefined) c.comment = block.comment;
+  touchedObj(t, "chain", name);
   return c;
-}
-
-function verdictTargets(stmts: NftStmt[]): NftVerdict[] {
-  const out: NftVerdict[] = [];
-  for (const s of stmts) {
-    if (s.k === "verdict") out.push(s.v);
-    if (s.k === "vmap" && s.map.k === "set") for (const e of s.map.elems) if (e.data?.k === "verdict") out.push(e.data.v);
-  }
-  return out;
 }
 
 function hasNat(stmts: NftStmt[]): boolean {
@@ -152,7 +182,9 @@ function makeRule(rs: NftRuleset, t: NftTable, chain: NftChain, pr: ParsedRule, 
   }
   void rs;
   stampElems(pr.stmts, env);
-  return { handle: ++t.hgen, stmts: pr.stmts, ...(pr.comment !== undefined ? { comment: pr.comment } : {}) };
+  const rule: NftRule = { handle: ++t.hgen, stmts: pr.stmts, ...(pr.comment !== undefined ? { comment: pr.comment } : {}) };
+  ruleAdded(t, chain.name, rule);
+  return rule;
 }
 
 function stampElems(stmts: NftStmt[], env: ApplyEnv): void {
@@ -171,8 +203,9 @@ function addSet(t: NftTable, b: SetBlock, create: boolean, env: ApplyEnv): NftSe
     if (b.keyType.length > 1 && b.flags.includes("interval")) throw new NftError("interval concatenations (pipapo) are not modelled by pktpath", b.loc, false);
     s = { name: b.name, handle: ++t.hgen, keyType: b.keyType, dataType: b.dataType, flags: b.flags, timeout: b.timeout, elems: [], anonymous: false, ...(b.comment !== undefined ? { comment: b.comment } : {}) };
     t.sets.push(s);
+    touchedObj(t, "set", b.name);
   }
-  if (b.elems) addElems(s, b.elems, false, env, b.loc);
+  if (b.elems) addElems(t, s, b.elems, false, env, b.loc);
   return s;
 }
 
@@ -196,12 +229,17 @@ function deepFreeze(o: object): void {
  * committing the config draft does not walk every element of a large set again.
  */
 export function sealElems(): void {
-  chainUses = null;
   for (const [arr, added] of touched) {
     for (const e of added) deepFreeze(e);
     Object.freeze(arr);
   }
   touched.clear();
+  // New tables, chains and rules too: immer's commit would walk each (nested draft
+  // cleanup) to freeze it; frozen here, it takes them as they are.
+  for (const [, tx] of pendingTxs()) {
+    for (const o of tx.made) if (!isDraft(o)) deepFreeze(o);
+    for (const { rule } of tx.added) if (!isDraft(rule)) deepFreeze(rule);
+  }
 }
 
 function keyText(e: NftElem): string {
@@ -244,7 +282,7 @@ function ownElems(s: NftSetDef): { arr: NftElem[]; index: Map<string, NftElem>; 
   return { arr, index, added };
 }
 
-function addElems(s: NftSetDef, elems: NftElem[], create: boolean, env: ApplyEnv, loc: Loc): void {
+function addElems(t: NftTable, s: NftSetDef, elems: NftElem[], create: boolean, env: ApplyEnv, loc: Loc): void {
   const { arr, index, added } = ownElems(s);
   const interval = s.flags.includes("interval");
   for (const e of elems) {
@@ -267,6 +305,7 @@ function addElems(s: NftSetDef, elems: NftElem[], create: boolean, env: ApplyEnv
     index.set(k, e);
     arr.push(e);
     added.push(e);
+    elemAdded(t, s.name, e);
   }
 }
 
@@ -277,7 +316,7 @@ export function span(e: NftElem): [number, number] {
   return [p.v as number, p.v as number];
 }
 
-function delElems(s: NftSetDef, elems: NftElem[], loc: Loc): void {
+function delElems(t: NftTable, s: NftSetDef, elems: NftElem[], loc: Loc): void {
   const { arr, index } = ownElems(s);
   for (const e of elems) {
     const k = keyText(e);
@@ -285,38 +324,8 @@ function delElems(s: NftSetDef, elems: NftElem[], loc: Loc): void {
     if (!have) throw new NftError(ENOENT, loc);
     index.delete(k);
     arr.splice(arr.indexOf(have), 1);
+    elemRemoved(t, s.name, have);
   }
-}
-
-/**
- * The chains rules and verdict maps refer to (chain->use), counted once for a run of
- * chain deletions: an empty chain refers to nothing, so deleting one changes no count;
- * any other command drops the count (applyCmd).
- */
-let chainUses: { t: NftTable; names: Set<string> } | null = null;
-
-function chainInUse(draft: NftTable, name: string): boolean {
-  if (chainUses?.t !== draft) {
-    const t = plain(draft);
-    const names = new Set<string>();
-    for (const c of t.chains) for (const r of c.rules) for (const v of verdictTargets(r.stmts)) if (v.chain !== undefined) names.add(v.chain);
-    for (const s of t.sets) for (const e of rawElems(s)) if (e.data?.k === "verdict" && e.data.v.chain !== undefined) names.add(e.data.v.chain);
-    chainUses = { t: draft, names };
-  }
-  return chainUses.names.has(name);
-}
-
-function setInUse(draft: NftTable, name: string): boolean {
-  const t = plain(draft);
-  for (const c of t.chains) {
-    for (const r of c.rules) {
-      for (const s of r.stmts) {
-        if ((s.k === "match" && s.right.k === "ref" && s.right.name === name) || (s.k === "vmap" && s.map.k === "ref" && s.map.name === name)) return true;
-        if (s.k === "setupd" && s.set === name) return true;
-      }
-    }
-  }
-  return false;
 }
 
 function applyTableBlock(rs: NftRuleset, t: NftTable, b: TableBlock, env: ApplyEnv): void {
@@ -325,35 +334,39 @@ function applyTableBlock(rs: NftRuleset, t: NftTable, b: TableBlock, env: ApplyE
   for (const c of b.chains) made.push([addChain(rs, t, c.name, c.block, false, c.loc), c.block]);
   for (const s of b.sets) addSet(t, s, false, env);
   for (const [chain, block] of made) for (const r of block.rules) chain.rules.push(makeRule(rs, t, chain, r, env));
-  for (const f of b.flags) if (!t.flags.includes(f)) t.flags.push(f);
+  for (const f of b.flags) {
+    if (t.flags.includes(f)) continue;
+    t.flags.push(f);
+    touchHooks(t);
+  }
   if (b.comment !== undefined) t.comment = b.comment;
 }
 
 /** Applies one command to the ruleset (a draft: the caller throws it away on error). */
 export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
-  if (!(c.op === "delete" || c.op === "destroy") || c.obj !== "chain") chainUses = null;
   switch (c.op) {
     case "list":
       return;
     case "flush":
       if (c.obj === "ruleset") {
+        for (const t of rs.tables) if (c.family === null || t.family === c.family) tableGone(t);
         rs.tables = rs.tables.filter((t) => c.family !== null && t.family !== c.family);
         return;
       }
-      {
-        const t = table(rs, c);
-        if (c.obj === "table") for (const ch of t.chains) ch.rules = [];
-        else if (c.obj === "chain") chainOf(t, c.name, c.nameLoc).rules = [];
-        else setOf(t, c.name, c.nameLoc).elems = [];
-      }
+      flushObj(table(rs, c), c);
       return;
     case "rename": {
       const t = table(rs, c);
       const ch = chainOf(t, c.chain, c.chainLoc);
       if (ch.base) throw new NftError(EOPNOTSUPP, c.chainLoc);
-      if (plain(t.chains).some((x) => x.name === c.newName)) throw new NftError(EEXIST, c.loc);
+      if (findChain(t, c.newName)) throw new NftError(EEXIST, c.loc);
+      const idx = chainIndex(t);
+      const at = idx.pos.get(c.chain)!;
       ch.name = c.newName;
-      chainIndexes.delete(t);
+      idx.pos.delete(c.chain);
+      idx.pos.set(c.newName, at);
+      idx.names[chunkOf(at)]![slotOf(at)] = c.newName;
+      markStale(t);
       return;
     }
     default:
@@ -371,6 +384,7 @@ export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
         if (c.op === "destroy") return;
         throw new NftError(ENOENT, c.tableLoc);
       }
+      tableGone(rs.tables[i]!);
       rs.tables.splice(i, 1);
       return;
     }
@@ -381,17 +395,7 @@ export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
         for (const r of c.block?.rules ?? []) chain.rules.push(makeRule(rs, t, chain, r, env));
         return;
       }
-      if (c.op === "delete" || c.op === "destroy") {
-        const i = plain(t.chains).findIndex((x) => (c.name !== null ? x.name === c.name : x.handle === c.handle));
-        if (i < 0) {
-          if (c.op === "destroy") return;
-          throw new NftError(ENOENT, c.nameLoc);
-        }
-        const ch = t.chains[i]!;
-        if (ch.rules.length || chainInUse(t, ch.name)) throw new NftError(EBUSY, c.nameLoc);
-        t.chains.splice(i, 1);
-        chainIndexes.delete(t);
-      }
+      if (c.op === "delete" || c.op === "destroy") deleteChain(t, c);
       return;
     }
     case "rule": {
@@ -403,6 +407,7 @@ export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
           if (c.op === "destroy") return;
           throw new NftError(ENOENT, c.handleLoc);
         }
+        ruleRemoved(t, chain.name, plain(chain.rules[i]!));
         chain.rules.splice(i, 1);
         return;
       }
@@ -419,7 +424,10 @@ export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
         at = c.op === "add" ? i + 1 : i;
       }
       const rule = makeRule(rs, t, chain, c.rule, env);
-      if (c.op === "replace") chain.rules[at] = rule;
+      if (c.op === "replace") {
+        ruleRemoved(t, chain.name, plain(chain.rules[at]!));
+        chain.rules[at] = rule;
+      }
       else chain.rules.splice(at, 0, rule);
       return;
     }
@@ -436,7 +444,10 @@ export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
           if (c.op === "destroy") return;
           throw new NftError(ENOENT, c.nameLoc);
         }
-        if (setInUse(t, t.sets[i]!.name)) throw new NftError(EBUSY, c.nameLoc);
+        const s = t.sets[i]!;
+        if (setInUse(t, s.name)) throw new NftError(EBUSY, c.nameLoc);
+        for (const e of rawElems(s)) elemRemoved(t, s.name, e);
+        touchedObj(t, "set", s.name);
         t.sets.splice(i, 1);
       }
       return;
@@ -452,8 +463,8 @@ export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
         if (e instanceof NftSyntaxError) throw new NftError(e.message, { line: e.line, col: e.col, end: e.end }, false);
         throw e;
       }
-      if (c.op === "delete" || c.op === "destroy") delElems(s, elems, c.loc);
-      else addElems(s, elems, c.op === "create", env, c.loc);
+      if (c.op === "delete" || c.op === "destroy") delElems(t, s, elems, c.loc);
+      else addElems(t, s, elems, c.op === "create", env, c.loc);
       return;
     }
     default:
@@ -461,59 +472,43 @@ export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
   }
 }
 
-/**
- * nf_tables_validate() at commit: from each base chain, every chain it reaches by jump,
- * goto or verdict map must hold only expressions its type and hook allow (nft_nat_validate,
- * nft_reject_validate), and no chain may reach itself (nf_tables_check_loops: ELOOP).
- */
-export function validateRuleset(draft: NftRuleset, loc: Loc | null): void {
-  const rs = plain(draft);
-  for (const t of rs.tables) {
-    const byName = new Map(t.chains.map((c) => [c.name, c]));
-    const setByName = new Map(t.sets.map((x) => [x.name, x]));
-    const targetsOf = new Map<NftChain, NftChain[]>();
-    const targets = (c: NftChain): NftChain[] => {
-      let out = targetsOf.get(c);
-      if (out) return out;
-      out = [];
-      for (const r of c.rules) {
-        for (const v of verdictTargets(r.stmts)) if (v.chain !== undefined && byName.get(v.chain)) out.push(byName.get(v.chain)!);
-        for (const s of r.stmts) {
-          if (s.k === "vmap" && s.map.k === "ref") {
-            const m = setByName.get(s.map.name);
-            for (const e of m ? rawElems(m) : []) if (e.data?.k === "verdict" && e.data.v.chain !== undefined && byName.get(e.data.v.chain)) out.push(byName.get(e.data.v.chain)!);
-          }
-        }
-      }
-      targetsOf.set(c, out);
-      return out;
-    };
-    // A chain checked for what one base chain allows (nat, reject) is checked for every
-    // base chain that allows the same: one walk per kind, not per base chain.
-    const doneFor = new Map<string, Set<NftChain>>();
-    for (const base of t.chains) {
-      if (!base.base) continue;
-      const b = base.base;
-      const natOk = b.type === "nat";
-      const rejectOk = ["input", "forward", "output"].includes(b.hook);
-      const kind = `${natOk}/${rejectOk}`;
-      let done = doneFor.get(kind);
-      if (!done) doneFor.set(kind, (done = new Set<NftChain>()));
-      const seen = done;
-      const walk = (c: NftChain, path: Set<NftChain>): void => {
-        // nft_chain_validate(): a loop runs the jump depth past NFT_JUMP_STACK_SIZE (EMLINK).
-        if (path.has(c) || path.size > 16) throw new NftError("Too many links", loc);
-        if (seen.has(c)) return;
-        for (const r of c.rules) {
-          if (!natOk && hasNat(r.stmts)) throw new NftError(EOPNOTSUPP, loc);
-          if (!rejectOk && r.stmts.some((s) => s.k === "reject")) throw new NftError(EOPNOTSUPP, loc);
-        }
-        path.add(c);
-        for (const n of targets(c)) walk(n, path);
-        path.delete(c);
-        seen.add(c);
-      };
-      walk(base, new Set());
-    }
+/** flush table / chain / set: the rules or elements go, and their references with them. */
+function flushObj(t: NftTable, c: Exclude<Extract<NftCmd, { op: "flush" }>, { obj: "ruleset" }>): void {
+  const flushChain = (ch: NftChain) => {
+    for (const r of plain(ch.rules)) ruleRemoved(t, ch.name, r);
+    touchedObj(t, "chain", ch.name);
+    ch.rules = [];
+  };
+  if (c.obj === "table") for (const chunk of t.chains) for (const ch of chunk) flushChain(ch);
+  else if (c.obj === "chain") flushChain(chainOf(t, c.name, c.nameLoc));
+  else {
+    const s = setOf(t, c.name, c.nameLoc);
+    for (const e of rawElems(s)) elemRemoved(t, s.name, e);
+    touchedObj(t, "set", s.name);
+    s.elems = [];
   }
+}
+
+/** The position of the chain with this handle (delete chain ... handle N), or -1. */
+function handlePos(t: NftTable, handle: number): number {
+  const chunks = plain(t.chains);
+  for (let k = 0; k < chunks.length; k++) {
+    const o = chunks[k]!.findIndex((x) => x.handle === handle);
+    if (o >= 0) return posOf(k, o);
+  }
+  return -1;
+}
+
+/** delete / destroy chain: only an empty chain nothing jumps to (chain->use), by name or handle. */
+function deleteChain(t: NftTable, c: { op: string; name: string | null; handle: number | null; nameLoc: Loc }): void {
+  const i = c.name !== null ? (chainIndex(t).pos.get(c.name) ?? -1) : handlePos(t, c.handle!);
+  if (i < 0) {
+    if (c.op === "destroy") return;
+    throw new NftError(ENOENT, c.nameLoc);
+  }
+  const ch = t.chains[chunkOf(i)]![slotOf(i)]!;
+  if (ch.rules.length || chainInUse(t, ch.name)) throw new NftError(EBUSY, c.nameLoc);
+  touchedObj(t, "chain", ch.name);
+  if (ch.base) touchHooks(t);
+  removeChain(t, i);
 }

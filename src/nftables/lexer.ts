@@ -23,17 +23,6 @@ export class LexError extends Error {
   }
 }
 
-const PUNCT2 = ["==", "!=", "<=", ">="];
-// Sticky patterns: matched at a position, no slice of the line per token.
-const ADDR = /(\d+\.\d+\.\d+\.\d+)(?![\w])/y;
-const NUM = /(0x[0-9a-fA-F]+|\d+)(?![A-Za-z0-9_])/y;
-const DIGIT_WORD = /[0-9][A-Za-z0-9_]*/y;
-const WORD = /[A-Za-z_][A-Za-z0-9_\-./]*[A-Za-z0-9_]|[A-Za-z_]/y;
-
-function at(re: RegExp, s: string, i: number): RegExpExecArray | null {
-  re.lastIndex = i;
-  return re.exec(s);
-}
 const PUNCT1 = "{};,:.@=!&|^/-<>()*$+";
 
 /** Splits nft input into tokens; a comment runs from # to the end of its line. */
@@ -68,27 +57,84 @@ export function tokenize(text: string): Token[] {
   return out;
 }
 
+/** [A-Za-z_] */
+function wordStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+}
+/** [A-Za-z0-9_] (\w) */
+function wordChar(c: number): boolean {
+  return wordStart(c) || (c >= 48 && c <= 57);
+}
+function digit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+function hexDigit(c: number): boolean {
+  return digit(c) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+}
+
+/** End of WORD at i: [A-Za-z_][A-Za-z0-9_\-./]*[A-Za-z0-9_] or one [A-Za-z_] (the run back to its last \w). */
+function wordEnd(s: string, i: number): number {
+  let j = i + 1;
+  let end = j;
+  for (; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    if (wordChar(c)) end = j + 1;
+    else if (c !== 45 && c !== 46 && c !== 47) break;
+  }
+  return end;
+}
+
+/** End of ADDR at i (four dotted digit runs, no \w after), or -1. */
+function addrEnd(s: string, i: number): number {
+  let j = i;
+  for (let part = 0; part < 4; part++) {
+    if (part > 0) {
+      if (s.charCodeAt(j) !== 46) return -1;
+      j++;
+    }
+    const from = j;
+    while (j < s.length && digit(s.charCodeAt(j))) j++;
+    if (j === from) return -1;
+  }
+  return j < s.length && wordChar(s.charCodeAt(j)) ? -1 : j;
+}
+
+/** End of NUM at i (0x hex digits, or digits; no \w after), or -1. */
+function numEnd(s: string, i: number): number {
+  if (s.charCodeAt(i) === 48 && s.charCodeAt(i + 1) === 120 && hexDigit(s.charCodeAt(i + 2))) {
+    let j = i + 2;
+    while (j < s.length && hexDigit(s.charCodeAt(j))) j++;
+    if (!(j < s.length && wordChar(s.charCodeAt(j)))) return j;
+  }
+  let j = i;
+  while (j < s.length && digit(s.charCodeAt(j))) j++;
+  return j < s.length && wordChar(s.charCodeAt(j)) ? -1 : j;
+}
+
 /** The token starting at s[i] (not a blank, comment or line continuation). */
 function readToken(s: string, i: number, line: number): Token {
   const c = s[i]!;
+  const code = s.charCodeAt(i);
   if (c === '"') {
     const j = s.indexOf('"', i + 1);
     if (j < 0) throw new LexError("syntax error, unexpected junk", line, i + 1, s.length);
     return { kind: "str", text: s.slice(i + 1, j), line, col: i + 1, end: j + 1 };
   }
-  if (c >= "0" && c <= "9") {
-    const m = at(ADDR, s, i) ?? at(NUM, s, i);
-    if (m) return { kind: m[1]!.includes(".") ? "addr" : "num", text: m[1]!, line, col: i + 1, end: i + m[1]!.length };
+  if (digit(code)) {
+    const a = addrEnd(s, i);
+    if (a >= 0) return { kind: "addr", text: s.slice(i, a), line, col: i + 1, end: a };
+    const n = numEnd(s, i);
+    if (n >= 0) return { kind: "num", text: s.slice(i, n), line, col: i + 1, end: n };
     // A word starting with a digit (nft: "string"), e.g. 5m, 10s.
-    const w = at(DIGIT_WORD, s, i)![0];
-    return { kind: "word", text: w, line, col: i + 1, end: i + w.length };
+    let j = i + 1;
+    while (j < s.length && wordChar(s.charCodeAt(j))) j++;
+    return { kind: "word", text: s.slice(i, j), line, col: i + 1, end: j };
   }
-  if ((c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || c === "_") {
-    const w = at(WORD, s, i)![0];
-    return { kind: "word", text: w, line, col: i + 1, end: i + w.length };
+  if (wordStart(code)) {
+    const j = wordEnd(s, i);
+    return { kind: "word", text: s.slice(i, j), line, col: i + 1, end: j };
   }
-  const two = s.slice(i, i + 2);
-  if (PUNCT2.includes(two)) return { kind: "punct", text: two, line, col: i + 1, end: i + 2 };
+  if (s.charCodeAt(i + 1) === 61 && (c === "=" || c === "!" || c === "<" || c === ">")) return { kind: "punct", text: c + "=", line, col: i + 1, end: i + 2 };
   if (PUNCT1.includes(c)) return { kind: "punct", text: c, line, col: i + 1, end: i + 1 };
   throw new LexError("syntax error, unexpected junk", line, i + 1, i + 1);
 }

@@ -1,5 +1,6 @@
 // `nft list ...` output as nft 1.0.6 prints it (src/rule.c table_print/chain_print/
 // set_print, expression.c set_expr_print/calculate_delim, statement.c).
+import { chainList } from "./types.ts";
 import { BITMASK_TYPES, type DataType, formatAtom, formatValue, SELECTORS } from "./datatypes.ts";
 import type { NftAtom, NftChain, NftElem, NftExpr, NftRhs, NftRule, NftRuleset, NftSel, NftSetDef, NftStmt, NftTable, NftVerdict } from "./types.ts";
 
@@ -268,7 +269,7 @@ export function setText(t: NftTable, s: NftSetDef, o: ListOpts): string {
 }
 
 function isDynamic(t: NftTable, s: NftSetDef): boolean {
-  return t.chains.some((c) => c.rules.some((r) => r.stmts.some((x) => x.k === "setupd" && x.set === s.name)));
+  return t.chains.some((ch) => ch.some((c) => c.rules.some((r) => r.stmts.some((x) => x.k === "setupd" && x.set === s.name))));
 }
 
 export function tableText(t: NftTable, o: ListOpts, what: "all" | "chains" | "sets" | "maps" = "all"): string {
@@ -280,7 +281,7 @@ export function tableText(t: NftTable, o: ListOpts, what: "all" | "chains" | "se
     if (s.anonymous) continue;
     if (what === "all" || (what === "sets" && !s.dataType) || (what === "maps" && s.dataType)) blocks.push(setText(t, s, o));
   }
-  if (what === "all" || what === "chains") for (const c of t.chains) blocks.push(chainText(t, c, o, what === "all"));
+  if (what === "all" || what === "chains") for (const c of chainList(t)) blocks.push(chainText(t, c, o, what === "all"));
   out += blocks.join(what === "all" ? "\n" : "");
   return out + "}\n";
 }

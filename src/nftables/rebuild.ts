@@ -1,6 +1,7 @@
 // Real-kernel mode runs `nft -f -` with a here-document rebuilt from our parsed form, not
 // the scenario's text: each command printed back in nft's own syntax (the listing code,
 // whose output nft -f takes back: see the round-trip test).
+import { chainList, chunked } from "./types.ts";
 import type { NftCmd, SetBlock, ChainBlock } from "./parser.ts";
 import type { Token } from "./lexer.ts";
 import { chainText, elemsForRebuild, ruleText, type ListOpts } from "./list.ts";
@@ -65,9 +66,9 @@ function cmdText(c: NftCmd): string {
       let out = `${c.op === "create" ? "create table" : "table"} ${where(c)} {\n`;
       if (c.block.flags.length) out += `\tflags ${c.block.flags.join(",")}\n`;
       if (c.block.comment !== undefined) out += `\tcomment "${c.block.comment}"\n`;
-      t.chains = c.block.chains.map((ch) => chainOf(ch.name, ch.block));
+      t.chains = chunked(c.block.chains.map((ch) => chainOf(ch.name, ch.block)));
       for (const s of c.block.sets) out += `\t${s.isMap ? "map" : "set"} ${s.name} {\n${setBody(t, s)}\t}\n`;
-      for (const ch of t.chains) out += chainText(t, ch, OPTS);
+      for (const ch of chainList(t)) out += chainText(t, ch, OPTS);
       return out + "}";
     }
     case "chain": {

@@ -16,6 +16,8 @@ import { SELECTORS, prefixMask, BITMASK_TYPES } from "./datatypes.ts";
 import { SetIndex } from "./sets.ts";
 import { ruleText } from "./list.ts";
 import type { NftAtom, NftChain, NftElem, NftExpr, NftRhs, NftRule, NftRuleset, NftSel, NftSetDef, NftStmt, NftTable, NftValue, NftVerdict } from "./types.ts";
+import { chainList } from "./types.ts";
+import { committedChain, diffOf, sameHooks, type ElemOp } from "./graph.ts";
 
 // Statement results: go on, this rule does not match, or a verdict.
 const CONT = -1;
@@ -262,7 +264,7 @@ export class NftRuntime {
     if (!rs) return false;
     let need = this.ctNeed.get(rs);
     if (need === undefined) {
-      need = rs.tables.some((t) => t.chains.some((c) => c.base?.type === "nat" || c.rules.some((r) => r.stmts.some(usesCt))));
+      need = rs.tables.some((t) => t.chains.some((ch) => ch.some((c) => c.base?.type === "nat" || c.rules.some((r) => r.stmts.some(usesCt)))));
       this.ctNeed.set(rs, need);
     }
     return need;
@@ -278,7 +280,7 @@ export class NftRuntime {
       const prev = this.latest.get(key);
       if (prev) {
         ct = prev.ct;
-        this.updateTable(ns, t, ct, prev.sets);
+        if (!this.updateChanged(ns, t, ct, prev.sets)) this.updateTable(ns, t, ct, prev.sets);
       } else {
         ct = this.compileTable(ns, t);
         this.latest.set(key, { ct, sets: new Map(t.sets.map((s) => [s.name, s])) });
@@ -301,13 +303,7 @@ export class NftRuntime {
     for (const s of t.sets) {
       setNames.add(s.name);
       if (sets.get(s.name) === s && ct.sets.has(s.name)) continue;
-      sets.set(s.name, s);
-      const data = (e: NftElem) => (e.data ? this.dataOf(ct, e) : true);
-      let idx = ct.sets.get(s.name);
-      if (idx && idx.depth === s.keyType.length) idx.reset(s.elems, data);
-      else ct.sets.set(s.name, (idx = new SetIndex<unknown>(s.keyType.length, s.elems, data)));
-      const dyn = this.dynamic.get(this.dynKey(ns, t, s.name));
-      for (const e of dyn?.values() ?? []) idx.insert(e.key.parts.map((p) => (p.k === "val" ? p.v : 0)), { data: true, expires: e.expires ?? Infinity });
+      this.reloadSet(ns, t, ct, sets, s);
     }
     for (const name of [...ct.sets.keys()]) {
       if (!setNames.has(name)) {
@@ -317,7 +313,7 @@ export class NftRuntime {
     }
     const changed: CChain[] = [];
     const chainNames = new Set<string>();
-    for (const c of t.chains) {
+    for (const c of chainList(t)) {
       chainNames.add(c.name);
       const cc = ct.chains.get(c.name);
       if (cc && cc.cfg === c) continue;
@@ -337,6 +333,104 @@ export class NftRuntime {
     }
   }
 
+  /**
+   * The commits between the compiled version and t, from what their transactions changed
+   * (graph.ts diffs): only the chains and sets they name are looked at. False when the
+   * chain of diffs does not lead back to the compiled version (then updateTable).
+   */
+  private updateChanged(ns: string, t: NftTable, ct: CTable, sets: Map<string, NftSetDef>): boolean {
+    const steps: NonNullable<ReturnType<typeof diffOf>>[] = [];
+    for (let v: NftTable | null = t; v !== ct.cfg; ) {
+      const d: ReturnType<typeof diffOf> = v ? diffOf(v) : undefined;
+      if (!d || d.full || steps.length > 64) return false;
+      steps.push(d);
+      v = d.prev;
+    }
+    const chains = new Set<string>();
+    for (const d of steps) for (const n of d.chains) chains.add(n);
+    for (const n of chains) if (committedChain(t, n) === undefined) return false;
+    ct.cfg = t;
+    for (const d of steps.reverse()) for (const [name, ops] of d.elemOps) this.updateSet(ns, t, ct, sets, name, ops);
+    for (const name of chains) {
+      const c = committedChain(t, name)!;
+      if (!c) {
+        ct.chains.delete(name);
+        continue;
+      }
+      let cc = ct.chains.get(name);
+      if (cc?.cfg === c) continue;
+      if (cc) cc.cfg = c;
+      else ct.chains.set(name, (cc = { cfg: c, rules: [] }));
+      cc.rules = c.rules.map((r) => ({ rule: r, stmts: r.stmts.map((s, i) => this.compileStmt(ns, ct, r, s, i)) }));
+    }
+    return true;
+  }
+
+  /** One set's index after a commit: its element changes replayed, or reloaded (made, flushed, deleted). */
+  private updateSet(ns: string, t: NftTable, ct: CTable, sets: Map<string, NftSetDef>, name: string, ops: readonly ElemOp[] | null): void {
+    const s = t.sets.find((x) => x.name === name && !x.anonymous);
+    if (!s) {
+      ct.sets.delete(name);
+      sets.delete(name);
+      return;
+    }
+    const data = (e: NftElem) => (e.data ? this.dataOf(ct, e) : true);
+    const idx = ct.sets.get(name);
+    // Elements the packet path added (add/update @set) are merged by a reload.
+    const dyn = this.dynamic.get(this.dynKey(ns, t, name))?.size ?? 0;
+    if (ops && idx && idx.depth === s.keyType.length && !s.flags.includes("interval") && dyn === 0) {
+      for (const { add, e } of ops) {
+        const key = e.key.parts.map((p) => (p.k === "val" ? p.v : 0));
+        if (add) idx.insert(key, { data: data(e), expires: e.expires ?? Infinity });
+        else idx.remove(key);
+      }
+      idx.size = s.elems.length;
+      sets.set(name, s);
+      return;
+    }
+    this.reloadSet(ns, t, ct, sets, s);
+  }
+
+  /** A set's index loaded again from its elements (the same index object: compiled rules hold it). */
+  private reloadSet(ns: string, t: NftTable, ct: CTable, sets: Map<string, NftSetDef>, s: NftSetDef): void {
+    sets.set(s.name, s);
+    const data = (e: NftElem) => (e.data ? this.dataOf(ct, e) : true);
+    let idx = ct.sets.get(s.name);
+    if (idx && idx.depth === s.keyType.length) idx.reset(s.elems, data);
+    else ct.sets.set(s.name, (idx = new SetIndex<unknown>(s.keyType.length, s.elems, data)));
+    const dyn = this.dynamic.get(this.dynKey(ns, t, s.name));
+    for (const e of dyn?.values() ?? []) idx.insert(e.key.parts.map((p) => (p.k === "val" ? p.v : 0)), { data: true, expires: e.expires ?? Infinity });
+  }
+
+  /**
+   * The compiled form of a table as text (chains with their config objects' identity,
+   * rules, set indexes with their elements): the one kept from commit to commit, or
+   * (fresh) one compiled from scratch from t. Tests compare the two.
+   */
+  describeCompiled(ns: string, t: NftTable, fresh: boolean): string {
+    const ct = fresh ? this.compileTable(ns, t) : this.compiled(ns, t);
+    const ids = new Map<object, number>();
+    const id = (o: object) => ids.get(o) ?? (ids.set(o, ids.size), ids.size - 1);
+    for (const c of chainList(t)) for (const r of c.rules) id(r);
+    for (const c of chainList(t)) id(c);
+    const show = (d: unknown): string => {
+      if (d === true) return "true";
+      const v = d as CVerdict & { name?: string };
+      if (typeof v === "object" && v !== null && "code" in v) return `${v.text}${v.chain ? `@${id(v.chain.cfg)}` : ""}`;
+      return JSON.stringify(d);
+    };
+    const out = [`cfg ${ct.cfg === t}`];
+    for (const name of [...ct.chains.keys()].sort()) {
+      const cc = ct.chains.get(name)!;
+      out.push(`chain ${name} cfg#${id(cc.cfg)} rules ${cc.rules.map((r) => `${id(r.rule)}/${r.stmts.length}`).join(" ")}`);
+    }
+    for (const name of [...ct.sets.keys()].sort()) {
+      const strings = (t.sets.find((x) => x.name === name)?.keyType ?? []).map((k) => k === "ifname");
+      out.push(`set ${name} depth ${ct.sets.get(name)!.depth}: ${ct.sets.get(name)!.describe(show, strings).join(", ")}`);
+    }
+    return out.join("\n");
+  }
+
   dynKey(ns: string, t: NftTable, set: string): string {
     return `${ns}\u0000${t.family}\u0000${t.name}\u0000${set}`;
   }
@@ -349,8 +443,8 @@ export class NftRuntime {
       for (const e of dyn?.values() ?? []) idx.insert(e.key.parts.map((p) => (p.k === "val" ? p.v : 0)), { data: true, expires: e.expires ?? Infinity });
       ct.sets.set(s.name, idx);
     }
-    for (const c of t.chains) ct.chains.set(c.name, { cfg: c, rules: [] });
-    for (const c of t.chains) {
+    for (const c of chainList(t)) ct.chains.set(c.name, { cfg: c, rules: [] });
+    for (const c of chainList(t)) {
       const cc = ct.chains.get(c.name)!;
       cc.rules = c.rules.map((r) => ({ rule: r, stmts: r.stmts.map((s, i) => this.compileStmt(ns, ct, r, s, i)) }));
     }
@@ -718,7 +812,7 @@ export class NftRuntime {
     const present = new Set<string>();
     const fresh: [string, NftChain][] = [];
     for (const t of this.ruleset(ns, config)?.tables ?? []) {
-      for (const c of t.chains) {
+      for (const c of chainList(t)) {
         if (!c.base || t.flags.includes("dormant")) continue;
         const k = `${ns}\u0000${t.family}\u0000${t.name}\u0000${c.name}\u0000${c.base.seq}`;
         present.add(k);
@@ -738,7 +832,7 @@ export class NftRuntime {
   }
 
   /** Per namespace: the ruleset its registrations were made for, its base chains' hook operations and nat chains. */
-  private readonly registered = new Map<string, { rs: NftRuleset | undefined; ops: readonly NfHookOps[]; nat: readonly NatLookup[] }>();
+  private readonly registered = new Map<string, { rs: NftRuleset | undefined; ops: readonly NfHookOps[]; nat: readonly NatLookup[]; tables: Map<string, NftTable> }>();
 
   /**
    * An accepted change made `config` the snapshot (HookProvider.commit): a namespace whose
@@ -750,11 +844,23 @@ export class NftRuntime {
       const rs = this.ruleset(ns, config);
       const cur = this.registered.get(ns);
       if (cur && cur.rs === rs) continue;
+      const tables = new Map((rs?.tables ?? []).map((t) => [`${t.family}\u0000${t.name}`, t]));
+      if (cur && rs && cur.rs && this.sameBases(cur.rs, rs)) {
+        // The same base chains: the hook operations stay (they find the table by name).
+        this.registered.set(ns, { ...cur, rs, tables });
+        continue;
+      }
       const seqs = this.baseSeqs(ns, config);
       const ops = this.baseOps(ns, config, seqs);
       const nat = this.natOps(ns, config, seqs);
-      this.registered.set(ns, { rs, ops: ops.length ? ops : NO_OPS, nat: nat.length ? nat : NO_NAT });
+      this.registered.set(ns, { rs, ops: ops.length ? ops : NO_OPS, nat: nat.length ? nat : NO_NAT, tables });
     }
+  }
+
+  /** The running transaction kept every table's base chains and flags (graph.ts): no new registration. */
+  private sameBases(prev: NftRuleset, next: NftRuleset): boolean {
+    if (prev.tables.length !== next.tables.length) return false;
+    return prev.tables.every((t, i) => sameHooks(t, next.tables[i]!));
   }
 
   /** Base chains of every table as hook operations (HookProvider): a pure read of commit's work. */
@@ -772,12 +878,12 @@ export class NftRuntime {
     const ops: (NfHookOps & { seq: number })[] = [];
     for (const t of this.ruleset(ns, config)?.tables ?? []) {
       if (t.flags.includes("dormant")) continue;
-      for (const c of t.chains) {
+      for (const c of chainList(t)) {
         if (!c.base || c.base.type === "nat") continue;
         const hook = HOOK_OF[c.base.hook]!;
-        const tbl = t;
+        const key = `${t.family}\u0000${t.name}`;
         const name = c.name;
-        ops.push({ hook, priority: c.base.prio, seq: seqs.get(c) ?? 0, name: `nft ${t.family} ${t.name} ${c.name}`, fn: (pkt, hs) => this.runBase(ns, tbl, name, pkt, hs) });
+        ops.push({ hook, priority: c.base.prio, seq: seqs.get(c) ?? 0, name: `nft ${t.family} ${t.name} ${c.name}`, fn: (pkt, hs) => this.runBase(ns, key, name, pkt, hs) });
       }
     }
     // nf_hook_entries_grow(): among equal priorities the later registration runs first.
@@ -789,18 +895,20 @@ export class NftRuntime {
     const out: (NatLookup & { seq: number })[] = [];
     for (const t of this.ruleset(ns, config)?.tables ?? []) {
       if (t.flags.includes("dormant")) continue;
-      for (const c of t.chains) {
+      for (const c of chainList(t)) {
         if (!c.base || c.base.type !== "nat") continue;
-        const tbl = t;
+        const key = `${t.family}\u0000${t.name}`;
         const name = c.name;
-        out.push({ hook: HOOK_OF[c.base.hook]!, priority: c.base.prio, seq: seqs.get(c) ?? 0, fn: (pkt, hs) => this.runBase(ns, tbl, name, pkt, hs) });
+        out.push({ hook: HOOK_OF[c.base.hook]!, priority: c.base.prio, seq: seqs.get(c) ?? 0, fn: (pkt, hs) => this.runBase(ns, key, name, pkt, hs) });
       }
     }
     out.sort((a, b) => a.priority - b.priority || b.seq - a.seq);
     return out;
   }
 
-  private runBase(ns: string, t: NftTable, chain: string, pkt: Packet, hs: HookState): Verdict {
+  private runBase(ns: string, key: string, chain: string, pkt: Packet, hs: HookState): Verdict {
+    const t = this.registered.get(ns)?.tables.get(key);
+    if (!t) return NF_ACCEPT;
     const ct = this.compiled(ns, t);
     const c = ct.chains.get(chain);
     if (!c) return NF_ACCEPT;

@@ -191,6 +191,25 @@ export class SetIndex<D> {
     this.tombs++;
   }
 
+  /** Every element as "key words -> data" lines, sorted (tests compare two indexes by it). */
+  describe(show: (d: D) => string, strings: readonly boolean[]): string[] {
+    const out: string[] = [];
+    const st = this.stride;
+    const names = [...this.names].sort((a, b) => a[1] - b[1]).map((x) => x[0]);
+    for (let i = 0; i < this.slotHits.length; i++) {
+      if (this.keys[i * st] !== FULL) continue;
+      const key: string[] = [];
+      for (let k = 0; k < this.depth; k++) {
+        const w = this.keys[i * st + 1 + k]!;
+        key.push(strings[k] ? `"${names[w]}"` : `${w}`);
+      }
+      const h = this.slotHits[i]!;
+      out.push(`${key.join(".")} -> ${show(h.data)} ${h.expires}`);
+    }
+    for (let i = 0; i < this.lo.length; i++) out.push(`${this.lo[i]}-${this.hi[i]} -> ${show(this.hits[i]!.data)} ${this.hits[i]!.expires}`);
+    return out.sort();
+  }
+
   /** The element holding key (read from buf[0..depth)), or null. */
   lookup(buf: readonly NftValue[], now: number): SetHit<D> | null {
     if (this.used !== 0) {

@@ -3,10 +3,12 @@
 // and errors as nft prints them, with the caret line under the offending token.
 import { ToolError, type Tool } from "../tool/tool.ts";
 import type { NftRuntime } from "./runtime.ts";
-import { applyCmd, NftError, sealElems, validateRuleset } from "./apply.ts";
+import { applyCmd, NftError, sealElems } from "./apply.ts";
+import { validateTx } from "./validate.ts";
+import { abortTx, commitTx } from "./graph.ts";
 import { type Loc, type NftCmd, NftSyntaxError, parseNft } from "./parser.ts";
 import { chainText, type ListOpts, rulesetText, setText, tableText } from "./list.ts";
-import { emptyRuleset, type NftRuleset } from "./types.ts";
+import { chainList, emptyRuleset, type NftRuleset } from "./types.ts";
 import { iptablesTables, iptablesTableText } from "./iptables.ts";
 import { isTableName } from "../netfilter/tables.ts";
 import type { NetnsConfig } from "../config/types.ts";
@@ -172,7 +174,7 @@ function list(rt: NftRuntime, ns: string, rs: NftRuleset, c: Extract<NftCmd, { o
       if (!t) return fail(c.tableLoc);
       if (c.obj === "table") return tableText(t, o);
       if (c.obj === "chain") {
-        const ch = t.chains.find((x) => x.name === c.name);
+        const ch = chainList(t).find((x) => x.name === c.name);
         if (!ch) return fail(c.nameLoc);
         return `table ${t.family} ${t.name} {\n${chainText(t, ch, o)}}\n`;
       }
@@ -198,7 +200,7 @@ export function nftTool(rt: NftRuntime): Tool {
       if (last) {
         // The kernel refuses the batch at commit; nft underlines the whole command.
         const line = input.text.split("\n")[last.loc.line - 1] ?? "";
-        validateRuleset(rs, { line: last.loc.line, col: last.loc.col, end: line.trimEnd().length + 1 });
+        validateTx({ line: last.loc.line, col: last.loc.col, end: line.trimEnd().length + 1 });
       }
       sealElems();
     };
@@ -215,13 +217,19 @@ export function nftTool(rt: NftRuntime): Tool {
           n.ext.nftables ??= emptyRuleset();
           apply(n.ext.nftables, n);
         });
+        // The references and chain index go with the committed tables (nf_tables_commit).
+        commitTx(ctx.host.config.netns[ns]!.ext.nftables);
         // Rules that used ipsets give their references back (ip_set_nfnl_put).
         rt.nf().syncSetRefs(ns, before, ctx.host.config);
       }
     } catch (e) {
+      // nf_tables_abort(): every reference count the batch changed is put back.
+      abortTx();
       if (e instanceof NftError) throw new ToolError(formatError(input.text, input.name, e.kernel ? `Could not process rule: ${e.message}` : e.message, e.loc));
       throw e;
     } finally {
+      // A check (-c) or a listing commits nothing.
+      abortTx();
       sealElems();
     }
     return { stdout: out };

@@ -130,7 +130,12 @@ export interface NftTable {
   handle: number;
   /** table->hgenerator: chains, rules and sets share one handle counter. */
   hgen: number;
-  chains: NftChain[];
+  /**
+   * The chains in creation order, in chunks of at most CHAIN_CHUNK: a change copies the
+   * list of chunks and the one chunk it changes, not every chain of the table (a table
+   * of 240k chains is one kube-proxy node of 20k services).
+   */
+  chains: NftChain[][];
   sets: NftSetDef[];
   flags: string[];
   comment?: string;
@@ -148,6 +153,20 @@ declare module "../config/types.ts" {
   interface NetnsExtensions {
     nftables?: NftRuleset;
   }
+}
+
+export const CHAIN_CHUNK = 512;
+
+/** A plain table's chains in order (for whole-table work: listing, compiling, walking). */
+export function chainList(t: NftTable): NftChain[] {
+  return t.chains.flat();
+}
+
+/** Chains in order as chunks (a table built whole, e.g. for printing back). */
+export function chunked(chains: NftChain[]): NftChain[][] {
+  const out: NftChain[][] = [];
+  for (let i = 0; i < chains.length; i += CHAIN_CHUNK) out.push(chains.slice(i, i + CHAIN_CHUNK));
+  return out;
 }
 
 export function emptyRuleset(): NftRuleset {

@@ -16,7 +16,7 @@ const ALLOWED: Record<string, number> = {
   "src/netfilter/iptables/index.ts:iptablesTool/<anonymous>": 63,
   "src/netfilter/iptables/index.ts:iptablesTool/<anonymous>/<anonymous>": 62,
   "src/netfilter/walker.ts:doTable": 86,
-  "src/nftables/apply.ts:applyCmd": 130,
+  "src/nftables/apply.ts:applyCmd": 128,
   "src/nftables/runtime.ts:compileStmt": 204,
   "src/nftables/runtime.ts:getter": 139,
 };
