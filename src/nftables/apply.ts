@@ -3,7 +3,8 @@
 // delete counterparts): in order, each checked against what the ones before it made.
 import type { Loc, NftCmd, ParsedRule, SetBlock, ChainBlock, TableBlock } from "./parser.ts";
 import { NftSyntaxError, parseElements } from "./parser.ts";
-import { current, isDraft, original } from "immer";
+import { current, isDraft } from "immer";
+import { PList } from "../config/plist.ts";
 import { CHAIN_CHUNK, type NftChain, type NftElem, type NftFamily, type NftRule, type NftRuleset, type NftSetDef, type NftStmt, type NftTable } from "./types.ts";
 import { chainInUse, elemAdded, elemRemoved, markStale, ruleAdded, ruleRemoved, setInUse, tableGone, touched as touchedObj, touchHooks, txOf, verdictTargets, made, pendingTxs, chunkOf, slotOf, posOf, type ChainIndex } from "./graph.ts";
 
@@ -201,7 +202,7 @@ function addSet(t: NftTable, b: SetBlock, create: boolean, env: ApplyEnv): NftSe
     if (s.keyType.join(" . ") !== b.keyType.join(" . ") || s.dataType !== b.dataType) throw new NftError(EEXIST, b.loc);
   } else {
     if (b.keyType.length > 1 && b.flags.includes("interval")) throw new NftError("interval concatenations (pipapo) are not modelled by pktpath", b.loc, false);
-    s = { name: b.name, handle: ++t.hgen, keyType: b.keyType, dataType: b.dataType, flags: b.flags, timeout: b.timeout, elems: [], anonymous: false, ...(b.comment !== undefined ? { comment: b.comment } : {}) };
+    s = { name: b.name, handle: ++t.hgen, keyType: b.keyType, dataType: b.dataType, flags: b.flags, timeout: b.timeout, elems: PList.empty(), anonymous: false, ...(b.comment !== undefined ? { comment: b.comment } : {}) };
     t.sets.push(s);
     touchedObj(t, "set", b.name);
   }
@@ -209,14 +210,15 @@ function addSet(t: NftTable, b: SetBlock, create: boolean, env: ApplyEnv): NftSe
   return s;
 }
 
-// Element keys by their text, per element array (the committed one, or the one a
-// transaction builds): a command that adds or deletes k elements does O(k) key work, not
-// a pass over the whole set (and never reads elements through the config draft, which
-// would make a proxy per element).
+// Element keys by their text, per element list: a set's elements are a persistent chunked
+// list (PList, insertion order, which the listing's sort keeps among equal keys), so a
+// command that adds or deletes k elements copies k chunks and the spine, not the set;
+// beside it an index by key text, kept with the list it describes (moved to each new
+// list, never read through the config draft, which would make a proxy per element).
 const keyOf = new WeakMap<NftElem, string>();
-const indexOf = new WeakMap<readonly NftElem[], Map<string, NftElem>>();
-/** Arrays a transaction changed, with the elements it added (frozen at its end: sealElems). */
-const touched = new Map<NftElem[], NftElem[]>();
+const indexOf = new WeakMap<PList<NftElem>, Map<string, NftElem>>();
+/** Past this many elements added or deleted by one command, the list is made again whole. */
+const BULK = 64;
 
 function deepFreeze(o: object): void {
   if (Object.isFrozen(o)) return;
@@ -225,17 +227,12 @@ function deepFreeze(o: object): void {
 }
 
 /**
- * Freezes the element arrays the commands changed (and the elements they added), so that
- * committing the config draft does not walk every element of a large set again.
+ * Freezes what the commands made (new tables, chains, rules), so that committing the
+ * config draft does not walk them again: immer's commit would walk each (nested draft
+ * cleanup) to freeze it; frozen here, it takes them as they are. Set elements are frozen
+ * as they go into their list.
  */
 export function sealElems(): void {
-  for (const [arr, added] of touched) {
-    for (const e of added) deepFreeze(e);
-    Object.freeze(arr);
-  }
-  touched.clear();
-  // New tables, chains and rules too: immer's commit would walk each (nested draft
-  // cleanup) to freeze it; frozen here, it takes them as they are.
   for (const [, tx] of pendingTxs()) {
     for (const o of tx.made) if (!isDraft(o)) deepFreeze(o);
     for (const { rule } of tx.added) if (!isDraft(rule)) deepFreeze(rule);
@@ -251,40 +248,31 @@ function keyText(e: NftElem): string {
   return k;
 }
 
-/** The set's elements as a plain array (the draft's base when this transaction has not changed it). */
-function rawElems(s: NftSetDef): NftElem[] {
-  return isDraft(s.elems) ? (original(s.elems) as NftElem[]) : s.elems;
-}
-
 /**
- * The set's elements as an array this transaction may change, with its key index: the
- * first change in a transaction copies the array once (pointers only), and the index moves
- * to the copy (the old array's is dropped: rebuilt if ever needed again).
+ * The set's key index, taken from its list for a change: detached first, so that a
+ * command failing half-way leaves no list with an index that does not describe it (the
+ * committed list's is rebuilt if ever needed again); putElems attaches it to the new list.
  */
-function ownElems(s: NftSetDef): { arr: NftElem[]; index: Map<string, NftElem>; added: NftElem[] } {
-  const base = rawElems(s);
-  let index = indexOf.get(base);
+function takeIndex(list: PList<NftElem>): Map<string, NftElem> {
+  let index = indexOf.get(list);
   if (!index) {
     index = new Map();
-    for (const e of base) index.set(keyText(e), e);
+    for (const e of list) index.set(keyText(e), e);
   }
-  if (!isDraft(s.elems) && !Object.isFrozen(base)) {
-    indexOf.set(base, index);
-    if (!touched.has(base)) touched.set(base, []);
-    return { arr: base, index, added: touched.get(base)! };
-  }
-  const arr = base.slice();
-  indexOf.delete(base);
-  indexOf.set(arr, index);
-  s.elems = arr;
-  const added: NftElem[] = [];
-  touched.set(arr, added);
-  return { arr, index, added };
+  indexOf.delete(list);
+  return index;
+}
+
+function putElems(s: NftSetDef, list: PList<NftElem>, index: Map<string, NftElem>): void {
+  indexOf.set(list, index);
+  if (list !== s.elems) s.elems = list;
 }
 
 function addElems(t: NftTable, s: NftSetDef, elems: NftElem[], create: boolean, env: ApplyEnv, loc: Loc): void {
-  const { arr, index, added } = ownElems(s);
+  const list = s.elems;
+  const index = takeIndex(list);
   const interval = s.flags.includes("interval");
+  const fresh: NftElem[] = [];
   for (const e of elems) {
     if (!interval && e.key.parts.some((p) => p.k !== "val")) throw new NftError("You must add 'flags interval' to your set declaration if you want to add range elements", loc, false);
     if (e.timeout === undefined && s.timeout) e.timeout = s.timeout;
@@ -295,18 +283,26 @@ function addElems(t: NftTable, s: NftSetDef, elems: NftElem[], create: boolean, 
       if (create) throw new NftError(EEXIST, loc);
       continue;
     }
-    if (interval && e.key.parts.length === 1) {
-      const [lo, hi] = span(e);
-      for (const o of arr) {
-        const [olo, ohi] = span(o);
-        if (lo <= ohi && olo <= hi) throw new NftError(EEXIST, loc);
-      }
-    }
+    if (interval && e.key.parts.length === 1) overlapCheck(e, list, fresh, loc);
     index.set(k, e);
-    arr.push(e);
-    added.push(e);
+    deepFreeze(e);
+    fresh.push(e);
     elemAdded(t, s.name, e);
   }
+  let next = list;
+  if (fresh.length > BULK) next = PList.from(list.toArray().concat(fresh));
+  else for (const e of fresh) next = next.push(e);
+  putElems(s, next, index);
+}
+
+/** An interval element may not overlap one the set holds or the command added before it. */
+function overlapCheck(e: NftElem, list: PList<NftElem>, fresh: NftElem[], loc: Loc): void {
+  const [lo, hi] = span(e);
+  const hits = (o: NftElem) => {
+    const [olo, ohi] = span(o);
+    return lo <= ohi && olo <= hi;
+  };
+  if (list.some(hits) || fresh.some(hits)) throw new NftError(EEXIST, loc);
 }
 
 export function span(e: NftElem): [number, number] {
@@ -317,15 +313,23 @@ export function span(e: NftElem): [number, number] {
 }
 
 function delElems(t: NftTable, s: NftSetDef, elems: NftElem[], loc: Loc): void {
-  const { arr, index } = ownElems(s);
+  const list = s.elems;
+  const index = takeIndex(list);
+  const gone: NftElem[] = [];
   for (const e of elems) {
     const k = keyText(e);
     const have = index.get(k);
     if (!have) throw new NftError(ENOENT, loc);
     index.delete(k);
-    arr.splice(arr.indexOf(have), 1);
+    gone.push(have);
     elemRemoved(t, s.name, have);
   }
+  let next = list;
+  if (gone.length > BULK) {
+    const drop = new Set(gone);
+    next = list.retain((e) => !drop.has(e));
+  } else for (const e of gone) next = next.remove(e);
+  putElems(s, next, index);
 }
 
 function applyTableBlock(rs: NftRuleset, t: NftTable, b: TableBlock, env: ApplyEnv): void {
@@ -446,7 +450,7 @@ export function applyCmd(rs: NftRuleset, c: NftCmd, env: ApplyEnv): void {
         }
         const s = t.sets[i]!;
         if (setInUse(t, s.name)) throw new NftError(EBUSY, c.nameLoc);
-        for (const e of rawElems(s)) elemRemoved(t, s.name, e);
+        for (const e of s.elems) elemRemoved(t, s.name, e);
         touchedObj(t, "set", s.name);
         t.sets.splice(i, 1);
       }
@@ -483,9 +487,9 @@ function flushObj(t: NftTable, c: Exclude<Extract<NftCmd, { op: "flush" }>, { ob
   else if (c.obj === "chain") flushChain(chainOf(t, c.name, c.nameLoc));
   else {
     const s = setOf(t, c.name, c.nameLoc);
-    for (const e of rawElems(s)) elemRemoved(t, s.name, e);
+    for (const e of s.elems) elemRemoved(t, s.name, e);
     touchedObj(t, "set", s.name);
-    s.elems = [];
+    s.elems = PList.empty();
   }
 }
 

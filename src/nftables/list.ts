@@ -296,5 +296,5 @@ export { BITMASK_TYPES };
 
 /** A named set's elements in nft -f syntax (for rebuilt input). */
 export function elemsForRebuild(_t: NftTable, s: NftSetDef, o: ListOpts): string {
-  return elemsText(s.keyType as DataType[], s.dataType, s.elems, o, false, s.timeout);
+  return elemsText(s.keyType as DataType[], s.dataType, s.elems.toArray(), o, false, s.timeout);
 }

@@ -2,6 +2,7 @@
 // the scenario's text: each command printed back in nft's own syntax (the listing code,
 // whose output nft -f takes back: see the round-trip test).
 import { chainList, chunked } from "./types.ts";
+import { PList } from "../config/plist.ts";
 import type { NftCmd, SetBlock, ChainBlock } from "./parser.ts";
 import type { Token } from "./lexer.ts";
 import { chainText, elemsForRebuild, ruleText, type ListOpts } from "./list.ts";
@@ -24,7 +25,7 @@ function chainOf(name: string, b: ChainBlock | null): NftChain {
 }
 
 function setBody(t: NftTable, b: SetBlock): string {
-  const s: NftSetDef = { name: b.name, handle: 0, keyType: b.keyType, dataType: b.dataType, flags: b.flags, timeout: b.timeout, elems: b.elems ?? [], anonymous: false, ...(b.comment !== undefined ? { comment: b.comment } : {}) };
+  const s: NftSetDef = { name: b.name, handle: 0, keyType: b.keyType, dataType: b.dataType, flags: b.flags, timeout: b.timeout, elems: PList.from(b.elems ?? []), anonymous: false, ...(b.comment !== undefined ? { comment: b.comment } : {}) };
   let out = `\t\ttype ${s.keyType.join(" . ")}${s.dataType ? ` : ${s.dataType}` : ""}\n`;
   if (s.flags.length) out += `\t\tflags ${s.flags.join(",")}\n`;
   if (s.timeout) out += `\t\ttimeout ${s.timeout}ms\n`;

@@ -6,6 +6,9 @@
 import type { NftElem, NftValue } from "./types.ts";
 import { span } from "./apply.ts";
 
+/** Elements to load: a named set's list or an anonymous set's array. */
+type Elems = Iterable<NftElem> & { readonly length: number };
+
 export interface SetHit<D> {
   data: D;
   expires: number;
@@ -42,7 +45,7 @@ export class SetIndex<D> {
 
   constructor(
     readonly depth: number,
-    elems: readonly NftElem[],
+    elems: Elems,
     data: (e: NftElem) => D,
   ) {
     this.stride = depth + 1;
@@ -56,7 +59,7 @@ export class SetIndex<D> {
    * The set's elements replaced (a new version of the set committed): the same index
    * object, so that compiled rules holding it see the new elements.
    */
-  reset(elems: readonly NftElem[], data: (e: NftElem) => D): void {
+  reset(elems: Elems, data: (e: NftElem) => D): void {
     const depth = this.depth;
     this.used = 0;
     this.tombs = 0;

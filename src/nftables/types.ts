@@ -1,5 +1,6 @@
 // The nf_tables configuration of one namespace as plain immutable data: tables, chains,
 // rules (expressions and statements as an AST), sets and maps (nf_tables_api.c objects).
+import type { PList } from "../config/plist.ts";
 
 /** A value an expression yields: numbers for everything but interface names. */
 export type NftValue = number | string;
@@ -117,7 +118,8 @@ export interface NftSetDef {
   flags: string[];
   /** Default element timeout (ms), 0 none. */
   timeout: number;
-  elems: NftElem[];
+  /** In insertion order, as a persistent chunked list: one command copies the chunks it changes. */
+  elems: PList<NftElem>;
   anonymous: boolean;
   comment?: string;
 }
