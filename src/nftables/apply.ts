@@ -263,6 +263,13 @@ function takeIndex(list: PList<NftElem>): Map<string, NftElem> {
   return index;
 }
 
+/** For tests: the kept key index of a set's list and the keys of its elements (sorted), or null without one. */
+export function keptIndex(s: NftSetDef): [string[], string[]] | null {
+  const index = indexOf.get(s.elems);
+  if (!index) return null;
+  return [[...index.keys()].sort(), s.elems.map(keyText).sort()];
+}
+
 function putElems(s: NftSetDef, list: PList<NftElem>, index: Map<string, NftElem>): void {
   indexOf.set(list, index);
   if (list !== s.elems) s.elems = list;

@@ -13,7 +13,9 @@ import type { Host } from "../../src/host.ts";
 import { ToolError } from "../../src/tool/tool.ts";
 import { buildGraph, committedGraph, graphText } from "../../src/nftables/graph.ts";
 import { validateWhole } from "../../src/nftables/validate.ts";
+import { keptIndex } from "../../src/nftables/apply.ts";
 import type { NftRuntime } from "../../src/nftables/runtime.ts";
+import { setListChunkSize } from "../../src/config/plist.ts";
 import { params, timeoutMs } from "./config.ts";
 
 const CHAINS = ["c0", "c1", "c2", "c3", "b_in", "b_pre", "n_post"];
@@ -50,6 +52,9 @@ const one: fc.Arbitrary<string> = fc
       `delete element ip t vm { 10.0.0.${k} }`,
       `add element ip t s { 10.0.1.${k} }`,
       `delete element ip t s { 10.0.1.${k} }`,
+      // More than apply.ts's BULK elements in one command: the list is made again whole.
+      `add element ip t s { ${Array.from({ length: 70 }, (_, i) => `10.0.2.${k + i}`).join(", ")} }`,
+      `delete element ip t s { ${Array.from({ length: 70 }, (_, i) => `10.0.2.${k + i}`).join(", ")} }`,
       `add element ip t ifs { "eth${k % 3}" }`,
       `delete element ip t ifs { "eth${k % 3}" }`,
       `delete chain ip t c${j}`,
@@ -89,6 +94,9 @@ const SETUP: Step = {
     "add chain ip t n_post { type nat hook postrouting priority 100; }",
     "add map ip t vm { type ipv4_addr : verdict; }",
     "add set ip t s { type ipv4_addr; }",
+    // Elements to delete from the start (the commands delete and add them back in any order).
+    `add element ip t s { ${Array.from({ length: 13 }, (_, k) => `10.0.1.${k}`).join(", ")} }`,
+    `add element ip t vm { ${Array.from({ length: 13 }, (_, k) => `10.0.0.${k} : accept`).join(", ")} }`,
   ],
   look: true,
 };
@@ -114,6 +122,9 @@ describe("nft-incremental", () => {
     () => {
       let accepted = 0;
       let refused = 0;
+      // Tiny chunks, so that a set's element list spans many (PList: split, merge, remove).
+      const chunk = setListChunkSize(3);
+      try {
       fc.assert(
         fc.property(fc.array(step, { minLength: 1, maxLength: 40, size: "max" }), (steps) => {
           const a = hostWithLayers();
@@ -138,12 +149,19 @@ describe("nft-incremental", () => {
             for (const t of a.host.config.netns["host"]!.ext.nftables?.tables ?? []) {
               const g = committedGraph(t);
               if (g) expect(graphText(g), why).toBe(graphText(buildGraph(t)));
+              for (const set of t.sets) {
+                const kept = keptIndex(set);
+                if (kept) expect(kept[0], `${why}\n(key index of set ${set.name})`).toEqual(kept[1]);
+              }
               if (s.look) expect(rt.describeCompiled("host", t, false), why).toBe(rt.describeCompiled("host", t, true));
             }
           }
         }),
         params(100),
       );
+      } finally {
+        setListChunkSize(chunk);
+      }
       // Both outcomes must be common, or the property says little.
       console.log(`nft-incremental: ${accepted} commands accepted, ${refused} refused`);
       expect(accepted).toBeGreaterThan(300);
