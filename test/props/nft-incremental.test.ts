@@ -125,40 +125,40 @@ describe("nft-incremental", () => {
       // Tiny chunks, so that a set's element list spans many (PList: split, merge, remove).
       const chunk = setListChunkSize(3);
       try {
-      fc.assert(
-        fc.property(fc.array(step, { minLength: 1, maxLength: 40, size: "max" }), (steps) => {
-          const a = hostWithLayers();
-          const b = hostWithLayers();
-          const rt: NftRuntime = a.layers.nftables;
-          const done: string[] = [];
-          for (const s of [SETUP, ...steps]) {
-            const got = run(a.host, s);
-            validateWhole(true);
-            let want: string;
-            try {
-              want = run(b.host, s);
-            } finally {
-              validateWhole(false);
-            }
-            done.push(s.cmds.join(" ; "));
-            const why = done.join("\n");
-            expect(got, why).toBe(want);
-            if (got.startsWith("ok")) accepted++;
-            else refused++;
-            expect(listing(a.host), why).toBe(listing(b.host));
-            for (const t of a.host.config.netns["host"]!.ext.nftables?.tables ?? []) {
-              const g = committedGraph(t);
-              if (g) expect(graphText(g), why).toBe(graphText(buildGraph(t)));
-              for (const set of t.sets) {
-                const kept = keptIndex(set);
-                if (kept) expect(kept[0], `${why}\n(key index of set ${set.name})`).toEqual(kept[1]);
+        fc.assert(
+          fc.property(fc.array(step, { minLength: 1, maxLength: 40, size: "max" }), (steps) => {
+            const a = hostWithLayers();
+            const b = hostWithLayers();
+            const rt: NftRuntime = a.layers.nftables;
+            const done: string[] = [];
+            for (const s of [SETUP, ...steps]) {
+              const got = run(a.host, s);
+              validateWhole(true);
+              let want: string;
+              try {
+                want = run(b.host, s);
+              } finally {
+                validateWhole(false);
               }
-              if (s.look) expect(rt.describeCompiled("host", t, false), why).toBe(rt.describeCompiled("host", t, true));
+              done.push(s.cmds.join(" ; "));
+              const why = done.join("\n");
+              expect(got, why).toBe(want);
+              if (got.startsWith("ok")) accepted++;
+              else refused++;
+              expect(listing(a.host), why).toBe(listing(b.host));
+              for (const t of a.host.config.netns["host"]!.ext.nftables?.tables ?? []) {
+                const g = committedGraph(t);
+                if (g) expect(graphText(g), why).toBe(graphText(buildGraph(t)));
+                for (const set of t.sets) {
+                  const kept = keptIndex(set);
+                  if (kept) expect(kept[0], `${why}\n(key index of set ${set.name})`).toEqual(kept[1]);
+                }
+                if (s.look) expect(rt.describeCompiled("host", t, false), why).toBe(rt.describeCompiled("host", t, true));
+              }
             }
-          }
-        }),
-        params(100),
-      );
+          }),
+          params(100),
+        );
       } finally {
         setListChunkSize(chunk);
       }
