@@ -4,7 +4,8 @@
 // the image's real tools in a namespace of the guest, reads its input files, and is
 // killed after its budget with what it printed kept; no QEMU is left behind.
 import { describe, expect, it } from "vitest";
-import { readdirSync, readFileSync } from "node:fs";
+import { qemuChildren } from "./qemu-children.ts";
+import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { cpioGz, readCpioNewc } from "../../../src/realkernel/vm/cpio.ts";
 import { parseConsole, VM_MARKER } from "../../../src/realkernel/vm/console.ts";
@@ -36,20 +37,6 @@ const img = loadImage();
 const why = typeof process.getuid === "function" && process.getuid() !== 0 ? "not root" : "missing" in img ? img.missing : null;
 if (why) console.warn(`test/realkernel/vm/script.test.ts: VM boot skipped: ${why}`);
 
-function qemuChildren(): number[] {
-  const mine = String(process.pid);
-  return readdirSync("/proc")
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-        return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1] === mine && readFileSync(`/proc/${d}/cmdline`, "utf8").includes("qemu");
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 describe.skipIf(why !== null)("VM script: one boot", () => {
   it(

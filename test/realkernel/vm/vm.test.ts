@@ -2,7 +2,8 @@
 // micro-VM (TCG where KVM does not work: about a minute). Skipped, with the reason
 // printed, only when the image is not built (npm run kernel:setup) or not root.
 import { describe, expect, it } from "vitest";
-import { readdirSync, readFileSync } from "node:fs";
+import { qemuChildren } from "./qemu-children.ts";
+import { readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { loadScenario } from "../../../src/scenario/load.ts";
@@ -13,20 +14,6 @@ const vm = vmBackend();
 const why = typeof process.getuid === "function" && process.getuid() !== 0 ? "not root" : "missing" in vm ? vm.missing : null;
 if (why) console.warn(`test/realkernel/vm/vm.test.ts: VM test skipped: ${why}`);
 
-function qemuChildren(): number[] {
-  const mine = String(process.pid);
-  return readdirSync("/proc")
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-        return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1] === mine && readFileSync(`/proc/${d}/cmdline`, "utf8").includes("qemu");
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 describe("VM backend", () => {
   it("is chosen for the walkthrough (IPVS, dummy links), and says how to build it when missing", () => {
